@@ -1,0 +1,130 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import Table from 'cli-table3';
+import { loadConfig } from '../config/index.js';
+import { createContext, type AppContext } from '../context.js';
+import { AgenticError, toAgenticError } from '../lib/errors.js';
+
+/** Options every verb accepts (global ones included). */
+export interface CommonOptions {
+  json?: boolean;
+  config?: string;
+  logLevel?: string;
+}
+
+/** Exit codes of the CLI: 0 ok, 1 failed, 2 usage or bad input. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Process exit code set by the last verb (commander actions cannot return one). */
+export const cliState = { exitCode: EXIT.ok as number };
+
+/**
+ * Runs a verb with a fresh context: loads config from the global flags, closes the store after,
+ * and maps any error to the exit code and message (see {@link reportError}).
+ */
+export async function runVerb(
+  command: Command,
+  body: (ctx: AppContext, opts: CommonOptions) => Promise<number | void>,
+): Promise<void> {
+  const opts = command.optsWithGlobals<CommonOptions>();
+  let ctx: AppContext | undefined;
+  try {
+    ctx = createContext({ config: loadConfig({ config: opts.config, logLevel: opts.logLevel }) });
+    const code = await body(ctx, opts);
+    cliState.exitCode = code ?? EXIT.ok;
+  } catch (err) {
+    cliState.exitCode = reportError(err, opts.json === true);
+  } finally {
+    await ctx?.close();
+  }
+}
+
+/** The one place the CLI maps errors: message on stderr (and a JSON error document with --json), exit 2 for the caller's fault, 1 otherwise. */
+export function reportError(err: unknown, json: boolean): number {
+  const e = toAgenticError(err);
+  process.stderr.write(`agentic: ${e.message}\n`);
+  if (e.kind === 'internal' && err instanceof Error && err.stack)
+    process.stderr.write(`${err.stack}\n`);
+  if (json)
+    writeJson({
+      error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) },
+    });
+  return e.kind === 'usage' ? EXIT.usage : EXIT.failed;
+}
+
+/** Prints one JSON document on stdout. */
+export function writeJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints a borderless table on stdout. */
+export function writeTable(head: string[], rows: Array<Array<string | number>>): void {
+  const table = new Table({
+    head,
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: '  ',
+    },
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
+  });
+  table.push(...rows.map((r) => r.map(String)));
+  process.stdout.write(`${table.toString()}\n`);
+}
+
+/** Commander argument parser for a positive integer. */
+export function positiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError('expected a positive integer');
+  }
+  return Number(value);
+}
+
+/** Commander argument parser for an integer (may be negative). */
+export function integer(value: string): number {
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
+    throw new InvalidArgumentError('expected an integer');
+  return Number(value);
+}
+
+/** Commander argument parser for one of a fixed set of values. */
+export function oneOf<T extends string>(values: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(values as readonly string[]).includes(value))
+      throw new InvalidArgumentError(`expected one of: ${values.join(', ')}`);
+    return value as T;
+  };
+}
+
+/** Human age of an RFC 3339 timestamp relative to now: `42s`, `5m`, `3h`, `2d`. */
+export function age(iso: string | undefined, now: Date): string {
+  if (!iso) return '-';
+  const s = Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+/** Shortens text to one line of at most `max` characters. */
+export function oneLine(text: string | undefined, max = 60): string {
+  if (!text) return '';
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** Throws a usage error naming a field. */
+export function usage(field: string, message: string): never {
+  throw new AgenticError('USAGE', message, { field });
+}

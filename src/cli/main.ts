@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../lib/version.js';
+import { cliState, EXIT } from './common.js';
+import { registerDoctor } from './doctor.js';
+import { registerStatus } from './status.js';
+import { registerWorkspace } from './workspace.js';
+
+/** Builds the `agentic` command tree. */
+export function buildProgram(): Command {
+  const program = new Command('agentic')
+    .description('A durable dispatcher for AI coding agents')
+    .version(VERSION, '-V, --version')
+    .option(
+      '--config <path>',
+      'agents.yaml to use (default: $CORE_AGENT_CONFIG, then <CoreRoot>/agents.yaml)',
+    )
+    .option(
+      '--log-level <level>',
+      'fatal, error, warn, info, debug, trace or silent (default: info)',
+    )
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerStatus(program);
+  registerWorkspace(program);
+  registerDoctor(program);
+  return program;
+}
+
+/** Runs the CLI and returns its exit code: 0 ok, 1 failed, 2 usage or bad input. */
+export async function main(argv: string[]): Promise<number> {
+  cliState.exitCode = EXIT.ok;
+  try {
+    await buildProgram().parseAsync(argv);
+    return cliState.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const shown = ['commander.helpDisplayed', 'commander.version', 'commander.help'];
+      return shown.includes(err.code) || err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    throw err;
+  }
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(
+        `agentic: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

@@ -1,0 +1,206 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { didYouMean } from '../lib/did-you-mean.js';
+import { AgenticError } from '../lib/errors.js';
+import { readTextIfExists } from '../lib/fs.js';
+import { resolveCoreRoot, resolveWorkspaceRoot, type PathEnv } from './paths.js';
+import { agentsFileSchema, type AgentsFile } from './schema.js';
+
+/** The environment variables agentic reads; nothing outside src/config touches process.env. */
+export interface AgenticEnv extends PathEnv {
+  CORE_AGENT_CONFIG?: string | undefined;
+  CORE_AGENT_STORE_URL?: string | undefined;
+  CORE_AGENT_LOG_LEVEL?: string | undefined;
+  CORE_API_URL?: string | undefined;
+  CORE_AGENT_API_KEY?: string | undefined;
+  CORE_BRAIN_KEY?: string | undefined;
+  AGENT_NAME?: string | undefined;
+  CORE_AGENT_FLEET_NODE_ID?: string | undefined;
+  CORE_AGENT_SYNC_MAX_ATTEMPTS?: string | undefined;
+  CORE_SYNC_MAX_ATTEMPTS?: string | undefined;
+}
+
+/** Settings given on the command line; they win over env and file. */
+export interface ConfigFlags {
+  config?: string | undefined;
+  logLevel?: string | undefined;
+}
+
+/** The loaded, validated, frozen configuration of one process. */
+export interface Config {
+  readonly coreRoot: string;
+  readonly workspaceRoot: string;
+  /** Path of the agents.yaml that was read, or null when built-in defaults apply. */
+  readonly configPath: string | null;
+  readonly file: AgentsFile;
+  readonly logLevel: string;
+  /** `postgres://…` for the fleet engine; undefined = embedded SQLite. */
+  readonly storeUrl: string | undefined;
+  readonly nodeId: string;
+  /** Warnings found while loading (e.g. an ignored env value), to be logged once by the caller. */
+  readonly warnings: readonly string[];
+  /** Raw sync-related env, resolved by src/sync. */
+  readonly syncEnv: Readonly<{
+    apiUrl: string | undefined;
+    apiKey: string | undefined;
+    agentName: string | undefined;
+    fleetNodeId: string | undefined;
+    maxAttempts: number | undefined;
+  }>;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Loads configuration in layers: built-in defaults → agents.yaml → env → flags. agents.yaml is
+ * found via `--config`, then `$CORE_AGENT_CONFIG`, then `<CoreRoot>/agents.yaml`.
+ * Throws CONFIG_INVALID naming the file, the field path and what was expected.
+ */
+export function loadConfig(flags: ConfigFlags = {}, env: AgenticEnv = readProcessEnv()): Config {
+  const warnings: string[] = [];
+  const coreRoot = resolveCoreRoot(env);
+  const explicitPath = flags.config ?? nonEmpty(env.CORE_AGENT_CONFIG);
+  const configPath = explicitPath ?? join(coreRoot, 'agents.yaml');
+  const text = readTextIfExists(configPath);
+  if (text === undefined && explicitPath !== undefined) {
+    throw new AgenticError('CONFIG_INVALID', `config file not found: ${explicitPath}`, {
+      field: 'config',
+    });
+  }
+  const file = text === undefined ? agentsFileSchema.parse({}) : parseAgentsFile(text, configPath);
+
+  const logLevel = flags.logLevel ?? nonEmpty(env.CORE_AGENT_LOG_LEVEL) ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new AgenticError(
+      'CONFIG_INVALID',
+      `log level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`,
+      {
+        field: 'log-level',
+      },
+    );
+  }
+
+  const config: Config = {
+    coreRoot,
+    workspaceRoot: resolveWorkspaceRoot(coreRoot, file.dispatch.workspace_root),
+    configPath: text === undefined ? null : configPath,
+    file,
+    logLevel,
+    storeUrl: nonEmpty(env.CORE_AGENT_STORE_URL) ?? file.store.url,
+    nodeId: nonEmpty(env.CORE_AGENT_FLEET_NODE_ID) ?? file.sync.fleet_node_id ?? hostname(),
+    warnings,
+    syncEnv: {
+      apiUrl: nonEmpty(env.CORE_API_URL),
+      apiKey: nonEmpty(env.CORE_AGENT_API_KEY) ?? nonEmpty(env.CORE_BRAIN_KEY),
+      agentName: nonEmpty(env.AGENT_NAME),
+      fleetNodeId: nonEmpty(env.CORE_AGENT_FLEET_NODE_ID),
+      maxAttempts: parseMaxAttempts(env, warnings),
+    },
+  };
+  return deepFreeze(config);
+}
+
+/** Parses and validates agents.yaml text; throws CONFIG_INVALID with file, field path and expectation. */
+export function parseAgentsFile(text: string, path: string): AgentsFile {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0];
+    throw new AgenticError(
+      'CONFIG_INVALID',
+      `${path}: invalid YAML: ${first?.message ?? 'parse error'}`,
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const result = agentsFileSchema.safeParse(raw);
+  if (!result.success) {
+    // A misspelt key usually also causes a 'missing field' issue; the misspelling is the real cause.
+    const issues = result.error.issues;
+    const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0];
+    if (!issue) throw new AgenticError('CONFIG_INVALID', `${path}: invalid configuration`);
+    const { field, message } = describeIssue(issue, raw);
+    throw new AgenticError('CONFIG_INVALID', `${path}: ${field}: ${message}`, { field });
+  }
+  return result.data;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): { field: string; message: string } {
+  const base = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '';
+    const field = base ? `${base}.${key}` : key;
+    const known = knownKeysAt(issue.path);
+    const hint = didYouMean(key, known);
+    const expected = known.length > 0 ? ` (expected one of: ${known.join(', ')})` : '';
+    return {
+      field,
+      message: `unknown key "${key}"${hint ? `; did you mean "${hint}"?` : expected}`,
+    };
+  }
+  const received = valueAt(raw, issue.path);
+  const got = received === undefined ? 'nothing' : JSON.stringify(received);
+  return { field: base || '(root)', message: `${issue.message} (got ${got})` };
+}
+
+/** Keys the schema accepts for the object at `path`, for did-you-mean hints. */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema: z.core.$ZodType | undefined = agentsFileSchema;
+  for (const segment of path) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodObject)
+      schema = (schema.shape as Record<string, z.core.$ZodType>)[String(segment)];
+    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.core.$ZodType;
+    else return [];
+  }
+  schema = unwrap(schema);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
+  let current = schema;
+  while (
+    current instanceof z.ZodOptional ||
+    current instanceof z.ZodDefault ||
+    current instanceof z.ZodPrefault
+  ) {
+    current = current.unwrap() as z.core.$ZodType;
+  }
+  return current;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let current = raw;
+  for (const segment of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
+}
+
+function parseMaxAttempts(env: AgenticEnv, warnings: string[]): number | undefined {
+  for (const name of ['CORE_AGENT_SYNC_MAX_ATTEMPTS', 'CORE_SYNC_MAX_ATTEMPTS'] as const) {
+    const value = nonEmpty(env[name]);
+    if (value === undefined) continue;
+    if (/^\d+$/.test(value.trim()) && Number(value) > 0 && Number.isSafeInteger(Number(value)))
+      return Number(value);
+    warnings.push(`${name}="${value}" is not a positive integer; ignored`);
+  }
+  return undefined;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value !== undefined && value.trim() !== '' ? value : undefined;
+}
+
+function readProcessEnv(): AgenticEnv {
+  return { ...process.env };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+/** `concurrency.<pool>`: a pool total, or `{total, <model>: n}` with per-model sub-limits. */
+export const concurrencyEntrySchema = z.union(
+  [positiveInt, z.object({ total: positiveInt }).catchall(positiveInt)],
+  { error: 'expected a positive integer, or a map {total: N, <model>: M} of positive integers' },
+);
+
+/** `rates.<pool>`: daily cap and pacing, all delays in seconds, `burst_window` in hours before the reset. */
+export const rateSchema = z.strictObject({
+  daily_limit: nonNegativeInt.optional(),
+  reset_utc: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC), e.g. "06:00"')
+    .default('00:00'),
+  min_delay: nonNegativeInt.default(0),
+  sustained_delay: nonNegativeInt.default(0),
+  burst_window: nonNegativeInt.default(0),
+  burst_delay: nonNegativeInt.default(0),
+});
+
+/** `agents.<name>`: a custom agent command with `{prompt}`, `{prompt_file}`, `{model}`, `{workspace}`, `{repo_dir}` placeholders. */
+export const customAgentSchema = z.strictObject({
+  command: z.array(z.string().min(1)).min(1, 'expected a non-empty argv array'),
+  env: z.record(z.string(), z.string()).optional(),
+  cwd: z.enum(['repo', 'workspace']).default('repo'),
+});
+
+/** The whole agents.yaml file. Unknown keys are errors (with a did-you-mean hint). */
+export const agentsFileSchema = z.strictObject({
+  version: z.literal(1).optional(),
+  dispatch: z
+    .strictObject({
+      default_agent: z.string().min(1).default('claude'),
+      default_org: z.string().min(1).default('core'),
+      workspace_root: z.string().min(1).optional(),
+      timeout_minutes: positiveInt.default(60),
+      kill_grace_seconds: positiveInt.default(30),
+      default_concurrency: positiveInt.default(2),
+    })
+    .prefault({}),
+  concurrency: z.record(z.string(), concurrencyEntrySchema).default({}),
+  rates: z.record(z.string(), rateSchema).default({}),
+  agents: z.record(z.string(), customAgentSchema).default({}),
+  sync: z
+    .strictObject({
+      url: z.url().optional(),
+      token_file: z.string().min(1).optional(),
+      agent_id: z.string().min(1).optional(),
+      fleet_node_id: z.string().min(1).optional(),
+      batch_size: positiveInt.max(500).default(500),
+      max_attempts: positiveInt.optional(),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      url: z.string().min(1).optional(),
+    })
+    .prefault({}),
+});
+
+/** agents.yaml after validation, with defaults filled in. */
+export type AgentsFile = z.infer<typeof agentsFileSchema>;
+/** One validated `concurrency.<pool>` entry. */
+export type ConcurrencyEntry = z.infer<typeof concurrencyEntrySchema>;
+/** One validated `rates.<pool>` entry. */
+export type RateConfig = z.infer<typeof rateSchema>;
+/** One validated custom agent. */
+export type CustomAgentConfig = z.infer<typeof customAgentSchema>;

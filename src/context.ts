@@ -1,0 +1,67 @@
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type { Config } from './config/index.js';
+import { rebuildRegistryFromDisk } from './lifecycle/records.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { openStateStore, type StateStore } from './store/index.js';
+
+/** What every operation needs: frozen config, logger, clock and the lazily opened store. */
+export interface AppContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Opens the store on first use and returns the same instance afterwards. */
+  store(): Promise<StateStore>;
+  /** Closes the store if it was opened; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link createContext}; everything but `config` has a production default. */
+export interface ContextOptions {
+  config: Config;
+  logger?: Logger;
+  clock?: Clock;
+  loadSqlite?: () => Promise<new (path: string, options?: { timeout?: number }) => SqliteDatabase>;
+}
+
+/**
+ * Creates the composition root of one process. The store opens lazily and once; when it is
+ * degraded the reason is logged once; when a corrupt database was quarantined, the registry is
+ * rebuilt from the status.json files before the store is handed out.
+ */
+export function createContext(options: ContextOptions): AppContext {
+  const logger = options.logger ?? createLogger(options.config.logLevel);
+  const clock = options.clock ?? systemClock;
+  for (const warning of options.config.warnings) logger.warn(warning);
+  let opening: Promise<StateStore> | undefined;
+  const ctx: AppContext = {
+    config: options.config,
+    logger,
+    clock,
+    store() {
+      opening ??= (async () => {
+        const { store, quarantined } = await openStateStore({
+          coreRoot: options.config.coreRoot,
+          storeUrl: options.config.storeUrl,
+          now: () => clock.now(),
+          logger,
+          ...(options.loadSqlite ? { loadSqlite: options.loadSqlite } : {}),
+        });
+        if (store.degraded)
+          logger.warn(
+            { reason: store.reason },
+            'state store unavailable; running degraded on JSON files',
+          );
+        if (quarantined !== undefined) await rebuildRegistryFromDisk(ctx, store);
+        return store;
+      })();
+      return opening;
+    },
+    async close() {
+      if (opening === undefined) return;
+      const store = await opening.catch(() => undefined);
+      await store?.close();
+    },
+  };
+  return ctx;
+}

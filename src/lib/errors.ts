@@ -1,0 +1,49 @@
+/** How a boundary should present an error: the caller's bad input, a failed operation, or our own bug. */
+export type ErrorKind = 'usage' | 'failure' | 'internal';
+
+const KINDS = {
+  USAGE: 'usage',
+  CONFIG_INVALID: 'usage',
+  WORKSPACE_NAME_INVALID: 'usage',
+  WORKSPACE_NOT_FOUND: 'usage',
+  AGENT_NOT_FOUND: 'usage',
+  INPUT_INVALID: 'usage',
+  STATE_CONFLICT: 'usage',
+  STORE_UNAVAILABLE: 'failure',
+  STORE_SCHEMA_TOO_NEW: 'failure',
+  PREP_FAILED: 'failure',
+  SPAWN_FAILED: 'failure',
+  HUB_UNAVAILABLE: 'failure',
+  SYNC_FAILED: 'failure',
+  IO_FAILED: 'failure',
+  INTERNAL: 'internal',
+} as const satisfies Record<string, ErrorKind>;
+
+/** Stable machine-readable error codes; never renamed once released. */
+export type ErrorCode = keyof typeof KINDS;
+
+/** The one error class of the project: a stable `code`, a message saying what happened and what to do, and an optional `cause`. */
+export class AgenticError extends Error {
+  readonly code: ErrorCode;
+  /** The input field at fault, when one is (e.g. `org`, `concurrency.codex.total`). */
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; field?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AgenticError';
+    this.code = code;
+    this.field = options.field;
+  }
+
+  /** Whether the error is the caller's fault (usage), an operation that failed, or an internal bug. */
+  get kind(): ErrorKind {
+    return KINDS[this.code];
+  }
+}
+
+/** Wraps anything thrown into an AgenticError; foreign errors become INTERNAL so they never pass as the user's fault. */
+export function toAgenticError(err: unknown): AgenticError {
+  if (err instanceof AgenticError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new AgenticError('INTERNAL', `internal error: ${message}`, { cause: err });
+}

@@ -1,0 +1,81 @@
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  futimesSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
+import { compactUtc } from './clock.js';
+
+let tmpCounter = 0;
+
+/**
+ * Writes a file atomically: a temp file beside it, then rename. With `fsync` the data and the
+ * directory entry reach the disk before it returns; `mtime` sets the file's times. Creates the
+ * parent directory.
+ */
+export function writeFileAtomic(
+  path: string,
+  data: string,
+  options: { fsync?: boolean; mtime?: Date } = {},
+): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
+  const fd = openSync(tmp, 'w', 0o644);
+  try {
+    writeSync(fd, data);
+    if (options.mtime) futimesSync(fd, options.mtime, options.mtime);
+    if (options.fsync) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  if (options.fsync) fsyncDir(dirname(path));
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename is still atomic.
+  }
+}
+
+/** Reads a UTF-8 file, or returns undefined when it does not exist. Other errors propagate. */
+export function readTextIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+/** Moves a bad file aside as `<file>.corrupt-<yyyymmddThhmmssZ>` and returns the new path. */
+export function quarantineFile(path: string, now: Date): string {
+  let target = `${path}.corrupt-${compactUtc(now)}`;
+  for (let i = 1; existsSync(target); i++) target = `${path}.corrupt-${compactUtc(now)}-${i}`;
+  renameSync(path, target);
+  return target;
+}
+
+/** True when `err` is a Node system error with the given errno code. */
+export function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}

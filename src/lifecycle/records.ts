@@ -1,0 +1,69 @@
+import type { AppContext } from '../context.js';
+import { GROUPS, type StateStore } from '../store/index.js';
+import {
+  discoverWorkspaces,
+  readStatusFile,
+  statusRecordSchema,
+  workspaceDir,
+  type StatusRecord,
+} from '../workspace/index.js';
+import { rebuildDerivedGroups } from './track.js';
+
+/**
+ * Every workspace record: from the registry when the store is available, else from the
+ * status.json files. Invalid registry values are reported and skipped.
+ */
+export async function readAllRecords(ctx: AppContext): Promise<Map<string, StatusRecord>> {
+  const store = await ctx.store();
+  if (store.degraded) return scanDiskRecords(ctx);
+  const records = new Map<string, StatusRecord>();
+  for (const [name, value] of await store.entries(GROUPS.registry)) {
+    const parsed = statusRecordSchema.safeParse(value);
+    if (parsed.success) records.set(name, parsed.data);
+    else
+      ctx.logger.warn(
+        { workspace: name, issue: parsed.error.issues[0]?.message },
+        'skipping invalid registry entry',
+      );
+  }
+  return records;
+}
+
+/** One workspace's record: registry first, else status.json; undefined when neither exists. */
+export async function readRecord(ctx: AppContext, name: string): Promise<StatusRecord | undefined> {
+  const store = await ctx.store();
+  const parsed = statusRecordSchema.safeParse(await store.get(GROUPS.registry, name));
+  if (parsed.success) return parsed.data;
+  const read = readStatusFile(workspaceDir(ctx.config.workspaceRoot, name), ctx.clock.now());
+  if (read.kind === 'corrupt') reportCorrupt(ctx, name, read.movedTo, read.reason);
+  return read.kind === 'ok' ? read.record : undefined;
+}
+
+/** Reads every status.json under the workspace root; corrupt files are quarantined and reported. */
+export function scanDiskRecords(ctx: AppContext): Map<string, StatusRecord> {
+  const records = new Map<string, StatusRecord>();
+  for (const name of discoverWorkspaces(ctx.config.workspaceRoot)) {
+    const read = readStatusFile(workspaceDir(ctx.config.workspaceRoot, name), ctx.clock.now());
+    if (read.kind === 'ok') records.set(name, read.record);
+    else if (read.kind === 'corrupt') reportCorrupt(ctx, name, read.movedTo, read.reason);
+  }
+  return records;
+}
+
+function reportCorrupt(ctx: AppContext, name: string, movedTo: string, reason: string): void {
+  ctx.logger.warn(
+    { workspace: name, moved_to: movedTo, reason },
+    'corrupt status.json quarantined',
+  );
+}
+
+/** Refills the registry and its derived groups from the status.json files (after a corrupt database was replaced). */
+export async function rebuildRegistryFromDisk(ctx: AppContext, store: StateStore): Promise<number> {
+  const records = scanDiskRecords(ctx);
+  await store.transaction(async (tx) => {
+    for (const [name, record] of records) await tx.set(GROUPS.registry, name, record);
+    await rebuildDerivedGroups(ctx, tx, records);
+  });
+  ctx.logger.info({ workspaces: records.size }, 'registry rebuilt from status.json files');
+  return records.size;
+}

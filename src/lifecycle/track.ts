@@ -1,0 +1,136 @@
+import type { AppContext } from '../context.js';
+import { poolLimits, type ConcurrencySnapshot } from '../dispatch/capacity.js';
+import { isoUtc } from '../lib/clock.js';
+import { GROUPS, type StoreOps } from '../store/index.js';
+import {
+  modelOf,
+  parseWorkspaceName,
+  poolOf,
+  workspaceDir,
+  writeStatusFile,
+  type StatusRecord,
+} from '../workspace/index.js';
+
+/** The `queue` group value of a queued workspace (DESIGN §4). */
+export interface QueueEntry {
+  repo: string;
+  org: string;
+  branch: string;
+  task: string;
+  agent: string;
+  priority: number;
+  queued_at: string;
+}
+
+/**
+ * THE function that changes a workspace's status (DESIGN §4). In one store transaction it
+ * upserts `registry`, keeps `queue` in step (present exactly while `queued`) and refreshes the
+ * `concurrency` snapshot of the pools involved; then it writes the status.json mirror (fsynced
+ * when the store is degraded, since the file is then the only copy). `null` removes the
+ * workspace from registry and queue. Returns the stamped record (`updated_at` = now).
+ * Throws WORKSPACE_NAME_INVALID for a bad name; store and file errors propagate.
+ */
+export async function trackWorkspace(
+  ctx: AppContext,
+  name: string,
+  record: StatusRecord | null,
+): Promise<StatusRecord | null> {
+  parseWorkspaceName(name);
+  const now = ctx.clock.now();
+  const stamped = record === null ? null : { ...record, updated_at: isoUtc(now) };
+  const store = await ctx.store();
+  await store.transaction(async (tx) => {
+    const old = (await tx.get(GROUPS.registry, name)) as StatusRecord | undefined;
+    if (stamped === null) await tx.delete(GROUPS.registry, name);
+    else await tx.set(GROUPS.registry, name, stamped);
+    if (stamped?.status === 'queued') await tx.set(GROUPS.queue, name, queueEntryOf(stamped));
+    else await tx.delete(GROUPS.queue, name);
+    if (old?.status === 'running') await adjustRunning(ctx, tx, old.agent, -1, now);
+    if (stamped?.status === 'running') await adjustRunning(ctx, tx, stamped.agent, +1, now);
+  });
+  if (stamped !== null) {
+    writeStatusFile(workspaceDir(ctx.config.workspaceRoot, name), stamped, {
+      durable: store.degraded,
+    });
+  }
+  return stamped;
+}
+
+/** The queue entry of a queued record. */
+export function queueEntryOf(record: StatusRecord): QueueEntry {
+  return {
+    repo: record.repo,
+    org: record.org,
+    branch: record.branch,
+    task: record.task,
+    agent: record.agent,
+    priority: record.priority,
+    queued_at: record.queued_at ?? record.updated_at,
+  };
+}
+
+async function adjustRunning(
+  ctx: AppContext,
+  tx: StoreOps,
+  agent: string,
+  delta: number,
+  now: Date,
+): Promise<void> {
+  const pool = poolOf(agent);
+  const model = modelOf(agent);
+  const snap =
+    ((await tx.get(GROUPS.concurrency, pool)) as ConcurrencySnapshot | undefined) ??
+    emptySnapshot();
+  const models = { ...snap.models };
+  if (model !== undefined) {
+    const n = Math.max(0, (models[model] ?? 0) + delta);
+    if (n === 0) delete models[model];
+    else models[model] = n;
+  }
+  const next: ConcurrencySnapshot = {
+    running: Math.max(0, snap.running + delta),
+    limit: poolLimits(ctx.config.file, pool).total,
+    snapshot_at: isoUtc(now),
+    models,
+  };
+  await tx.set(GROUPS.concurrency, pool, next);
+}
+
+function emptySnapshot(): ConcurrencySnapshot {
+  return { running: 0, limit: 0, snapshot_at: '', models: {} };
+}
+
+/**
+ * Rewrites the derived groups (`queue`, `concurrency`) from a complete list of records, inside
+ * the caller's transaction. Used by hydrate and by the rebuild of a quarantined database.
+ */
+export async function rebuildDerivedGroups(
+  ctx: AppContext,
+  tx: StoreOps,
+  records: ReadonlyMap<string, StatusRecord>,
+): Promise<void> {
+  const now = ctx.clock.now();
+  for (const [key] of await tx.entries(GROUPS.queue)) {
+    const r = records.get(key);
+    if (r?.status !== 'queued') await tx.delete(GROUPS.queue, key);
+  }
+  const snapshots = new Map<string, ConcurrencySnapshot>();
+  for (const [key] of await tx.entries(GROUPS.concurrency)) snapshots.set(key, emptySnapshot());
+  for (const [name, r] of records) {
+    if (r.status === 'queued') await tx.set(GROUPS.queue, name, queueEntryOf(r));
+    if (r.status !== 'running') continue;
+    const pool = poolOf(r.agent);
+    const snap = snapshots.get(pool) ?? emptySnapshot();
+    snap.running += 1;
+    const model = modelOf(r.agent);
+    if (model !== undefined) snap.models[model] = (snap.models[model] ?? 0) + 1;
+    snapshots.set(pool, snap);
+  }
+  for (const [pool, snap] of snapshots) {
+    await tx.set(GROUPS.concurrency, pool, {
+      ...snap,
+      limit: poolLimits(ctx.config.file, pool).total,
+      snapshot_at: isoUtc(now),
+    });
+  }
+}

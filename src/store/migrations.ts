@@ -1,0 +1,23 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** One numbered plain-SQL migration. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Loads `migrations/<engine>/NNN_name.sql` from the package, ordered by number. */
+export function loadMigrations(engine: 'sqlite' | 'postgres'): Migration[] {
+  // Same relative depth from src/store and dist/store, so this works built or from source.
+  const dir = fileURLToPath(new URL(`../../migrations/${engine}/`, import.meta.url));
+  return readdirSync(dir)
+    .filter((f) => /^\d+_[\w-]+\.sql$/.test(f))
+    .map((f) => ({
+      version: Number.parseInt(f, 10),
+      name: f.replace(/\.sql$/, ''),
+      sql: readFileSync(dir + f, 'utf8'),
+    }))
+    .sort((a, b) => a.version - b.version);
+}

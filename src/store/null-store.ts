@@ -1,0 +1,24 @@
+import type { StateStore, StoreOps } from './types.js';
+
+/** A store that could not be opened: every operation is a safe no-op (DESIGN §4, graceful degradation). */
+export function createNullStore(location: string, reason: string): StateStore {
+  const ops: StoreOps = {
+    get: () => Promise.resolve(undefined),
+    set: () => Promise.resolve(),
+    delete: () => Promise.resolve(),
+    count: () => Promise.resolve(0),
+    entries: () => Promise.resolve([]),
+  };
+  return {
+    ...ops,
+    engine: 'none',
+    degraded: true,
+    reason,
+    location,
+    schemaVersion: 0,
+    transaction: (fn) => fn(ops),
+    addStats: () => Promise.resolve(),
+    queryStats: () => Promise.resolve([]),
+    close: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,212 @@
+import pg from 'pg';
+import { AgenticError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { loadMigrations } from '../migrations.js';
+import type { Group, StateStore, StatsQuery, StatsRow, StoreOps } from '../types.js';
+
+/** Advisory lock key that serialises store transactions across the fleet ("agnt" in ASCII). */
+const STORE_LOCK = 0x61676e74;
+/** Advisory lock key held while migrating. */
+const MIGRATE_LOCK = STORE_LOCK + 1;
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/**
+ * Opens the PostgreSQL state store at `url` (fleet mode): a small pool, migrations under an
+ * advisory lock so nodes starting together are safe. Throws STORE_SCHEMA_TOO_NEW when the
+ * database was migrated by a newer agentic; connection errors propagate.
+ */
+export async function openPostgresStore(
+  url: string,
+  options: { logger: Logger; max?: number },
+): Promise<StateStore> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 4,
+    connectionTimeoutMillis: 5_000,
+  });
+  pool.on('error', (err) =>
+    options.logger.warn({ err: err.message }, 'idle PostgreSQL connection failed'),
+  );
+  try {
+    const schemaVersion = await migrate(pool);
+    return new PostgresStore(pool, url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'), schemaVersion);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+}
+
+async function migrate(pool: pg.Pool): Promise<number> {
+  const migrations = loadMigrations('postgres');
+  const latest = migrations.at(-1)?.version ?? 0;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+    const have = await currentVersion(client);
+    if (have > latest) {
+      throw new AgenticError(
+        'STORE_SCHEMA_TOO_NEW',
+        `the state store was written by a newer agentic (schema ${have}, this build knows ${latest}); upgrade agentic`,
+      );
+    }
+    for (const m of migrations) {
+      if (m.version <= have) continue;
+      await client.query(m.sql);
+      await client.query(
+        'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+        [m.version, m.name, new Date().toISOString()],
+      );
+    }
+    const version = await currentVersion(client);
+    await client.query('COMMIT');
+    return version;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function currentVersion(client: Queryable): Promise<number> {
+  const res = await client.query<{ v: number }>(
+    'SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations',
+  );
+  return res.rows[0]?.v ?? 0;
+}
+
+function opsOn(db: Queryable): StoreOps {
+  return {
+    get: async (group, key) => {
+      const res = await db.query<{ value: unknown }>(
+        'SELECT value FROM kv WHERE grp = $1 AND key = $2',
+        [group, key],
+      );
+      return res.rows[0]?.value;
+    },
+    set: async (group, key, value) => {
+      await db.query(
+        'INSERT INTO kv (grp, key, value) VALUES ($1, $2, $3::jsonb) ON CONFLICT (grp, key) DO UPDATE SET value = EXCLUDED.value',
+        [group, key, JSON.stringify(value)],
+      );
+    },
+    delete: async (group, key) => {
+      await db.query('DELETE FROM kv WHERE grp = $1 AND key = $2', [group, key]);
+    },
+    count: async (group) => {
+      const res = await db.query<{ n: number }>(
+        'SELECT COUNT(*)::int AS n FROM kv WHERE grp = $1',
+        [group],
+      );
+      return res.rows[0]?.n ?? 0;
+    },
+    entries: async (group) => {
+      const res = await db.query<{ key: string; value: unknown }>(
+        'SELECT key, value FROM kv WHERE grp = $1 ORDER BY key',
+        [group],
+      );
+      return res.rows.map((r) => [r.key, r.value]);
+    },
+  };
+}
+
+class PostgresStore implements StateStore {
+  readonly engine = 'postgres' as const;
+  readonly degraded = false;
+  readonly reason = undefined;
+  private readonly ops: StoreOps;
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly location: string,
+    readonly schemaVersion: number,
+  ) {
+    this.ops = opsOn(pool);
+  }
+
+  get(group: Group, key: string): Promise<unknown> {
+    return this.ops.get(group, key);
+  }
+  set(group: Group, key: string, value: unknown): Promise<void> {
+    return this.ops.set(group, key, value);
+  }
+  delete(group: Group, key: string): Promise<void> {
+    return this.ops.delete(group, key);
+  }
+  count(group: Group): Promise<number> {
+    return this.ops.count(group);
+  }
+  entries(group: Group): Promise<Array<[string, unknown]>> {
+    return this.ops.entries(group);
+  }
+
+  /** One transaction on one connection; a fleet-wide advisory lock makes read-check-write safe across nodes. */
+  async transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
+    if (this.closed) throw new AgenticError('STORE_UNAVAILABLE', 'the state store is closed');
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [STORE_LOCK]);
+      const result = await fn(opsOn(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async addStats(row: StatsRow): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO stats (workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        row.workspace,
+        row.repo,
+        row.org,
+        row.agent,
+        row.model,
+        row.outcome,
+        row.runs,
+        row.duration_ms,
+        row.started_at,
+        row.ended_at,
+        row.committed_at,
+      ],
+    );
+  }
+
+  async queryStats(query: StatsQuery): Promise<StatsRow[]> {
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (query.repo !== undefined) {
+      params.push(query.repo);
+      where.push(`(repo = $${params.length} OR org || '/' || repo = $${params.length})`);
+    }
+    if (query.outcome !== undefined) {
+      params.push(query.outcome);
+      where.push(`outcome = $${params.length}`);
+    }
+    params.push(query.limit ?? 100);
+    const res = await this.pool.query<StatsRow>(
+      `SELECT workspace, repo, org, agent, model, outcome, runs, duration_ms::float8 AS duration_ms, started_at, ended_at, committed_at
+       FROM stats ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return res.rows;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,191 @@
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import { AgenticError } from '../../lib/errors.js';
+import { Mutex } from '../../lib/mutex.js';
+import { loadMigrations } from '../migrations.js';
+import type { Group, StateStore, StatsQuery, StatsRow, StoreOps } from '../types.js';
+
+type DatabaseConstructor = new (path: string, options?: { timeout?: number }) => SqliteDatabase;
+
+/** How long a writer waits for another process's lock before failing, in ms. */
+export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
+
+/**
+ * Opens (creating if needed) the SQLite state store at `path`: WAL, synchronous=FULL (a
+ * committed transition survives power loss), busy timeout, migrations applied in one
+ * IMMEDIATE transaction so concurrent starters are safe. Throws STORE_SCHEMA_TOO_NEW when
+ * the file was migrated by a newer agentic; other open errors propagate (see open.ts).
+ */
+export function openSqliteStore(Database: DatabaseConstructor, path: string): StateStore {
+  const db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    const schemaVersion = migrate(db);
+    return new SqliteStore(db, path, schemaVersion);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function migrate(db: SqliteDatabase): number {
+  const migrations = loadMigrations('sqlite');
+  const latest = migrations.at(-1)?.version ?? 0;
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+  );
+  const current = (): number =>
+    (
+      db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as {
+        v: number;
+      }
+    ).v;
+  const apply = db.transaction(() => {
+    const have = current();
+    if (have > latest) {
+      throw new AgenticError(
+        'STORE_SCHEMA_TOO_NEW',
+        `the state store was written by a newer agentic (schema ${have}, this build knows ${latest}); upgrade agentic`,
+      );
+    }
+    for (const m of migrations) {
+      if (m.version <= have) continue;
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        new Date().toISOString(),
+      );
+    }
+    return current();
+  });
+  return apply.immediate();
+}
+
+class SqliteStore implements StateStore {
+  readonly engine = 'sqlite' as const;
+  readonly degraded = false;
+  readonly reason = undefined;
+  private readonly mutex = new Mutex();
+  private readonly ops: StoreOps;
+  private closed = false;
+  private readonly stmts: {
+    get: Statement<[string, string], { value: string }>;
+    set: Statement<[string, string, string]>;
+    del: Statement<[string, string]>;
+    count: Statement<[string], { n: number }>;
+    entries: Statement<[string], { key: string; value: string }>;
+    addStats: Statement<StatsRow>;
+  };
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    readonly location: string,
+    readonly schemaVersion: number,
+  ) {
+    this.stmts = {
+      get: db.prepare('SELECT value FROM kv WHERE grp = ? AND key = ?'),
+      set: db.prepare(
+        'INSERT INTO kv (grp, key, value) VALUES (?, ?, ?) ON CONFLICT (grp, key) DO UPDATE SET value = excluded.value',
+      ),
+      del: db.prepare('DELETE FROM kv WHERE grp = ? AND key = ?'),
+      count: db.prepare('SELECT COUNT(*) AS n FROM kv WHERE grp = ?'),
+      entries: db.prepare('SELECT key, value FROM kv WHERE grp = ? ORDER BY key'),
+      addStats: db.prepare(
+        `INSERT INTO stats (workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at)
+         VALUES (@workspace, @repo, @org, @agent, @model, @outcome, @runs, @duration_ms, @started_at, @ended_at, @committed_at)`,
+      ),
+    };
+    const s = this.stmts;
+    this.ops = {
+      get: async (group, key) => {
+        const row = s.get.get(group, key);
+        return row === undefined ? undefined : (JSON.parse(row.value) as unknown);
+      },
+      set: async (group, key, value) => {
+        s.set.run(group, key, JSON.stringify(value));
+      },
+      delete: async (group, key) => {
+        s.del.run(group, key);
+      },
+      count: async (group) => s.count.get(group)?.n ?? 0,
+      entries: async (group) =>
+        s.entries.all(group).map((r) => [r.key, JSON.parse(r.value) as unknown]),
+    };
+  }
+
+  get(group: Group, key: string): Promise<unknown> {
+    return this.exclusive(() => this.ops.get(group, key));
+  }
+  set(group: Group, key: string, value: unknown): Promise<void> {
+    return this.exclusive(() => this.ops.set(group, key, value));
+  }
+  delete(group: Group, key: string): Promise<void> {
+    return this.exclusive(() => this.ops.delete(group, key));
+  }
+  count(group: Group): Promise<number> {
+    return this.exclusive(() => this.ops.count(group));
+  }
+  entries(group: Group): Promise<Array<[string, unknown]>> {
+    return this.exclusive(() => this.ops.entries(group));
+  }
+
+  /**
+   * BEGIN IMMEDIATE takes the database write lock up front, so a read-check-write inside `fn`
+   * can never interleave with another process. `fn` must only use `tx` (a nested call on the
+   * store would wait for this transaction and deadlock).
+   */
+  transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(this.ops);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+
+  addStats(row: StatsRow): Promise<void> {
+    return this.exclusive(() => {
+      this.stmts.addStats.run(row);
+    });
+  }
+
+  queryStats(query: StatsQuery): Promise<StatsRow[]> {
+    return this.exclusive(() => {
+      const where: string[] = [];
+      const params: Record<string, string | number> = { limit: query.limit ?? 100 };
+      if (query.repo !== undefined) {
+        where.push("(repo = @repo OR org || '/' || repo = @repo)");
+        params['repo'] = query.repo;
+      }
+      if (query.outcome !== undefined) {
+        where.push('outcome = @outcome');
+        params['outcome'] = query.outcome;
+      }
+      const sql = `SELECT workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at
+        FROM stats ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`;
+      return this.db.prepare(sql).all(params) as StatsRow[];
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.mutex.run(() => {
+      if (this.closed) return;
+      this.closed = true;
+      this.db.close();
+    });
+  }
+
+  private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    return this.mutex.run(() => {
+      if (this.closed) throw new AgenticError('STORE_UNAVAILABLE', 'the state store is closed');
+      return fn();
+    });
+  }
+}

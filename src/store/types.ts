@@ -1,0 +1,80 @@
+/** The state groups of DESIGN §4, plus the port's own bookkeeping groups. */
+export const GROUPS = {
+  registry: 'registry',
+  queue: 'queue',
+  concurrency: 'concurrency',
+  runtime: 'runtime',
+  dispatchHistory: 'dispatch_history',
+  syncQueue: 'sync_queue',
+  syncDropped: 'sync_dropped',
+  syncLedger: 'sync_ledger',
+  syncState: 'sync_state',
+  syncHistory: 'sync_history',
+  runner: 'runner',
+} as const;
+
+/** A state group name. */
+export type Group = (typeof GROUPS)[keyof typeof GROUPS];
+
+/** Which engine backs a store. */
+export type EngineName = 'sqlite' | 'postgres' | 'none';
+
+/** Group operations; inside a transaction they all see and change the same snapshot. */
+export interface StoreOps {
+  /** The JSON value at group/key, or undefined. */
+  get(group: Group, key: string): Promise<unknown>;
+  /** Upserts a JSON-serialisable value. */
+  set(group: Group, key: string, value: unknown): Promise<void>;
+  /** Deletes a key; deleting an unknown key is a no-op. */
+  delete(group: Group, key: string): Promise<void>;
+  /** Number of keys in a group. */
+  count(group: Group): Promise<number>;
+  /** Every entry of a group, ordered by key. */
+  entries(group: Group): Promise<Array<[string, unknown]>>;
+}
+
+/** Rows of the dispatch statistics table written by commit. */
+export interface StatsRow {
+  workspace: string;
+  repo: string;
+  org: string;
+  agent: string;
+  model: string | null;
+  outcome: string;
+  runs: number;
+  duration_ms: number | null;
+  started_at: string | null;
+  ended_at: string;
+  committed_at: string;
+}
+
+/** Filters for reading stats rows; newest first. */
+export interface StatsQuery {
+  repo?: string | undefined;
+  outcome?: string | undefined;
+  limit?: number | undefined;
+}
+
+/**
+ * The authoritative state store (DESIGN §4). Every engine implements the same behaviour; the
+ * degraded store implements it as safe no-ops so JSON files carry the state.
+ */
+export interface StateStore extends StoreOps {
+  readonly engine: EngineName;
+  /** True when the store could not be opened and every operation is a no-op. */
+  readonly degraded: boolean;
+  /** Why the store is degraded (or was rebuilt); undefined when healthy. */
+  readonly reason: string | undefined;
+  /** Where the data lives: a file path, or a redacted URL. */
+  readonly location: string;
+  /** Applied schema version (0 when degraded). */
+  readonly schemaVersion: number;
+  /** Runs `fn` in one serialisable transaction, across processes too; rolls back if it throws. */
+  transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>;
+  /** Appends a stats row (no-op when degraded). */
+  addStats(row: StatsRow): Promise<void>;
+  /** Reads stats rows, newest first. */
+  queryStats(query: StatsQuery): Promise<StatsRow[]>;
+  /** Releases the engine; safe to call more than once, and on a store never used. */
+  close(): Promise<void>;
+}

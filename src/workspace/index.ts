@@ -1,0 +1,30 @@
+export { discoverWorkspaces } from './discover.js';
+export {
+  leafFor,
+  MAX_SEGMENT_LENGTH,
+  parseWorkspaceName,
+  validateBranch,
+  validateSegment,
+  workspaceDir,
+  workspaceName,
+} from './name.js';
+export type { WorkspaceParts } from './name.js';
+export {
+  fingerprintOf,
+  isTerminal,
+  KNOWN_STATUS_FIELDS,
+  modelOf,
+  poolOf,
+  STATUSES,
+  statusRecordSchema,
+  TERMINAL_STATUSES,
+} from './record.js';
+export type { Status, StatusRecord } from './record.js';
+export {
+  parseStatusText,
+  readStatusFile,
+  stamp,
+  statusPath,
+  writeStatusFile,
+} from './status-file.js';
+export type { StatusRead } from './status-file.js';

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/** Every status a workspace can have (DESIGN §2). */
+export const STATUSES = [
+  'queued',
+  'running',
+  'completed',
+  'failed',
+  'blocked',
+  'merged',
+  'cancelled',
+] as const;
+/** A workspace status. */
+export type Status = (typeof STATUSES)[number];
+/** Statuses that end a run. */
+export const TERMINAL_STATUSES: readonly Status[] = [
+  'completed',
+  'failed',
+  'blocked',
+  'merged',
+  'cancelled',
+];
+
+/** True for completed, failed, blocked, merged and cancelled. */
+export function isTerminal(status: Status): boolean {
+  return status !== 'queued' && status !== 'running';
+}
+
+const optionalString = z.string().optional();
+const optionalInt = z.number().int().optional();
+
+/**
+ * The status record (status.json and the `registry` group), snake_case as in the source
+ * system. Unknown fields pass through untouched so a newer writer's data is never lost.
+ */
+export const statusRecordSchema = z.looseObject({
+  status: z.enum(STATUSES),
+  agent: z.string(),
+  repo: z.string(),
+  org: z.string(),
+  task: z.string().default(''),
+  branch: z.string().default(''),
+  issue: optionalInt,
+  pr: optionalInt,
+  pid: optionalInt,
+  pid_start: optionalString,
+  process_id: optionalString,
+  started_at: optionalString,
+  updated_at: z.string(),
+  question: optionalString,
+  runs: z.number().int().nonnegative().default(0),
+  pr_url: optionalString,
+  node: optionalString,
+  priority: z.number().int().default(0),
+  queued_at: optionalString,
+  exit_code: optionalInt,
+  source: optionalString,
+});
+
+/** A validated status record. */
+export type StatusRecord = z.infer<typeof statusRecordSchema>;
+
+/** The field names the schema knows; anything else on disk is preserved as-is. */
+export const KNOWN_STATUS_FIELDS: ReadonlySet<string> = new Set(
+  Object.keys(statusRecordSchema.shape),
+);
+
+/** The pool of an agent string `base[:model]`: the base. */
+export function poolOf(agent: string): string {
+  const i = agent.indexOf(':');
+  return i < 0 ? agent : agent.slice(0, i);
+}
+
+/** The model of an agent string `base[:model]`: everything after the first colon, or undefined. */
+export function modelOf(agent: string): string | undefined {
+  const i = agent.indexOf(':');
+  return i < 0 ? undefined : agent.slice(i + 1);
+}
+
+/** Identifies one version of a record: `<updated_at>#<runs>`. */
+export function fingerprintOf(record: Pick<StatusRecord, 'updated_at' | 'runs'>): string {
+  return `${record.updated_at}#${record.runs}`;
+}

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { isoUtc } from '../lib/clock.js';
+import { quarantineFile, readTextIfExists, writeFileAtomic } from '../lib/fs.js';
+import { KNOWN_STATUS_FIELDS, statusRecordSchema, type StatusRecord } from './record.js';
+
+/** Outcome of reading one status.json. */
+export type StatusRead =
+  | { kind: 'ok'; record: StatusRecord }
+  | { kind: 'missing' }
+  | { kind: 'corrupt'; movedTo: string; reason: string };
+
+/** Path of a workspace's status.json. */
+export function statusPath(dir: string): string {
+  return join(dir, 'status.json');
+}
+
+/**
+ * Reads a workspace's status.json. A file that is not valid JSON or not a status record is
+ * renamed `status.json.corrupt-<UTC yyyymmddThhmmssZ>` and reported as corrupt, never dropped silently.
+ */
+export function readStatusFile(dir: string, now: Date = new Date()): StatusRead {
+  const path = statusPath(dir);
+  const text = readTextIfExists(path);
+  if (text === undefined) return { kind: 'missing' };
+  const record = parseStatusText(text);
+  if (record.ok) return { kind: 'ok', record: record.value };
+  return { kind: 'corrupt', movedTo: quarantineFile(path, now), reason: record.reason };
+}
+
+/** Parses status.json text; never throws. */
+export function parseStatusText(
+  text: string,
+): { ok: true; value: StatusRecord } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  const parsed = statusRecordSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return {
+      ok: false,
+      reason: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+    };
+  }
+  return { ok: true, value: parsed.data };
+}
+
+/**
+ * Writes status.json atomically (temp file + rename; fsync when `durable`). Known fields come
+ * from `record`; unknown fields already on disk that the record lacks are preserved. The file's
+ * mtime is set to `updated_at` so a reader can tell, by stat alone, whether the file still
+ * matches the registry.
+ */
+export function writeStatusFile(
+  dir: string,
+  record: StatusRecord,
+  options: { durable: boolean },
+): void {
+  const path = statusPath(dir);
+  const merged: Record<string, unknown> = {};
+  const existing = readTextIfExists(path);
+  if (existing !== undefined) {
+    try {
+      const old: unknown = JSON.parse(existing);
+      if (typeof old === 'object' && old !== null) {
+        for (const [key, value] of Object.entries(old)) {
+          if (!KNOWN_STATUS_FIELDS.has(key)) merged[key] = value;
+        }
+      }
+    } catch {
+      // An unreadable old file has nothing worth preserving; it is replaced.
+    }
+  }
+  Object.assign(merged, record);
+  writeFileAtomic(path, `${JSON.stringify(merged, null, 2)}\n`, {
+    fsync: options.durable,
+    mtime: new Date(record.updated_at),
+  });
+}
+
+/** Stamps `updated_at` on a copy of the record. */
+export function stamp(record: StatusRecord, now: Date): StatusRecord {
+  return { ...record, updated_at: isoUtc(now) };
+}

@@ -1,0 +1,126 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GROUPS, openStateStore, type StateStore } from '../../src/store/index.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { engines } from '../helpers/engines.js';
+import { tempRoot, type TempRoot } from '../helpers/context.js';
+
+describe.each(engines())('state store on $name', (engine) => {
+  let root: TempRoot;
+  let store: StateStore;
+
+  beforeEach(async () => {
+    root = tempRoot();
+    ({ store } = await openStateStore({
+      coreRoot: root.coreRoot,
+      storeUrl: await engine.storeUrl(),
+      logger: silentLogger(),
+    }));
+  });
+  afterEach(async () => {
+    await store.close();
+    root.cleanup();
+  });
+
+  it('opens healthy with the latest schema', () => {
+    expect(store.degraded).toBe(false);
+    expect(store.engine).toBe(engine.name);
+    expect(store.schemaVersion).toBeGreaterThanOrEqual(1);
+  });
+
+  it('round-trips set and iterate, ordered by key', async () => {
+    await store.set(GROUPS.registry, 'core/b/task-2', { status: 'queued', n: 2 });
+    await store.set(GROUPS.registry, 'core/a/task-1', { status: 'running', nested: { x: [1, 2] } });
+    await store.set(GROUPS.queue, 'core/b/task-2', { agent: 'codex' });
+    expect(await store.entries(GROUPS.registry)).toEqual([
+      ['core/a/task-1', { status: 'running', nested: { x: [1, 2] } }],
+      ['core/b/task-2', { status: 'queued', n: 2 }],
+    ]);
+    expect(await store.count(GROUPS.registry)).toBe(2);
+    expect(await store.count(GROUPS.queue)).toBe(1);
+    expect(await store.get(GROUPS.registry, 'core/a/task-1')).toEqual({
+      status: 'running',
+      nested: { x: [1, 2] },
+    });
+  });
+
+  it('overwrites a key on set', async () => {
+    await store.set(GROUPS.runtime, 'backoff', { codex: 'a' });
+    await store.set(GROUPS.runtime, 'backoff', { codex: 'b' });
+    expect(await store.get(GROUPS.runtime, 'backoff')).toEqual({ codex: 'b' });
+    expect(await store.count(GROUPS.runtime)).toBe(1);
+  });
+
+  it('treats delete of an unknown key as a no-op', async () => {
+    await store.delete(GROUPS.registry, 'core/nope/task-1');
+    expect(await store.get(GROUPS.registry, 'core/nope/task-1')).toBeUndefined();
+    expect(await store.count(GROUPS.registry)).toBe(0);
+  });
+
+  it('commits a transaction as a whole', async () => {
+    await store.transaction(async (tx) => {
+      await tx.set(GROUPS.registry, 'k1', 1);
+      await tx.set(GROUPS.queue, 'k1', 2);
+      expect(await tx.get(GROUPS.registry, 'k1')).toBe(1);
+    });
+    expect(await store.get(GROUPS.queue, 'k1')).toBe(2);
+  });
+
+  it('rolls a failed transaction back entirely', async () => {
+    await store.set(GROUPS.registry, 'k1', 'before');
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.set(GROUPS.registry, 'k1', 'after');
+        await tx.set(GROUPS.queue, 'k2', 'new');
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await store.get(GROUPS.registry, 'k1')).toBe('before');
+    expect(await store.get(GROUPS.queue, 'k2')).toBeUndefined();
+  });
+
+  it('serialises concurrent read-modify-write transactions', async () => {
+    await store.set(GROUPS.runtime, 'counter', 0);
+    await Promise.all(
+      Array.from({ length: 25 }, () =>
+        store.transaction(async (tx) => {
+          const n = (await tx.get(GROUPS.runtime, 'counter')) as number;
+          await new Promise((r) => setTimeout(r, 1));
+          await tx.set(GROUPS.runtime, 'counter', n + 1);
+        }),
+      ),
+    );
+    expect(await store.get(GROUPS.runtime, 'counter')).toBe(25);
+  });
+
+  it('writes and filters stats rows, newest first', async () => {
+    const row = {
+      workspace: 'core/a/task-1',
+      repo: 'a',
+      org: 'core',
+      agent: 'codex:gpt-5',
+      model: 'gpt-5',
+      outcome: 'completed',
+      runs: 1,
+      duration_ms: 1500,
+      started_at: '2026-01-01T00:00:00.000Z',
+      ended_at: '2026-01-01T00:00:01.500Z',
+      committed_at: '2026-01-01T00:00:02.000Z',
+    };
+    await store.addStats(row);
+    await store.addStats({ ...row, workspace: 'core/b/task-2', repo: 'b', outcome: 'failed' });
+    expect((await store.queryStats({})).map((r) => r.workspace)).toEqual([
+      'core/b/task-2',
+      'core/a/task-1',
+    ]);
+    expect(await store.queryStats({ outcome: 'completed' })).toEqual([row]);
+    expect((await store.queryStats({ repo: 'core/b' })).map((r) => r.workspace)).toEqual([
+      'core/b/task-2',
+    ]);
+    expect(await store.queryStats({ limit: 1 })).toHaveLength(1);
+  });
+
+  it('is safe to close twice', async () => {
+    await store.close();
+    await store.close();
+  });
+});

@@ -1,0 +1,68 @@
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { discoverWorkspaces, readStatusFile, writeStatusFile } from '../../src/workspace/index.js';
+import { tempRoot, type TempRoot } from '../helpers/context.js';
+import { sampleRecord } from '../helpers/records.js';
+
+describe('status.json', () => {
+  let root: TempRoot;
+  let dir: string;
+  beforeEach(() => {
+    root = tempRoot();
+    dir = join(root.coreRoot, 'ws', 'core', 'go-io', 'task-1');
+  });
+  afterEach(() => root.cleanup());
+
+  it('writes atomically, leaving no temp files, with mtime = updated_at', () => {
+    writeStatusFile(dir, sampleRecord({ updated_at: '2026-02-03T04:05:06.789Z' }), {
+      durable: true,
+    });
+    expect(readdirSync(dir)).toEqual(['status.json']);
+    expect(statSync(join(dir, 'status.json')).mtime.toISOString()).toBe('2026-02-03T04:05:06.789Z');
+    const read = readStatusFile(dir);
+    expect(read).toEqual({
+      kind: 'ok',
+      record: sampleRecord({ updated_at: '2026-02-03T04:05:06.789Z' }),
+    });
+  });
+
+  it('preserves unknown fields and lets known fields be cleared', () => {
+    writeStatusFile(dir, sampleRecord({ status: 'running', pid: 42 }), { durable: false });
+    const path = join(dir, 'status.json');
+    writeFileSync(
+      path,
+      JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), x_extra: 'kept' }),
+    );
+    writeStatusFile(dir, sampleRecord({ status: 'completed' }), { durable: false });
+    const after = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    expect(after['x_extra']).toBe('kept');
+    expect(after['pid']).toBeUndefined();
+    expect(after['status']).toBe('completed');
+  });
+
+  it.each([
+    ['not JSON', '{"status": "queued", '],
+    ['not a record', '{"status": "dancing"}'],
+    ['an array', '[]'],
+  ])('quarantines a corrupt file (%s) as status.json.corrupt-<UTC stamp>', (_label, text) => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'status.json'), text);
+    const read = readStatusFile(dir, new Date('2026-05-06T07:08:09.000Z'));
+    expect(read).toMatchObject({ kind: 'corrupt' });
+    expect(readdirSync(dir)).toEqual(['status.json.corrupt-20260506T070809Z']);
+    expect(readFileSync(join(dir, 'status.json.corrupt-20260506T070809Z'), 'utf8')).toBe(text);
+  });
+
+  it('reports a missing file as missing', () => {
+    expect(readStatusFile(dir)).toEqual({ kind: 'missing' });
+  });
+
+  it('discovers org/repo/leaf directories sorted, skipping hidden ones', () => {
+    const ws = join(root.coreRoot, 'ws');
+    for (const n of ['b/r/2', 'a/r/9', 'a/r/10', 'a/q/1', '.tmp/x/y', 'a/.git/z'])
+      mkdirSync(join(ws, n), { recursive: true });
+    expect(discoverWorkspaces(ws)).toEqual(['a/q/1', 'a/r/10', 'a/r/9', 'b/r/2']);
+    expect(discoverWorkspaces(join(root.coreRoot, 'missing'))).toEqual([]);
+  });
+});
