@@ -8,10 +8,13 @@ export interface Migration {
   sql: string;
 }
 
-/** Loads `migrations/<engine>/NNN_name.sql` from the package, ordered by number. */
-export function loadMigrations(engine: 'sqlite' | 'postgres'): Migration[] {
+/** A folder of migrations: the state store's (`sqlite`, `postgres`) or the hub's (`hub-sqlite`, `hub-postgres`). */
+export type MigrationSet = 'sqlite' | 'postgres' | 'hub-sqlite' | 'hub-postgres';
+
+/** Loads `migrations/<set>/NNN_name.sql` from the package, ordered by number. */
+export function loadMigrations(set: MigrationSet): Migration[] {
   // Same relative depth from src/store and dist/store, so this works built or from source.
-  const dir = fileURLToPath(new URL(`../../migrations/${engine}/`, import.meta.url));
+  const dir = fileURLToPath(new URL(`../../migrations/${set}/`, import.meta.url));
   return readdirSync(dir)
     .filter((f) => /^\d+_[\w-]+\.sql$/.test(f))
     .map((f) => ({
