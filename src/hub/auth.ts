@@ -1,0 +1,40 @@
+import type { HubStorage } from './storage.js';
+import { forbidden, unauthorized } from './http-errors.js';
+import { hashToken } from './tokens.js';
+
+/** Who a request acts as: one agent, or an operator (admin) who may act as anyone. */
+export interface Principal {
+  agentId: string | null;
+  admin: boolean;
+}
+
+const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
+
+/** Resolves an `Authorization` header to a principal; throws UNAUTHORIZED (401) when it is missing, malformed or unknown. */
+export async function authenticate(
+  storage: HubStorage,
+  header: string | undefined,
+): Promise<Principal> {
+  if (header === undefined || header.trim() === '')
+    throw unauthorized('missing token: send Authorization: Bearer <token>');
+  const token = BEARER.exec(header)?.[1];
+  if (token === undefined)
+    throw unauthorized('malformed Authorization header: expected Bearer <token>');
+  const row = await storage.findToken(hashToken(token));
+  if (row === undefined) throw unauthorized('invalid token');
+  return { agentId: row.agentId, admin: row.admin };
+}
+
+/** Checks that the principal may act as `agentId`; throws FORBIDDEN (403) otherwise. */
+export function authorizeAgent(principal: Principal, agentId: string): void {
+  if (principal.admin || principal.agentId === agentId) return;
+  throw forbidden(
+    `this token belongs to agent "${principal.agentId ?? ''}" and cannot act as "${agentId}"`,
+  );
+}
+
+/** Checks that the principal is an operator; throws FORBIDDEN (403) otherwise. */
+export function requireAdmin(principal: Principal): void {
+  if (!principal.admin)
+    throw forbidden('this needs an admin token (agentic hub token create --admin)');
+}

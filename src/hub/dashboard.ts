@@ -1,0 +1,109 @@
+import { presenceOf, type Presence } from './presence.js';
+import type { DashboardDispatchRow, DashboardFilter, HubStorage } from './storage.js';
+
+/** A fleet node as the dashboard shows it. */
+export interface DashboardNode {
+  agent_id: string;
+  fleet_node_id: string | null;
+  status: Presence;
+  last_push_at: string | null;
+  last_pull_at: string | null;
+  dispatches: number;
+}
+
+/** A dispatch row as the dashboard shows it; `duration_ms` runs to `updated_at` once terminal, to now while running. */
+export interface DashboardDispatch {
+  agent_id: string;
+  fleet_node_id: string | null;
+  id: string;
+  org: string | null;
+  repo: string | null;
+  agent: string | null;
+  status: string | null;
+  task: string | null;
+  question: string | null;
+  pr_url: string | null;
+  started_at: string | null;
+  updated_at: string | null;
+  received_at: string;
+  duration_ms: number | null;
+}
+
+/** The JSON document behind the dashboard page (`GET /v1/dashboard`). */
+export interface DashboardData {
+  generated_at: string;
+  nodes: DashboardNode[];
+  /** Current dispatches per status across the fleet (unfiltered). */
+  counts: Record<string, number>;
+  total: number;
+  /** Current dispatches matching the filter, most recently received first. */
+  dispatches: DashboardDispatch[];
+}
+
+/** Gathers the dashboard document at `now`. */
+export async function dashboardData(
+  storage: HubStorage,
+  filter: DashboardFilter,
+  now: Date,
+  onlineWindowMs: number,
+): Promise<DashboardData> {
+  const [agents, counts, rows] = await Promise.all([
+    storage.agents(),
+    storage.statusCounts(),
+    storage.recentDispatches(filter),
+  ]);
+  return {
+    generated_at: now.toISOString(),
+    nodes: agents.map((a) => ({
+      agent_id: a.agentId,
+      fleet_node_id: a.fleetNodeId,
+      status: presenceOf(a, now, onlineWindowMs),
+      last_push_at: a.lastPushAt,
+      last_pull_at: a.lastPullAt,
+      dispatches: a.dispatches,
+    })),
+    counts,
+    total: Object.values(counts).reduce((sum, n) => sum + n, 0),
+    dispatches: rows.map((r) => dashboardDispatch(r, now)),
+  };
+}
+
+function dashboardDispatch(row: DashboardDispatchRow, now: Date): DashboardDispatch {
+  const r = row.record;
+  const status = str(r['status']);
+  const startedAt = str(r['started_at']);
+  const updatedAt = str(r['updated_at']);
+  return {
+    agent_id: row.agentId,
+    fleet_node_id: row.fleetNodeId,
+    id: row.id,
+    org: str(r['org']),
+    repo: str(r['repo']),
+    agent: str(r['agent']),
+    status,
+    task: str(r['task']),
+    question: str(r['question']),
+    pr_url: str(r['pr_url']),
+    started_at: startedAt,
+    updated_at: updatedAt,
+    received_at: row.receivedAt,
+    duration_ms: durationMs(status, startedAt, updatedAt, now),
+  };
+}
+
+function durationMs(
+  status: string | null,
+  startedAt: string | null,
+  updatedAt: string | null,
+  now: Date,
+): number | null {
+  if (startedAt === null || status === 'queued') return null;
+  const start = Date.parse(startedAt);
+  const end = status === 'running' ? now.getTime() : Date.parse(updatedAt ?? '');
+  if (!Number.isFinite(start) || !Number.isFinite(end)) return null;
+  return Math.max(0, end - start);
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}

@@ -1,0 +1,31 @@
+export {
+  createHubApp,
+  DEFAULT_IDEMPOTENCY_RETENTION_MS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_RECORDS,
+} from './app.js';
+export type { HubAppOptions } from './app.js';
+export type { Principal } from './auth.js';
+export { dashboardData } from './dashboard.js';
+export type { DashboardData, DashboardDispatch, DashboardNode } from './dashboard.js';
+export { DASHBOARD_REFRESH_MS } from './dashboard-page.js';
+export { toErrorResponse } from './http-errors.js';
+export type { ErrorBody } from './http-errors.js';
+export { isPostgresUrl, openHubStorage } from './open-storage.js';
+export { DEFAULT_ONLINE_WINDOW_MS, presenceOf } from './presence.js';
+export type { Presence } from './presence.js';
+export { DEFAULT_SHUTDOWN_TIMEOUT_MS, startHubServer } from './server.js';
+export type { HubServerOptions, RunningHub } from './server.js';
+export type {
+  AgentRow,
+  ContextItem,
+  DispatchItem,
+  HubEngine,
+  HubStorage,
+  IngestResponse,
+  NoteItem,
+} from './storage.js';
+export { createToken, hashToken, TOKEN_PREFIX } from './tokens.js';
+export type { CreatedToken } from './tokens.js';
+export { CONTEXT_MAX_ITEMS, DASHBOARD_MAX_ROWS, dispatchRecordSchema, versionOf } from './wire.js';
+export type { DispatchRecord } from './wire.js';

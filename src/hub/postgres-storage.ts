@@ -1,0 +1,370 @@
+import pg from 'pg';
+import { AgenticError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { loadMigrations } from '../store/migrations.js';
+import { redactUrl } from '../store/open.js';
+import {
+  AGENT_SELECT,
+  agentRow,
+  dashboardRow,
+  dispatchItem,
+  mergeNewestFirst,
+  noteItem,
+  type AgentRowFields,
+  type DispatchRowFields,
+  type NoteRowFields,
+} from './rows.js';
+import type {
+  AgentRow,
+  ContextItem,
+  DashboardDispatchRow,
+  DashboardFilter,
+  HubStorage,
+  IngestBatch,
+  IngestOutcome,
+  IngestRecord,
+  IngestResponse,
+  NoteItem,
+  TokenRow,
+} from './storage.js';
+
+/** Advisory lock key held while migrating the hub schema ("hub0" in ASCII). */
+const MIGRATE_LOCK = 0x68756230;
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/**
+ * Opens the hub's PostgreSQL database at `url`: a small pool, migrations from
+ * `migrations/hub-postgres/` under an advisory lock. Hub tables are prefixed `hub_`, so the
+ * database may be shared with a state store. Throws STORE_SCHEMA_TOO_NEW for a newer schema;
+ * connection errors propagate.
+ */
+export async function openPostgresHubStorage(
+  url: string,
+  options: { logger: Logger; now: () => Date; max?: number },
+): Promise<HubStorage> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 8,
+    connectionTimeoutMillis: 5_000,
+  });
+  pool.on('error', (err) =>
+    options.logger.warn({ err: err.message }, 'idle PostgreSQL connection failed'),
+  );
+  try {
+    const version = await migrate(pool, options.now);
+    return new PostgresHubStorage(pool, redactUrl(url), version);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+}
+
+async function migrate(pool: pg.Pool, now: () => Date): Promise<number> {
+  const migrations = loadMigrations('hub-postgres');
+  const latest = migrations.at(-1)?.version ?? 0;
+  return inTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS hub_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+    const have = await currentVersion(client);
+    if (have > latest) {
+      throw new AgenticError(
+        'STORE_SCHEMA_TOO_NEW',
+        `the hub database was written by a newer agentic (schema ${have}, this build knows ${latest}); upgrade agentic`,
+      );
+    }
+    for (const m of migrations) {
+      if (m.version <= have) continue;
+      await client.query(m.sql);
+      await client.query(
+        'INSERT INTO hub_schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+        [m.version, m.name, now().toISOString()],
+      );
+    }
+    return currentVersion(client);
+  });
+}
+
+async function currentVersion(client: Queryable): Promise<number> {
+  const res = await client.query<{ v: number }>(
+    'SELECT COALESCE(MAX(version), 0)::int AS v FROM hub_schema_migrations',
+  );
+  return res.rows[0]?.v ?? 0;
+}
+
+async function inTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Keeps the highest version per dispatch id, because one INSERT … ON CONFLICT DO UPDATE may touch a row only once. */
+function newestPerId(records: IngestRecord[]): IngestRecord[] {
+  const best = new Map<string, IngestRecord>();
+  for (const r of records) {
+    const have = best.get(r.id);
+    if (
+      have === undefined ||
+      r.versionMs > have.versionMs ||
+      (r.versionMs === have.versionMs && r.versionRuns >= have.versionRuns)
+    )
+      best.set(r.id, r);
+  }
+  return [...best.values()];
+}
+
+class PostgresHubStorage implements HubStorage {
+  readonly engine = 'postgres' as const;
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly location: string,
+    readonly schemaVersion: number,
+  ) {}
+
+  async addToken(token: TokenRow): Promise<void> {
+    await this.db().query(
+      'INSERT INTO hub_tokens (token_hash, agent_id, admin, created_at) VALUES ($1, $2, $3, $4)',
+      [token.tokenHash, token.agentId, token.admin, token.createdAt],
+    );
+  }
+
+  async findToken(tokenHash: string): Promise<TokenRow | undefined> {
+    const res = await this.db().query<{
+      agent_id: string | null;
+      admin: boolean;
+      created_at: string;
+    }>('SELECT agent_id, admin, created_at FROM hub_tokens WHERE token_hash = $1', [tokenHash]);
+    const row = res.rows[0];
+    return row === undefined
+      ? undefined
+      : { tokenHash, agentId: row.agent_id, admin: row.admin, createdAt: row.created_at };
+  }
+
+  async ingest(batch: IngestBatch): Promise<IngestOutcome> {
+    return inTransaction(this.db(), async (client) => {
+      if (batch.idempotencyKey !== null) {
+        // Serialises requests carrying the same key, so a concurrent retry waits and then replays.
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+          `${batch.agentId}\n${batch.idempotencyKey}`,
+        ]);
+        const seen = await client.query<{ request_hash: string; response: string }>(
+          'SELECT request_hash, response FROM hub_idempotency WHERE agent_id = $1 AND key = $2',
+          [batch.agentId, batch.idempotencyKey],
+        );
+        const row = seen.rows[0];
+        if (row !== undefined) {
+          return row.request_hash === batch.requestHash
+            ? { kind: 'replayed', response: JSON.parse(row.response) as IngestResponse }
+            : { kind: 'key-reused' };
+        }
+      }
+      const rs = batch.records;
+      const inserted = await client.query<{ dispatch_id: string; fingerprint: string }>(
+        `INSERT INTO hub_dispatch_versions (agent_id, dispatch_id, fingerprint, fleet_node_id, record, received_at)
+         SELECT $1, t.id, t.fp, $2, t.rec, $3 FROM unnest($4::text[], $5::text[], $6::text[]) AS t(id, fp, rec)
+         ON CONFLICT (agent_id, dispatch_id, fingerprint) DO NOTHING
+         RETURNING dispatch_id, fingerprint`,
+        [
+          batch.agentId,
+          batch.fleetNodeId,
+          batch.receivedAt,
+          rs.map((r) => r.id),
+          rs.map((r) => r.fingerprint),
+          rs.map((r) => r.json),
+        ],
+      );
+      const fresh = new Set(inserted.rows.map((r) => `${r.dispatch_id}\n${r.fingerprint}`));
+      const current = newestPerId(rs.filter((r) => fresh.has(`${r.id}\n${r.fingerprint}`)));
+      if (current.length > 0) {
+        // Only a higher (updated_at, runs) version replaces the current one.
+        await client.query(
+          `INSERT INTO hub_dispatches (agent_id, dispatch_id, fingerprint, fleet_node_id, version_ms, version_runs, status, org, repo, agent, record, received_at)
+           SELECT $1, t.id, t.fp, $2, t.ms, t.runs, t.status, t.org, t.repo, t.agent, t.rec, $3
+           FROM unnest($4::text[], $5::text[], $6::bigint[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+             AS t(id, fp, ms, runs, status, org, repo, agent, rec)
+           ON CONFLICT (agent_id, dispatch_id) DO UPDATE SET
+             fingerprint = EXCLUDED.fingerprint, fleet_node_id = EXCLUDED.fleet_node_id,
+             version_ms = EXCLUDED.version_ms, version_runs = EXCLUDED.version_runs,
+             status = EXCLUDED.status, org = EXCLUDED.org, repo = EXCLUDED.repo, agent = EXCLUDED.agent,
+             record = EXCLUDED.record, received_at = EXCLUDED.received_at
+           WHERE (EXCLUDED.version_ms, EXCLUDED.version_runs) >= (hub_dispatches.version_ms, hub_dispatches.version_runs)`,
+          [
+            batch.agentId,
+            batch.fleetNodeId,
+            batch.receivedAt,
+            current.map((r) => r.id),
+            current.map((r) => r.fingerprint),
+            current.map((r) => r.versionMs),
+            current.map((r) => r.versionRuns),
+            current.map((r) => r.status),
+            current.map((r) => r.org),
+            current.map((r) => r.repo),
+            current.map((r) => r.agent),
+            current.map((r) => r.json),
+          ],
+        );
+      }
+      await client.query(
+        `INSERT INTO hub_agents (agent_id, fleet_node_id, last_push_at) VALUES ($1, $2, $3)
+         ON CONFLICT (agent_id) DO UPDATE SET last_push_at = EXCLUDED.last_push_at,
+           fleet_node_id = COALESCE(EXCLUDED.fleet_node_id, hub_agents.fleet_node_id)`,
+        [batch.agentId, batch.fleetNodeId, batch.receivedAt],
+      );
+      const accepted = inserted.rowCount ?? inserted.rows.length;
+      const response = { accepted, duplicates: rs.length - accepted };
+      if (batch.idempotencyKey !== null)
+        await client.query(
+          'INSERT INTO hub_idempotency (agent_id, key, request_hash, response, created_at) VALUES ($1, $2, $3, $4, $5)',
+          [
+            batch.agentId,
+            batch.idempotencyKey,
+            batch.requestHash,
+            JSON.stringify(response),
+            batch.receivedAt,
+          ],
+        );
+      return { kind: 'stored', response };
+    });
+  }
+
+  async context(agentId: string, since: string | undefined, limit: number): Promise<ContextItem[]> {
+    const after = since ?? '';
+    const [dispatches, notes] = await Promise.all([
+      this.db().query<DispatchRowFields>(
+        `SELECT agent_id, dispatch_id, fingerprint, fleet_node_id, record, received_at FROM hub_dispatches
+         WHERE agent_id <> $1 AND received_at > $2 ORDER BY received_at DESC, seq DESC LIMIT $3`,
+        [agentId, after, limit],
+      ),
+      this.db().query<NoteRowFields>(
+        `SELECT seq, target_agent_id, note, created_at FROM hub_notes
+         WHERE (target_agent_id IS NULL OR target_agent_id = $1) AND created_at > $2
+         ORDER BY created_at DESC, seq DESC LIMIT $3`,
+        [agentId, after, limit],
+      ),
+    ]);
+    return mergeNewestFirst(dispatches.rows.map(dispatchItem), notes.rows.map(noteItem), limit);
+  }
+
+  async contextCount(agentId: string): Promise<number> {
+    const res = await this.db().query<{ n: number }>(
+      `SELECT ((SELECT COUNT(*) FROM hub_dispatches WHERE agent_id <> $1)
+             + (SELECT COUNT(*) FROM hub_notes WHERE target_agent_id IS NULL OR target_agent_id = $1))::int AS n`,
+      [agentId],
+    );
+    return res.rows[0]?.n ?? 0;
+  }
+
+  async addNote(note: {
+    text: string;
+    agentId: string | null;
+    extra: Record<string, unknown>;
+    createdAt: string;
+  }): Promise<NoteItem> {
+    const json = JSON.stringify({ ...note.extra, text: note.text });
+    const res = await this.db().query<NoteRowFields>(
+      `INSERT INTO hub_notes (target_agent_id, note, created_at) VALUES ($1, $2, $3)
+       RETURNING seq, target_agent_id, note, created_at`,
+      [note.agentId, json, note.createdAt],
+    );
+    const row = res.rows[0];
+    if (row === undefined) throw new AgenticError('INTERNAL', 'INSERT … RETURNING returned no row');
+    return noteItem(row);
+  }
+
+  async recordPull(agentId: string, at: string): Promise<void> {
+    await this.db().query(
+      `INSERT INTO hub_agents (agent_id, last_pull_at) VALUES ($1, $2)
+       ON CONFLICT (agent_id) DO UPDATE SET last_pull_at = EXCLUDED.last_pull_at`,
+      [agentId, at],
+    );
+  }
+
+  async agent(agentId: string): Promise<AgentRow | undefined> {
+    const res = await this.db().query<AgentRowFields>(`${AGENT_SELECT} WHERE a.agent_id = $1`, [
+      agentId,
+    ]);
+    const row = res.rows[0];
+    return row === undefined ? undefined : agentRow(row);
+  }
+
+  async agents(): Promise<AgentRow[]> {
+    const res = await this.db().query<AgentRowFields>(`${AGENT_SELECT} ORDER BY a.agent_id`);
+    return res.rows.map(agentRow);
+  }
+
+  async statusCounts(): Promise<Record<string, number>> {
+    const res = await this.db().query<{ status: string | null; n: number }>(
+      'SELECT status, COUNT(*)::int AS n FROM hub_dispatches GROUP BY status ORDER BY status',
+    );
+    return Object.fromEntries(res.rows.map((r) => [r.status ?? 'unknown', r.n]));
+  }
+
+  async recentDispatches(filter: DashboardFilter): Promise<DashboardDispatchRow[]> {
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (filter.agentId !== undefined) {
+      params.push(filter.agentId);
+      where.push(`agent_id = $${params.length}`);
+    }
+    if (filter.status !== undefined) {
+      params.push(filter.status);
+      where.push(`status = $${params.length}`);
+    }
+    if (filter.repo !== undefined) {
+      params.push(filter.repo);
+      where.push(`(repo = $${params.length} OR org || '/' || repo = $${params.length})`);
+    }
+    params.push(filter.limit);
+    const res = await this.db().query<DispatchRowFields>(
+      `SELECT agent_id, dispatch_id, fingerprint, fleet_node_id, record, received_at FROM hub_dispatches
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, seq DESC LIMIT $${params.length}`,
+      params,
+    );
+    return res.rows.map(dashboardRow);
+  }
+
+  async pruneIdempotency(before: string): Promise<number> {
+    const res = await this.db().query('DELETE FROM hub_idempotency WHERE created_at < $1', [
+      before,
+    ]);
+    return res.rowCount ?? 0;
+  }
+
+  async versionCount(): Promise<number> {
+    const res = await this.db().query<{ n: number }>(
+      'SELECT COUNT(*)::int AS n FROM hub_dispatch_versions',
+    );
+    return res.rows[0]?.n ?? 0;
+  }
+
+  async ping(): Promise<void> {
+    await this.db().query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private db(): pg.Pool {
+    if (this.closed) throw new AgenticError('STORE_UNAVAILABLE', 'the hub database is closed');
+    return this.pool;
+  }
+}

@@ -1,0 +1,313 @@
+import type { Database as SqliteDatabase, Transaction } from 'better-sqlite3';
+import { AgenticError } from '../lib/errors.js';
+import { loadMigrations } from '../store/migrations.js';
+import {
+  AGENT_SELECT,
+  agentRow,
+  dashboardRow,
+  dispatchItem,
+  mergeNewestFirst,
+  noteItem,
+  type AgentRowFields,
+  type DispatchRowFields,
+  type NoteRowFields,
+} from './rows.js';
+import type {
+  AgentRow,
+  ContextItem,
+  DashboardDispatchRow,
+  DashboardFilter,
+  HubStorage,
+  IngestBatch,
+  IngestOutcome,
+  IngestResponse,
+  NoteItem,
+  TokenRow,
+} from './storage.js';
+
+type DatabaseConstructor = new (path: string, options?: { timeout?: number }) => SqliteDatabase;
+
+/** How long a writer waits for another process's lock on the hub database, in ms. */
+const BUSY_TIMEOUT_MS = 15_000;
+
+/**
+ * Opens (creating if needed) the hub's SQLite database at `path`: WAL, synchronous=FULL,
+ * migrations from `migrations/hub-sqlite/` in one IMMEDIATE transaction. Throws
+ * STORE_SCHEMA_TOO_NEW when a newer agentic migrated the file; driver errors propagate.
+ */
+export function openSqliteHubStorage(
+  Database: DatabaseConstructor,
+  path: string,
+  now: () => Date,
+): HubStorage {
+  const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    const version = migrate(db, now);
+    return new SqliteHubStorage(db, path, version);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function migrate(db: SqliteDatabase, now: () => Date): number {
+  const migrations = loadMigrations('hub-sqlite');
+  const latest = migrations.at(-1)?.version ?? 0;
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS hub_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+  );
+  const current = (): number =>
+    (
+      db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM hub_schema_migrations').get() as {
+        v: number;
+      }
+    ).v;
+  const apply = db.transaction(() => {
+    const have = current();
+    if (have > latest) {
+      throw new AgenticError(
+        'STORE_SCHEMA_TOO_NEW',
+        `the hub database was written by a newer agentic (schema ${have}, this build knows ${latest}); upgrade agentic`,
+      );
+    }
+    for (const m of migrations) {
+      if (m.version <= have) continue;
+      db.exec(m.sql);
+      db.prepare(
+        'INSERT INTO hub_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+      ).run(m.version, m.name, now().toISOString());
+    }
+    return current();
+  });
+  return apply.immediate();
+}
+
+class SqliteHubStorage implements HubStorage {
+  readonly engine = 'sqlite' as const;
+  private closed = false;
+  private readonly ingestTx: Transaction<(batch: IngestBatch) => IngestOutcome>;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    readonly location: string,
+    readonly schemaVersion: number,
+  ) {
+    const findKey = db.prepare<[string, string], { request_hash: string; response: string }>(
+      'SELECT request_hash, response FROM hub_idempotency WHERE agent_id = ? AND key = ?',
+    );
+    const insertVersion = db.prepare(
+      `INSERT INTO hub_dispatch_versions (agent_id, dispatch_id, fingerprint, fleet_node_id, record, received_at)
+       VALUES (@agentId, @id, @fingerprint, @fleetNodeId, @json, @receivedAt)
+       ON CONFLICT (agent_id, dispatch_id, fingerprint) DO NOTHING`,
+    );
+    // Only a higher (updated_at, runs) version replaces the current one, so a late retry of an
+    // old version never rolls the dashboard back.
+    const upsertCurrent = db.prepare(
+      `INSERT INTO hub_dispatches (agent_id, dispatch_id, fingerprint, fleet_node_id, version_ms, version_runs, status, org, repo, agent, record, received_at)
+       VALUES (@agentId, @id, @fingerprint, @fleetNodeId, @versionMs, @versionRuns, @status, @org, @repo, @agent, @json, @receivedAt)
+       ON CONFLICT (agent_id, dispatch_id) DO UPDATE SET
+         fingerprint = excluded.fingerprint, fleet_node_id = excluded.fleet_node_id,
+         version_ms = excluded.version_ms, version_runs = excluded.version_runs,
+         status = excluded.status, org = excluded.org, repo = excluded.repo, agent = excluded.agent,
+         record = excluded.record, received_at = excluded.received_at
+       WHERE (excluded.version_ms, excluded.version_runs) >= (hub_dispatches.version_ms, hub_dispatches.version_runs)`,
+    );
+    const touchAgent = db.prepare(
+      `INSERT INTO hub_agents (agent_id, fleet_node_id, last_push_at) VALUES (?, ?, ?)
+       ON CONFLICT (agent_id) DO UPDATE SET last_push_at = excluded.last_push_at,
+         fleet_node_id = COALESCE(excluded.fleet_node_id, hub_agents.fleet_node_id)`,
+    );
+    const saveKey = db.prepare(
+      'INSERT INTO hub_idempotency (agent_id, key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.ingestTx = db.transaction((batch: IngestBatch): IngestOutcome => {
+      if (batch.idempotencyKey !== null) {
+        const seen = findKey.get(batch.agentId, batch.idempotencyKey);
+        if (seen !== undefined) {
+          return seen.request_hash === batch.requestHash
+            ? { kind: 'replayed', response: JSON.parse(seen.response) as IngestResponse }
+            : { kind: 'key-reused' };
+        }
+      }
+      let accepted = 0;
+      for (const r of batch.records) {
+        const row = {
+          ...r,
+          agentId: batch.agentId,
+          fleetNodeId: batch.fleetNodeId,
+          receivedAt: batch.receivedAt,
+        };
+        if (insertVersion.run(row).changes === 0) continue;
+        accepted++;
+        upsertCurrent.run(row);
+      }
+      touchAgent.run(batch.agentId, batch.fleetNodeId, batch.receivedAt);
+      const response = { accepted, duplicates: batch.records.length - accepted };
+      if (batch.idempotencyKey !== null)
+        saveKey.run(
+          batch.agentId,
+          batch.idempotencyKey,
+          batch.requestHash,
+          JSON.stringify(response),
+          batch.receivedAt,
+        );
+      return { kind: 'stored', response };
+    });
+  }
+
+  async addToken(token: TokenRow): Promise<void> {
+    this.open()
+      .prepare(
+        'INSERT INTO hub_tokens (token_hash, agent_id, admin, created_at) VALUES (?, ?, ?, ?)',
+      )
+      .run(token.tokenHash, token.agentId, token.admin ? 1 : 0, token.createdAt);
+  }
+
+  async findToken(tokenHash: string): Promise<TokenRow | undefined> {
+    const row = this.open()
+      .prepare<[string], { agent_id: string | null; admin: number; created_at: string }>(
+        'SELECT agent_id, admin, created_at FROM hub_tokens WHERE token_hash = ?',
+      )
+      .get(tokenHash);
+    return row === undefined
+      ? undefined
+      : { tokenHash, agentId: row.agent_id, admin: row.admin === 1, createdAt: row.created_at };
+  }
+
+  async ingest(batch: IngestBatch): Promise<IngestOutcome> {
+    this.open();
+    return this.ingestTx.immediate(batch);
+  }
+
+  async context(agentId: string, since: string | undefined, limit: number): Promise<ContextItem[]> {
+    const after = since ?? '';
+    const db = this.open();
+    const dispatches = db
+      .prepare<[string, string, number], DispatchRowFields>(
+        `SELECT seq, agent_id, dispatch_id, fingerprint, fleet_node_id, record, received_at FROM hub_dispatches
+         WHERE agent_id <> ? AND received_at > ? ORDER BY received_at DESC, seq DESC LIMIT ?`,
+      )
+      .all(agentId, after, limit);
+    const notes = db
+      .prepare<[string, string, number], NoteRowFields>(
+        `SELECT seq, target_agent_id, note, created_at FROM hub_notes
+         WHERE (target_agent_id IS NULL OR target_agent_id = ?) AND created_at > ?
+         ORDER BY created_at DESC, seq DESC LIMIT ?`,
+      )
+      .all(agentId, after, limit);
+    return mergeNewestFirst(dispatches.map(dispatchItem), notes.map(noteItem), limit);
+  }
+
+  async contextCount(agentId: string): Promise<number> {
+    const row = this.open()
+      .prepare<[string, string], { n: number }>(
+        `SELECT (SELECT COUNT(*) FROM hub_dispatches WHERE agent_id <> ?)
+              + (SELECT COUNT(*) FROM hub_notes WHERE target_agent_id IS NULL OR target_agent_id = ?) AS n`,
+      )
+      .get(agentId, agentId);
+    return row?.n ?? 0;
+  }
+
+  async addNote(note: {
+    text: string;
+    agentId: string | null;
+    extra: Record<string, unknown>;
+    createdAt: string;
+  }): Promise<NoteItem> {
+    const json = JSON.stringify({ ...note.extra, text: note.text });
+    const info = this.open()
+      .prepare('INSERT INTO hub_notes (target_agent_id, note, created_at) VALUES (?, ?, ?)')
+      .run(note.agentId, json, note.createdAt);
+    return noteItem({
+      seq: Number(info.lastInsertRowid),
+      target_agent_id: note.agentId,
+      note: json,
+      created_at: note.createdAt,
+    });
+  }
+
+  async recordPull(agentId: string, at: string): Promise<void> {
+    this.open()
+      .prepare(
+        `INSERT INTO hub_agents (agent_id, last_pull_at) VALUES (?, ?)
+         ON CONFLICT (agent_id) DO UPDATE SET last_pull_at = excluded.last_pull_at`,
+      )
+      .run(agentId, at);
+  }
+
+  async agent(agentId: string): Promise<AgentRow | undefined> {
+    const row = this.open()
+      .prepare<[string], AgentRowFields>(`${AGENT_SELECT} WHERE a.agent_id = ?`)
+      .get(agentId);
+    return row === undefined ? undefined : agentRow(row);
+  }
+
+  async agents(): Promise<AgentRow[]> {
+    return this.open()
+      .prepare<[], AgentRowFields>(`${AGENT_SELECT} ORDER BY a.agent_id`)
+      .all()
+      .map(agentRow);
+  }
+
+  async statusCounts(): Promise<Record<string, number>> {
+    const rows = this.open()
+      .prepare<[], { status: string | null; n: number }>(
+        'SELECT status, COUNT(*) AS n FROM hub_dispatches GROUP BY status ORDER BY status',
+      )
+      .all();
+    return Object.fromEntries(rows.map((r) => [r.status ?? 'unknown', r.n]));
+  }
+
+  async recentDispatches(filter: DashboardFilter): Promise<DashboardDispatchRow[]> {
+    const where: string[] = [];
+    const params: Record<string, string | number> = { limit: filter.limit };
+    if (filter.agentId !== undefined) {
+      where.push('agent_id = @agentId');
+      params['agentId'] = filter.agentId;
+    }
+    if (filter.status !== undefined) {
+      where.push('status = @status');
+      params['status'] = filter.status;
+    }
+    if (filter.repo !== undefined) {
+      where.push("(repo = @repo OR org || '/' || repo = @repo)");
+      params['repo'] = filter.repo;
+    }
+    const rows = this.open()
+      .prepare<[Record<string, string | number>], DispatchRowFields>(
+        `SELECT seq, agent_id, dispatch_id, fingerprint, fleet_node_id, record, received_at FROM hub_dispatches
+         ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, seq DESC LIMIT @limit`,
+      )
+      .all(params);
+    return rows.map(dashboardRow);
+  }
+
+  async pruneIdempotency(before: string): Promise<number> {
+    return this.open().prepare('DELETE FROM hub_idempotency WHERE created_at < ?').run(before)
+      .changes;
+  }
+
+  async versionCount(): Promise<number> {
+    const row = this.open()
+      .prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM hub_dispatch_versions')
+      .get();
+    return row?.n ?? 0;
+  }
+
+  async ping(): Promise<void> {
+    this.open().prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private open(): SqliteDatabase {
+    if (this.closed) throw new AgenticError('STORE_UNAVAILABLE', 'the hub database is closed');
+    return this.db;
+  }
+}
