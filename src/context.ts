@@ -1,15 +1,25 @@
+import { EventEmitter } from 'node:events';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { Config } from './config/index.js';
 import { rebuildRegistryFromDisk } from './lifecycle/records.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { openStateStore, type StateStore } from './store/index.js';
+import type { StatusRecord } from './workspace/index.js';
+
+/** In-process events: a runner finished a run, or a commit added history for sync. */
+export interface AgenticEvents {
+  finished: [name: string, record: StatusRecord];
+  committed: [name: string];
+}
 
 /** What every operation needs: frozen config, logger, clock and the lazily opened store. */
 export interface AppContext {
   readonly config: Config;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** In-process notifications (finished runs, commits); listeners must not throw. */
+  readonly events: EventEmitter<AgenticEvents>;
   /** Opens the store on first use and returns the same instance afterwards. */
   store(): Promise<StateStore>;
   /** Closes the store if it was opened; safe to call more than once. */
@@ -38,6 +48,7 @@ export function createContext(options: ContextOptions): AppContext {
     config: options.config,
     logger,
     clock,
+    events: new EventEmitter<AgenticEvents>(),
     store() {
       opening ??= (async () => {
         const { store, quarantined } = await openStateStore({

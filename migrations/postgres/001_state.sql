@@ -19,7 +19,9 @@ CREATE TABLE stats (
   duration_ms  BIGINT,
   started_at   TEXT,
   ended_at     TEXT NOT NULL,
-  committed_at TEXT NOT NULL
+  committed_at TEXT NOT NULL,
+  fingerprint  TEXT NOT NULL,
+  UNIQUE (workspace, fingerprint)
 );
 CREATE INDEX stats_repo ON stats (repo, id);
 CREATE INDEX stats_outcome ON stats (outcome, id);

@@ -4,9 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../lib/version.js';
 import { cliState, EXIT } from './common.js';
+import { registerDispatch } from './dispatch.js';
 import { registerDoctor } from './doctor.js';
+import { registerRunner } from './runner.js';
 import { registerHub } from './hub.js';
 import { registerStatus } from './status.js';
+import { registerSync } from './sync.js';
 import { registerWorkspace } from './workspace.js';
 
 /** Builds the `agentic` command tree. */
@@ -25,9 +28,12 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerDispatch(program);
   registerStatus(program);
+  registerRunner(program);
   registerWorkspace(program);
   registerDoctor(program);
+  registerSync(program);
   registerHub(program);
   return program;
 }

@@ -39,6 +39,8 @@ export interface Config {
   /** `postgres://…` for the fleet engine; undefined = embedded SQLite. */
   readonly storeUrl: string | undefined;
   readonly nodeId: string;
+  /** The environment agents and git run with (a copy of this process's environment). */
+  readonly childEnv: Readonly<Record<string, string>>;
   /** Warnings found while loading (e.g. an ignored env value), to be logged once by the caller. */
   readonly warnings: readonly string[];
   /** Raw sync-related env, resolved by src/sync. */
@@ -91,6 +93,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: AgenticEnv = readProces
     storeUrl: nonEmpty(env.CORE_AGENT_STORE_URL) ?? file.store.url,
     nodeId: nonEmpty(env.CORE_AGENT_FLEET_NODE_ID) ?? file.sync.fleet_node_id ?? hostname(),
     warnings,
+    childEnv: Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    ),
     syncEnv: {
       apiUrl: nonEmpty(env.CORE_API_URL),
       apiKey: nonEmpty(env.CORE_AGENT_API_KEY) ?? nonEmpty(env.CORE_BRAIN_KEY),

@@ -1,3 +1,3 @@
 export { readAllRecords, readRecord, rebuildRegistryFromDisk, scanDiskRecords } from './records.js';
-export { queueEntryOf, rebuildDerivedGroups, trackWorkspace } from './track.js';
-export type { QueueEntry } from './track.js';
+export { queueEntryOf, rebuildDerivedGroups, trackInTransaction, trackWorkspace } from './track.js';
+export type { QueueEntry, Track } from './track.js';

@@ -22,6 +22,9 @@ export interface QueueEntry {
   queued_at: string;
 }
 
+/** Applies one status change inside a transaction opened by {@link trackInTransaction}. */
+export type Track = (name: string, record: StatusRecord | null) => Promise<StatusRecord | null>;
+
 /**
  * THE function that changes a workspace's status (DESIGN §4). In one store transaction it
  * upserts `registry`, keeps `queue` in step (present exactly while `queued`) and refreshes the
@@ -35,25 +38,58 @@ export async function trackWorkspace(
   name: string,
   record: StatusRecord | null,
 ): Promise<StatusRecord | null> {
-  parseWorkspaceName(name);
-  const now = ctx.clock.now();
-  const stamped = record === null ? null : { ...record, updated_at: isoUtc(now) };
+  return trackInTransaction(ctx, (track) => track(name, record));
+}
+
+/**
+ * Runs `body` in one store transaction in which `track` applies status changes exactly as
+ * {@link trackWorkspace} does, so a caller can read, decide and change status atomically (a
+ * claim checks capacity and flips queued → running in one transaction). The status.json
+ * mirrors are written after the commit, and only if it succeeded.
+ */
+export async function trackInTransaction<T>(
+  ctx: AppContext,
+  body: (track: Track, tx: StoreOps) => Promise<T>,
+): Promise<T> {
   const store = await ctx.store();
-  await store.transaction(async (tx) => {
-    const old = (await tx.get(GROUPS.registry, name)) as StatusRecord | undefined;
-    if (stamped === null) await tx.delete(GROUPS.registry, name);
-    else await tx.set(GROUPS.registry, name, stamped);
-    if (stamped?.status === 'queued') await tx.set(GROUPS.queue, name, queueEntryOf(stamped));
-    else await tx.delete(GROUPS.queue, name);
-    if (old?.status === 'running') await adjustRunning(ctx, tx, old.agent, -1, now);
-    if (stamped?.status === 'running') await adjustRunning(ctx, tx, stamped.agent, +1, now);
+  const mirrors = new Map<string, StatusRecord>();
+  const result = await store.transaction(async (tx) => {
+    mirrors.clear();
+    const track: Track = async (name, record) => {
+      parseWorkspaceName(name);
+      const now = ctx.clock.now();
+      const stamped = record === null ? null : { ...record, updated_at: isoUtc(now) };
+      const old = (await tx.get(GROUPS.registry, name)) as StatusRecord | undefined;
+      if (stamped === null) await tx.delete(GROUPS.registry, name);
+      else await tx.set(GROUPS.registry, name, stamped);
+      if (stamped?.status === 'queued') await tx.set(GROUPS.queue, name, queueEntryOf(stamped));
+      else if (old === undefined || old.status === 'queued' || store.degraded)
+        await tx.delete(GROUPS.queue, name);
+      if (old?.status === 'running') await adjustRunning(ctx, tx, old.agent, -1, now);
+      if (stamped?.status === 'running') await adjustRunning(ctx, tx, stamped.agent, +1, now);
+      if (stamped === null) mirrors.delete(name);
+      else mirrors.set(name, stamped);
+      return stamped;
+    };
+    return body(track, tx);
   });
-  if (stamped !== null) {
-    writeStatusFile(workspaceDir(ctx.config.workspaceRoot, name), stamped, {
+  for (const [name, record] of mirrors) {
+    writeStatusFile(workspaceDir(ctx.config.workspaceRoot, name), record, {
       durable: store.degraded,
     });
   }
-  return stamped;
+  return result;
+}
+
+/** The `queue` group value of a queued workspace (DESIGN §4). */
+export interface QueueEntry {
+  repo: string;
+  org: string;
+  branch: string;
+  task: string;
+  agent: string;
+  priority: number;
+  queued_at: string;
 }
 
 /** The queue entry of a queued record. */

@@ -46,6 +46,8 @@ export interface StatsRow {
   started_at: string | null;
   ended_at: string;
   committed_at: string;
+  /** `<updated_at>#<runs>` of the committed version; a row is stored once per workspace and fingerprint. */
+  fingerprint: string;
 }
 
 /** Filters for reading stats rows; newest first. */
@@ -71,7 +73,7 @@ export interface StateStore extends StoreOps {
   readonly schemaVersion: number;
   /** Runs `fn` in one serialisable transaction, across processes too; rolls back if it throws. */
   transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>;
-  /** Appends a stats row (no-op when degraded). */
+  /** Appends a stats row once per (workspace, fingerprint); a repeat is ignored (no-op when degraded). */
   addStats(row: StatsRow): Promise<void>;
   /** Reads stats rows, newest first. */
   queryStats(query: StatsQuery): Promise<StatsRow[]>;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { AgenticError } from '../lib/errors.js';
+import { hasControlCharacters } from '../lib/text.js';
 
 /** Longest accepted name segment (org, repo or leaf). */
 export const MAX_SEGMENT_LENGTH = 100;
@@ -27,8 +28,7 @@ export function validateSegment(field: string, value: string, label = field): st
   };
   if (value.length === 0) fail('must not be empty');
   if (value.length > MAX_SEGMENT_LENGTH) fail(`must be at most ${MAX_SEGMENT_LENGTH} characters`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(value)) fail('must not contain NUL or control characters');
+  if (hasControlCharacters(value)) fail('must not contain NUL or control characters');
   if (value.includes('/') || value.includes('\\')) fail('must not contain a path separator');
   if (value === '.' || value === '..') fail('must not be "." or ".."');
   if (value.startsWith('-')) fail('must not start with "-"');
@@ -100,8 +100,7 @@ export function validateBranch(branch: string): string {
   };
   if (branch.length === 0) fail('must not be empty');
   if (branch.length > 200) fail('must be at most 200 characters');
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0020\u007f~^:?*[\\]/.test(branch))
+  if (hasControlCharacters(branch) || /[ ~^:?*[\\]/.test(branch))
     fail('must not contain spaces, control characters or any of ~^:?*[\\');
   if (branch.startsWith('-') || branch.startsWith('/') || branch.endsWith('/'))
     fail('must not start with "-" or start/end with "/"');

@@ -54,7 +54,13 @@ export const statusRecordSchema = z.looseObject({
   priority: z.number().int().default(0),
   queued_at: optionalString,
   exit_code: optionalInt,
+  /** Where the repository was cloned from: a local path or a git URL. */
   source: optionalString,
+  base_branch: optionalString,
+  /** Why the runner signalled the agent: the finish reads it to pick the final status. */
+  kill_reason: z.enum(['timeout', 'operator', 'cancel']).optional(),
+  /** Set when a usage limit requeued the task: the next run is told to continue. */
+  continue_prompt: z.boolean().optional(),
 });
 
 /** A validated status record. */

@@ -105,9 +105,11 @@ describe.each(engines())('state store on $name', (engine) => {
       started_at: '2026-01-01T00:00:00.000Z',
       ended_at: '2026-01-01T00:00:01.500Z',
       committed_at: '2026-01-01T00:00:02.000Z',
+      fingerprint: '2026-01-01T00:00:01.500Z#1',
     };
     await store.addStats(row);
     await store.addStats({ ...row, workspace: 'core/b/task-2', repo: 'b', outcome: 'failed' });
+    await store.addStats({ ...row, outcome: 'again' });
     expect((await store.queryStats({})).map((r) => r.workspace)).toEqual([
       'core/b/task-2',
       'core/a/task-1',

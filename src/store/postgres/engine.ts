@@ -166,8 +166,8 @@ class PostgresStore implements StateStore {
 
   async addStats(row: StatsRow): Promise<void> {
     await this.pool.query(
-      `INSERT INTO stats (workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      `INSERT INTO stats (workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at, fingerprint)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (workspace, fingerprint) DO NOTHING`,
       [
         row.workspace,
         row.repo,
@@ -180,6 +180,7 @@ class PostgresStore implements StateStore {
         row.started_at,
         row.ended_at,
         row.committed_at,
+        row.fingerprint,
       ],
     );
   }
@@ -197,7 +198,7 @@ class PostgresStore implements StateStore {
     }
     params.push(query.limit ?? 100);
     const res = await this.pool.query<StatsRow>(
-      `SELECT workspace, repo, org, agent, model, outcome, runs, duration_ms::float8 AS duration_ms, started_at, ended_at, committed_at
+      `SELECT workspace, repo, org, agent, model, outcome, runs, duration_ms::float8 AS duration_ms, started_at, ended_at, committed_at, fingerprint
        FROM stats ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`,
       params,
     );

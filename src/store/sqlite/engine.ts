@@ -93,8 +93,8 @@ class SqliteStore implements StateStore {
       count: db.prepare('SELECT COUNT(*) AS n FROM kv WHERE grp = ?'),
       entries: db.prepare('SELECT key, value FROM kv WHERE grp = ? ORDER BY key'),
       addStats: db.prepare(
-        `INSERT INTO stats (workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at)
-         VALUES (@workspace, @repo, @org, @agent, @model, @outcome, @runs, @duration_ms, @started_at, @ended_at, @committed_at)`,
+        `INSERT OR IGNORE INTO stats (workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at, fingerprint)
+         VALUES (@workspace, @repo, @org, @agent, @model, @outcome, @runs, @duration_ms, @started_at, @ended_at, @committed_at, @fingerprint)`,
       ),
     };
     const s = this.stmts;
@@ -168,7 +168,7 @@ class SqliteStore implements StateStore {
         where.push('outcome = @outcome');
         params['outcome'] = query.outcome;
       }
-      const sql = `SELECT workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at
+      const sql = `SELECT workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at, fingerprint
         FROM stats ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`;
       return this.db.prepare(sql).all(params) as StatsRow[];
     });

@@ -1,0 +1,230 @@
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { AppContext } from '../context.js';
+import { enqueueDispatch, resumeWorkspace, cancelWorkspace } from '../dispatch/service.js';
+import { leaseHeld } from '../dispatch/lease.js';
+import { logPath } from '../dispatch/launch.js';
+import { Runner } from '../dispatch/runner.js';
+import { commitWorkspace } from '../lifecycle/commit.js';
+import { readRecord } from '../lifecycle/index.js';
+import { AgenticError } from '../lib/errors.js';
+import {
+  isTerminal,
+  parseWorkspaceName,
+  poolOf,
+  workspaceDir,
+  type StatusRecord,
+} from '../workspace/index.js';
+import { age, EXIT, integer, oneLine, positiveInt, runVerb, writeJson } from './common.js';
+
+/** Registers dispatch, resume, cancel, logs and commit. */
+export function registerDispatch(program: Command): void {
+  program
+    .command('dispatch')
+    .description(
+      'queue a task for an agent in a fresh workspace (a clone of --repo on its own branch)',
+    )
+    .requiredOption('--repo <path|url>', 'local git repository or git URL')
+    .requiredOption('--task <text>', 'what the agent should do')
+    .option('--agent <agent>', 'base[:model], e.g. codex:gpt-5.4 (default: dispatch.default_agent)')
+    .option(
+      '--org <org>',
+      'organisation segment of the workspace name (default: dispatch.default_org)',
+    )
+    .option('--name <repo>', 'repository segment of the workspace name (default: from --repo)')
+    .option('--issue <n>', 'issue number: workspace leaf task-<n>', positiveInt)
+    .option('--pr <n>', 'pull request number: workspace leaf pr-<n>', positiveInt)
+    .option(
+      '--branch <branch>',
+      'working branch (default: agent/<task slug>); also the leaf when no --issue/--pr',
+    )
+    .option('--priority <p>', 'higher runs first (default 0)', integer)
+    .option('--wait', 'wait for the end, showing progress on stderr; exit 0 only if completed')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: DispatchOpts, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        const { workspace, record } = await enqueueDispatch(ctx, opts);
+        if (!opts.wait) {
+          if (common.json) return writeJson(summary(workspace, record));
+          process.stdout.write(`queued ${workspace} (${record.agent})\n`);
+          return;
+        }
+        const final = await waitFor(ctx, workspace);
+        if (common.json) writeJson(summary(workspace, final));
+        else
+          process.stdout.write(
+            `${workspace}: ${final.status}${final.question ? ` — ${oneLine(final.question, 200)}` : ''}\n`,
+          );
+        return final.status === 'completed' ? EXIT.ok : EXIT.failed;
+      }),
+    );
+
+  program
+    .command('resume <workspace>')
+    .description('queue a blocked, failed or finished workspace again')
+    .option('--answer <text>', 'answer to the agent’s question (written to repo/ANSWER.md)')
+    .option('--agent <agent>', 'switch to another agent')
+    .option('--json', 'print one JSON document')
+    .action(async (name: string, opts: { answer?: string; agent?: string }, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        parseWorkspaceName(name);
+        const record = await resumeWorkspace(ctx, name, opts);
+        if (common.json) return writeJson(summary(name, record));
+        process.stdout.write(`queued ${name} again (${record.agent})\n`);
+      }),
+    );
+
+  program
+    .command('cancel <workspace>')
+    .description('cancel a queued, running or blocked workspace')
+    .option('--json', 'print one JSON document')
+    .action(async (name: string, _opts: unknown, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        parseWorkspaceName(name);
+        const record = await cancelWorkspace(ctx, name);
+        if (common.json) return writeJson(summary(name, record));
+        process.stdout.write(
+          record.status === 'running' ? `stopping ${name}\n` : `${name}: ${record.status}\n`,
+        );
+      }),
+    );
+
+  program
+    .command('logs <workspace>')
+    .description("print the agent's output")
+    .option('--follow', 'keep printing until the workspace finishes')
+    .action(async (name: string, opts: { follow?: boolean }, cmd: Command) =>
+      runVerb(cmd, async (ctx) => {
+        parseWorkspaceName(name);
+        const record = await readRecord(ctx, name);
+        if (!record)
+          throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
+            field: 'workspace',
+          });
+        const path = logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(record.agent));
+        let offset = copyFrom(path, 0);
+        while (opts.follow) {
+          const now = await readRecord(ctx, name);
+          if (!now || isTerminal(now.status)) break;
+          await new Promise((r) => setTimeout(r, 250));
+          offset = copyFrom(path, offset);
+        }
+        copyFrom(path, offset);
+      }),
+    );
+
+  program
+    .command('commit <workspace>')
+    .description("append the workspace's final record to its journal (idempotent)")
+    .option('--json', 'print one JSON document')
+    .action(async (name: string, _opts: unknown, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        const result = await commitWorkspace(ctx, name);
+        if (common.json) return writeJson(result);
+        process.stdout.write(
+          result.skipped
+            ? `${name}: already committed at ${result.committed_at}\n`
+            : `${name}: committed to ${result.journal_path}\n`,
+        );
+      }),
+    );
+}
+
+interface DispatchOpts {
+  repo: string;
+  task: string;
+  agent?: string;
+  org?: string;
+  name?: string;
+  issue?: number;
+  pr?: number;
+  branch?: string;
+  priority?: number;
+  wait?: boolean;
+}
+
+function summary(workspace: string, r: StatusRecord): Record<string, unknown> {
+  return {
+    workspace,
+    status: r.status,
+    agent: r.agent,
+    repo: r.repo,
+    org: r.org,
+    branch: r.branch,
+    runs: r.runs,
+    question: r.question ?? null,
+    exit_code: r.exit_code ?? null,
+    updated_at: r.updated_at,
+  };
+}
+
+/** Waits for a workspace to reach a terminal status, running an embedded runner when no runner holds the lease. */
+async function waitFor(ctx: AppContext, name: string): Promise<StatusRecord> {
+  const runner = leaseHeld(ctx.config.coreRoot, ctx.clock.now())
+    ? undefined
+    : await Runner.start(ctx);
+  const tty = process.stderr.isTTY === true;
+  let lastLine = '';
+  try {
+    for (;;) {
+      const record = await readRecord(ctx, name);
+      if (!record) throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace vanished: ${name}`);
+      if (isTerminal(record.status)) {
+        if (tty) process.stderr.write('\n');
+        return record;
+      }
+      const line = progressLine(ctx, name, record);
+      if (tty) process.stderr.write(`\r\x1b[2K${line}`);
+      else if (line.replace(/ \d+[smhd]\b.*$/, '') !== lastLine.replace(/ \d+[smhd]\b.*$/, ''))
+        process.stderr.write(`${line}\n`);
+      lastLine = line;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await runner?.close();
+  }
+}
+
+function progressLine(ctx: AppContext, name: string, r: StatusRecord): string {
+  const now = ctx.clock.now();
+  if (r.status === 'queued') return `${name}: queued ${age(r.queued_at, now)}`;
+  if (r.pid === undefined) return `${name}: preparing`;
+  const log = lastLogLine(logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(r.agent)));
+  return `${name}: running ${age(r.started_at, now)}${log ? ` | ${oneLine(log, 80)}` : ''}`;
+}
+
+/** The last non-empty line of a log file ('' when none). */
+export function lastLogLine(path: string): string {
+  if (!existsSync(path)) return '';
+  const size = statSync(path).size;
+  const len = Math.min(size, 4096);
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    return (
+      buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .pop() ?? ''
+    );
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function copyFrom(path: string, offset: number): number {
+  if (!existsSync(path)) return offset;
+  const size = statSync(path).size;
+  if (size <= offset) return offset;
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(size - offset);
+    readSync(fd, buf, 0, buf.length, offset);
+    process.stdout.write(buf);
+  } finally {
+    closeSync(fd);
+  }
+  return size;
+}

@@ -1,0 +1,122 @@
+import type { Command } from 'commander';
+import { setFrozen } from '../dispatch/frozen.js';
+import { readLease } from '../dispatch/lease.js';
+import { Runner } from '../dispatch/runner.js';
+import { killAll } from '../dispatch/service.js';
+import { wakeRunner } from '../dispatch/wake.js';
+import { readAllRecords } from '../lifecycle/index.js';
+import { AgenticError } from '../lib/errors.js';
+import { poolOf, workspaceDir } from '../workspace/index.js';
+import { logPath } from '../dispatch/launch.js';
+import { lastLogLine } from './dispatch.js';
+import { age, oneLine, runVerb, writeJson, writeTable } from './common.js';
+
+/** Registers daemon, start, stop, kill and watch. */
+export function registerRunner(program: Command): void {
+  program
+    .command('daemon')
+    .description(
+      'run the runner in the foreground (claims queued work, watches agents); SIGTERM stops it and leaves agents running',
+    )
+    .action(async (_opts: unknown, cmd: Command) =>
+      runVerb(cmd, async (ctx) => {
+        const runner = await Runner.start(ctx);
+        if (!runner) {
+          const lease = readLease(ctx.config.coreRoot);
+          throw new AgenticError(
+            'STATE_CONFLICT',
+            `another runner holds the lease for ${ctx.config.coreRoot} (pid ${lease?.pid ?? '?'})`,
+          );
+        }
+        const keepAlive = setInterval(() => undefined, 60_000);
+        await new Promise<void>((resolve) => {
+          process.once('SIGTERM', resolve);
+          process.once('SIGINT', resolve);
+        });
+        clearInterval(keepAlive);
+        const timeout = setTimeout(() => process.exit(1), 30_000);
+        timeout.unref();
+        await runner.close();
+      }),
+    );
+
+  program
+    .command('stop')
+    .description('freeze dispatching: running agents continue, nothing new starts')
+    .option('--json', 'print one JSON document')
+    .action(async (_opts: unknown, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        await setFrozen(ctx, true);
+        await wakeRunner(ctx.config.coreRoot);
+        if (common.json) return writeJson({ success: true, frozen: true });
+        process.stdout.write(
+          'dispatching frozen; running agents continue (agentic start to resume)\n',
+        );
+      }),
+    );
+
+  program
+    .command('start')
+    .description('unfreeze dispatching')
+    .option('--json', 'print one JSON document')
+    .action(async (_opts: unknown, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        await setFrozen(ctx, false);
+        await wakeRunner(ctx.config.coreRoot);
+        if (common.json) return writeJson({ success: true, frozen: false });
+        process.stdout.write('dispatching resumed\n');
+      }),
+    );
+
+  program
+    .command('kill')
+    .description(
+      'freeze, terminate running agents (failed "killed by operator") and cancel queued work',
+    )
+    .option('--json', 'print one JSON document')
+    .action(async (_opts: unknown, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        const result = await killAll(ctx);
+        if (common.json) return writeJson({ success: true, frozen: true, ...result });
+        process.stdout.write(
+          `frozen; terminating ${result.killed.length} running, cancelled ${result.cancelled.length} queued\n`,
+        );
+      }),
+    );
+
+  program
+    .command('watch')
+    .description('a live view of all workspaces')
+    .option('--once', 'print one frame and exit')
+    .option('--interval <ms>', 'refresh interval', (v) => Number(v), 1000)
+    .action(async (opts: { once?: boolean; interval: number }, cmd: Command) =>
+      runVerb(cmd, async (ctx) => {
+        let stop = false;
+        process.once('SIGINT', () => (stop = true));
+        do {
+          const records = await readAllRecords(ctx);
+          const now = ctx.clock.now();
+          const rows = [...records]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([name, r]) => [
+              name,
+              r.status === 'running' && r.pid === undefined ? 'preparing' : r.status,
+              r.agent,
+              age(r.status === 'running' ? r.started_at : r.updated_at, now),
+              r.status === 'running'
+                ? oneLine(
+                    lastLogLine(
+                      logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(r.agent)),
+                    ),
+                    60,
+                  )
+                : oneLine(r.question, 60),
+            ]);
+          if (!opts.once && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
+          writeTable(['WORKSPACE', 'STATUS', 'AGENT', 'ELAPSED', 'LAST LINE / QUESTION'], rows);
+          if (opts.once) break;
+          await new Promise((r) => setTimeout(r, opts.interval));
+        } while (!stop);
+      }),
+    );
+}

@@ -1,0 +1,197 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AppContext } from '../context.js';
+import { commitWorkspace } from '../lifecycle/commit.js';
+import { readRecord, trackInTransaction } from '../lifecycle/index.js';
+import { nextStatus } from '../lifecycle/transitions.js';
+import { isoUtc } from '../lib/clock.js';
+import { readTextIfExists } from '../lib/fs.js';
+import { GROUPS, type StoreOps } from '../store/index.js';
+import {
+  isTerminal,
+  poolOf,
+  statusRecordSchema,
+  workspaceDir,
+  type StatusRecord,
+} from '../workspace/index.js';
+import { logPath } from './launch.js';
+import {
+  FAST_FAIL_MS,
+  loadRuntime,
+  mirrorRuntime,
+  recordOutcome,
+  saveRuntime,
+  type RuntimeState,
+} from './runtime-state.js';
+import { detectUsageLimit } from './usage-limit.js';
+
+/** Longest question taken from BLOCKED.md. */
+export const MAX_QUESTION = 2000;
+/** The ghost question (DESIGN §7). */
+export const GHOST_QUESTION = 'agent process died while the dispatcher was down';
+
+/** How a run ended, as the runner observed it. */
+export type RunEnd =
+  | { kind: 'exited'; exitCode: number; signal: string | null; endedAt: Date }
+  | { kind: 'vanished' }
+  | { kind: 'not-started'; question: string };
+
+/** Which run a finish applies to: it is ignored when the record has moved on (another run, or already finished). */
+export interface RunRef {
+  runs: number;
+  pid: number | undefined;
+}
+
+/**
+ * Ends a run: picks the final status by precedence (repo/BLOCKED.md → blocked; killed, timed
+ * out, vanished or non-zero → failed, except a usage limit → queued again with back-off;
+ * otherwise completed), applies fast-failure back-off, clears the pid (runs kept), and commits
+ * the journal for terminal statuses. Returns the new record, or undefined when the record was no
+ * longer this run's (someone else finished it).
+ */
+export async function finishRun(
+  ctx: AppContext,
+  name: string,
+  ref: RunRef,
+  end: RunEnd,
+): Promise<StatusRecord | undefined> {
+  const dir = workspaceDir(ctx.config.workspaceRoot, name);
+  const blockedText = readTextIfExists(join(dir, 'repo', 'BLOCKED.md'));
+  const now = ctx.clock.now();
+  const store = await ctx.store();
+  let runtime: RuntimeState | undefined;
+  const finished = await trackInTransaction(ctx, async (track, tx) => {
+    const record = await recordInTx(ctx, tx, name);
+    if (record?.status !== 'running' || record.runs !== ref.runs || record.pid !== ref.pid)
+      return undefined;
+    const pool = poolOf(record.agent);
+    runtime = await loadRuntime(tx, ctx.config.coreRoot);
+    const decided = decide(ctx, record, end, blockedText, dir, now, runtime);
+    const startedMs = record.started_at ? Date.parse(record.started_at) : now.getTime();
+    const endedMs = end.kind === 'exited' ? end.endedAt.getTime() : now.getTime();
+    const fast =
+      decided.status === 'failed' && decided.countsAsFailure && endedMs - startedMs < FAST_FAIL_MS;
+    recordOutcome(runtime, pool, fast, now);
+    await saveRuntime(tx, runtime);
+    const { kill_reason: _k, pid: _p, pid_start: _s, ...rest } = record;
+    return track(name, {
+      ...rest,
+      status: decided.status,
+      question: decided.question,
+      ...(end.kind === 'exited' ? { exit_code: end.exitCode } : {}),
+      ...(decided.status === 'queued'
+        ? { queued_at: isoUtc(now), continue_prompt: true }
+        : { continue_prompt: undefined }),
+    });
+  });
+  if (runtime) mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
+  if (finished === undefined || finished === null) return undefined;
+  if (isTerminal(finished.status)) await commitWorkspace(ctx, name);
+  ctx.events.emit('finished', name, finished);
+  return finished;
+}
+
+interface Decision {
+  status: StatusRecord['status'];
+  question: string | undefined;
+  /** False for operator actions and deaths that are not the agent's fault. */
+  countsAsFailure: boolean;
+}
+
+function decide(
+  ctx: AppContext,
+  record: StatusRecord,
+  end: RunEnd,
+  blockedText: string | undefined,
+  dir: string,
+  now: Date,
+  runtime: RuntimeState,
+): Decision {
+  const minutes = ctx.config.file.dispatch.timeout_minutes;
+  if (record.kill_reason === 'operator')
+    return {
+      status: nextStatus('running', 'kill'),
+      question: 'killed by operator',
+      countsAsFailure: false,
+    };
+  if (record.kill_reason === 'cancel')
+    return {
+      status: nextStatus('running', 'cancel'),
+      question: 'cancelled',
+      countsAsFailure: false,
+    };
+  if (blockedText !== undefined) {
+    return {
+      status: nextStatus('running', 'block'),
+      question: blockedText.slice(0, MAX_QUESTION).trim(),
+      countsAsFailure: false,
+    };
+  }
+  if (record.kill_reason === 'timeout') {
+    return {
+      status: nextStatus('running', 'fail'),
+      question: `agent timed out after ${minutes}m`,
+      countsAsFailure: true,
+    };
+  }
+  if (end.kind === 'vanished')
+    return {
+      status: nextStatus('running', 'fail'),
+      question: GHOST_QUESTION,
+      countsAsFailure: false,
+    };
+  if (end.kind === 'not-started')
+    return {
+      status: nextStatus('running', 'fail'),
+      question: end.question,
+      countsAsFailure: false,
+    };
+  if (end.exitCode !== 0) {
+    const resetAt = detectUsageLimit(readTail(logPath(dir, poolOf(record.agent))), now);
+    if (resetAt !== undefined) {
+      runtime.backoff[poolOf(record.agent)] = isoUtc(resetAt);
+      return {
+        status: nextStatus('running', 'requeue'),
+        question: `usage limit reached; retrying after ${isoUtc(resetAt)}`,
+        countsAsFailure: false,
+      };
+    }
+    const how = end.signal ? `was killed by ${end.signal}` : `exited with code ${end.exitCode}`;
+    return {
+      status: nextStatus('running', 'fail'),
+      question: `agent ${how}`,
+      countsAsFailure: true,
+    };
+  }
+  return { status: nextStatus('running', 'complete'), question: undefined, countsAsFailure: false };
+}
+
+/** The registry record inside a transaction, or status.json when the store is degraded. */
+export async function recordInTx(
+  ctx: AppContext,
+  tx: StoreOps,
+  name: string,
+): Promise<StatusRecord | undefined> {
+  const parsed = statusRecordSchema.safeParse(await tx.get(GROUPS.registry, name));
+  if (parsed.success) return parsed.data;
+  return (await ctx.store()).degraded ? readRecord(ctx, name) : undefined;
+}
+
+/** The last 64 KiB of a log, for usage-limit messages. */
+function readTail(path: string, bytes = 64 * 1024): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, bytes);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    return buf.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}

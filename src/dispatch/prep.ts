@@ -1,0 +1,161 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { AgenticError } from '../lib/errors.js';
+import { hasControlCharacters } from '../lib/text.js';
+import { writeFileAtomic } from '../lib/fs.js';
+import { validateBranch, validateSegment } from '../workspace/index.js';
+
+const run = promisify(execFile);
+
+/** A repository source: a local git checkout or a remote git URL. */
+export interface RepoSource {
+  kind: 'local' | 'url';
+  /** Absolute path (local) or the URL as given. */
+  location: string;
+  /** Repository name derived from the path or URL. */
+  name: string;
+}
+
+const URL_FORMS = [/^(https?|ssh|git|file):\/\/[^\s]+$/, /^[\w.-]+@[\w.-]+:[^\s]+$/];
+
+/**
+ * Parses `--repo`: a git URL (https, ssh, git, file, or scp-like `user@host:path`) or a local
+ * directory that is a git repository. Throws INPUT_INVALID naming `repo` for anything else,
+ * including values starting with `-` that git could take for an option.
+ */
+export async function parseRepoSource(
+  value: string,
+  cwd: string,
+  env: Readonly<Record<string, string>>,
+): Promise<RepoSource> {
+  const fail = (why: string): never => {
+    throw new AgenticError('INPUT_INVALID', `repo ${why} (got ${JSON.stringify(value)})`, {
+      field: 'repo',
+    });
+  };
+  if (value.trim() === '') fail('must not be empty');
+  if (value.startsWith('-')) fail('must not start with "-"');
+  if (hasControlCharacters(value)) fail('must not contain control characters');
+  if (URL_FORMS.some((re) => re.test(value))) {
+    const last = value.replace(/\/+$/, '').split(/[/:]/).pop() ?? '';
+    return { kind: 'url', location: value, name: repoNameFrom(last.replace(/\.git$/, '')) };
+  }
+  const path = resolve(cwd, value);
+  if (!existsSync(path) || !statSync(path).isDirectory())
+    fail('is neither a git URL nor an existing directory');
+  try {
+    await run('git', ['-C', path, 'rev-parse', '--git-dir'], { env: gitEnv(env) });
+  } catch {
+    fail('is a directory but not a git repository');
+  }
+  return {
+    kind: 'local',
+    location: path,
+    name: repoNameFrom(basename(path).replace(/\.git$/, '')),
+  };
+}
+
+function repoNameFrom(raw: string): string {
+  return validateSegment('repo', raw, 'repo name derived from --repo (use --name to set one)');
+}
+
+/** Lower-case slug of a task for branch names: letters, digits and dashes, at most 40 characters. */
+export function slugify(task: string): string {
+  const slug = task
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return slug === '' ? 'task' : slug;
+}
+
+/** Result of preparing a workspace's clone. */
+export interface PrepResult {
+  repoDir: string;
+  branch: string;
+  baseBranch: string;
+  reused: boolean;
+}
+
+/**
+ * Makes `<workspace>/repo` a clone of the source on `branch` (created from the source's current
+ * branch when it does not exist there). Local sources are cloned with hardlinks. An existing
+ * clone is reused. Throws PREP_FAILED with git's message.
+ */
+export async function prepareClone(
+  workspace: string,
+  source: RepoSource,
+  branch: string,
+  env: Readonly<Record<string, string>>,
+): Promise<PrepResult> {
+  validateBranch(branch);
+  const repoDir = join(workspace, 'repo');
+  const genv = gitEnv(env);
+  const git = async (args: string[], cwd = repoDir): Promise<string> => {
+    try {
+      return (
+        await run('git', args, { cwd, env: genv, maxBuffer: 16 * 1024 * 1024 })
+      ).stdout.trim();
+    } catch (err) {
+      const stderr = (err as { stderr?: string }).stderr?.trim();
+      throw new AgenticError(
+        'PREP_FAILED',
+        `git ${args[0] ?? ''} failed: ${stderr || (err as Error).message}`,
+        { cause: err },
+      );
+    }
+  };
+  const reused = existsSync(join(repoDir, '.git'));
+  if (!reused) {
+    mkdirSync(workspace, { recursive: true });
+    const args =
+      source.kind === 'local'
+        ? ['clone', '--local', '--quiet', '--', source.location, repoDir]
+        : ['clone', '--quiet', '--', source.location, repoDir];
+    await git(args, workspace);
+  }
+  const current = await git(['rev-parse', '--abbrev-ref', 'HEAD']);
+  const baseBranch = reused ? await originHead(git, current) : current;
+  if (current !== branch) {
+    const local = await git(['branch', '--list', branch]);
+    const remote = await git(['branch', '-r', '--list', `origin/${branch}`]);
+    if (local !== '') await git(['checkout', '--quiet', branch]);
+    else if (remote !== '')
+      await git(['checkout', '--quiet', '-b', branch, '--track', `origin/${branch}`]);
+    else await git(['checkout', '--quiet', '-b', branch]);
+  }
+  return { repoDir, branch, baseBranch, reused };
+}
+
+async function originHead(
+  git: (args: string[]) => Promise<string>,
+  fallback: string,
+): Promise<string> {
+  try {
+    return (await git(['symbolic-ref', '--short', 'refs/remotes/origin/HEAD'])).replace(
+      /^origin\//,
+      '',
+    );
+  } catch {
+    return fallback;
+  }
+}
+
+/** Writes `.meta/prompt.md` and a content-addressed copy `.meta/prompts/<sha256>.md`; returns the prompt path. */
+export function writePrompt(workspace: string, prompt: string): string {
+  const meta = join(workspace, '.meta');
+  const digest = createHash('sha256').update(prompt).digest('hex');
+  writeFileAtomic(join(meta, 'prompts', `${digest}.md`), prompt);
+  const path = join(meta, 'prompt.md');
+  writeFileAtomic(path, prompt);
+  return path;
+}
+
+function gitEnv(env: Readonly<Record<string, string>>): Record<string, string> {
+  return { ...env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' };
+}

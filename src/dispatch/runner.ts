@@ -1,0 +1,340 @@
+import type { Server } from 'node:net';
+import { join } from 'node:path';
+import type { AppContext } from '../context.js';
+import { trackInTransaction } from '../lifecycle/index.js';
+import { hydrate, type Reattach } from '../lifecycle/hydrate.js';
+import { isoUtc } from '../lib/clock.js';
+import { toAgenticError } from '../lib/errors.js';
+import { readTextIfExists } from '../lib/fs.js';
+import { groupAlive, isProcessAlive, signalGroup } from '../lib/proc.js';
+import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
+import { agentCommand, findExecutable } from './agents.js';
+import { claimReady, type Claim } from './claim.js';
+import { finishRun, recordInTx, type RunEnd } from './finish.js';
+import { launchAgent, logPath, readExitRecord } from './launch.js';
+import { RunnerLease } from './lease.js';
+import { parseRepoSource, prepareClone, writePrompt } from './prep.js';
+import { listenForWakeups } from './wake.js';
+
+/** Options of a runner; everything has a production default. */
+export interface RunnerOptions {
+  /** Node id recorded on claimed records (fleet mode); default: config.nodeId. */
+  node?: string;
+  /** Safety-net poll when no wake-up arrives, in ms (default 2000). */
+  pollMs?: number;
+  /** How often re-attached agents are checked, in ms (default 250). */
+  watchMs?: number;
+}
+
+interface Watch {
+  name: string;
+  pid: number;
+  runs: number;
+  timers: NodeJS.Timeout[];
+  stop(): void;
+}
+
+/**
+ * The one process per CoreRoot that spawns agents (DESIGN §6): holds the lease, hydrates on
+ * start (re-attaching live agents, reaping ghosts), then claims queued work whenever it is
+ * woken (a client's wake-up, a finished run, a back-off deadline) and watches every agent to
+ * its end. Closing stops claiming and leaves agents running detached for the next runner.
+ */
+export class Runner {
+  private closed = false;
+  private pumping: Promise<void> | undefined;
+  private again = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private server: Server | undefined;
+  private readonly watches = new Map<string, Watch>();
+  private readonly launches = new Set<Promise<void>>();
+  private readonly node: string;
+
+  private constructor(
+    private readonly ctx: AppContext,
+    private readonly lease: RunnerLease,
+    private readonly options: RunnerOptions,
+  ) {
+    this.node = options.node ?? ctx.config.nodeId;
+  }
+
+  /**
+   * Takes the lease and starts the runner; resolves undefined when another live runner holds
+   * the lease (the caller is then a plain client).
+   */
+  static async start(ctx: AppContext, options: RunnerOptions = {}): Promise<Runner | undefined> {
+    await ctx.store();
+    const lease = RunnerLease.tryAcquire(
+      ctx.config.coreRoot,
+      ctx.clock,
+      options.node ?? ctx.config.nodeId,
+    );
+    if (!lease) return undefined;
+    const runner = new Runner(ctx, lease, options);
+    try {
+      await runner.begin();
+    } catch (err) {
+      await runner.close();
+      throw err;
+    }
+    return runner;
+  }
+
+  private async begin(): Promise<void> {
+    const { reattach } = await hydrate(this.ctx);
+    for (const r of reattach) this.reattach(r);
+    this.server = await listenForWakeups(this.ctx.config.coreRoot, () => this.wake());
+    this.lease.startHeartbeat(() => {
+      this.ctx.logger.error('runner lease taken over by another process; stopping');
+      void this.close();
+    });
+    this.pollTimer = setInterval(() => this.wake(), this.options.pollMs ?? 2000);
+    this.pollTimer.unref();
+    this.ctx.logger.info(
+      { core_root: this.ctx.config.coreRoot, reattached: reattach.length },
+      'runner started',
+    );
+    this.wake();
+  }
+
+  /** Asks the runner to look for claimable work now (coalesced). */
+  wake(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Number of agents this runner is watching. */
+  get active(): number {
+    return this.watches.size + this.launches.size;
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      const batch = await claimReady(this.ctx, 1000, this.node);
+      for (const claim of batch.claims) this.track(this.launch(claim));
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      if (batch.retryAt !== undefined) {
+        const delay = Math.max(10, batch.retryAt.getTime() - this.ctx.clock.now().getTime());
+        this.retryTimer = setTimeout(() => this.wake(), Math.min(delay, 2 ** 31 - 1));
+        this.retryTimer.unref();
+      }
+    } catch (err) {
+      this.ctx.logger.error({ err: toAgenticError(err).message }, 'claim failed; will retry');
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.launches.add(p);
+    void p.finally(() => this.launches.delete(p));
+  }
+
+  private async launch(claim: Claim): Promise<void> {
+    const { name, record } = claim;
+    const dir = workspaceDir(this.ctx.config.workspaceRoot, name);
+    const ref = { runs: record.runs, pid: undefined };
+    try {
+      const env = this.ctx.config.childEnv;
+      const source = await parseRepoSource(record.source ?? '', dir, env);
+      const prep = await prepareClone(dir, source, record.branch, env);
+      const prompt = promptFor(record, dir);
+      const promptFile = writePrompt(dir, prompt);
+      const model = record.agent.includes(':')
+        ? record.agent.slice(record.agent.indexOf(':') + 1)
+        : undefined;
+      const command = agentCommand(this.ctx.config.file, record.agent, {
+        prompt,
+        promptFile,
+        model,
+        workspace: dir,
+        repoDir: prep.repoDir,
+      });
+      if (findExecutable(command.argv[0], env['PATH']) === undefined) {
+        await finishRun(this.ctx, name, ref, {
+          kind: 'not-started',
+          question: `agent CLI '${command.argv[0]}' not found on PATH`,
+        });
+        return;
+      }
+      const current = await this.current(name);
+      if (
+        current?.status !== 'running' ||
+        current.runs !== record.runs ||
+        current.pid !== undefined
+      )
+        return;
+      const launched = await launchAgent(dir, command, logPath(dir, poolOf(record.agent)), {
+        ...env,
+        AGENTIC_WORKSPACE: name,
+      });
+      const started = await trackInTransaction(this.ctx, async (trackFn, tx) => {
+        const now = await recordInTx(this.ctx, tx, name);
+        if (now?.status !== 'running' || now.runs !== record.runs) return undefined;
+        return trackFn(name, {
+          ...now,
+          pid: launched.pid,
+          pid_start: launched.pidStart,
+          process_id: `${this.node}:${launched.pid}`,
+          runs: now.runs + 1,
+          started_at: isoUtc(this.ctx.clock.now()),
+          base_branch: prep.baseBranch,
+        });
+      });
+      if (!started) {
+        signalGroup(launched.pid, 'SIGTERM');
+        return;
+      }
+      this.watch(name, started, launched.exited);
+    } catch (err) {
+      const e = toAgenticError(err);
+      this.ctx.logger.warn({ workspace: name, err: e.message }, 'dispatch could not start');
+      await finishRun(this.ctx, name, ref, { kind: 'not-started', question: e.message }).catch(
+        () => undefined,
+      );
+    }
+  }
+
+  private async current(name: string): Promise<StatusRecord | undefined> {
+    return trackInTransaction(this.ctx, async (_t, tx) => recordInTx(this.ctx, tx, name));
+  }
+
+  /** Watches an agent this runner started: its exit event, plus the timeout. */
+  private watch(name: string, record: StatusRecord, exited: Promise<number | null>): void {
+    const w = this.newWatch(name, record);
+    void exited.then(() => this.end(w, name));
+  }
+
+  /** Watches an agent found alive at start by polling its pid and exit.json. */
+  private reattach(r: Reattach): void {
+    const w = this.newWatch(r.name, r.record);
+    const poll = setInterval(() => {
+      const dir = workspaceDir(this.ctx.config.workspaceRoot, r.name);
+      if (readExitRecord(dir) !== undefined || !isProcessAlive(w.pid, r.record.pid_start))
+        void this.end(w, r.name);
+    }, this.options.watchMs ?? 250);
+    poll.unref();
+    w.timers.push(poll);
+  }
+
+  private newWatch(name: string, record: StatusRecord): Watch {
+    const pid = record.pid ?? -1;
+    const timers: NodeJS.Timeout[] = [];
+    const w: Watch = {
+      name,
+      pid,
+      runs: record.runs,
+      timers,
+      stop: () => timers.forEach((t) => clearTimeout(t)),
+    };
+    this.watches.set(name, w);
+    const timeoutMs = this.ctx.config.file.dispatch.timeout_minutes * 60_000;
+    const started = record.started_at
+      ? Date.parse(record.started_at)
+      : this.ctx.clock.now().getTime();
+    const left = Math.max(0, started + timeoutMs - this.ctx.clock.now().getTime());
+    const t = setTimeout(() => void this.timeOut(w, name), Math.min(left, 2 ** 31 - 1));
+    t.unref();
+    timers.push(t);
+    return w;
+  }
+
+  private async timeOut(w: Watch, name: string): Promise<void> {
+    await this.markKill(name, w, 'timeout');
+    signalGroup(w.pid, 'SIGTERM');
+    const grace = setTimeout(() => {
+      if (groupAlive(w.pid)) signalGroup(w.pid, 'SIGKILL');
+    }, this.ctx.config.file.dispatch.kill_grace_seconds * 1000);
+    grace.unref();
+    w.timers.push(grace);
+  }
+
+  private async markKill(name: string, w: Watch, reason: 'timeout'): Promise<void> {
+    await trackInTransaction(this.ctx, async (trackFn, tx) => {
+      const now = await recordInTx(this.ctx, tx, name);
+      if (now?.status === 'running' && now.pid === w.pid && now.kill_reason === undefined)
+        await trackFn(name, { ...now, kill_reason: reason });
+    });
+  }
+
+  private ending = new Set<Watch>();
+
+  private async end(w: Watch, name: string): Promise<void> {
+    if (this.ending.has(w) || this.watches.get(name) !== w) return;
+    this.ending.add(w);
+    w.stop();
+    try {
+      const dir = workspaceDir(this.ctx.config.workspaceRoot, name);
+      const exit = readExitRecord(dir);
+      const end: RunEnd = exit
+        ? {
+            kind: 'exited',
+            exitCode: exit.exit_code,
+            signal: exit.signal,
+            endedAt: new Date(exit.ended_at),
+          }
+        : { kind: 'vanished' };
+      await finishRun(this.ctx, name, { runs: w.runs, pid: w.pid }, end);
+    } catch (err) {
+      this.ctx.logger.error(
+        { workspace: name, err: toAgenticError(err).message },
+        'could not finish run',
+      );
+    } finally {
+      this.watches.delete(name);
+      this.ending.delete(w);
+      this.wake();
+    }
+  }
+
+  /**
+   * Stops claiming, stops watching (agents keep running detached; the next runner re-attaches
+   * them), waits briefly for launches in progress, releases the lease. Safe to call twice.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.pumping;
+    await Promise.race([
+      Promise.allSettled([...this.launches]),
+      new Promise((r) => setTimeout(r, 10_000).unref()),
+    ]);
+    for (const w of this.watches.values()) w.stop();
+    this.watches.clear();
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
+    this.lease.release();
+    this.ctx.logger.info('runner stopped; agents left running are re-attached by the next runner');
+  }
+}
+
+/** The prompt of a run: the task, plus a note to continue after a usage limit or to read the answer. */
+function promptFor(record: StatusRecord, dir: string): string {
+  const parts = [record.task];
+  if (readTextIfExists(join(dir, 'repo', 'ANSWER.md')) !== undefined) {
+    parts.push(
+      '',
+      'You asked a question in BLOCKED.md earlier; the answer is in ANSWER.md at the repository root. Continue the task.',
+    );
+  }
+  if (record.continue_prompt) {
+    parts.push(
+      '',
+      'Your previous run stopped at a usage limit. Continue the task from where you left off; check the working tree first.',
+    );
+  }
+  return parts.join('\n');
+}

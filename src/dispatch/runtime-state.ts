@@ -1,0 +1,153 @@
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { z } from 'zod';
+import type { RateConfig } from '../config/index.js';
+import { isoUtc } from '../lib/clock.js';
+import { readTextIfExists, writeFileAtomic } from '../lib/fs.js';
+import { GROUPS, type StoreOps } from '../store/index.js';
+
+/** Fast failures in a row that pause a pool. */
+export const FAIL_LIMIT = 3;
+/** A run that fails sooner than this after it started counts as a fast failure. */
+export const FAST_FAIL_MS = 60_000;
+/** How long a pool pauses after FAIL_LIMIT fast failures. */
+export const FAIL_PAUSE_MS = 30 * 60_000;
+
+const rateStateSchema = z.object({
+  window_start: z.string(),
+  count: z.number().int(),
+  last_start: z.string().optional(),
+});
+const runtimeSchema = z.object({
+  backoff: z.record(z.string(), z.string()).default({}),
+  fail_count: z.record(z.string(), z.number().int()).default({}),
+  rates: z.record(z.string(), rateStateSchema).default({}),
+});
+
+/** Per-pool back-off deadlines, fast-failure counts and rate windows (the `runtime` group). */
+export type RuntimeState = z.infer<typeof runtimeSchema>;
+type RateState = z.infer<typeof rateStateSchema>;
+
+/** `<CoreRoot>/runtime/dispatch.json`, the runtime state's file mirror. */
+export function runtimeFile(coreRoot: string): string {
+  return join(coreRoot, 'runtime', 'dispatch.json');
+}
+
+/** Reads runtime state: store first; the file fills pools the store lacks (and carries it all when degraded). */
+export async function loadRuntime(tx: StoreOps, coreRoot: string): Promise<RuntimeState> {
+  const state: RuntimeState = { backoff: {}, fail_count: {}, rates: {} };
+  for (const key of ['backoff', 'fail_count', 'rates'] as const) {
+    const parsed = runtimeSchema.shape[key].safeParse(await tx.get(GROUPS.runtime, key));
+    if (parsed.success) Object.assign(state[key], parsed.data);
+  }
+  const text = readTextIfExists(runtimeFile(coreRoot));
+  if (text !== undefined) {
+    try {
+      const file = runtimeSchema.safeParse(JSON.parse(text));
+      if (file.success) {
+        for (const key of ['backoff', 'fail_count', 'rates'] as const) {
+          for (const [pool, value] of Object.entries(file.data[key])) {
+            if (!(pool in state[key])) (state[key] as Record<string, unknown>)[pool] = value;
+          }
+        }
+      }
+    } catch {
+      // A torn or hand-edited file: the store's copy (or nothing) stands.
+    }
+  }
+  return state;
+}
+
+/** Writes runtime state to the store (empty keys deleted) inside `tx`; call {@link mirrorRuntime} after commit. */
+export async function saveRuntime(tx: StoreOps, state: RuntimeState): Promise<void> {
+  for (const key of ['backoff', 'fail_count', 'rates'] as const) {
+    if (Object.keys(state[key]).length === 0) await tx.delete(GROUPS.runtime, key);
+    else await tx.set(GROUPS.runtime, key, state[key]);
+  }
+}
+
+/** Mirrors runtime state to `<CoreRoot>/runtime/dispatch.json` (deleted when empty). */
+export function mirrorRuntime(coreRoot: string, state: RuntimeState, durable: boolean): void {
+  const empty = Object.values(state).every((v) => Object.keys(v).length === 0);
+  if (empty) rmSync(runtimeFile(coreRoot), { force: true });
+  else
+    writeFileAtomic(runtimeFile(coreRoot), `${JSON.stringify(state, null, 2)}\n`, {
+      fsync: durable,
+    });
+}
+
+/** Drops expired back-off deadlines. */
+export function pruneBackoff(state: RuntimeState, now: Date): void {
+  for (const [pool, until] of Object.entries(state.backoff))
+    if (Date.parse(until) <= now.getTime()) delete state.backoff[pool];
+}
+
+/** Records how a run ended: fast failures count up and pause the pool at the limit; anything else resets the count. */
+export function recordOutcome(
+  state: RuntimeState,
+  pool: string,
+  fastFailure: boolean,
+  now: Date,
+): void {
+  if (!fastFailure) {
+    delete state.fail_count[pool];
+    return;
+  }
+  const count = (state.fail_count[pool] ?? 0) + 1;
+  if (count >= FAIL_LIMIT) {
+    state.backoff[pool] = isoUtc(new Date(now.getTime() + FAIL_PAUSE_MS));
+    delete state.fail_count[pool];
+  } else {
+    state.fail_count[pool] = count;
+  }
+}
+
+/** Start of the rate window containing `now`: the latest `reset_utc` at or before it. */
+export function windowStart(resetUtc: string, now: Date): Date {
+  const [h = 0, m = 0] = resetUtc.split(':').map(Number);
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), h, m));
+  if (start > now) start.setUTCDate(start.getUTCDate() - 1);
+  return start;
+}
+
+/**
+ * When the pool may start its next run under `rates.<pool>`: undefined = now. Daily caps count
+ * starts since the window start; pacing spaces starts by `min_delay` and by `burst_delay` in
+ * the last `burst_window` hours before the reset, `sustained_delay` otherwise.
+ */
+export function rateGate(
+  rate: RateConfig | undefined,
+  st: RateState | undefined,
+  now: Date,
+): Date | undefined {
+  if (rate === undefined) return undefined;
+  const start = windowStart(rate.reset_utc, now);
+  const nextReset = new Date(start.getTime() + 86_400_000);
+  const count = st?.window_start === isoUtc(start) ? st.count : 0;
+  if (rate.daily_limit !== undefined && count >= rate.daily_limit) return nextReset;
+  const inBurst =
+    rate.burst_window > 0 && now.getTime() >= nextReset.getTime() - rate.burst_window * 3_600_000;
+  const delayS = Math.max(rate.min_delay, inBurst ? rate.burst_delay : rate.sustained_delay);
+  if (st?.last_start !== undefined && delayS > 0) {
+    const next = Date.parse(st.last_start) + delayS * 1000;
+    if (next > now.getTime()) return new Date(next);
+  }
+  return undefined;
+}
+
+/** Counts one start in the pool's rate window. */
+export function countStart(
+  state: RuntimeState,
+  pool: string,
+  rate: RateConfig | undefined,
+  now: Date,
+): void {
+  if (rate === undefined) return;
+  const start = isoUtc(windowStart(rate.reset_utc, now));
+  const st = state.rates[pool];
+  state.rates[pool] = {
+    window_start: start,
+    count: st?.window_start === start ? st.count + 1 : 1,
+    last_start: isoUtc(now),
+  };
+}

@@ -1,0 +1,236 @@
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AppContext } from '../context.js';
+import { readRecord, trackInTransaction } from '../lifecycle/index.js';
+import { nextStatus } from '../lifecycle/transitions.js';
+import { isoUtc } from '../lib/clock.js';
+import { AgenticError } from '../lib/errors.js';
+import { writeFileAtomic } from '../lib/fs.js';
+import { signalGroup } from '../lib/proc.js';
+import {
+  leafFor,
+  validateBranch,
+  validateSegment,
+  workspaceDir,
+  workspaceName,
+  type StatusRecord,
+} from '../workspace/index.js';
+import { validateAgent } from './agents.js';
+import { recordInTx } from './finish.js';
+import { parseRepoSource, slugify } from './prep.js';
+import { setFrozen } from './frozen.js';
+import { wakeRunner } from './wake.js';
+
+/** What a caller asks to dispatch. */
+export interface DispatchInput {
+  repo: string;
+  task: string;
+  agent?: string | undefined;
+  org?: string | undefined;
+  name?: string | undefined;
+  issue?: number | undefined;
+  pr?: number | undefined;
+  branch?: string | undefined;
+  priority?: number | undefined;
+  /** Directory a relative `repo` path is resolved against (default: this process's cwd). */
+  cwd?: string | undefined;
+}
+
+/** Longest accepted task text. */
+export const MAX_TASK_LENGTH = 200_000;
+
+/**
+ * Validates a dispatch and queues it: creates the workspace directory and a `queued` record
+ * (through trackWorkspace), then wakes the runner. Nothing is created when any input is bad
+ * (INPUT_INVALID / WORKSPACE_NAME_INVALID / AGENT_NOT_FOUND, naming the field). Re-dispatching
+ * into a finished workspace reuses it; one that is queued or running is a STATE_CONFLICT.
+ */
+export async function enqueueDispatch(
+  ctx: AppContext,
+  input: DispatchInput,
+): Promise<{ workspace: string; record: StatusRecord }> {
+  const task = input.task;
+  if (typeof task !== 'string' || task.trim() === '')
+    throw new AgenticError('INPUT_INVALID', 'task must not be empty', { field: 'task' });
+  if (task.length > MAX_TASK_LENGTH) {
+    throw new AgenticError('INPUT_INVALID', `task must be at most ${MAX_TASK_LENGTH} characters`, {
+      field: 'task',
+    });
+  }
+  const agent = validateAgent(
+    ctx.config.file,
+    input.agent ?? ctx.config.file.dispatch.default_agent,
+  );
+  const org = validateSegment('org', input.org ?? ctx.config.file.dispatch.default_org);
+  if (input.name !== undefined) validateSegment('name', input.name);
+  if (input.branch !== undefined) validateBranch(input.branch);
+  const priority = input.priority ?? 0;
+  if (!Number.isSafeInteger(priority) || Math.abs(priority) > 1000) {
+    throw new AgenticError('INPUT_INVALID', 'priority must be an integer from -1000 to 1000', {
+      field: 'priority',
+    });
+  }
+  const source = await parseRepoSource(input.repo, input.cwd ?? process.cwd(), ctx.config.childEnv);
+  const repo = input.name ?? source.name;
+  const leaf = leafFor({ pr: input.pr, issue: input.issue, branch: input.branch });
+  const name = workspaceName({ org, repo, leaf });
+  const branch = input.branch ?? `agent/${slugify(task)}`;
+  validateBranch(branch);
+
+  const dir = workspaceDir(ctx.config.workspaceRoot, name);
+  mkdirSync(dir, { recursive: true });
+  const now = isoUtc(ctx.clock.now());
+  const record = await trackInTransaction(ctx, async (track, tx) => {
+    const existing = await recordInTx(ctx, tx, name);
+    const next = existing ? nextStatus(existing.status, 'enqueue') : 'queued';
+    if (existing && (existing.status === 'queued' || existing.status === 'running')) {
+      throw new AgenticError(
+        'STATE_CONFLICT',
+        `workspace ${name} is already ${existing.status}; cancel it first or pick another --name/--branch`,
+        {
+          field: 'workspace',
+        },
+      );
+    }
+    const base: StatusRecord = {
+      status: next,
+      agent,
+      repo,
+      org,
+      task,
+      branch,
+      runs: existing?.runs ?? 0,
+      priority,
+      updated_at: now,
+      queued_at: now,
+      source: source.location,
+      ...(input.issue !== undefined ? { issue: input.issue } : {}),
+      ...(input.pr !== undefined ? { pr: input.pr } : {}),
+    };
+    return track(name, base);
+  });
+  if (record === null) throw new AgenticError('INTERNAL', 'enqueue produced no record');
+  await wakeRunner(ctx.config.coreRoot);
+  return { workspace: name, record };
+}
+
+/**
+ * Puts a blocked, failed, completed or cancelled workspace back in the queue. An answer is
+ * written to `repo/ANSWER.md`; a previous BLOCKED.md is moved to `.meta/` so the next run does
+ * not block on the same question. Throws WORKSPACE_NOT_FOUND or STATE_CONFLICT.
+ */
+export async function resumeWorkspace(
+  ctx: AppContext,
+  name: string,
+  options: { answer?: string | undefined; agent?: string | undefined },
+): Promise<StatusRecord> {
+  if (options.agent !== undefined) validateAgent(ctx.config.file, options.agent);
+  const existing = await requireRecord(ctx, name);
+  nextStatus(existing.status, 'resume');
+  const dir = workspaceDir(ctx.config.workspaceRoot, name);
+  const blocked = join(dir, 'repo', 'BLOCKED.md');
+  if (existsSync(blocked))
+    renameSync(blocked, join(dir, '.meta', `BLOCKED-run${existing.runs}.md`));
+  if (options.answer !== undefined)
+    writeFileAtomic(join(dir, 'repo', 'ANSWER.md'), `${options.answer}\n`);
+  const record = await trackInTransaction(ctx, async (track, tx) => {
+    const current = await recordInTx(ctx, tx, name);
+    if (!current)
+      throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
+        field: 'workspace',
+      });
+    const now = isoUtc(ctx.clock.now());
+    const { question: _q, exit_code: _e, ...rest } = current;
+    return track(name, {
+      ...rest,
+      status: nextStatus(current.status, 'resume'),
+      queued_at: now,
+      ...(options.agent !== undefined ? { agent: options.agent } : {}),
+    });
+  });
+  await wakeRunner(ctx.config.coreRoot);
+  if (!record) throw new AgenticError('INTERNAL', 'resume produced no record');
+  return record;
+}
+
+/**
+ * Cancels a workspace: queued → cancelled at once; running → its process group gets SIGTERM
+ * and the runner records `cancelled` when it ends; blocked/failed → cancelled.
+ */
+export async function cancelWorkspace(ctx: AppContext, name: string): Promise<StatusRecord> {
+  await requireRecord(ctx, name);
+  const result = await trackInTransaction(ctx, async (track, tx) => {
+    const current = await recordInTx(ctx, tx, name);
+    if (!current)
+      throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
+        field: 'workspace',
+      });
+    if (current.status === 'running')
+      return { record: await track(name, { ...current, kill_reason: 'cancel' }), pid: current.pid };
+    return {
+      record: await track(name, {
+        ...current,
+        status: nextStatus(current.status, 'cancel'),
+        question: 'cancelled',
+      }),
+      pid: undefined,
+    };
+  });
+  if (result.pid !== undefined) signalGroup(result.pid, 'SIGTERM');
+  else if (result.record?.status === 'cancelled') await commitIfTerminal(ctx, name);
+  await wakeRunner(ctx.config.coreRoot);
+  if (!result.record) throw new AgenticError('INTERNAL', 'cancel produced no record');
+  return result.record;
+}
+
+/**
+ * `agentic kill`: freezes dispatching, terminates running agents (they end `failed` "killed by
+ * operator") and cancels queued work (kept and journaled, never deleted). Returns the counts.
+ */
+export async function killAll(ctx: AppContext): Promise<{ killed: string[]; cancelled: string[] }> {
+  await setFrozen(ctx, true);
+  const { readAllRecords } = await import('../lifecycle/index.js');
+  const killed: string[] = [];
+  const cancelled: string[] = [];
+  for (const [name] of await readAllRecords(ctx)) {
+    const outcome = await trackInTransaction(ctx, async (track, tx) => {
+      const r = await recordInTx(ctx, tx, name);
+      if (r?.status === 'running') {
+        await track(name, { ...r, kill_reason: 'operator' });
+        return { pid: r.pid, cancelled: false };
+      }
+      if (r?.status === 'queued') {
+        await track(name, {
+          ...r,
+          status: nextStatus('queued', 'kill'),
+          question: 'killed by operator',
+        });
+        return { pid: undefined, cancelled: true };
+      }
+      return undefined;
+    });
+    if (outcome?.cancelled) {
+      cancelled.push(name);
+      await commitIfTerminal(ctx, name);
+    } else if (outcome) {
+      killed.push(name);
+      if (outcome.pid !== undefined) signalGroup(outcome.pid, 'SIGTERM');
+    }
+  }
+  await wakeRunner(ctx.config.coreRoot);
+  return { killed, cancelled };
+}
+
+async function commitIfTerminal(ctx: AppContext, name: string): Promise<void> {
+  const { commitWorkspace } = await import('../lifecycle/commit.js');
+  await commitWorkspace(ctx, name);
+}
+
+async function requireRecord(ctx: AppContext, name: string): Promise<StatusRecord> {
+  const record = await readRecord(ctx, name);
+  if (!record)
+    throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
+      field: 'workspace',
+    });
+  return record;
+}

@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/**
+ * Start time of a process as an opaque token (Linux: field 22 of /proc/<pid>/stat, in clock
+ * ticks since boot; elsewhere `ps -o lstart`), or undefined when the process does not exist.
+ * Together with the pid it identifies one process even after the pid is reused.
+ */
+export function processStartTime(pid: number): string | undefined {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  if (process.platform === 'linux') {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return undefined;
+    }
+    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state); a zombie has exited already.
+    if (fields[0] === 'Z') return undefined;
+    return fields[19];
+  }
+  try {
+    const out = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], {
+      encoding: 'utf8',
+    }).trim();
+    return out === '' ? undefined : out;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `pid` is alive and, if `start` is given, is still the same process (not a reused pid). */
+export function isProcessAlive(pid: number, start?: string): boolean {
+  const now = processStartTime(pid);
+  if (now === undefined) return false;
+  return start === undefined || start === now;
+}
+
+/** Sends `signal` to a whole process group; returns false when the group no longer exists. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True while any process of the group is alive. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** Process group id of a live process (Linux /proc; elsewhere `ps`), or undefined. */
+export function processGroupOf(pid: number): number | undefined {
+  if (process.platform === 'linux') {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      return Number.isSafeInteger(pgrp) ? pgrp : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  try {
+    const out = Number(
+      execFileSync('ps', ['-o', 'pgid=', '-p', String(pid)], { encoding: 'utf8' }).trim(),
+    );
+    return Number.isSafeInteger(out) && out > 0 ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}

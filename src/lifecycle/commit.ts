@@ -1,0 +1,240 @@
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  ftruncateSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { isoUtc } from '../lib/clock.js';
+import { AgenticError } from '../lib/errors.js';
+import { readTextIfExists, writeFileAtomic } from '../lib/fs.js';
+import { GROUPS } from '../store/index.js';
+import {
+  fingerprintOf,
+  isTerminal,
+  modelOf,
+  parseWorkspaceName,
+  workspaceDir,
+  type StatusRecord,
+} from '../workspace/index.js';
+import { readRecord } from './records.js';
+
+/** What `agentic commit` and `agentic_commit` return. */
+export interface CommitResult {
+  success: true;
+  workspace: string;
+  journal_path: string;
+  marker_path: string;
+  committed_at: string;
+  skipped: boolean;
+}
+
+const markerSchema = z.object({
+  workspace: z.string(),
+  updated_at: z.string(),
+  runs: z.number(),
+  committed_at: z.string(),
+});
+const journalKeySchema = z.looseObject({
+  updated_at: z.string(),
+  runs: z.number(),
+  committed_at: z.string(),
+});
+
+/** The journal record of one committed dispatch version (DESIGN §3; issue: restart safety). */
+export type JournalRecord = Record<string, unknown> & {
+  workspace: string;
+  updated_at: string;
+  runs: number;
+  committed_at: string;
+};
+
+/**
+ * Commits the workspace's current status: appends one line to `.meta/journal.jsonl`, writes
+ * `.meta/commit.json`, stores the record in `dispatch_history` (`id` = name, `synced: false`)
+ * and writes a stats row. Idempotent: when the marker (or, after a crash between the two
+ * writes, the journal's last line) already holds this `updated_at` and `runs`, nothing is
+ * appended and the result says `skipped`. A torn last journal line is cut off first.
+ * Throws WORKSPACE_NOT_FOUND when the workspace has no status.
+ */
+export async function commitWorkspace(ctx: AppContext, name: string): Promise<CommitResult> {
+  parseWorkspaceName(name);
+  const record = await readRecord(ctx, name);
+  if (record === undefined)
+    throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
+      field: 'workspace',
+    });
+  const dir = workspaceDir(ctx.config.workspaceRoot, name);
+  const meta = join(dir, '.meta');
+  const journalPath = join(meta, 'journal.jsonl');
+  const markerPath = join(meta, 'commit.json');
+  const result = (committedAt: string, skipped: boolean): CommitResult => ({
+    success: true,
+    workspace: name,
+    journal_path: journalPath,
+    marker_path: markerPath,
+    committed_at: committedAt,
+    skipped,
+  });
+
+  const marker = readMarker(markerPath);
+  if (marker && marker.updated_at === record.updated_at && marker.runs === record.runs)
+    return result(marker.committed_at, true);
+
+  mkdirSync(meta, { recursive: true });
+  const last = lastJournalEntry(journalPath);
+  let line: JournalRecord;
+  if (last && last.updated_at === record.updated_at && last.runs === record.runs) {
+    line = last as JournalRecord;
+  } else {
+    line = journalRecord(name, dir, record, isoUtc(ctx.clock.now()));
+    appendLine(journalPath, `${JSON.stringify(line)}\n`);
+  }
+  const store = await ctx.store();
+  await store.transaction(async (tx) => {
+    await tx.set(GROUPS.dispatchHistory, name, { ...line, id: name, synced: false });
+  });
+  await store.addStats({
+    workspace: name,
+    repo: record.repo,
+    org: record.org,
+    agent: record.agent,
+    model: modelOf(record.agent) ?? null,
+    outcome: record.status,
+    runs: record.runs,
+    duration_ms: durationMs(record),
+    started_at: record.started_at ?? null,
+    ended_at: record.updated_at,
+    committed_at: line.committed_at,
+    fingerprint: fingerprintOf(record),
+  });
+  writeFileAtomic(
+    markerPath,
+    `${JSON.stringify({ workspace: name, updated_at: record.updated_at, runs: record.runs, committed_at: line.committed_at })}\n`,
+    { fsync: true },
+  );
+  ctx.events.emit('committed', name);
+  return result(line.committed_at, false);
+}
+
+/** True when the record is terminal and its current version has no commit marker yet. */
+export function needsCommit(ctx: AppContext, name: string, record: StatusRecord): boolean {
+  if (!isTerminal(record.status)) return false;
+  const marker = readMarker(
+    join(workspaceDir(ctx.config.workspaceRoot, name), '.meta', 'commit.json'),
+  );
+  return !(marker && marker.updated_at === record.updated_at && marker.runs === record.runs);
+}
+
+function journalRecord(
+  name: string,
+  dir: string,
+  r: StatusRecord,
+  committedAt: string,
+): JournalRecord {
+  const line: JournalRecord = {
+    workspace: name,
+    repo: r.repo,
+    org: r.org,
+    task: r.task,
+    agent: r.agent,
+    branch: r.branch,
+    status: r.status,
+    question: r.question ?? '',
+    issue: r.issue ?? 0,
+    runs: r.runs,
+    process_id: r.process_id ?? '',
+    pr_url: r.pr_url ?? '',
+    started_at: r.started_at ?? '',
+    updated_at: r.updated_at,
+    committed_at: committedAt,
+  };
+  const report = readReport(dir);
+  if (report) {
+    line['report'] = report;
+    if (Array.isArray(report['findings']) && report['findings'].length > 0)
+      line['findings'] = report['findings'];
+    if (
+      typeof report['changes'] === 'object' &&
+      report['changes'] !== null &&
+      Object.keys(report['changes']).length > 0
+    ) {
+      line['changes'] = report['changes'];
+    }
+  }
+  return line;
+}
+
+function readReport(dir: string): Record<string, unknown> | undefined {
+  const text = readTextIfExists(join(dir, '.meta', 'report.json'));
+  if (text === undefined) return undefined;
+  try {
+    const parsed = z.record(z.string(), z.unknown()).safeParse(JSON.parse(text));
+    return parsed.success && Object.keys(parsed.data).length > 0 ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readMarker(path: string): z.infer<typeof markerSchema> | undefined {
+  const text = readTextIfExists(path);
+  if (text === undefined) return undefined;
+  try {
+    const parsed = markerSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last complete journal line, after cutting off a torn (unterminated) tail left by a crash. */
+function lastJournalEntry(path: string): z.infer<typeof journalKeySchema> | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, 1 << 20);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    const text = buf.toString('utf8');
+    const end = text.lastIndexOf('\n');
+    if (end !== text.length - 1) {
+      ftruncateSync(fd, size - len + Buffer.byteLength(text.slice(0, end + 1)));
+      fsyncSync(fd);
+    }
+    const lastLine = text.slice(0, end).split('\n').pop() ?? '';
+    if (lastLine === '') return undefined;
+    const parsed = journalKeySchema.safeParse(JSON.parse(lastLine));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function appendLine(path: string, line: string): void {
+  const fd = openSync(path, 'a');
+  try {
+    writeSync(fd, line);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function durationMs(r: StatusRecord): number | null {
+  if (!r.started_at) return null;
+  const ms = Date.parse(r.updated_at) - Date.parse(r.started_at);
+  return Number.isFinite(ms) && ms >= 0 ? ms : null;
+}
