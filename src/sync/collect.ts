@@ -1,0 +1,122 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { isoUtc } from '../lib/clock.js';
+import { AgenticError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { fingerprintOf } from '../workspace/index.js';
+import type { PushRecord, QueueEntry } from './schema.js';
+import type { SyncSettings } from './settings.js';
+import type { SyncTx } from './tx.js';
+
+const historyValueSchema = z.looseObject({
+  updated_at: z.string().min(1),
+  runs: z.number().int().nonnegative(),
+  synced: z.boolean().optional(),
+});
+
+/** A dispatch handed to push explicitly: a record with `id` (or `workspace`), any other fields. */
+export const explicitDispatchSchema = z
+  .looseObject({ id: z.string().min(1).optional(), workspace: z.string().min(1).optional() })
+  .refine((r) => r.id !== undefined || r.workspace !== undefined, {
+    message: 'a dispatch needs an "id" or a "workspace"',
+  });
+
+/** What one collection queued. */
+export interface Collected {
+  entries: number;
+  records: number;
+}
+
+let entrySeq = 0;
+
+/**
+ * Queues every dispatch that still has to reach the hub: unsynced `dispatch_history` records
+ * plus `explicit` ones, skipping those whose fingerprint the ledger already holds and those
+ * already waiting in the queue or the dead-letter list with the same fingerprint. Records go
+ * oldest `updated_at` first, `batchSize` to an entry. Throws INPUT_INVALID for a malformed
+ * explicit dispatch. Must run inside {@link SyncTx} so concurrent collectors see each other.
+ */
+export async function collectPending(
+  tx: SyncTx,
+  settings: SyncSettings,
+  io: { now: Date; logger: Logger },
+  explicit: readonly unknown[] = [],
+): Promise<Collected> {
+  const candidates: PushRecord[] = explicit.map(explicitRecord);
+  for (const [id, value] of await tx.dispatchHistory()) {
+    const parsed = historyValueSchema.safeParse(value);
+    if (!parsed.success) {
+      io.logger.warn(
+        { id, issue: parsed.error.issues[0]?.message },
+        'dispatch_history record cannot be synced; skipped',
+      );
+      continue;
+    }
+    if (parsed.data.synced === true) continue;
+    const { synced: _synced, ...record } = parsed.data;
+    candidates.push({ ...record, id, fingerprint: fingerprintOf(parsed.data) });
+  }
+  if (candidates.length === 0) return { entries: 0, records: 0 };
+
+  const ledger = await tx.ledger();
+  const waiting = new Set<string>();
+  for (const entry of [...(await tx.listQueue()), ...(await tx.listDropped())])
+    for (const r of entry.dispatches) waiting.add(versionKey(r.id, r.fingerprint));
+  const pending: PushRecord[] = [];
+  for (const record of candidates) {
+    const key = versionKey(record.id, record.fingerprint);
+    if (ledger.get(record.id) === record.fingerprint || waiting.has(key)) continue;
+    waiting.add(key);
+    pending.push(record);
+  }
+  pending.sort(byUpdatedAt);
+
+  const queuedAt = isoUtc(io.now);
+  const stamp = queuedAt.replace(/[-:]/g, '');
+  let entries = 0;
+  for (let i = 0; i < pending.length; i += settings.batchSize) {
+    const seq = String(++entrySeq % 1e6).padStart(6, '0');
+    const entry: QueueEntry = {
+      id: `q-${stamp}-${seq}-${randomBytes(4).toString('hex')}`,
+      agent_id: settings.agentId,
+      ...(settings.fleetNodeId !== undefined ? { fleet_node_id: settings.fleetNodeId } : {}),
+      dispatches: pending.slice(i, i + settings.batchSize),
+      queued_at: queuedAt,
+      attempts: 0,
+      next_attempt: queuedAt,
+    };
+    await tx.putQueue(entry);
+    entries += 1;
+  }
+  return { entries, records: pending.length };
+}
+
+/** An explicit dispatch as a push record: `id` defaults to `workspace`; the fingerprint is `<updated_at>#<runs>`, or a content hash when the record has no `updated_at`. */
+function explicitRecord(raw: unknown, index: number): PushRecord {
+  const parsed = explicitDispatchSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new AgenticError(
+      'INPUT_INVALID',
+      `dispatches[${index}]: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+      { field: `dispatches[${index}]` },
+    );
+  const { synced: _synced, ...record } = parsed.data;
+  const id = parsed.data.id ?? parsed.data.workspace ?? '';
+  const version = z
+    .object({ updated_at: z.string().min(1), runs: z.number().int().nonnegative().default(0) })
+    .safeParse(record);
+  const fingerprint = version.success
+    ? fingerprintOf(version.data)
+    : `sha256:${createHash('sha256').update(JSON.stringify(record)).digest('hex')}`;
+  return { ...record, id, fingerprint };
+}
+
+function versionKey(id: string, fingerprint: string): string {
+  return `${id}\u0000${fingerprint}`;
+}
+
+function byUpdatedAt(a: PushRecord, b: PushRecord): number {
+  const x = typeof a['updated_at'] === 'string' ? a['updated_at'] : '';
+  const y = typeof b['updated_at'] === 'string' ? b['updated_at'] : '';
+  return x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { readJsonFile, removeFile, writeJsonFile, type SyncPaths } from './files.js';
+import { withLockFile } from './lock-file.js';
+import {
+  droppedEntrySchema,
+  historyRecordSchema,
+  queueEntrySchema,
+  syncMarksSchema,
+  type DroppedEntry,
+  type HistoryRecord,
+  type QueueEntry,
+  type SyncMarks,
+} from './schema.js';
+import { byQueueOrder, HISTORY_LIMIT, type SyncTx, type SyncTxRunner } from './tx.js';
+
+/**
+ * Sync state in the JSON files alone, for when the store is degraded: each run holds
+ * `sync/queue.lock`, reads the files it needs, and rewrites the ones it changed (fsync'd:
+ * they are the only copy). Entries written here are marked `degraded` so a later healthy
+ * store imports them.
+ */
+export function fileTxRunner(paths: SyncPaths, io: { clock: Clock; logger: Logger }): SyncTxRunner {
+  return {
+    degraded: true,
+    run: (fn) =>
+      withLockFile(paths.lock, async () => {
+        const tx = new FileSyncTx(paths, { now: io.clock.now(), logger: io.logger });
+        const result = await fn(tx);
+        tx.flush();
+        return result;
+      }),
+  };
+}
+
+class FileSyncTx implements SyncTx {
+  private queue: Map<string, QueueEntry> | undefined;
+  private dropped: Map<string, DroppedEntry> | undefined;
+  private ledgerMap: Map<string, string> | undefined;
+  private records: HistoryRecord[] | undefined;
+  private marksValue: SyncMarks | undefined;
+  private readonly dirty = new Set<'queue' | 'dropped' | 'ledger' | 'history' | 'marks'>();
+
+  constructor(
+    private readonly paths: SyncPaths,
+    private readonly io: { now: Date; logger: Logger },
+  ) {}
+
+  async listQueue(): Promise<QueueEntry[]> {
+    return [...this.loadQueue().values()].sort(byQueueOrder);
+  }
+  async getQueue(id: string): Promise<QueueEntry | undefined> {
+    return this.loadQueue().get(id);
+  }
+  async putQueue(entry: QueueEntry): Promise<void> {
+    this.loadQueue().set(entry.id, { ...entry, degraded: true });
+    this.dirty.add('queue');
+  }
+  async deleteQueue(id: string): Promise<void> {
+    this.loadQueue().delete(id);
+    this.dirty.add('queue');
+  }
+
+  async listDropped(): Promise<DroppedEntry[]> {
+    return [...this.loadDropped().values()].sort(byQueueOrder);
+  }
+  async putDropped(entry: DroppedEntry): Promise<void> {
+    this.loadDropped().set(entry.id, entry);
+    this.dirty.add('dropped');
+  }
+  async deleteDropped(id: string): Promise<void> {
+    this.loadDropped().delete(id);
+    this.dirty.add('dropped');
+  }
+
+  async ledger(): Promise<Map<string, string>> {
+    return new Map(this.loadLedger());
+  }
+  async setLedger(id: string, fingerprint: string): Promise<void> {
+    this.loadLedger().set(id, fingerprint);
+    this.dirty.add('ledger');
+  }
+
+  async history(): Promise<HistoryRecord[]> {
+    return [...this.loadHistory()];
+  }
+  async appendHistory(record: HistoryRecord): Promise<void> {
+    const records = this.loadHistory();
+    records.push(record);
+    records.splice(0, Math.max(0, records.length - HISTORY_LIMIT));
+    this.dirty.add('history');
+  }
+
+  async marks(): Promise<SyncMarks> {
+    this.marksValue ??= readJsonFile(this.paths.marks, syncMarksSchema, this.io) ?? {};
+    return { ...this.marksValue };
+  }
+  async setMarks(patch: SyncMarks): Promise<void> {
+    this.marksValue = { ...(await this.marks()), ...patch };
+    this.dirty.add('marks');
+  }
+
+  async dispatchHistory(): Promise<Array<[string, unknown]>> {
+    return [];
+  }
+  async markSynced(): Promise<void> {}
+
+  /** Writes every changed file (the queue, dropped list and ledger are removed when empty). */
+  flush(): void {
+    const write = (path: string, value: unknown, empty: boolean): void => {
+      if (empty) removeFile(path);
+      else writeJsonFile(path, value, true);
+    };
+    if (this.dirty.has('queue') && this.queue) {
+      const queue = [...this.queue.values()].sort(byQueueOrder);
+      write(this.paths.queue, queue, queue.length === 0);
+    }
+    if (this.dirty.has('dropped') && this.dropped) {
+      const dropped = [...this.dropped.values()].sort(byQueueOrder);
+      write(this.paths.dropped, dropped, dropped.length === 0);
+    }
+    if (this.dirty.has('ledger') && this.ledgerMap)
+      write(this.paths.ledger, Object.fromEntries(this.ledgerMap), this.ledgerMap.size === 0);
+    if (this.dirty.has('history') && this.records) write(this.paths.history, this.records, false);
+    if (this.dirty.has('marks') && this.marksValue) write(this.paths.marks, this.marksValue, false);
+  }
+
+  private loadQueue(): Map<string, QueueEntry> {
+    this.queue ??= new Map(
+      (readJsonFile(this.paths.queue, z.array(queueEntrySchema), this.io) ?? []).map((e) => [
+        e.id,
+        e,
+      ]),
+    );
+    return this.queue;
+  }
+  private loadDropped(): Map<string, DroppedEntry> {
+    this.dropped ??= new Map(
+      (readJsonFile(this.paths.dropped, z.array(droppedEntrySchema), this.io) ?? []).map((e) => [
+        e.id,
+        e,
+      ]),
+    );
+    return this.dropped;
+  }
+  private loadLedger(): Map<string, string> {
+    this.ledgerMap ??= new Map(
+      Object.entries(
+        readJsonFile(this.paths.ledger, z.record(z.string(), z.string()), this.io) ?? {},
+      ),
+    );
+    return this.ledgerMap;
+  }
+  private loadHistory(): HistoryRecord[] {
+    this.records ??= readJsonFile(this.paths.history, z.array(historyRecordSchema), this.io) ?? [];
+    return this.records;
+  }
+}

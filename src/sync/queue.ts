@@ -1,0 +1,168 @@
+import { hostname } from 'node:os';
+import { isoUtc } from '../lib/clock.js';
+import { backoffDelay } from './backoff.js';
+import type { PushResult } from './client.js';
+import type { DroppedEntry, QueueEntry } from './schema.js';
+import type { SyncTx } from './tx.js';
+
+/** Who holds an entry's lease: `<host>:<pid>:<random>`, unique per process. */
+export type LeaseOwner = string;
+
+/** The request body of a queued entry (DESIGN §9); the same bytes on every attempt. */
+export function pushBody(entry: QueueEntry): string {
+  return JSON.stringify({
+    agent_id: entry.agent_id,
+    ...(entry.fleet_node_id !== undefined ? { fleet_node_id: entry.fleet_node_id } : {}),
+    dispatches: entry.dispatches,
+  });
+}
+
+/** True while another live process holds the entry's lease (a lease of a dead pid on this host is void). */
+export function leasedByOther(entry: QueueEntry, owner: LeaseOwner, now: Date): boolean {
+  if (entry.lease_owner === undefined || entry.lease_owner === owner) return false;
+  if (entry.lease_until === undefined || Date.parse(entry.lease_until) <= now.getTime())
+    return false;
+  const [host, pid] = entry.lease_owner.split(':');
+  if (host === hostname() && pid !== undefined && /^\d+$/.test(pid)) {
+    try {
+      process.kill(Number(pid), 0);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'ESRCH') return false;
+    }
+  }
+  return true;
+}
+
+/** What {@link claimEntry} found. */
+export type Claim =
+  | { kind: 'claimed'; entry: QueueEntry }
+  | { kind: 'gone' }
+  | { kind: 'leased'; until: string }
+  | { kind: 'waiting'; until: string };
+
+/**
+ * Takes the lease on queued entry `id` for `leaseMs` so no other process sends it meanwhile.
+ * `force` ignores `next_attempt` (an explicit `agentic sync push`).
+ */
+export async function claimEntry(
+  tx: SyncTx,
+  id: string,
+  lease: { owner: LeaseOwner; now: Date; leaseMs: number; force: boolean },
+): Promise<Claim> {
+  const entry = await tx.getQueue(id);
+  if (entry === undefined) return { kind: 'gone' };
+  if (leasedByOther(entry, lease.owner, lease.now))
+    return { kind: 'leased', until: entry.lease_until ?? isoUtc(lease.now) };
+  if (!lease.force && Date.parse(entry.next_attempt) > lease.now.getTime())
+    return { kind: 'waiting', until: entry.next_attempt };
+  const claimed: QueueEntry = {
+    ...entry,
+    lease_owner: lease.owner,
+    lease_until: isoUtc(new Date(lease.now.getTime() + lease.leaseMs)),
+  };
+  await tx.putQueue(claimed);
+  return { kind: 'claimed', entry: claimed };
+}
+
+/** What happened to an entry after its request. */
+export type Settled =
+  | { kind: 'pushed'; records: number }
+  | { kind: 'retry'; nextAttempt: string; attempts: number; reason: string }
+  | { kind: 'dropped'; attempts: number; reason: string }
+  | { kind: 'released' };
+
+/**
+ * Applies a push result to entry `sent` in one transaction. 2xx: the entry leaves the queue,
+ * the ledger takes each record's collection-time fingerprint, `dispatch_history` records still
+ * at that fingerprint are marked synced, `last_push_at` is set and a `push` record written.
+ * Retryable failure: attempts + 1 and `next_attempt` from `Retry-After` or the back-off
+ * schedule, or a drop once `maxAttempts` is reached. Permanent failure: dropped at once.
+ * Aborted by shutdown: the lease is released and the attempt is not counted.
+ */
+export async function settleEntry(
+  tx: SyncTx,
+  sent: QueueEntry,
+  result: PushResult,
+  io: { now: Date; maxAttempts: number; random: () => number; payloadSize: number },
+): Promise<Settled> {
+  const current = await tx.getQueue(sent.id);
+  const at = isoUtc(io.now);
+  if (result.ok) {
+    for (const record of sent.dispatches) {
+      await tx.setLedger(record.id, record.fingerprint);
+      await tx.markSynced(record.id, record.fingerprint);
+    }
+    // Another process may already have settled it after our lease expired: record it once.
+    if (current !== undefined) {
+      await tx.deleteQueue(sent.id);
+      await tx.setMarks({ last_push_at: at });
+      await tx.appendHistory({
+        agent_id: sent.agent_id,
+        ...(sent.fleet_node_id !== undefined ? { fleet_node_id: sent.fleet_node_id } : {}),
+        direction: 'push',
+        payload_size: io.payloadSize,
+        items_count: sent.dispatches.length,
+        synced_at: at,
+      });
+    }
+    return { kind: 'pushed', records: sent.dispatches.length };
+  }
+  if (current === undefined) return { kind: 'released' };
+  const { lease_owner: _owner, lease_until: _until, ...entry } = current;
+  if (result.aborted) {
+    await tx.putQueue(entry);
+    return { kind: 'released' };
+  }
+  const attempts = entry.attempts + 1;
+  if (!result.retryable || attempts >= io.maxAttempts) {
+    const reason = result.retryable
+      ? `gave up after ${attempts} attempts: ${result.reason}`
+      : result.reason;
+    await dropEntry(tx, { ...entry, attempts, last_error: result.reason }, reason, io);
+    return { kind: 'dropped', attempts, reason };
+  }
+  const delay = result.retryAfterMs ?? backoffDelay(attempts, io.random);
+  const nextAttempt = isoUtc(new Date(io.now.getTime() + delay));
+  await tx.putQueue({ ...entry, attempts, next_attempt: nextAttempt, last_error: result.reason });
+  return { kind: 'retry', nextAttempt, attempts, reason: result.reason };
+}
+
+async function dropEntry(
+  tx: SyncTx,
+  entry: QueueEntry,
+  reason: string,
+  io: { now: Date; payloadSize: number },
+): Promise<void> {
+  const at = isoUtc(io.now);
+  const { degraded: _degraded, ...kept } = entry;
+  const dropped: DroppedEntry = { ...kept, dropped_at: at, reason };
+  await tx.deleteQueue(entry.id);
+  await tx.putDropped(dropped);
+  await tx.appendHistory({
+    agent_id: entry.agent_id,
+    ...(entry.fleet_node_id !== undefined ? { fleet_node_id: entry.fleet_node_id } : {}),
+    direction: 'drop',
+    payload_size: io.payloadSize,
+    items_count: entry.dispatches.length,
+    synced_at: at,
+    attempts: entry.attempts,
+    reason,
+  });
+}
+
+/** Moves every dropped entry back to the queue with a fresh attempt count, ready now; returns how many entries and records. */
+export async function requeueDropped(
+  tx: SyncTx,
+  now: Date,
+): Promise<{ entries: number; records: number }> {
+  let entries = 0;
+  let records = 0;
+  for (const dropped of await tx.listDropped()) {
+    const { dropped_at: _at, reason: _reason, last_error: _error, ...entry } = dropped;
+    await tx.putQueue({ ...entry, attempts: 0, next_attempt: isoUtc(now) });
+    await tx.deleteDropped(dropped.id);
+    entries += 1;
+    records += entry.dispatches.length;
+  }
+  return { entries, records };
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** A dispatch record as pushed: any journal fields, plus the workspace name `id` and the `fingerprint` computed at collection time. */
+export const pushRecordSchema = z.looseObject({
+  id: z.string().min(1),
+  fingerprint: z.string().min(1),
+});
+/** One record of a push body. */
+export type PushRecord = z.infer<typeof pushRecordSchema>;
+
+const isoString = z.string().min(1);
+
+/**
+ * One queued push (DESIGN §4 `sync_queue`): sent as one request with `Idempotency-Key: <id>`.
+ * `lease_*` mark the entry as in flight in one process; `degraded` marks entries created while
+ * the store was unavailable (imported into the store once it is back).
+ */
+export const queueEntrySchema = z.looseObject({
+  id: z.string().min(1),
+  agent_id: z.string().min(1),
+  fleet_node_id: z.string().min(1).optional(),
+  dispatches: z.array(pushRecordSchema),
+  queued_at: isoString,
+  attempts: z.number().int().nonnegative(),
+  next_attempt: isoString,
+  last_error: z.string().optional(),
+  lease_owner: z.string().optional(),
+  lease_until: z.string().optional(),
+  degraded: z.boolean().optional(),
+});
+/** A queued push. */
+export type QueueEntry = z.infer<typeof queueEntrySchema>;
+
+/** A dead-lettered push: the entry as it was, when and why it was dropped. */
+export const droppedEntrySchema = queueEntrySchema.extend({
+  dropped_at: isoString,
+  reason: z.string(),
+});
+/** A dropped push, kept until `agentic sync retry-dropped`. */
+export type DroppedEntry = z.infer<typeof droppedEntrySchema>;
+
+/** What a sync history record describes. */
+export const DIRECTIONS = ['push', 'pull', 'drop'] as const;
+
+/** One sync history record (`push`, `pull` or `drop`); the history keeps the last 100. */
+export const historyRecordSchema = z.looseObject({
+  agent_id: z.string(),
+  fleet_node_id: z.string().optional(),
+  direction: z.enum(DIRECTIONS),
+  payload_size: z.number().int().nonnegative(),
+  items_count: z.number().int().nonnegative(),
+  synced_at: isoString,
+  attempts: z.number().int().nonnegative().optional(),
+  reason: z.string().optional(),
+});
+/** A sync history record. */
+export type HistoryRecord = z.infer<typeof historyRecordSchema>;
+
+/** Times of the last successful push and pull (`sync_state` group, key `status`; `sync/status.json`). */
+export const syncMarksSchema = z.looseObject({
+  last_push_at: isoString.optional(),
+  last_pull_at: isoString.optional(),
+});
+/** Last push and pull times. */
+export type SyncMarks = z.infer<typeof syncMarksSchema>;
+
+/** One cached context item: any JSON object. */
+export const contextItemSchema = z.record(z.string(), z.unknown());
+/** A context item. */
+export type ContextItem = z.infer<typeof contextItemSchema>;

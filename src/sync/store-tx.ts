@@ -1,0 +1,211 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { GROUPS, type Group, type StateStore, type StoreOps } from '../store/index.js';
+import { fingerprintOf } from '../workspace/index.js';
+import { readJsonFile, removeFile, writeJsonFile, type SyncPaths } from './files.js';
+import {
+  droppedEntrySchema,
+  historyRecordSchema,
+  queueEntrySchema,
+  syncMarksSchema,
+  type DroppedEntry,
+  type HistoryRecord,
+  type QueueEntry,
+  type SyncMarks,
+} from './schema.js';
+import {
+  byQueueOrder,
+  HISTORY_LIMIT,
+  type MirrorMode,
+  type SyncTx,
+  type SyncTxRunner,
+} from './tx.js';
+
+const MARKS_KEY = 'status';
+const versionSchema = z.looseObject({
+  updated_at: z.string(),
+  runs: z.number().int().nonnegative().default(0),
+});
+
+/**
+ * Sync state in the store's groups (`sync_queue`, `sync_dropped`, `sync_ledger`,
+ * `sync_history`, `sync_state`), each change inside one store transaction, with the JSON
+ * mirrors written while the transaction still holds the write lock. The first run imports
+ * entries that were queued into queue.json while the store was degraded.
+ */
+export function storeTxRunner(
+  store: StateStore,
+  paths: SyncPaths,
+  io: { clock: Clock; logger: Logger },
+): SyncTxRunner {
+  let imported = false;
+  return {
+    degraded: false,
+    run: (fn, mirror = 'dirty') =>
+      store.transaction(async (ops) => {
+        const tx = new StoreSyncTx(ops, paths, io);
+        if (!imported) {
+          await tx.importDegradedQueue();
+          imported = true;
+        }
+        const result = await fn(tx);
+        await tx.writeMirrors(mirror);
+        return result;
+      }),
+  };
+}
+
+let historySeq = 0;
+
+class StoreSyncTx implements SyncTx {
+  private queueDirty = false;
+  private ledgerDirty = false;
+  private droppedDirty = false;
+  private historyDirty = false;
+  private marksDirty = false;
+
+  constructor(
+    private readonly ops: StoreOps,
+    private readonly paths: SyncPaths,
+    private readonly io: { clock: Clock; logger: Logger },
+  ) {}
+
+  async listQueue(): Promise<QueueEntry[]> {
+    return (await this.valid(GROUPS.syncQueue, queueEntrySchema)).sort(byQueueOrder);
+  }
+  async getQueue(id: string): Promise<QueueEntry | undefined> {
+    return this.one(GROUPS.syncQueue, id, queueEntrySchema);
+  }
+  async putQueue(entry: QueueEntry): Promise<void> {
+    const { degraded: _degraded, ...stored } = entry;
+    await this.ops.set(GROUPS.syncQueue, entry.id, stored);
+    this.queueDirty = true;
+  }
+  async deleteQueue(id: string): Promise<void> {
+    await this.ops.delete(GROUPS.syncQueue, id);
+    this.queueDirty = true;
+  }
+
+  async listDropped(): Promise<DroppedEntry[]> {
+    return (await this.valid(GROUPS.syncDropped, droppedEntrySchema)).sort(byQueueOrder);
+  }
+  async putDropped(entry: DroppedEntry): Promise<void> {
+    await this.ops.set(GROUPS.syncDropped, entry.id, entry);
+    this.droppedDirty = true;
+  }
+  async deleteDropped(id: string): Promise<void> {
+    await this.ops.delete(GROUPS.syncDropped, id);
+    this.droppedDirty = true;
+  }
+
+  async ledger(): Promise<Map<string, string>> {
+    const map = new Map<string, string>();
+    for (const [id, fp] of await this.ops.entries(GROUPS.syncLedger))
+      if (typeof fp === 'string') map.set(id, fp);
+    return map;
+  }
+  async setLedger(id: string, fingerprint: string): Promise<void> {
+    await this.ops.set(GROUPS.syncLedger, id, fingerprint);
+    this.ledgerDirty = true;
+  }
+
+  async history(): Promise<HistoryRecord[]> {
+    return (await this.historyEntries()).map(([, record]) => record);
+  }
+  async appendHistory(record: HistoryRecord): Promise<void> {
+    // Keys sort by time, so trimming deletes the oldest.
+    const key = `${record.synced_at}_${String(++historySeq % 1e6).padStart(6, '0')}_${randomBytes(3).toString('hex')}`;
+    await this.ops.set(GROUPS.syncHistory, key, record);
+    const keys = (await this.ops.entries(GROUPS.syncHistory)).map(([k]) => k);
+    for (const old of keys.slice(0, Math.max(0, keys.length - HISTORY_LIMIT)))
+      await this.ops.delete(GROUPS.syncHistory, old);
+    this.historyDirty = true;
+  }
+
+  async marks(): Promise<SyncMarks> {
+    const parsed = syncMarksSchema.safeParse(await this.ops.get(GROUPS.syncState, MARKS_KEY));
+    return parsed.success ? parsed.data : {};
+  }
+  async setMarks(patch: SyncMarks): Promise<void> {
+    await this.ops.set(GROUPS.syncState, MARKS_KEY, { ...(await this.marks()), ...patch });
+    this.marksDirty = true;
+  }
+
+  dispatchHistory(): Promise<Array<[string, unknown]>> {
+    return this.ops.entries(GROUPS.dispatchHistory);
+  }
+  async markSynced(id: string, fingerprint: string): Promise<void> {
+    const value = await this.ops.get(GROUPS.dispatchHistory, id);
+    const version = versionSchema.safeParse(value);
+    if (!version.success || fingerprintOf(version.data) !== fingerprint) return;
+    await this.ops.set(GROUPS.dispatchHistory, id, { ...(value as object), synced: true });
+  }
+
+  /** Moves entries queued in queue.json while degraded into the store (once per process). */
+  async importDegradedQueue(): Promise<void> {
+    const io = { now: this.io.clock.now(), logger: this.io.logger };
+    const fileEntries = readJsonFile(this.paths.queue, z.array(queueEntrySchema), io) ?? [];
+    let count = 0;
+    for (const entry of fileEntries) {
+      if (entry.degraded !== true) continue;
+      if ((await this.ops.get(GROUPS.syncQueue, entry.id)) !== undefined) continue;
+      await this.putQueue(entry);
+      count += 1;
+    }
+    if (count > 0)
+      this.io.logger.info({ entries: count }, 'imported sync entries queued while degraded');
+  }
+
+  /** Writes the mirror files for this transaction's changes (see {@link MirrorMode}). */
+  async writeMirrors(mode: MirrorMode): Promise<void> {
+    if (this.queueDirty ? mode !== 'defer' : mode === 'all') {
+      const queue = await this.listQueue();
+      if (queue.length === 0) removeFile(this.paths.queue);
+      else writeJsonFile(this.paths.queue, queue, false);
+    }
+    if (this.ledgerDirty ? mode !== 'defer' : mode === 'all') {
+      const ledger = await this.ledger();
+      if (ledger.size === 0) removeFile(this.paths.ledger);
+      else writeJsonFile(this.paths.ledger, Object.fromEntries(ledger), false);
+    }
+    if (this.droppedDirty) {
+      const dropped = await this.listDropped();
+      if (dropped.length === 0) removeFile(this.paths.dropped);
+      else writeJsonFile(this.paths.dropped, dropped, false);
+    }
+    if (this.historyDirty) writeJsonFile(this.paths.history, await this.history(), false);
+    if (this.marksDirty) writeJsonFile(this.paths.marks, await this.marks(), false);
+  }
+
+  private async historyEntries(): Promise<Array<[string, HistoryRecord]>> {
+    const out: Array<[string, HistoryRecord]> = [];
+    for (const [key, value] of await this.ops.entries(GROUPS.syncHistory)) {
+      const parsed = historyRecordSchema.safeParse(value);
+      if (parsed.success) out.push([key, parsed.data]);
+    }
+    return out;
+  }
+
+  private async valid<T>(group: Group, schema: z.ZodType<T>): Promise<T[]> {
+    const out: T[] = [];
+    for (const [key, value] of await this.ops.entries(group)) {
+      const parsed = schema.safeParse(value);
+      if (parsed.success) out.push(parsed.data);
+      else
+        this.io.logger.warn(
+          { group, key, issue: parsed.error.issues[0]?.message },
+          'skipping invalid sync entry',
+        );
+    }
+    return out;
+  }
+
+  private async one<T>(group: Group, key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    const value = await this.ops.get(group, key);
+    if (value === undefined) return undefined;
+    const parsed = schema.safeParse(value);
+    return parsed.success ? parsed.data : undefined;
+  }
+}
