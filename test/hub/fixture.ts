@@ -81,7 +81,7 @@ export async function startFixture(
 /** A dispatch record as a node pushes it: `id`, `fingerprint` (`<updated_at>#<runs>`) and journal fields. */
 export function dispatch(
   id: string,
-  overrides: Record<string, unknown> & { updated_at?: string; runs?: number } = {},
+  overrides: Record<string, unknown> = {},
 ): Record<string, unknown> {
   const [org = 'core', repo = 'go-io'] = id.split('/');
   const record: Record<string, unknown> = {
