@@ -37,8 +37,8 @@ export const agentsFileSchema = z.strictObject({
       default_agent: z.string().min(1).default('claude'),
       default_org: z.string().min(1).default('core'),
       workspace_root: z.string().min(1).optional(),
-      timeout_minutes: positiveInt.default(60),
-      kill_grace_seconds: positiveInt.default(30),
+      timeout_minutes: z.number().positive().default(60),
+      kill_grace_seconds: z.number().positive().default(30),
       default_concurrency: positiveInt.default(2),
     })
     .prefault({}),

@@ -177,6 +177,8 @@ export class Runner {
       const launched = await launchAgent(dir, command, logPath(dir, poolOf(record.agent)), {
         ...env,
         AGENTIC_WORKSPACE: name,
+        AGENTIC_RUN: String(record.runs + 1),
+        ...(record.continue_prompt ? { AGENTIC_CONTINUE: '1' } : {}),
       });
       const started = await trackInTransaction(this.ctx, async (trackFn, tx) => {
         const now = await recordInTx(this.ctx, tx, name);
@@ -273,6 +275,7 @@ export class Runner {
     if (this.ending.has(w) || this.watches.get(name) !== w) return;
     this.ending.add(w);
     w.stop();
+    this.reapGroup(w.pid);
     try {
       const dir = workspaceDir(this.ctx.config.workspaceRoot, name);
       const exit = readExitRecord(dir);
@@ -295,6 +298,19 @@ export class Runner {
       this.ending.delete(w);
       this.wake();
     }
+  }
+
+  /**
+   * The run is over: whatever is left of its process group (background children, a
+   * grandchild that ignored SIGTERM) gets SIGTERM now and SIGKILL after the grace period.
+   */
+  private reapGroup(pgid: number): void {
+    if (pgid <= 0 || !groupAlive(pgid)) return;
+    signalGroup(pgid, 'SIGTERM');
+    const t = setTimeout(() => {
+      if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
+    }, this.ctx.config.file.dispatch.kill_grace_seconds * 1000);
+    t.unref();
   }
 
   /**
@@ -321,8 +337,13 @@ export class Runner {
   }
 }
 
-/** The prompt of a run: the task, plus a note to continue after a usage limit or to read the answer. */
+/**
+ * The prompt of a run: the task, plus a note to continue after a usage limit or to read the
+ * answer. The `shell` agent runs the task as a script, so it gets the task alone (its scripts
+ * can read AGENTIC_CONTINUE instead).
+ */
 function promptFor(record: StatusRecord, dir: string): string {
+  if (poolOf(record.agent) === 'shell') return record.task;
   const parts = [record.task];
   if (readTextIfExists(join(dir, 'repo', 'ANSWER.md')) !== undefined) {
     parts.push(

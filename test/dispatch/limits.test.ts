@@ -1,0 +1,229 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../src/context.js';
+import { enqueueDispatch } from '../../src/dispatch/service.js';
+import { setFrozen } from '../../src/dispatch/frozen.js';
+import { Runner } from '../../src/dispatch/runner.js';
+import { readAllRecords } from '../../src/lifecycle/index.js';
+import { GROUPS } from '../../src/store/index.js';
+import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import {
+  GIT_ENV,
+  makeSourceRepo,
+  startDaemon,
+  waitUntil,
+  writeAgentsYaml,
+  type Daemon,
+} from '../helpers/dispatch.js';
+
+const fixtures = join(import.meta.dirname, '..', 'fixtures');
+
+function runNode(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(fixtures, script), ...args], {
+      env: { ...process.env, ...GIT_ENV, ...env },
+      stdio: 'inherit',
+    });
+    child.on('error', reject);
+    child.on('exit', resolve);
+  });
+}
+
+/** Samples the registry every few ms while `work` runs; returns the highest running count seen per pool. */
+async function sampleRunning(
+  ctx: AppContext,
+  work: Promise<unknown>,
+  filter: (agent: string) => string | undefined,
+): Promise<Map<string, number>> {
+  const max = new Map<string, number>();
+  let done = false;
+  void work.finally(() => (done = true));
+  while (!done) {
+    const counts = new Map<string, number>();
+    for (const r of (await readAllRecords(ctx)).values()) {
+      const key = r.status === 'running' ? filter(r.agent) : undefined;
+      if (key !== undefined) counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    for (const [k, v] of counts) max.set(k, Math.max(max.get(k) ?? 0, v));
+    await new Promise((r) => setTimeout(r, 3));
+  }
+  await work;
+  return max;
+}
+
+describe('concurrency limits, order and back-off', () => {
+  let root: TempRoot;
+  let repo: string;
+  let daemon: Daemon | undefined;
+  let ctx: AppContext | undefined;
+
+  beforeEach(() => {
+    root = tempRoot();
+    repo = makeSourceRepo(root);
+  });
+  afterEach(async () => {
+    await daemon?.stop('SIGKILL');
+    daemon = undefined;
+    await ctx?.close();
+    ctx = undefined;
+    root.cleanup();
+  });
+
+  const allDone = async (
+    c: AppContext,
+    total: number,
+  ): Promise<Map<string, Record<string, unknown>>> =>
+    waitUntil(
+      `${total} dispatches to finish`,
+      async () => {
+        const records = await readAllRecords(c);
+        const done = [...records.values()].filter((r) => r.status === 'completed').length;
+        return done === total
+          ? (records as unknown as Map<string, Record<string, unknown>>)
+          : undefined;
+      },
+      90_000,
+    );
+
+  it('never runs more than the pool limit when three processes dispatch 60 tasks at once', async () => {
+    writeAgentsYaml(root, 'concurrency:\n  shell: 2\n');
+    daemon = await startDaemon(root);
+    ctx = testContext(root);
+    const enqueue = Promise.all(
+      [0, 1, 2].map((i) => runNode('enqueue-many.mjs', [repo, `p${i}`, '20'], root.env)),
+    );
+    const c = ctx;
+    const max = await sampleRunning(
+      c,
+      enqueue.then(() => allDone(c, 60)),
+      (agent) => agent,
+    );
+    expect(await enqueue).toEqual([0, 0, 0]);
+    expect(max.get('shell')).toBe(2);
+    expect(await (await c.store()).get(GROUPS.concurrency, 'shell')).toMatchObject({
+      running: 0,
+      limit: 2,
+    });
+  }, 120_000);
+
+  it('keeps the claim atomic across processes: three racing claimers never exceed the limit', async () => {
+    writeAgentsYaml(root, 'concurrency:\n  shell: 2\n');
+    ctx = testContext(root);
+    await setFrozen(ctx, true);
+    for (let i = 0; i < 45; i++)
+      await enqueueDispatch(ctx, { repo, task: 'true', agent: 'shell', branch: `c-${i}` });
+    await setFrozen(ctx, false);
+    const claimers = Promise.all(
+      ['n1', 'n2', 'n3'].map((n) => runNode('claimer.mjs', [n], root.env)),
+    );
+    const c = ctx;
+    const max = await sampleRunning(c, claimers, (agent) => agent);
+    expect(await claimers).toEqual([0, 0, 0]);
+    expect(max.get('shell')).toBeLessThanOrEqual(2);
+    expect(max.get('shell')).toBe(2);
+    const records = await readAllRecords(c);
+    expect([...records.values()].every((r) => r.status === 'completed')).toBe(true);
+    expect(new Set([...records.values()].map((r) => r.node))).toEqual(new Set(['n1', 'n2', 'n3']));
+  }, 120_000);
+
+  it('holds a per-model sub-limit inside the pool total', async () => {
+    writeAgentsYaml(root, 'concurrency:\n  shell:\n    total: 3\n    slow: 1\n');
+    ctx = testContext(root);
+    const runner = await Runner.start(ctx);
+    try {
+      for (let i = 0; i < 4; i++)
+        await enqueueDispatch(ctx, {
+          repo,
+          task: 'sleep 0.3',
+          agent: 'shell:slow',
+          branch: `s-${i}`,
+        });
+      for (let i = 0; i < 4; i++)
+        await enqueueDispatch(ctx, {
+          repo,
+          task: 'sleep 0.3',
+          agent: 'shell:fast',
+          branch: `f-${i}`,
+        });
+      const c = ctx;
+      const max = await sampleRunning(c, allDone(c, 8), (agent) => agent);
+      expect(max.get('shell:slow')).toBe(1);
+      expect((max.get('shell:fast') ?? 0) + 1).toBeLessThanOrEqual(3);
+      expect(max.get('shell:fast')).toBeGreaterThanOrEqual(2);
+    } finally {
+      await runner?.close();
+    }
+  }, 60_000);
+
+  it('starts by priority, then oldest first', async () => {
+    writeAgentsYaml(root, 'concurrency:\n  shell: 1\n');
+    ctx = testContext(root);
+    const order = join(root.coreRoot, 'order.txt');
+    await setFrozen(ctx, true);
+    const plan: Array<[string, number]> = [
+      ['a', 0],
+      ['b', 5],
+      ['c', 0],
+      ['d', 5],
+      ['e', -1],
+      ['f', 10],
+    ];
+    for (const [label, priority] of plan) {
+      await enqueueDispatch(ctx, {
+        repo,
+        task: `echo ${label} >> ${order}`,
+        agent: 'shell',
+        branch: label,
+        priority,
+      });
+    }
+    await setFrozen(ctx, false);
+    const runner = await Runner.start(ctx);
+    try {
+      await allDone(ctx, plan.length);
+    } finally {
+      await runner?.close();
+    }
+    expect(readFileSync(order, 'utf8').trim().split('\n')).toEqual(['f', 'b', 'd', 'a', 'c', 'e']);
+  }, 60_000);
+
+  it('does not let a full pool block another pool', async () => {
+    writeAgentsYaml(
+      root,
+      'concurrency:\n  shell: 1\n  other: 1\nagents:\n  other:\n    command: [/bin/sh, -c, "{prompt}"]\n',
+    );
+    ctx = testContext(root);
+    const gate = join(root.coreRoot, 'gate');
+    const runner = await Runner.start(ctx);
+    try {
+      // The shell pool is held by a task that waits for the gate file; other-pool work must still run.
+      const blocker = await enqueueDispatch(ctx, {
+        repo,
+        task: `while [ ! -f ${gate} ]; do sleep 0.05; done`,
+        agent: 'shell',
+        branch: 'blocker',
+      });
+      await enqueueDispatch(ctx, { repo, task: 'true', agent: 'shell', branch: 'waiting' });
+      for (let i = 0; i < 3; i++)
+        await enqueueDispatch(ctx, { repo, task: 'true', agent: 'other', branch: `o-${i}` });
+      const c = ctx;
+      await waitUntil('other pool to finish', async () => {
+        const rs = [...(await readAllRecords(c)).values()];
+        return rs.filter((r) => r.agent === 'other' && r.status === 'completed').length === 3;
+      });
+      const rs = await readAllRecords(c);
+      expect(rs.get(blocker.workspace)?.status).toBe('running');
+      expect(rs.get('core/demo-repo/waiting')?.status).toBe('queued');
+      appendFileSync(gate, 'go');
+      await allDone(c, 5);
+    } finally {
+      await runner?.close();
+    }
+  }, 60_000);
+});

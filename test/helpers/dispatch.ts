@@ -1,0 +1,88 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI } from './cli.js';
+import type { TempRoot } from './context.js';
+
+/** Git identity for test repositories (CI runs as root with no git config). */
+export const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'agentic test',
+  GIT_AUTHOR_EMAIL: 'test@agentic.invalid',
+  GIT_COMMITTER_NAME: 'agentic test',
+  GIT_COMMITTER_EMAIL: 'test@agentic.invalid',
+};
+
+/** Creates a small git repository with one commit on branch `trunk`; returns its path. */
+export function makeSourceRepo(root: TempRoot, name = 'demo-repo'): string {
+  const dir = join(root.coreRoot, 'src', name);
+  mkdirSync(dir, { recursive: true });
+  const git = (...args: string[]): void => {
+    execFileSync('git', args, { cwd: dir, env: { ...process.env, ...GIT_ENV }, stdio: 'ignore' });
+  };
+  git('init', '-q', '-b', 'trunk');
+  writeFileSync(join(dir, 'README.md'), '# demo\n');
+  git('add', '.');
+  git('commit', '-q', '-m', 'initial');
+  return dir;
+}
+
+/** Writes `<CoreRoot>/agents.yaml`. */
+export function writeAgentsYaml(root: TempRoot, yaml: string): void {
+  writeFileSync(join(root.coreRoot, 'agents.yaml'), yaml);
+}
+
+/** Polls `check` every 20 ms until it returns a truthy value; throws with `what` after `timeoutMs`. */
+export async function waitUntil<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 20_000,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A daemon (`agentic daemon`) running as a real child process. */
+export interface Daemon {
+  proc: ChildProcess;
+  stderr(): string;
+  /** Sends a signal and waits for the process to exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `agentic daemon` on the root and waits until it holds the lease and listens for wake-ups. */
+export async function startDaemon(
+  root: TempRoot,
+  extraEnv: Record<string, string> = {},
+): Promise<Daemon> {
+  let stderr = '';
+  const proc = spawn(process.execPath, [CLI, 'daemon', '--log-level', 'info'], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...GIT_ENV, ...root.env, ...extraEnv },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  await waitUntil(
+    'daemon to start',
+    () => stderr.includes('runner started') || proc.exitCode !== null,
+    20_000,
+  );
+  if (proc.exitCode !== null) throw new Error(`daemon exited: ${stderr}`);
+  return {
+    proc,
+    stderr: () => stderr,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** True when the socket/lease files of a runner exist. */
+export function runnerFilesExist(root: TempRoot): boolean {
+  return existsSync(join(root.coreRoot, 'runner.lock'));
+}
