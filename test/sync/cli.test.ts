@@ -8,7 +8,7 @@ import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import { FakeHub } from '../helpers/fake-hub.js';
 import { hubEnv, seedHistory } from '../helpers/sync.js';
 
-describe('agentic sync CLI', () => {
+describe('agentic sync CLI', { timeout: 120_000 }, () => {
   let root: TempRoot;
   let hub: FakeHub;
   let env: Record<string, string>;
@@ -78,7 +78,7 @@ describe('agentic sync CLI', () => {
 
   it('offline: push queues, status says offline, pull --since garbage is a usage error', async () => {
     await seed(2);
-    const offline = { ...root.env, CORE_API_URL: hub.url };
+    const { CORE_AGENT_API_KEY: _token, ...offline } = env;
     expect(json(await runCli(['sync', 'push', '--json'], offline))).toMatchObject({
       success: true,
       count: 0,

@@ -71,10 +71,9 @@ describe('sync offline and with the hub down', () => {
     await hub.listen();
     const second = testContext(root, { env });
     const store = await second.store();
-    const [[, entry]] = (await store.entries(GROUPS.syncQueue)) as Array<
-      [string, { attempts: number }]
-    >;
-    expect(entry.attempts).toBe(1);
+    const entries = await store.entries(GROUPS.syncQueue);
+    const entry = entries[0]?.[1] as { attempts: number } | undefined;
+    expect(entry?.attempts).toBe(1);
     const drained = await (await createSyncService(second)).push();
     expect(drained).toMatchObject({ success: true, count: 3, queued: 0 });
     expect(hub.stored.size).toBe(3);
