@@ -116,7 +116,13 @@ export function createHubApp(options: HubAppOptions): Hono<Env> {
   });
 
   app.get('/healthz', async (c) => {
-    await storage.ping();
+    try {
+      await storage.ping();
+    } catch (err) {
+      throw new AgenticError('STORE_UNAVAILABLE', 'the hub database does not answer', {
+        cause: err,
+      });
+    }
     return c.json({ status: 'ok', engine: storage.engine, schema_version: storage.schemaVersion });
   });
 

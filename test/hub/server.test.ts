@@ -29,6 +29,13 @@ describe.each(hubEngines())('hub on $name', (engine) => {
       expect(res.body).toEqual({ status: 'ok', engine: engine.name, schema_version: 1 });
     });
 
+    it('answers /healthz with 503 when the database is gone', async () => {
+      await hub.storage.close();
+      const res = await call(hub.url, 'GET', '/healthz');
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ error: { code: 'STORE_UNAVAILABLE' } });
+    });
+
     it('answers an unknown route with a JSON 404', async () => {
       const res = await call(hub.url, 'GET', '/v2/nothing');
       expect(res.status).toBe(404);
