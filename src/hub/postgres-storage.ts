@@ -3,6 +3,7 @@ import { AgenticError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { loadMigrations } from '../store/migrations.js';
 import { redactUrl } from '../store/open.js';
+import { inTransaction, ingestPostgres } from './postgres-ingest.js';
 import {
   AGENT_SELECT,
   agentRow,
@@ -22,8 +23,6 @@ import type {
   HubStorage,
   IngestBatch,
   IngestOutcome,
-  IngestRecord,
-  IngestResponse,
   NoteItem,
   TokenRow,
 } from './storage.js';
@@ -94,39 +93,6 @@ async function currentVersion(client: Queryable): Promise<number> {
   return res.rows[0]?.v ?? 0;
 }
 
-async function inTransaction<T>(
-  pool: pg.Pool,
-  fn: (client: pg.PoolClient) => Promise<T>,
-): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
-
-/** Keeps the highest version per dispatch id, because one INSERT … ON CONFLICT DO UPDATE may touch a row only once. */
-function newestPerId(records: IngestRecord[]): IngestRecord[] {
-  const best = new Map<string, IngestRecord>();
-  for (const r of records) {
-    const have = best.get(r.id);
-    if (
-      have === undefined ||
-      r.versionMs > have.versionMs ||
-      (r.versionMs === have.versionMs && r.versionRuns >= have.versionRuns)
-    )
-      best.set(r.id, r);
-  }
-  return [...best.values()];
-}
-
 class PostgresHubStorage implements HubStorage {
   readonly engine = 'postgres' as const;
   private closed = false;
@@ -156,91 +122,8 @@ class PostgresHubStorage implements HubStorage {
       : { tokenHash, agentId: row.agent_id, admin: row.admin, createdAt: row.created_at };
   }
 
-  async ingest(batch: IngestBatch): Promise<IngestOutcome> {
-    return inTransaction(this.db(), async (client) => {
-      if (batch.idempotencyKey !== null) {
-        // Serialises requests carrying the same key, so a concurrent retry waits and then replays.
-        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-          `${batch.agentId}\n${batch.idempotencyKey}`,
-        ]);
-        const seen = await client.query<{ request_hash: string; response: string }>(
-          'SELECT request_hash, response FROM hub_idempotency WHERE agent_id = $1 AND key = $2',
-          [batch.agentId, batch.idempotencyKey],
-        );
-        const row = seen.rows[0];
-        if (row !== undefined) {
-          return row.request_hash === batch.requestHash
-            ? { kind: 'replayed', response: JSON.parse(row.response) as IngestResponse }
-            : { kind: 'key-reused' };
-        }
-      }
-      const rs = batch.records;
-      const inserted = await client.query<{ dispatch_id: string; fingerprint: string }>(
-        `INSERT INTO hub_dispatch_versions (agent_id, dispatch_id, fingerprint, fleet_node_id, record, received_at)
-         SELECT $1, t.id, t.fp, $2, t.rec, $3 FROM unnest($4::text[], $5::text[], $6::text[]) AS t(id, fp, rec)
-         ON CONFLICT (agent_id, dispatch_id, fingerprint) DO NOTHING
-         RETURNING dispatch_id, fingerprint`,
-        [
-          batch.agentId,
-          batch.fleetNodeId,
-          batch.receivedAt,
-          rs.map((r) => r.id),
-          rs.map((r) => r.fingerprint),
-          rs.map((r) => r.json),
-        ],
-      );
-      const fresh = new Set(inserted.rows.map((r) => `${r.dispatch_id}\n${r.fingerprint}`));
-      const current = newestPerId(rs.filter((r) => fresh.has(`${r.id}\n${r.fingerprint}`)));
-      if (current.length > 0) {
-        // Only a higher (updated_at, runs) version replaces the current one.
-        await client.query(
-          `INSERT INTO hub_dispatches (agent_id, dispatch_id, fingerprint, fleet_node_id, version_ms, version_runs, status, org, repo, agent, record, received_at)
-           SELECT $1, t.id, t.fp, $2, t.ms, t.runs, t.status, t.org, t.repo, t.agent, t.rec, $3
-           FROM unnest($4::text[], $5::text[], $6::bigint[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-             AS t(id, fp, ms, runs, status, org, repo, agent, rec)
-           ON CONFLICT (agent_id, dispatch_id) DO UPDATE SET
-             fingerprint = EXCLUDED.fingerprint, fleet_node_id = EXCLUDED.fleet_node_id,
-             version_ms = EXCLUDED.version_ms, version_runs = EXCLUDED.version_runs,
-             status = EXCLUDED.status, org = EXCLUDED.org, repo = EXCLUDED.repo, agent = EXCLUDED.agent,
-             record = EXCLUDED.record, received_at = EXCLUDED.received_at
-           WHERE (EXCLUDED.version_ms, EXCLUDED.version_runs) >= (hub_dispatches.version_ms, hub_dispatches.version_runs)`,
-          [
-            batch.agentId,
-            batch.fleetNodeId,
-            batch.receivedAt,
-            current.map((r) => r.id),
-            current.map((r) => r.fingerprint),
-            current.map((r) => r.versionMs),
-            current.map((r) => r.versionRuns),
-            current.map((r) => r.status),
-            current.map((r) => r.org),
-            current.map((r) => r.repo),
-            current.map((r) => r.agent),
-            current.map((r) => r.json),
-          ],
-        );
-      }
-      await client.query(
-        `INSERT INTO hub_agents (agent_id, fleet_node_id, last_push_at) VALUES ($1, $2, $3)
-         ON CONFLICT (agent_id) DO UPDATE SET last_push_at = EXCLUDED.last_push_at,
-           fleet_node_id = COALESCE(EXCLUDED.fleet_node_id, hub_agents.fleet_node_id)`,
-        [batch.agentId, batch.fleetNodeId, batch.receivedAt],
-      );
-      const accepted = inserted.rowCount ?? inserted.rows.length;
-      const response = { accepted, duplicates: rs.length - accepted };
-      if (batch.idempotencyKey !== null)
-        await client.query(
-          'INSERT INTO hub_idempotency (agent_id, key, request_hash, response, created_at) VALUES ($1, $2, $3, $4, $5)',
-          [
-            batch.agentId,
-            batch.idempotencyKey,
-            batch.requestHash,
-            JSON.stringify(response),
-            batch.receivedAt,
-          ],
-        );
-      return { kind: 'stored', response };
-    });
+  ingest(batch: IngestBatch): Promise<IngestOutcome> {
+    return ingestPostgres(this.db(), batch);
   }
 
   async context(agentId: string, since: string | undefined, limit: number): Promise<ContextItem[]> {

@@ -1,6 +1,7 @@
 import type { Database as SqliteDatabase, Transaction } from 'better-sqlite3';
 import { AgenticError } from '../lib/errors.js';
 import { loadMigrations } from '../store/migrations.js';
+import { prepareSqliteIngest } from './sqlite-ingest.js';
 import {
   AGENT_SELECT,
   agentRow,
@@ -20,7 +21,6 @@ import type {
   HubStorage,
   IngestBatch,
   IngestOutcome,
-  IngestResponse,
   NoteItem,
   TokenRow,
 } from './storage.js';
@@ -94,67 +94,7 @@ class SqliteHubStorage implements HubStorage {
     readonly location: string,
     readonly schemaVersion: number,
   ) {
-    const findKey = db.prepare<[string, string], { request_hash: string; response: string }>(
-      'SELECT request_hash, response FROM hub_idempotency WHERE agent_id = ? AND key = ?',
-    );
-    const insertVersion = db.prepare(
-      `INSERT INTO hub_dispatch_versions (agent_id, dispatch_id, fingerprint, fleet_node_id, record, received_at)
-       VALUES (@agentId, @id, @fingerprint, @fleetNodeId, @json, @receivedAt)
-       ON CONFLICT (agent_id, dispatch_id, fingerprint) DO NOTHING`,
-    );
-    // Only a higher (updated_at, runs) version replaces the current one, so a late retry of an
-    // old version never rolls the dashboard back.
-    const upsertCurrent = db.prepare(
-      `INSERT INTO hub_dispatches (agent_id, dispatch_id, fingerprint, fleet_node_id, version_ms, version_runs, status, org, repo, agent, record, received_at)
-       VALUES (@agentId, @id, @fingerprint, @fleetNodeId, @versionMs, @versionRuns, @status, @org, @repo, @agent, @json, @receivedAt)
-       ON CONFLICT (agent_id, dispatch_id) DO UPDATE SET
-         fingerprint = excluded.fingerprint, fleet_node_id = excluded.fleet_node_id,
-         version_ms = excluded.version_ms, version_runs = excluded.version_runs,
-         status = excluded.status, org = excluded.org, repo = excluded.repo, agent = excluded.agent,
-         record = excluded.record, received_at = excluded.received_at
-       WHERE (excluded.version_ms, excluded.version_runs) >= (hub_dispatches.version_ms, hub_dispatches.version_runs)`,
-    );
-    const touchAgent = db.prepare(
-      `INSERT INTO hub_agents (agent_id, fleet_node_id, last_push_at) VALUES (?, ?, ?)
-       ON CONFLICT (agent_id) DO UPDATE SET last_push_at = excluded.last_push_at,
-         fleet_node_id = COALESCE(excluded.fleet_node_id, hub_agents.fleet_node_id)`,
-    );
-    const saveKey = db.prepare(
-      'INSERT INTO hub_idempotency (agent_id, key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.ingestTx = db.transaction((batch: IngestBatch): IngestOutcome => {
-      if (batch.idempotencyKey !== null) {
-        const seen = findKey.get(batch.agentId, batch.idempotencyKey);
-        if (seen !== undefined) {
-          return seen.request_hash === batch.requestHash
-            ? { kind: 'replayed', response: JSON.parse(seen.response) as IngestResponse }
-            : { kind: 'key-reused' };
-        }
-      }
-      let accepted = 0;
-      for (const r of batch.records) {
-        const row = {
-          ...r,
-          agentId: batch.agentId,
-          fleetNodeId: batch.fleetNodeId,
-          receivedAt: batch.receivedAt,
-        };
-        if (insertVersion.run(row).changes === 0) continue;
-        accepted++;
-        upsertCurrent.run(row);
-      }
-      touchAgent.run(batch.agentId, batch.fleetNodeId, batch.receivedAt);
-      const response = { accepted, duplicates: batch.records.length - accepted };
-      if (batch.idempotencyKey !== null)
-        saveKey.run(
-          batch.agentId,
-          batch.idempotencyKey,
-          batch.requestHash,
-          JSON.stringify(response),
-          batch.receivedAt,
-        );
-      return { kind: 'stored', response };
-    });
+    this.ingestTx = prepareSqliteIngest(db);
   }
 
   async addToken(token: TokenRow): Promise<void> {
