@@ -74,6 +74,20 @@ describe.each(hubEngines())('hub ingestion on $name', (engine) => {
       expect(await hub.storage.versionCount()).toBe(1);
     });
 
+    it('stores a batch once when the same key arrives on several connections at once', async () => {
+      // Big enough that the transactions overlap; a lost race would show as a 5xx or a double count.
+      const batch = Array.from({ length: 400 }, (_, i) => dispatch(`core/a/task-${i}`));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => push(hub, hub.tokens.alice, 'alice', batch, 'entry-1')),
+      );
+      expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+      for (const r of results) expect(r.body).toEqual({ accepted: 400, duplicates: 0 });
+      expect(results.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(
+        7,
+      );
+      expect(await hub.storage.versionCount()).toBe(400);
+    });
+
     it('scopes Idempotency-Keys per agent', async () => {
       await push(hub, hub.tokens.alice, 'alice', [dispatch('core/a/task-1')], 'entry-1');
       const bob = await push(hub, hub.tokens.bob, 'bob', [dispatch('core/a/task-1')], 'entry-1');
