@@ -1,7 +1,10 @@
-import type { Command } from 'commander';
+import { rmSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { commitWorkspace } from '../lifecycle/commit.js';
+import { trackWorkspace } from '../lifecycle/index.js';
 import { readAllRecords } from '../lifecycle/index.js';
-import { workspaceDir } from '../workspace/index.js';
-import { runVerb, writeJson, writeTable } from './common.js';
+import { STATUSES, isTerminal, workspaceDir, type Status } from '../workspace/index.js';
+import { oneOf, positiveInt, runVerb, usage, writeJson, writeTable } from './common.js';
 
 /** Registers `agentic workspace …`. */
 export function registerWorkspace(program: Command): Command {
@@ -29,5 +32,92 @@ export function registerWorkspace(program: Command): Command {
         );
       }),
     );
+  workspace
+    .command('clean [which]')
+    .description(
+      'commit, then delete finished workspaces: completed, failed or all (never queued or running)',
+    )
+    .option(
+      '--older-than <age>',
+      'only those last updated longer ago than this, e.g. 7d, 12h, 30m',
+      parseAge,
+    )
+    .option('--json', 'print one JSON document')
+    .action(async (which: string | undefined, opts: { olderThan?: number }, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        const filter = which ?? 'completed';
+        if (!['completed', 'failed', 'all'].includes(filter))
+          usage('which', `expected completed, failed or all (got ${JSON.stringify(filter)})`);
+        const cutoff = ctx.clock.now().getTime() - (opts.olderThan ?? 0);
+        const removed: string[] = [];
+        for (const [name, r] of await readAllRecords(ctx)) {
+          if (!isTerminal(r.status)) continue;
+          if (filter !== 'all' && r.status !== filter) continue;
+          if (Date.parse(r.updated_at) > cutoff) continue;
+          await commitWorkspace(ctx, name);
+          rmSync(workspaceDir(ctx.config.workspaceRoot, name), { recursive: true, force: true });
+          await trackWorkspace(ctx, name, null);
+          removed.push(name);
+        }
+        if (common.json) return writeJson({ success: true, removed });
+        process.stdout.write(`removed ${removed.length} workspace(s)\n`);
+      }),
+    );
+
+  workspace
+    .command('stats')
+    .description('outcomes, agents and durations of committed dispatches, newest first')
+    .option('--repo <repo>', 'only this repo (name or org/name)')
+    .option('--status <status>', `only this outcome (${STATUSES.join(', ')})`, oneOf(STATUSES))
+    .option('--limit <n>', 'at most this many rows (default 100)', positiveInt)
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { repo?: string; status?: Status; limit?: number }, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        const store = await ctx.store();
+        const rows = await store.queryStats({
+          repo: opts.repo,
+          outcome: opts.status,
+          limit: opts.limit,
+        });
+        const byOutcome: Record<string, number> = {};
+        for (const r of rows) byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
+        const durations = rows.map((r) => r.duration_ms).filter((d): d is number => d !== null);
+        const summary = {
+          count: rows.length,
+          by_outcome: byOutcome,
+          mean_duration_ms: durations.length
+            ? Math.round(durations.reduce((a, b) => a + b, 0) / durations.length)
+            : null,
+        };
+        if (common.json) return writeJson({ summary, rows, degraded: store.degraded });
+        process.stdout.write(
+          `${summary.count} dispatch(es): ${
+            Object.entries(byOutcome)
+              .map(([k, v]) => `${v} ${k}`)
+              .join(', ') || 'none'
+          }\n`,
+        );
+        if (rows.length === 0) return;
+        writeTable(
+          ['WORKSPACE', 'OUTCOME', 'AGENT', 'RUNS', 'DURATION', 'ENDED'],
+          rows.map((r) => [
+            r.workspace,
+            r.outcome,
+            r.agent,
+            r.runs,
+            r.duration_ms === null ? '-' : `${(r.duration_ms / 1000).toFixed(1)}s`,
+            r.ended_at,
+          ]),
+        );
+      }),
+    );
   return workspace;
+}
+
+/** Parses an age like `7d`, `12h`, `30m` or `45s` into milliseconds. */
+export function parseAge(value: string): number {
+  const m = /^(\d+)([smhd])$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected a number and a unit: 30m, 12h, 7d');
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
 }

@@ -17,13 +17,13 @@ let tmpCounter = 0;
 
 /**
  * Writes a file atomically: a temp file beside it, then rename. With `fsync` the data and the
- * directory entry reach the disk before it returns; `mtime` sets the file's times. Creates the
+ * directory entry reach the disk before it returns; `mtime` (a Date or seconds since the epoch) sets the file's times. Creates the
  * parent directory.
  */
 export function writeFileAtomic(
   path: string,
   data: string,
-  options: { fsync?: boolean; mtime?: Date } = {},
+  options: { fsync?: boolean; mtime?: Date | number } = {},
 ): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;

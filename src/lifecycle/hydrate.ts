@@ -1,23 +1,25 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { AppContext } from '../context.js';
+import { finishRun } from '../dispatch/finish.js';
+import { readExitRecord } from '../dispatch/launch.js';
+import { loadRuntime, mirrorRuntime, saveRuntime } from '../dispatch/runtime-state.js';
+import { isoUtc } from '../lib/clock.js';
+import { groupAlive, isProcessAlive, processGroupOf, signalGroup } from '../lib/proc.js';
 import { GROUPS } from '../store/index.js';
-import { isProcessAlive, processGroupOf, signalGroup, groupAlive } from '../lib/proc.js';
 import {
   discoverWorkspaces,
+  fingerprintOf,
+  isCurrentMirror,
+  isTerminal,
   readStatusFile,
   statusPath,
   statusRecordSchema,
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
-import { loadRuntime, mirrorRuntime, saveRuntime } from '../dispatch/runtime-state.js';
 import { recoverOrphanBuffers } from './buffers.js';
-import { commitWorkspace } from './commit.js';
-import { rebuildDerivedGroups } from './track.js';
-import { finishRun } from '../dispatch/finish.js';
-import { fingerprintOf, isTerminal } from '../workspace/index.js';
-import { isoUtc } from '../lib/clock.js';
-import { trackInTransaction } from './track.js';
+import { commitWorkspace, needsCommit } from './commit.js';
+import { rebuildDerivedGroups, trackInTransaction } from './track.js';
 
 /** A live agent found at start, to be watched by the runner. */
 export interface Reattach {
@@ -75,7 +77,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     onDisk.add(name);
     const dir = workspaceDir(root, name);
     const known = records.get(name);
-    if (known !== undefined && mirrorMatches(statusPath(dir), known)) continue;
+    if (known !== undefined && isCurrentMirror(statusPath(dir), known.updated_at)) continue;
     const read = readStatusFile(dir, ctx.clock.now());
     if (read.kind === 'corrupt')
       ctx.logger.warn(
@@ -141,7 +143,6 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
       report.reattach.push({ name, record });
       continue;
     }
-    const { readExitRecord } = await import('../dispatch/launch.js');
     const exit = readExitRecord(dir);
     const ref = { runs: record.runs, pid: record.pid };
     if (exit) {
@@ -171,7 +172,6 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     if (typeof v.updated_at === 'string' && typeof v.runs === 'number')
       history.set(name, `${v.updated_at}#${v.runs}`);
   }
-  const { needsCommit } = await import('./commit.js');
   for (const [name, record] of await currentRecords(ctx, records)) {
     if (!isTerminal(record.status) || !existsSync(workspaceDir(root, name))) continue;
     const committed = store.degraded
@@ -191,15 +191,6 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     'hydrated',
   );
   return report;
-}
-
-/** The mirror is current when its mtime is the record's updated_at (trackWorkspace sets it so). */
-function mirrorMatches(path: string, record: StatusRecord): boolean {
-  try {
-    return Math.abs(statSync(path).mtimeMs - Date.parse(record.updated_at)) < 1;
-  } catch {
-    return false;
-  }
 }
 
 /**

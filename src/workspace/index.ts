@@ -21,6 +21,7 @@ export {
 } from './record.js';
 export type { Status, StatusRecord } from './record.js';
 export {
+  isCurrentMirror,
   parseStatusText,
   readStatusFile,
   stamp,

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isoUtc } from '../lib/clock.js';
 import { quarantineFile, readTextIfExists, writeFileAtomic } from '../lib/fs.js';
@@ -51,8 +52,8 @@ export function parseStatusText(
 /**
  * Writes status.json atomically (temp file + rename; fsync when `durable`). Known fields come
  * from `record`; unknown fields already on disk that the record lacks are preserved. The file's
- * mtime is set to `updated_at` so a reader can tell, by stat alone, whether the file still
- * matches the registry.
+ * mtime is marked from `updated_at` so a reader can tell by stat alone whether the file is still
+ * this mirror (see {@link isCurrentMirror}).
  */
 export function writeStatusFile(
   dir: string,
@@ -77,8 +78,31 @@ export function writeStatusFile(
   Object.assign(merged, record);
   writeFileAtomic(path, `${JSON.stringify(merged, null, 2)}\n`, {
     fsync: options.durable,
-    mtime: new Date(record.updated_at),
+    mtime: mirrorMtimeSeconds(record.updated_at),
   });
+}
+
+// Kernel timestamps fall on clock ticks (whole milliseconds, or thirds of one); half a
+// millisecond past updated_at is a mark no other writer leaves by chance.
+const MARK_NS = 500_000n;
+const SLACK_NS = 20_000n;
+
+function mirrorMtimeSeconds(updatedAt: string): number {
+  return (Date.parse(updatedAt) + 0.5) / 1000;
+}
+
+/**
+ * True when status.json is still the mirror trackWorkspace wrote for `updatedAt`: its mtime
+ * carries the mark set at write time. Any other writer's file fails the check and is re-read.
+ */
+export function isCurrentMirror(path: string, updatedAt: string): boolean {
+  try {
+    const expected = BigInt(Date.parse(updatedAt)) * 1_000_000n + MARK_NS;
+    const diff = statSync(path, { bigint: true }).mtimeNs - expected;
+    return diff > -SLACK_NS && diff < SLACK_NS;
+  } catch {
+    return false;
+  }
 }
 
 /** Stamps `updated_at` on a copy of the record. */

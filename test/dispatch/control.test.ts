@@ -90,7 +90,9 @@ describe('timeouts, back-off and operator control', () => {
     writeAgentsYaml(root, 'concurrency:\n  shell: 1\n');
     const clock = new ManualClock(new Date());
     ctx = testContext(root, { clock });
-    runner = await Runner.start(ctx);
+    const r = await Runner.start(ctx);
+    if (!r) throw new Error('no lease');
+    runner = r;
     const names: string[] = [];
     for (let i = 0; i < 4; i++)
       names.push(
@@ -104,11 +106,11 @@ describe('timeouts, back-off and operator control', () => {
     expect(
       JSON.parse(readFileSync(join(root.coreRoot, 'runtime', 'dispatch.json'), 'utf8')),
     ).toMatchObject({ backoff: { shell: backoff['shell'] } });
-    runner.wake();
+    r.wake();
     await new Promise((r) => setTimeout(r, 300));
     expect(await statusOf(ctx, names[3] ?? '')).toBe('queued');
     clock.advance(31 * 60_000);
-    runner.wake();
+    r.wake();
     await until(ctx, names[3] ?? '', 'failed');
     expect(await store.get(GROUPS.runtime, 'fail_count')).toEqual({ shell: 1 });
     const ok = await enqueueDispatch(ctx, { repo, agent: 'shell', task: 'true', branch: 'ok' });
@@ -119,7 +121,9 @@ describe('timeouts, back-off and operator control', () => {
   it('requeues on a usage-limit message and restarts after the stated reset', async () => {
     const clock = new ManualClock(new Date());
     ctx = testContext(root, { clock });
-    runner = await Runner.start(ctx);
+    const r = await Runner.start(ctx);
+    if (!r) throw new Error('no lease');
+    runner = r;
     const resetAt = Math.floor(clock.now().getTime() / 1000) + 7200;
     const marker = join(root.coreRoot, 'ran-once');
     const task = `if [ -f ${marker} ]; then echo "continue=$AGENTIC_CONTINUE run=$AGENTIC_RUN"; exit 0; fi; touch ${marker}; echo "Claude AI usage limit reached|${resetAt}"; exit 1`;
@@ -134,11 +138,11 @@ describe('timeouts, back-off and operator control', () => {
       string
     >;
     expect(Date.parse(backoff['shell'] ?? '')).toBe(resetAt * 1000);
-    runner.wake();
+    r.wake();
     await new Promise((r) => setTimeout(r, 300));
     expect(await readRecord(ctx, workspace)).toMatchObject({ status: 'queued', runs: 1 });
     clock.advance(7201 * 1000);
-    runner.wake();
+    r.wake();
     await until(ctx, workspace, 'completed');
     expect(await readRecord(ctx, workspace)).toMatchObject({ runs: 2 });
     const log = readFileSync(

@@ -9,7 +9,7 @@ import { silentLogger } from '../../src/lib/logger.js';
 /** A fresh CoreRoot in a temp dir, removed by `cleanup`. */
 export interface TempRoot {
   coreRoot: string;
-  env: AgenticEnv & Record<string, string>;
+  env: Record<string, string>;
   cleanup(): void;
 }
 

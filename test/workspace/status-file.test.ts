@@ -1,7 +1,12 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { discoverWorkspaces, readStatusFile, writeStatusFile } from '../../src/workspace/index.js';
+import {
+  discoverWorkspaces,
+  isCurrentMirror,
+  readStatusFile,
+  writeStatusFile,
+} from '../../src/workspace/index.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
 import { sampleRecord } from '../helpers/records.js';
 
@@ -14,12 +19,17 @@ describe('status.json', () => {
   });
   afterEach(() => root.cleanup());
 
-  it('writes atomically, leaving no temp files, with mtime = updated_at', () => {
+  it('writes atomically, leaving no temp files, with an mtime that marks it as the current mirror', () => {
     writeStatusFile(dir, sampleRecord({ updated_at: '2026-02-03T04:05:06.789Z' }), {
       durable: true,
     });
     expect(readdirSync(dir)).toEqual(['status.json']);
     expect(statSync(join(dir, 'status.json')).mtime.toISOString()).toBe('2026-02-03T04:05:06.789Z');
+    expect(isCurrentMirror(join(dir, 'status.json'), '2026-02-03T04:05:06.789Z')).toBe(true);
+    expect(isCurrentMirror(join(dir, 'status.json'), '2026-02-03T04:05:06.790Z')).toBe(false);
+    // Any other writer (here: a plain rewrite) loses the mark.
+    writeFileSync(join(dir, 'status.json'), readFileSync(join(dir, 'status.json')));
+    expect(isCurrentMirror(join(dir, 'status.json'), '2026-02-03T04:05:06.789Z')).toBe(false);
     const read = readStatusFile(dir);
     expect(read).toEqual({
       kind: 'ok',

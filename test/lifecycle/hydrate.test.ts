@@ -1,0 +1,281 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../src/context.js';
+import { Runner } from '../../src/dispatch/runner.js';
+import { hydrate, MISSING_QUESTION } from '../../src/lifecycle/hydrate.js';
+import { readRecord, trackWorkspace } from '../../src/lifecycle/index.js';
+import { GROUPS } from '../../src/store/index.js';
+import { processStartTime } from '../../src/lib/proc.js';
+import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { waitUntil } from '../helpers/dispatch.js';
+import { sampleRecord } from '../helpers/records.js';
+
+const GHOST = 'agent process died while the dispatcher was down';
+
+describe('hydrate on runner start', () => {
+  let root: TempRoot;
+  let ctx: AppContext;
+  beforeEach(() => {
+    root = tempRoot();
+    ctx = testContext(root);
+  });
+  afterEach(async () => {
+    await ctx.close();
+    root.cleanup();
+  });
+
+  const ws = (name: string): string => join(root.coreRoot, 'workspace', name);
+  const onDisk = (name: string): Record<string, unknown> =>
+    JSON.parse(readFileSync(join(ws(name), 'status.json'), 'utf8')) as Record<string, unknown>;
+
+  it('fails a registry entry restored from the store whose pid is dead', async () => {
+    const name = 'core/go-io/task-1';
+    await trackWorkspace(
+      ctx,
+      name,
+      sampleRecord({
+        status: 'running',
+        pid: 99999,
+        pid_start: '1',
+        runs: 1,
+        started_at: '2026-01-01T00:00:00.000Z',
+      }),
+    );
+    const fresh = testContext(root);
+    const report = await hydrate(fresh);
+    expect(report.ghosts).toEqual([name]);
+    expect(await readRecord(fresh, name)).toMatchObject({
+      status: 'failed',
+      question: GHOST,
+      runs: 1,
+    });
+    expect(onDisk(name)).toMatchObject({ status: 'failed', question: GHOST });
+    expect(onDisk(name)['pid']).toBeUndefined();
+    await fresh.close();
+  });
+
+  it('fails a status.json claiming running with pid 99999, in the registry AND on disk', async () => {
+    const name = 'core/go-io/task-2';
+    mkdirSync(ws(name), { recursive: true });
+    writeFileSync(
+      join(ws(name), 'status.json'),
+      JSON.stringify(sampleRecord({ status: 'running', pid: 99999, runs: 1 })),
+    );
+    await hydrate(ctx);
+    const store = await ctx.store();
+    expect(await store.get(GROUPS.registry, name)).toMatchObject({
+      status: 'failed',
+      question: GHOST,
+    });
+    expect(onDisk(name)).toMatchObject({ status: 'failed', question: GHOST });
+    expect(
+      readFileSync(join(ws(name), '.meta', 'journal.jsonl'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(1);
+  });
+
+  it('detects pid reuse: a live pid with another start time is a ghost', async () => {
+    const name = 'core/go-io/task-3';
+    // This test process is alive, but it is not the agent that was recorded.
+    await trackWorkspace(
+      ctx,
+      name,
+      sampleRecord({ status: 'running', pid: process.pid, pid_start: 'not-the-same', runs: 1 }),
+    );
+    const report = await hydrate(ctx);
+    expect(report.ghosts).toEqual([name]);
+    expect(report.reattach).toEqual([]);
+    expect(await readRecord(ctx, name)).toMatchObject({ status: 'failed', question: GHOST });
+  });
+
+  it('re-attaches a live agent with the same start time', async () => {
+    const name = 'core/go-io/task-4';
+    const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    try {
+      const pid = child.pid ?? -1;
+      await trackWorkspace(
+        ctx,
+        name,
+        sampleRecord({ status: 'running', pid, pid_start: processStartTime(pid), runs: 1 }),
+      );
+      const report = await hydrate(ctx);
+      expect(report.reattach.map((r) => r.name)).toEqual([name]);
+      expect(await readRecord(ctx, name)).toMatchObject({ status: 'running', pid });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('finishes an agent that ended while no runner was up from its exit.json', async () => {
+    const ok = 'core/go-io/task-5';
+    const bad = 'core/go-io/task-6';
+    const blocked = 'core/go-io/task-7';
+    for (const [name, code] of [
+      [ok, 0],
+      [bad, 9],
+      [blocked, 0],
+    ] as const) {
+      await trackWorkspace(
+        ctx,
+        name,
+        sampleRecord({
+          status: 'running',
+          pid: 99998,
+          pid_start: 'x',
+          runs: 2,
+          started_at: '2026-01-01T00:00:00.000Z',
+        }),
+      );
+      mkdirSync(join(ws(name), '.meta'), { recursive: true });
+      writeFileSync(
+        join(ws(name), '.meta', 'exit.json'),
+        JSON.stringify({ exit_code: code, signal: null, ended_at: '2026-01-01T00:05:00Z' }),
+      );
+    }
+    mkdirSync(join(ws(blocked), 'repo'), { recursive: true });
+    writeFileSync(join(ws(blocked), 'repo', 'BLOCKED.md'), 'Need credentials for the staging DB');
+    const report = await hydrate(ctx);
+    expect(report.finished.sort()).toEqual([ok, bad, blocked].sort());
+    expect(await readRecord(ctx, ok)).toMatchObject({ status: 'completed', exit_code: 0, runs: 2 });
+    expect(await readRecord(ctx, bad)).toMatchObject({
+      status: 'failed',
+      question: 'agent exited with code 9',
+    });
+    expect(await readRecord(ctx, blocked)).toMatchObject({
+      status: 'blocked',
+      question: 'Need credentials for the staging DB',
+    });
+  });
+
+  it('puts a claimed but never started record back in the queue', async () => {
+    const name = 'core/go-io/task-8';
+    await trackWorkspace(ctx, name, sampleRecord({ status: 'running', runs: 0 }));
+    const report = await hydrate(ctx);
+    expect(report.requeued).toEqual([name]);
+    expect(await (await ctx.store()).get(GROUPS.queue, name)).toMatchObject({ agent: 'codex' });
+  });
+
+  it('adopts disk-only workspaces, lets the newer record win, and keeps a vanished one as failed', async () => {
+    const adopted = 'core/a/task-1';
+    const newer = 'core/a/task-2';
+    const vanished = 'core/a/task-3';
+    mkdirSync(ws(adopted), { recursive: true });
+    writeFileSync(
+      join(ws(adopted), 'status.json'),
+      JSON.stringify(sampleRecord({ status: 'queued' })),
+    );
+    await trackWorkspace(ctx, newer, sampleRecord({ status: 'queued' }));
+    writeFileSync(
+      join(ws(newer), 'status.json'),
+      JSON.stringify(
+        sampleRecord({
+          status: 'blocked',
+          question: 'edited',
+          updated_at: '2999-01-01T00:00:00.000Z',
+        }),
+      ),
+    );
+    await trackWorkspace(ctx, vanished, sampleRecord({ status: 'completed' }));
+    rmSync(ws(vanished), { recursive: true });
+
+    const report = await hydrate(ctx);
+    const store = await ctx.store();
+    expect(await store.get(GROUPS.registry, adopted)).toMatchObject({ status: 'queued' });
+    expect(await store.get(GROUPS.queue, adopted)).toBeDefined();
+    expect(await store.get(GROUPS.registry, newer)).toMatchObject({
+      status: 'blocked',
+      question: 'edited',
+    });
+    expect(await store.get(GROUPS.queue, newer)).toBeUndefined();
+    expect(report.missing).toEqual([vanished]);
+    expect(await store.get(GROUPS.registry, vanished)).toMatchObject({
+      status: 'failed',
+      question: MISSING_QUESTION,
+    });
+    expect(existsSync(ws(vanished))).toBe(false);
+  });
+
+  it('replays back-off persisted by one instance in a new one', async () => {
+    const until = new Date(Date.now() + 20 * 60_000).toISOString();
+    const store = await ctx.store();
+    await store.set(GROUPS.runtime, 'backoff', { codex: until });
+    await store.set(GROUPS.runtime, 'fail_count', { claude: 2 });
+    await ctx.close();
+    rmSync(join(root.coreRoot, 'runtime'), { recursive: true, force: true });
+    ctx = testContext(root);
+    await hydrate(ctx);
+    expect(
+      JSON.parse(readFileSync(join(root.coreRoot, 'runtime', 'dispatch.json'), 'utf8')),
+    ).toMatchObject({
+      backoff: { codex: until },
+      fail_count: { claude: 2 },
+    });
+    // And the file alone carries it into a store that lost it.
+    await (await ctx.store()).delete(GROUPS.runtime, 'backoff');
+    await hydrate(ctx);
+    expect(await (await ctx.store()).get(GROUPS.runtime, 'backoff')).toEqual({ codex: until });
+  });
+
+  it('commits terminal records that have no journal entry yet', async () => {
+    const name = 'core/a/task-9';
+    await trackWorkspace(ctx, name, sampleRecord({ status: 'cancelled', runs: 1 }));
+    const report = await hydrate(ctx);
+    expect(report.committed).toEqual([name]);
+    expect((await hydrate(ctx)).committed).toEqual([]);
+    expect(
+      readFileSync(join(ws(name), '.meta', 'journal.jsonl'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(1);
+  });
+});
+
+describe('restart with live agents', () => {
+  let root: TempRoot;
+  beforeEach(() => {
+    root = tempRoot();
+  });
+  afterEach(() => root.cleanup());
+
+  it('re-attaches an agent after the runner closes and finishes it with its real exit code', async () => {
+    const first = testContext(root);
+    const { makeSourceRepo } = await import('../helpers/dispatch.js');
+    const repo = makeSourceRepo(root);
+    const { enqueueDispatch } = await import('../../src/dispatch/service.js');
+    const runner = await Runner.start(first);
+    const gate = join(root.coreRoot, 'gate');
+    const { workspace } = await enqueueDispatch(first, {
+      repo,
+      agent: 'shell',
+      task: `while [ ! -f ${gate} ]; do sleep 0.05; done; exit 5`,
+    });
+    await waitUntil(
+      'agent start',
+      async () => (await readRecord(first, workspace))?.pid !== undefined,
+    );
+    await runner?.close();
+    await first.close();
+
+    const second = testContext(root);
+    const again = await Runner.start(second);
+    try {
+      expect(await readRecord(second, workspace)).toMatchObject({ status: 'running' });
+      writeFileSync(gate, 'go');
+      await waitUntil(
+        'finish',
+        async () => (await readRecord(second, workspace))?.status === 'failed',
+      );
+      expect(await readRecord(second, workspace)).toMatchObject({
+        exit_code: 5,
+        question: 'agent exited with code 5',
+        runs: 1,
+      });
+    } finally {
+      await again?.close();
+      await second.close();
+    }
+  });
+});
