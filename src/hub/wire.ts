@@ -122,9 +122,9 @@ export function parseAgentId(value: string, field: string): string {
 /** The version order of a record: `updated_at` (else the fingerprint's time part) in ms, then `runs` (else the fingerprint's count). */
 export function versionOf(record: DispatchRecord): { ms: number; runs: number } {
   const [fpTime = '', fpRuns = ''] = record.fingerprint.split('#');
-  const ms = Date.parse(record.updated_at ?? fpTime);
+  const ms = [record.updated_at, fpTime].map((t) => Date.parse(t ?? '')).find(Number.isFinite);
   const runs = record.runs ?? Number.parseInt(fpRuns, 10);
-  return { ms: Number.isFinite(ms) ? ms : 0, runs: Number.isSafeInteger(runs) ? runs : 0 };
+  return { ms: ms ?? 0, runs: Number.isSafeInteger(runs) ? runs : 0 };
 }
 
 /** Builds the stored form of a validated record: its JSON text, the indexed columns and the version. */
