@@ -5,7 +5,7 @@ import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AgenticError } from '../lib/errors.js';
 import { hasControlCharacters } from '../lib/text.js';
-import { writeFileAtomic } from '../lib/fs.js';
+import { readTextIfExists, writeFileAtomic } from '../lib/fs.js';
 import { validateBranch, validateSegment } from '../workspace/index.js';
 
 const run = promisify(execFile);
@@ -20,6 +20,13 @@ export interface RepoSource {
 }
 
 const URL_FORMS = [/^(https?|ssh|git|file):\/\/[^\s]+$/, /^[\w.-]+@[\w.-]+:[^\s]+$/];
+
+/** Classifies a stored source (validated when it was enqueued) without asking git again. */
+export function sourceOf(location: string): RepoSource {
+  const kind = URL_FORMS.some((re) => re.test(location)) ? 'url' : 'local';
+  const last = location.replace(/\/+$/, '').split(/[/:]/).pop() ?? '';
+  return { kind, location, name: last.replace(/\.git$/, '') };
+}
 
 /**
  * Parses `--repo`: a git URL (https, ssh, git, file, or scp-like `user@host:path`) or a local
@@ -119,17 +126,32 @@ export async function prepareClone(
         : ['clone', '--quiet', '--', source.location, repoDir];
     await git(args, workspace);
   }
-  const current = await git(['rev-parse', '--abbrev-ref', 'HEAD']);
+  // Read HEAD and refs from the files where we can: every git process costs milliseconds
+  // per dispatch, and a fresh clone's layout is known.
+  const current = headBranch(repoDir) ?? (await git(['rev-parse', '--abbrev-ref', 'HEAD']));
   const baseBranch = reused ? await originHead(git, current) : current;
   if (current !== branch) {
-    const local = await git(['branch', '--list', branch]);
-    const remote = await git(['branch', '-r', '--list', `origin/${branch}`]);
-    if (local !== '') await git(['checkout', '--quiet', branch]);
-    else if (remote !== '')
-      await git(['checkout', '--quiet', '-b', branch, '--track', `origin/${branch}`]);
+    const local = reused && (await git(['branch', '--list', branch])) !== '';
+    if (local) await git(['checkout', '--quiet', branch]);
+    else if (hasRemoteBranch(repoDir, branch)) await git(['checkout', '--quiet', '-b', branch, '--track', `origin/${branch}`]);
     else await git(['checkout', '--quiet', '-b', branch]);
   }
   return { repoDir, branch, baseBranch, reused };
+}
+
+/** The branch HEAD points at, from .git/HEAD; undefined when detached or unreadable. */
+function headBranch(repoDir: string): string | undefined {
+  const head = readTextIfExists(join(repoDir, '.git', 'HEAD'));
+  const m = head === undefined ? null : /^ref: refs\/heads\/(.+)\n?$/.exec(head);
+  return m?.[1];
+}
+
+/** True when the clone knows `origin/<branch>` (loose ref or packed-refs). */
+function hasRemoteBranch(repoDir: string, branch: string): boolean {
+  const ref = `refs/remotes/origin/${branch}`;
+  if (existsSync(join(repoDir, '.git', ref))) return true;
+  const packed = readTextIfExists(join(repoDir, '.git', 'packed-refs'));
+  return packed !== undefined && packed.split('\n').some((line) => line.endsWith(` ${ref}`));
 }
 
 async function originHead(

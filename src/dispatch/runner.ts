@@ -4,7 +4,7 @@ import type { AppContext } from '../context.js';
 import { trackInTransaction } from '../lifecycle/index.js';
 import { hydrate, type Reattach } from '../lifecycle/hydrate.js';
 import { isoUtc } from '../lib/clock.js';
-import { toAgenticError } from '../lib/errors.js';
+import { AgenticError, toAgenticError } from '../lib/errors.js';
 import { readTextIfExists } from '../lib/fs.js';
 import { groupAlive, isProcessAlive, signalGroup } from '../lib/proc.js';
 import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
@@ -13,7 +13,7 @@ import { claimReady, type Claim } from './claim.js';
 import { finishRun, recordInTx, type RunEnd } from './finish.js';
 import { launchAgent, logPath, readExitRecord } from './launch.js';
 import { RunnerLease } from './lease.js';
-import { parseRepoSource, prepareClone, writePrompt } from './prep.js';
+import { prepareClone, sourceOf, writePrompt } from './prep.js';
 import { listenForWakeups } from './wake.js';
 
 /** Options of a runner; everything has a production default. */
@@ -146,7 +146,8 @@ export class Runner {
     const ref = { runs: record.runs, pid: undefined };
     try {
       const env = this.ctx.config.childEnv;
-      const source = await parseRepoSource(record.source ?? '', dir, env);
+      if (!record.source) throw new AgenticError('PREP_FAILED', 'the record has no repository source; dispatch it again');
+      const source = sourceOf(record.source);
       const prep = await prepareClone(dir, source, record.branch, env);
       const prompt = promptFor(record, dir);
       const promptFile = writePrompt(dir, prompt);

@@ -1,0 +1,127 @@
+// 1,000 `shell` dispatches of `true` at concurrency 8 versus a plain script doing the same
+// local clones and spawns with the same parallelism and no bookkeeping; then enqueue→start
+// latency from another process on an idle runner.
+// Usage: npx tsx bench/dispatch.ts [dispatches=1000] [latency-samples=100]
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { loadConfig } from '../src/config/index.js';
+import { createContext } from '../src/context.js';
+import { setFrozen } from '../src/dispatch/frozen.js';
+import { Runner } from '../src/dispatch/runner.js';
+import { enqueueDispatch } from '../src/dispatch/service.js';
+import { readAllRecords } from '../src/lifecycle/index.js';
+import { silentLogger } from '../src/lib/logger.js';
+
+const run = promisify(execFile);
+const N = Number(process.argv[2] ?? 1000);
+const SAMPLES = Number(process.argv[3] ?? 100);
+const CONCURRENCY = 8;
+const base = mkdtempSync(join(tmpdir(), 'agentic-bench-dispatch-'));
+const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+
+async function makeRepo(): Promise<string> {
+  const repo = join(base, 'src-repo');
+  mkdirSync(repo, { recursive: true });
+  for (let i = 0; i < 20; i++) writeFileSync(join(repo, `file-${i}.txt`), `content ${i}\n`.repeat(50));
+  await run('git', ['init', '-q', '-b', 'main'], { cwd: repo, env: gitEnv });
+  await run('git', ['add', '.'], { cwd: repo, env: gitEnv });
+  await run('git', ['commit', '-q', '-m', 'init'], { cwd: repo, env: gitEnv });
+  return repo;
+}
+
+/** The baseline: the same clone + branch + spawn per task, CONCURRENCY at a time, no bookkeeping. */
+async function baseline(repo: string): Promise<number> {
+  const dir = join(base, 'plain');
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < N; i = next++) {
+      const ws = join(dir, `task-${i}`);
+      mkdirSync(ws, { recursive: true });
+      await run('git', ['clone', '--local', '--quiet', '--', repo, join(ws, 'repo')], { env: gitEnv });
+      await run('git', ['checkout', '--quiet', '-b', `agent/task-${i}`], { cwd: join(ws, 'repo'), env: gitEnv });
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn('/bin/sh', ['-c', 'true'], { cwd: join(ws, 'repo'), stdio: 'ignore', detached: true });
+        child.on('error', reject);
+        child.on('exit', () => resolve());
+      });
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return (performance.now() - start) / 1000;
+}
+
+async function agentic(repo: string): Promise<number> {
+  const root = join(base, 'agentic');
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, 'agents.yaml'), `concurrency:\n  shell: ${CONCURRENCY}\n`);
+  const ctx = createContext({ config: loadConfig({}, { ...process.env, CORE_WORKSPACE: root }), logger: silentLogger() });
+  const start = performance.now();
+  const runner = await Runner.start(ctx, { pollMs: 60_000 });
+  if (!runner) throw new Error('no lease');
+  for (let i = 0; i < N; i++) await enqueueDispatch(ctx, { repo, task: 'true', agent: 'shell', branch: `task-${i}` });
+  for (;;) {
+    const records = [...(await readAllRecords(ctx)).values()];
+    const done = records.filter((r) => r.status === 'completed').length;
+    const bad = records.filter((r) => r.status === 'failed');
+    if (bad.length) throw new Error(`failed dispatch: ${bad[0]?.question}`);
+    if (done === N) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await runner.close();
+  await ctx.close();
+  return seconds;
+}
+
+/** Enqueue from another process, one at a time, on an idle runner; latency = started_at − queued_at. */
+async function latency(repo: string): Promise<number[]> {
+  const root = join(base, 'latency');
+  mkdirSync(root, { recursive: true });
+  const env = { ...process.env, CORE_WORKSPACE: root };
+  const ctx = createContext({ config: loadConfig({}, env), logger: silentLogger() });
+  const runner = await Runner.start(ctx, { pollMs: 60_000 });
+  if (!runner) throw new Error('no lease');
+  await setFrozen(ctx, false);
+  const script = `
+    import { loadConfig } from '${join(process.cwd(), 'dist/config/index.js')}';
+    import { createContext } from '${join(process.cwd(), 'dist/context.js')}';
+    import { enqueueDispatch } from '${join(process.cwd(), 'dist/dispatch/service.js')}';
+    import { readRecord } from '${join(process.cwd(), 'dist/lifecycle/index.js')}';
+    import { silentLogger } from '${join(process.cwd(), 'dist/lib/logger.js')}';
+    const ctx = createContext({ config: loadConfig(), logger: silentLogger() });
+    for (let i = 0; i < ${SAMPLES}; i++) {
+      const { workspace } = await enqueueDispatch(ctx, { repo: '${repo}', task: 'true', agent: 'shell', branch: 'lat-' + i });
+      for (;;) { const r = await readRecord(ctx, workspace); if (r && r.status === 'completed') break; await new Promise((r) => setTimeout(r, 5)); }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await ctx.close();`;
+  writeFileSync(join(base, 'client.mjs'), script);
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(base, 'client.mjs')], { env: { ...gitEnv, ...env }, stdio: 'inherit' });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`client exited ${code}`))));
+  });
+  const values = [...(await readAllRecords(ctx)).values()].map((r) => Date.parse(r.started_at ?? '') - Date.parse(r.queued_at ?? ''));
+  await runner.close();
+  await ctx.close();
+  return values.sort((a, b) => a - b);
+}
+
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+
+try {
+  const repo = await makeRepo();
+  const plain = await baseline(repo);
+  const ours = await agentic(repo);
+  console.log(`dispatches: ${N} at concurrency ${CONCURRENCY}`);
+  console.log(`plain clone+spawn script: ${plain.toFixed(2)} s`);
+  console.log(`agentic (enqueue → claim → prep → spawn → finish → commit): ${ours.toFixed(2)} s`);
+  console.log(`ratio agentic/plain: ${(ours / plain).toFixed(2)} (target <= 1.25)`);
+  const lat = await latency(repo);
+  console.log(`enqueue (other process) → agent start, ${lat.length} samples: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (target p99 <= 200 ms)`);
+} finally {
+  rmSync(base, { recursive: true, force: true });
+}
