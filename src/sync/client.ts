@@ -129,21 +129,39 @@ export class HubClient {
     return text;
   }
 
-  private request(
+  private async request(
     path: string,
     signal: AbortSignal | undefined,
     init: RequestInit,
   ): Promise<Response> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
-    return this.fetch(`${this.options.url}${path}`, {
-      ...init,
-      headers: {
-        ...(init.headers as Record<string, string>),
-        authorization: `Bearer ${this.options.token}`,
-      },
-      signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]),
-    });
+    const send = (): Promise<Response> =>
+      this.fetch(`${this.options.url}${path}`, {
+        ...init,
+        headers: {
+          ...(init.headers as Record<string, string>),
+          authorization: `Bearer ${this.options.token}`,
+        },
+        signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]),
+      });
+    try {
+      return await send();
+    } catch (err) {
+      // A pooled keep-alive connection the hub already closed fails before any response; one
+      // immediate reconnect is safe (pushes carry an Idempotency-Key) and keeps this out of the
+      // back-off. A second failure is a real one.
+      if (signal?.aborted || timeout.aborted || !STALE_CONNECTION.has(errorCode(err) ?? ''))
+        throw err;
+      return send();
+    }
   }
+}
+
+const STALE_CONNECTION = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+function errorCode(err: unknown): string | undefined {
+  const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
 }
 
 function parseBody<T>(schema: z.ZodType<T>, text: string, what: string): T {

@@ -8,10 +8,11 @@ import type { PushRecord, QueueEntry } from './schema.js';
 import type { SyncSettings } from './settings.js';
 import type { SyncTx } from './tx.js';
 
-const historyValueSchema = z.looseObject({
+// Only the fields sync relies on are validated (z.object copies just these); the rest of the
+// record is sent as commit wrote it.
+const historyValueSchema = z.object({
   updated_at: z.string().min(1),
   runs: z.number().int().nonnegative(),
-  synced: z.boolean().optional(),
 });
 
 /** A dispatch handed to push explicitly: a record with `id` (or `workspace`), any other fields. */
@@ -44,6 +45,8 @@ export async function collectPending(
 ): Promise<Collected> {
   const candidates: PushRecord[] = explicit.map(explicitRecord);
   for (const [id, value] of await tx.dispatchHistory()) {
+    // Synced records are most of the group: skip them before the (copying) validation.
+    if ((value as { synced?: unknown } | null)?.synced === true) continue;
     const parsed = historyValueSchema.safeParse(value);
     if (!parsed.success) {
       io.logger.warn(
@@ -52,8 +55,7 @@ export async function collectPending(
       );
       continue;
     }
-    if (parsed.data.synced === true) continue;
-    const { synced: _synced, ...record } = parsed.data;
+    const { synced: _synced, ...record } = value as Record<string, unknown>;
     candidates.push({ ...record, id, fingerprint: fingerprintOf(parsed.data) });
   }
   if (candidates.length === 0) return { entries: 0, records: 0 };

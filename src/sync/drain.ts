@@ -1,5 +1,7 @@
+import type { HubClient, PushResult } from './client.js';
 import type { SyncDeps } from './deps.js';
-import { claimEntry, leasedByOther, pushBody, settleEntry } from './queue.js';
+import { claimEntry, leasedByOther, pushBody, settleEntry, type Settled } from './queue.js';
+import type { QueueEntry } from './schema.js';
 
 /** What one drain pass did, and what is left. */
 export interface DrainResult {
@@ -21,14 +23,15 @@ export interface DrainResult {
  * Sends queued entries oldest first, one request per entry, until the queue is empty, the next
  * entry is still backing off (unless `force`), a request fails retryably (the hub is sick: the
  * rest wait for the back-off), or `signal` aborts. Entries leased by another live process are
- * skipped. Offline, nothing is sent. The queue.json/ledger.json mirrors are written once at the
- * end. Never throws for hub errors; store errors propagate.
+ * skipped. While one request is in flight the next entry is already leased, and once the hub
+ * accepts an entry the next request goes out before that entry's bookkeeping transaction, so
+ * the hub's work and ours overlap. Offline, nothing is sent. The queue.json/ledger.json mirrors
+ * are written once at the end. Never throws for hub errors; store errors propagate.
  */
 export async function drainPass(
   deps: SyncDeps,
   options: { force?: boolean; signal?: AbortSignal | undefined } = {},
 ): Promise<DrainResult> {
-  const { runner, client, clock } = deps;
   const result: DrainResult = {
     pushed: 0,
     sent: 0,
@@ -38,66 +41,26 @@ export async function drainPass(
     nextAttemptAt: undefined,
   };
   let touched = false;
-  if (client !== undefined) {
-    let progressed = true;
-    outer: while (progressed) {
-      progressed = false;
-      const ids = await runner.run(async (tx) => (await tx.listQueue()).map((e) => e.id), 'defer');
-      for (const id of ids) {
-        if (options.signal?.aborted) break outer;
-        const claim = await runner.run(
-          (tx) =>
-            claimEntry(tx, id, {
-              owner: deps.owner,
-              now: clock.now(),
-              leaseMs: deps.leaseMs,
-              force: options.force === true,
-            }),
-          'defer',
-        );
-        if (claim.kind === 'gone' || claim.kind === 'leased') continue;
-        if (claim.kind === 'waiting') break outer;
-        touched = true;
-        const body = pushBody(claim.entry);
-        const response = await client.push(body, claim.entry.id, options.signal);
-        const settled = await runner.run(
-          (tx) =>
-            settleEntry(tx, claim.entry, response, {
-              now: clock.now(),
-              maxAttempts: deps.settings.maxAttempts,
-              random: deps.random,
-              payloadSize: Buffer.byteLength(body),
-            }),
-          'defer',
-        );
-        if (settled.kind === 'pushed') {
-          result.pushed += settled.records;
-          result.sent += 1;
-          progressed = true;
-          continue;
-        }
-        if (settled.kind === 'released') break outer;
-        result.lastError = settled.reason;
-        if (settled.kind === 'retry') break outer;
-        result.dropped += 1;
-        deps.logger.warn(
-          { entry: id, attempts: settled.attempts, reason: settled.reason },
-          'sync entry dropped; `agentic sync retry-dropped` requeues it',
-        );
-        progressed = true;
-      }
+  if (deps.client !== undefined) {
+    const pass = new Pass(deps, deps.client, options.force === true, options.signal);
+    try {
+      await pass.run(result);
+    } finally {
+      await pass.close();
     }
+    touched = pass.touched;
   }
-  const now = clock.now();
-  await runner.run(
+  const now = deps.clock.now();
+  await deps.runner.run(
     async (tx) => {
-      const queue = await tx.listQueue();
-      result.remaining = queue.length;
+      const ids = await tx.queueIds();
+      result.remaining = ids.length;
       // Entries go in order, so the first one not leased elsewhere decides when the next send can happen.
-      for (const entry of queue) {
-        const other = leasedByOther(entry, deps.owner, now);
-        const at = other ? (entry.lease_until ?? entry.next_attempt) : entry.next_attempt;
-        if (result.nextAttemptAt === undefined || at < result.nextAttemptAt)
+      for (const id of ids) {
+        const lease = await tx.getLease(id);
+        const other = leasedByOther(lease, deps.owner, now);
+        const at = other ? (lease?.until ?? '') : ((await tx.getQueue(id))?.next_attempt ?? '');
+        if (at !== '' && (result.nextAttemptAt === undefined || at < result.nextAttemptAt))
           result.nextAttemptAt = at;
         if (!other) break;
       }
@@ -105,4 +68,126 @@ export async function drainPass(
     touched ? 'all' : 'defer',
   );
   return result;
+}
+
+interface InFlight {
+  entry: QueueEntry;
+  body: string;
+  response: Promise<PushResult>;
+}
+
+/** One drain pass: walks queue snapshots, keeping one request in flight and the next entry leased. */
+class Pass {
+  touched = false;
+  private readonly abort = new AbortController();
+  private readonly onAbort = (): void => this.abort.abort();
+  private ids: string[] = [];
+  private next = 0;
+  /** The head is backing off, or the pass was aborted: no more claims. */
+  private stopped = false;
+  /** Leased but not sent yet. */
+  private ahead: QueueEntry | undefined;
+
+  constructor(
+    private readonly deps: SyncDeps,
+    private readonly client: HubClient,
+    private readonly force: boolean,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (signal?.aborted) this.abort.abort();
+  }
+
+  async run(result: DrainResult): Promise<void> {
+    for (;;) {
+      this.ids = await this.deps.runner.run((tx) => tx.queueIds(), 'defer');
+      this.next = 0;
+      let progressed = false;
+      let current = await this.launch();
+      while (current !== undefined) {
+        this.ahead ??= await this.claimNext();
+        const response = await current.response;
+        const following = response.ok ? this.launch() : undefined;
+        const settled = await this.settle(current, response);
+        if (settled.kind === 'pushed') {
+          result.pushed += settled.records;
+          result.sent += 1;
+          progressed = true;
+          current = await following;
+          continue;
+        }
+        if (settled.kind === 'released') return;
+        result.lastError = settled.reason;
+        if (settled.kind === 'retry') return;
+        result.dropped += 1;
+        progressed = true;
+        this.deps.logger.warn(
+          { entry: settled.id, attempts: settled.attempts, reason: settled.reason },
+          'sync entry dropped; `agentic sync retry-dropped` requeues it',
+        );
+        current = await this.launch();
+      }
+      if (this.stopped || !progressed) return;
+    }
+  }
+
+  /** Releases an entry leased ahead but never sent, so other processes need not wait for the lease to expire. */
+  async close(): Promise<void> {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead !== undefined) await this.deps.runner.run((tx) => tx.clearLease(ahead.id), 'defer');
+  }
+
+  /** Sends the entry leased ahead, or claims and sends the next one. */
+  private async launch(): Promise<InFlight | undefined> {
+    const entry = this.ahead ?? (await this.claimNext());
+    this.ahead = undefined;
+    if (entry === undefined) return undefined;
+    const body = pushBody(entry);
+    return { entry, body, response: this.client.push(body, entry.id, this.abort.signal) };
+  }
+
+  private async claimNext(): Promise<QueueEntry | undefined> {
+    const { deps } = this;
+    while (!this.stopped && this.next < this.ids.length) {
+      if (this.abort.signal.aborted) {
+        this.stopped = true;
+        break;
+      }
+      const id = this.ids[this.next++] ?? '';
+      const claim = await deps.runner.run(
+        (tx) =>
+          claimEntry(tx, id, {
+            owner: deps.owner,
+            now: deps.clock.now(),
+            leaseMs: deps.leaseMs,
+            force: this.force,
+          }),
+        'defer',
+      );
+      if (claim.kind === 'gone' || claim.kind === 'leased') continue;
+      if (claim.kind === 'waiting') {
+        this.stopped = true;
+        break;
+      }
+      this.touched = true;
+      return claim.entry;
+    }
+    return undefined;
+  }
+
+  private settle(sent: InFlight, response: PushResult): Promise<Settled> {
+    const { deps } = this;
+    return deps.runner.run(
+      (tx) =>
+        settleEntry(tx, sent.entry, response, {
+          now: deps.clock.now(),
+          maxAttempts: deps.settings.maxAttempts,
+          random: deps.random,
+          payloadSize: Buffer.byteLength(sent.body),
+        }),
+      'defer',
+    );
+  }
 }

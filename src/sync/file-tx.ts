@@ -10,6 +10,7 @@ import {
   syncMarksSchema,
   type DroppedEntry,
   type HistoryRecord,
+  type Lease,
   type QueueEntry,
   type SyncMarks,
 } from './schema.js';
@@ -53,12 +54,37 @@ class FileSyncTx implements SyncTx {
   async getQueue(id: string): Promise<QueueEntry | undefined> {
     return this.loadQueue().get(id);
   }
+  async hasQueue(id: string): Promise<boolean> {
+    return this.loadQueue().has(id);
+  }
   async putQueue(entry: QueueEntry): Promise<void> {
     this.loadQueue().set(entry.id, { ...entry, degraded: true });
     this.dirty.add('queue');
   }
   async deleteQueue(id: string): Promise<void> {
     this.loadQueue().delete(id);
+    this.dirty.add('queue');
+  }
+  async queueIds(): Promise<string[]> {
+    return (await this.listQueue()).map((e) => e.id);
+  }
+  async getLease(id: string): Promise<Lease | undefined> {
+    const entry = this.loadQueue().get(id);
+    return entry?.lease_owner !== undefined && entry.lease_until !== undefined
+      ? { owner: entry.lease_owner, until: entry.lease_until }
+      : undefined;
+  }
+  async setLease(id: string, lease: Lease): Promise<void> {
+    const entry = this.loadQueue().get(id);
+    if (entry === undefined) return;
+    this.loadQueue().set(id, { ...entry, lease_owner: lease.owner, lease_until: lease.until });
+    this.dirty.add('queue');
+  }
+  async clearLease(id: string): Promise<void> {
+    const entry = this.loadQueue().get(id);
+    if (entry === undefined || entry.lease_owner === undefined) return;
+    const { lease_owner: _o, lease_until: _u, ...rest } = entry;
+    this.loadQueue().set(id, rest);
     this.dirty.add('queue');
   }
 

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { isoUtc } from '../lib/clock.js';
 import { backoffDelay } from './backoff.js';
 import type { PushResult } from './client.js';
-import type { DroppedEntry, QueueEntry } from './schema.js';
+import type { DroppedEntry, Lease, QueueEntry } from './schema.js';
 import type { SyncTx } from './tx.js';
 
 /** Who holds an entry's lease: `<host>:<pid>:<random>`, unique per process. */
@@ -17,12 +17,11 @@ export function pushBody(entry: QueueEntry): string {
   });
 }
 
-/** True while another live process holds the entry's lease (a lease of a dead pid on this host is void). */
-export function leasedByOther(entry: QueueEntry, owner: LeaseOwner, now: Date): boolean {
-  if (entry.lease_owner === undefined || entry.lease_owner === owner) return false;
-  if (entry.lease_until === undefined || Date.parse(entry.lease_until) <= now.getTime())
-    return false;
-  const [host, pid] = entry.lease_owner.split(':');
+/** True while another live process holds `lease` (a lease of a dead pid on this host is void). */
+export function leasedByOther(lease: Lease | undefined, owner: LeaseOwner, now: Date): boolean {
+  if (lease === undefined || lease.owner === owner) return false;
+  if (Date.parse(lease.until) <= now.getTime()) return false;
+  const [host, pid] = lease.owner.split(':');
   if (host === hostname() && pid !== undefined && /^\d+$/.test(pid)) {
     try {
       process.kill(Number(pid), 0);
@@ -51,16 +50,16 @@ export async function claimEntry(
 ): Promise<Claim> {
   const entry = await tx.getQueue(id);
   if (entry === undefined) return { kind: 'gone' };
-  if (leasedByOther(entry, lease.owner, lease.now))
-    return { kind: 'leased', until: entry.lease_until ?? isoUtc(lease.now) };
+  const held = await tx.getLease(id);
+  if (held !== undefined && leasedByOther(held, lease.owner, lease.now))
+    return { kind: 'leased', until: held.until };
   if (!lease.force && Date.parse(entry.next_attempt) > lease.now.getTime())
     return { kind: 'waiting', until: entry.next_attempt };
-  const claimed: QueueEntry = {
-    ...entry,
-    lease_owner: lease.owner,
-    lease_until: isoUtc(new Date(lease.now.getTime() + lease.leaseMs)),
-  };
-  await tx.putQueue(claimed);
+  await tx.setLease(id, {
+    owner: lease.owner,
+    until: isoUtc(new Date(lease.now.getTime() + lease.leaseMs)),
+  });
+  const { lease_owner: _o, lease_until: _u, ...claimed } = entry;
   return { kind: 'claimed', entry: claimed };
 }
 
@@ -68,7 +67,7 @@ export async function claimEntry(
 export type Settled =
   | { kind: 'pushed'; records: number }
   | { kind: 'retry'; nextAttempt: string; attempts: number; reason: string }
-  | { kind: 'dropped'; attempts: number; reason: string }
+  | { kind: 'dropped'; id: string; attempts: number; reason: string }
   | { kind: 'released' };
 
 /**
@@ -85,7 +84,6 @@ export async function settleEntry(
   result: PushResult,
   io: { now: Date; maxAttempts: number; random: () => number; payloadSize: number },
 ): Promise<Settled> {
-  const current = await tx.getQueue(sent.id);
   const at = isoUtc(io.now);
   if (result.ok) {
     for (const record of sent.dispatches) {
@@ -93,7 +91,7 @@ export async function settleEntry(
       await tx.markSynced(record.id, record.fingerprint);
     }
     // Another process may already have settled it after our lease expired: record it once.
-    if (current !== undefined) {
+    if (await tx.hasQueue(sent.id)) {
       await tx.deleteQueue(sent.id);
       await tx.setMarks({ last_push_at: at });
       await tx.appendHistory({
@@ -107,19 +105,18 @@ export async function settleEntry(
     }
     return { kind: 'pushed', records: sent.dispatches.length };
   }
+  const current = await tx.getQueue(sent.id);
   if (current === undefined) return { kind: 'released' };
+  await tx.clearLease(sent.id);
+  if (result.aborted) return { kind: 'released' };
   const { lease_owner: _owner, lease_until: _until, ...entry } = current;
-  if (result.aborted) {
-    await tx.putQueue(entry);
-    return { kind: 'released' };
-  }
   const attempts = entry.attempts + 1;
   if (!result.retryable || attempts >= io.maxAttempts) {
     const reason = result.retryable
       ? `gave up after ${attempts} attempts: ${result.reason}`
       : result.reason;
     await dropEntry(tx, { ...entry, attempts, last_error: result.reason }, reason, io);
-    return { kind: 'dropped', attempts, reason };
+    return { kind: 'dropped', id: entry.id, attempts, reason };
   }
   const delay = result.retryAfterMs ?? backoffDelay(attempts, io.random);
   const nextAttempt = isoUtc(new Date(io.now.getTime() + delay));

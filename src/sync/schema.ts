@@ -12,8 +12,8 @@ const isoString = z.string().min(1);
 
 /**
  * One queued push (DESIGN §4 `sync_queue`): sent as one request with `Idempotency-Key: <id>`.
- * `lease_*` mark the entry as in flight in one process; `degraded` marks entries created while
- * the store was unavailable (imported into the store once it is back).
+ * `lease_*` hold the entry's lease in queue.json when degraded (the store keeps leases apart);
+ * `degraded` marks entries created while the store was unavailable (imported once it is back).
  */
 export const queueEntrySchema = z.looseObject({
   id: z.string().min(1),
@@ -30,6 +30,11 @@ export const queueEntrySchema = z.looseObject({
 });
 /** A queued push. */
 export type QueueEntry = z.infer<typeof queueEntrySchema>;
+
+/** Marks a queued entry as in flight in one process until `until` (owner = `<host>:<pid>:<random>`). */
+export const leaseSchema = z.object({ owner: z.string().min(1), until: z.string().min(1) });
+/** An entry's lease. */
+export type Lease = z.infer<typeof leaseSchema>;
 
 /** A dead-lettered push: the entry as it was, when and why it was dropped. */
 export const droppedEntrySchema = queueEntrySchema.extend({

@@ -8,10 +8,12 @@ import { readJsonFile, removeFile, writeJsonFile, type SyncPaths } from './files
 import {
   droppedEntrySchema,
   historyRecordSchema,
+  leaseSchema,
   queueEntrySchema,
   syncMarksSchema,
   type DroppedEntry,
   type HistoryRecord,
+  type Lease,
   type QueueEntry,
   type SyncMarks,
 } from './schema.js';
@@ -24,14 +26,17 @@ import {
 } from './tx.js';
 
 const MARKS_KEY = 'status';
-const versionSchema = z.looseObject({
+const LEASE_PREFIX = 'lease:';
+// z.object (not loose): only the two fields are read, so nothing else is copied.
+const versionSchema = z.object({
   updated_at: z.string(),
   runs: z.number().int().nonnegative().default(0),
 });
 
 /**
  * Sync state in the store's groups (`sync_queue`, `sync_dropped`, `sync_ledger`,
- * `sync_history`, `sync_state`), each change inside one store transaction, with the JSON
+ * `sync_history`, `sync_state` with the marks under `status` and entry leases under
+ * `lease:<entry id>`, apart so taking a lease does not rewrite the entry), each change inside one store transaction, with the JSON
  * mirrors written while the transaction still holds the write lock. The first run imports
  * entries that were queued into queue.json while the store was degraded.
  */
@@ -78,14 +83,31 @@ class StoreSyncTx implements SyncTx {
   async getQueue(id: string): Promise<QueueEntry | undefined> {
     return this.one(GROUPS.syncQueue, id, queueEntrySchema);
   }
+  async hasQueue(id: string): Promise<boolean> {
+    return (await this.ops.get(GROUPS.syncQueue, id)) !== undefined;
+  }
   async putQueue(entry: QueueEntry): Promise<void> {
-    const { degraded: _degraded, ...stored } = entry;
+    const { degraded: _d, lease_owner: _o, lease_until: _u, ...stored } = entry;
     await this.ops.set(GROUPS.syncQueue, entry.id, stored);
     this.queueDirty = true;
   }
   async deleteQueue(id: string): Promise<void> {
     await this.ops.delete(GROUPS.syncQueue, id);
+    await this.ops.delete(GROUPS.syncState, LEASE_PREFIX + id);
     this.queueDirty = true;
+  }
+  async queueIds(): Promise<string[]> {
+    return (await this.rawQueue()).map((e) => e.id);
+  }
+  async getLease(id: string): Promise<Lease | undefined> {
+    const parsed = leaseSchema.safeParse(await this.ops.get(GROUPS.syncState, LEASE_PREFIX + id));
+    return parsed.success ? parsed.data : undefined;
+  }
+  async setLease(id: string, lease: Lease): Promise<void> {
+    await this.ops.set(GROUPS.syncState, LEASE_PREFIX + id, lease);
+  }
+  async clearLease(id: string): Promise<void> {
+    await this.ops.delete(GROUPS.syncState, LEASE_PREFIX + id);
   }
 
   async listDropped(): Promise<DroppedEntry[]> {
@@ -161,9 +183,15 @@ class StoreSyncTx implements SyncTx {
   /** Writes the mirror files for this transaction's changes (see {@link MirrorMode}). */
   async writeMirrors(mode: MirrorMode): Promise<void> {
     if (this.queueDirty ? mode !== 'defer' : mode === 'all') {
-      const queue = await this.listQueue();
+      // The mirror is a copy of what the store holds: no need to validate every record again.
+      const queue = await this.rawQueue();
       if (queue.length === 0) removeFile(this.paths.queue);
-      else writeJsonFile(this.paths.queue, queue, false);
+      else
+        writeJsonFile(
+          this.paths.queue,
+          queue.map((e) => e.value),
+          false,
+        );
     }
     if (this.ledgerDirty ? mode !== 'defer' : mode === 'all') {
       const ledger = await this.ledger();
@@ -175,8 +203,22 @@ class StoreSyncTx implements SyncTx {
       if (dropped.length === 0) removeFile(this.paths.dropped);
       else writeJsonFile(this.paths.dropped, dropped, false);
     }
-    if (this.historyDirty) writeJsonFile(this.paths.history, await this.history(), false);
-    if (this.marksDirty) writeJsonFile(this.paths.marks, await this.marks(), false);
+    if (this.historyDirty ? mode !== 'defer' : mode === 'all')
+      writeJsonFile(this.paths.history, await this.history(), false);
+    if (this.marksDirty ? mode !== 'defer' : mode === 'all')
+      writeJsonFile(this.paths.marks, await this.marks(), false);
+  }
+
+  /** Queue values in queue order, checked only for the fields that order them. */
+  private async rawQueue(): Promise<Array<{ id: string; queued_at: string; value: unknown }>> {
+    const out: Array<{ id: string; queued_at: string; value: unknown }> = [];
+    for (const [id, value] of await this.ops.entries(GROUPS.syncQueue)) {
+      const at = (value as { queued_at?: unknown } | null)?.queued_at;
+      out.push({ id, queued_at: typeof at === 'string' ? at : '', value });
+    }
+    return out.sort((a, b) =>
+      a.queued_at !== b.queued_at ? (a.queued_at < b.queued_at ? -1 : 1) : a.id < b.id ? -1 : 1,
+    );
   }
 
   private async historyEntries(): Promise<Array<[string, HistoryRecord]>> {

@@ -1,4 +1,4 @@
-import type { DroppedEntry, HistoryRecord, QueueEntry, SyncMarks } from './schema.js';
+import type { DroppedEntry, HistoryRecord, Lease, QueueEntry, SyncMarks } from './schema.js';
 
 /** How many sync history records are kept (DESIGN §9). */
 export const HISTORY_LIMIT = 100;
@@ -12,8 +12,16 @@ export interface SyncTx {
   /** Queued pushes, oldest first (by `queued_at`, then id). */
   listQueue(): Promise<QueueEntry[]>;
   getQueue(id: string): Promise<QueueEntry | undefined>;
+  /** Whether entry `id` is still queued (no payload validation). */
+  hasQueue(id: string): Promise<boolean>;
   putQueue(entry: QueueEntry): Promise<void>;
+  /** Deletes an entry and its lease. */
   deleteQueue(id: string): Promise<void>;
+  /** Entry ids, oldest first, without validating their payload (cheap for a large queue). */
+  queueIds(): Promise<string[]>;
+  getLease(id: string): Promise<Lease | undefined>;
+  setLease(id: string, lease: Lease): Promise<void>;
+  clearLease(id: string): Promise<void>;
   /** Dropped pushes, oldest first. */
   listDropped(): Promise<DroppedEntry[]>;
   putDropped(entry: DroppedEntry): Promise<void>;
@@ -35,9 +43,10 @@ export interface SyncTx {
 
 /**
  * When the mirror files are written: `dirty` writes every file whose data changed; `defer`
- * postpones the two large mirrors (queue.json, ledger.json) to a later `all`, which rewrites
- * them from the authoritative state. A deferred queue.json only ever holds more (already
- * delivered) entries than the store, never fewer, and the hub is idempotent.
+ * postpones all but dropped.json to a later `all`, which rewrites them from the authoritative
+ * state (a drain pass defers per entry and writes once at its end). A deferred queue.json only
+ * ever holds more (already delivered) entries than the store, never fewer, and the hub is
+ * idempotent; a deferred ledger.json at worst causes a version to be pushed again.
  */
 export type MirrorMode = 'dirty' | 'defer' | 'all';
 

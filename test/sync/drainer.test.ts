@@ -116,9 +116,9 @@ describe('SyncDrainer', () => {
     expect(d.running).toBe(false);
     const entries = await (await ctx.store()).entries(GROUPS.syncQueue);
     expect(entries).toHaveLength(1);
-    const entry = entries[0]![1] as Record<string, unknown>;
+    const [id, entry] = entries[0]! as [string, Record<string, unknown>];
     expect(entry['attempts']).toBe(0);
-    expect(entry['lease_owner']).toBeUndefined();
+    expect(await (await ctx.store()).get(GROUPS.syncState, `lease:${id}`)).toBeUndefined();
   });
 
   it('does not run without a token', async () => {

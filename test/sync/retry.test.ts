@@ -98,12 +98,15 @@ describe('sync retries and drops', () => {
     expect(timedOut.lastError).toMatch(/timeout after 300 ms/);
     expect(await head()).toMatchObject({ attempts: 1, next_attempt: at(1_000) });
     clock.advance(1_000);
-    hub.script('sync', { kind: 'reset' });
+    // One reset is taken for a stale keep-alive connection and retried at once; two are a failure.
+    hub.script('sync', { kind: 'reset' }, { kind: 'reset' });
     const reset = await sync.drain();
     expect(reset.lastError).toMatch(/network error/);
     expect(await head()).toMatchObject({ attempts: 2, next_attempt: at(1_000 + 5_000) });
     clock.advance(5_000);
+    hub.script('sync', { kind: 'reset' });
     expect(await sync.drain()).toMatchObject({ pushed: 1, remaining: 0 });
+    expect(hub.pushes).toHaveLength(5);
   });
 
   it('drops an entry at once on 400, writes a drop record, and does not queue its records again', async () => {
@@ -186,5 +189,27 @@ describe('sync retries and drops', () => {
       (r) => (r.body as { dispatches: Array<{ id: string }> }).dispatches[0]!.id,
     );
     expect(ids).toEqual(['core/repo-0/task-1', 'core/repo-0/task-1', 'core/repo-1/task-1']);
+  });
+
+  it('after a success, a permanent error on the next entry drops only that one, and a 5xx stops the rest', async () => {
+    await ctx.close();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(root.coreRoot, 'agents.yaml'), 'sync:\n  batch_size: 1\n');
+    await open();
+    await seedHistory(ctx, 5);
+    hub.script(
+      'sync',
+      { status: 200, body: {} },
+      { status: 400 },
+      { status: 200, body: {} },
+      { status: 503 },
+    );
+    const report = await sync.push();
+    // Entry 1 and 3 were accepted (the scripted 200s store nothing), 2 dropped, 4 backs off, 5 waits.
+    expect(report).toMatchObject({ success: false, count: 2, dropped: 1, queued: 2 });
+    expect(hub.pushes).toHaveLength(4);
+    expect(await head()).toMatchObject({ attempts: 1, next_attempt: at(1_000) });
+    const ledger = await (await ctx.store()).entries(GROUPS.syncLedger);
+    expect(ledger.map(([id]) => id)).toEqual(['core/repo-0/task-1', 'core/repo-2/task-1']);
   });
 });
