@@ -8,6 +8,7 @@ import { registerDispatch } from './dispatch.js';
 import { registerDoctor } from './doctor.js';
 import { registerRunner } from './runner.js';
 import { registerHub } from './hub.js';
+import { registerMcp } from './mcp.js';
 import { registerStatus } from './status.js';
 import { registerSync } from './sync.js';
 import { registerWorkspace } from './workspace.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerSync(program);
   registerHub(program);
+  registerMcp(program);
   return program;
 }
 

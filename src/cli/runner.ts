@@ -10,6 +10,8 @@ import { poolOf, workspaceDir } from '../workspace/index.js';
 import { logPath } from '../dispatch/launch.js';
 import { lastLogLine } from './dispatch.js';
 import { age, oneLine, runVerb, writeJson, writeTable } from './common.js';
+import { resolveMcpHttpFlags, startMcpHttp, type McpHttpFlags } from '../mcp/index.js';
+import { port } from './mcp.js';
 
 /** Registers daemon, start, stop, kill and watch. */
 export function registerRunner(program: Command): void {
@@ -18,8 +20,14 @@ export function registerRunner(program: Command): void {
     .description(
       'run the runner in the foreground (claims queued work, watches agents); SIGTERM stops it and leaves agents running',
     )
-    .action(async (_opts: unknown, cmd: Command) =>
+    // MCP over streamable HTTP beside the runner (issue 6); see src/mcp/http.ts.
+    .option('--mcp-port <port>', 'also serve the MCP tools over HTTP on this port (0 = any)', port)
+    .option('--mcp-host <host>', 'interface for --mcp-port (default 127.0.0.1)')
+    .option('--mcp-token <token>', 'bearer token for --mcp-port (default: <CoreRoot>/mcp.token)')
+    .option('--mcp-allow-remote', 'allow a --mcp-host other machines can reach')
+    .action(async (opts: McpHttpFlags, cmd: Command) =>
       runVerb(cmd, async (ctx) => {
+        const mcpSettings = resolveMcpHttpFlags(opts);
         const runner = await Runner.start(ctx);
         if (!runner) {
           const lease = readLease(ctx.config.coreRoot);
@@ -28,6 +36,12 @@ export function registerRunner(program: Command): void {
             `another runner holds the lease for ${ctx.config.coreRoot} (pid ${lease?.pid ?? '?'})`,
           );
         }
+        const mcp = mcpSettings
+          ? await startMcpHttp(ctx, mcpSettings).catch(async (err: unknown) => {
+              await runner.close();
+              throw err;
+            })
+          : undefined;
         const keepAlive = setInterval(() => undefined, 60_000);
         await new Promise<void>((resolve) => {
           process.once('SIGTERM', resolve);
@@ -36,6 +50,7 @@ export function registerRunner(program: Command): void {
         clearInterval(keepAlive);
         const timeout = setTimeout(() => process.exit(1), 30_000);
         timeout.unref();
+        await mcp?.close();
         await runner.close();
       }),
     );

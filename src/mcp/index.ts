@@ -1,0 +1,16 @@
+export { CompletionWatch } from './completion-watch.js';
+export type { CompletionListener } from './completion-watch.js';
+export { EmbeddedRunner } from './embedded-runner.js';
+export type { EmbeddedRunnerOptions } from './embedded-runner.js';
+export { MAX_BODY_BYTES, MCP_PATH, startMcpHttp } from './http.js';
+export type { McpHttpOptions, McpHttpServer } from './http.js';
+export { DEFAULT_MCP_HOST, isLoopback, resolveMcpHttpFlags } from './http-options.js';
+export type { McpHttpFlags, McpHttpSettings } from './http-options.js';
+export { readLogTail } from './log-tail.js';
+export type { LogTail } from './log-tail.js';
+export { errorResult, okResult } from './result.js';
+export { createMcpSession, SERVER_INSTRUCTIONS } from './server.js';
+export type { CompletionNotice, McpSession, McpSessionOptions } from './server.js';
+export { reserveStdout, serveStdio } from './stdio.js';
+export type { StdioOptions } from './stdio.js';
+export { loadOrCreateToken, mcpTokenPath, MIN_TOKEN_LENGTH, tokenMatches } from './token.js';

@@ -1,0 +1,219 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempRoot, type TempRoot } from '../helpers/context.js';
+import { makeSourceRepo, waitUntil } from '../helpers/dispatch.js';
+import { callError, callOk, untilRunning, untilStatus, type Harness } from './fixture.js';
+
+/** A server under test: connect a client to a fresh CoreRoot; `stop` ends the server. */
+export interface Transport {
+  connect(root: TempRoot): Promise<Harness>;
+  stop?(): Promise<void>;
+}
+
+const TOOLS = [
+  'agentic_cancel',
+  'agentic_commit',
+  'agentic_dispatch',
+  'agentic_dispatch_shutdown',
+  'agentic_dispatch_shutdown_now',
+  'agentic_dispatch_start',
+  'agentic_logs',
+  'agentic_resume',
+  'agentic_status',
+  'agentic_sync_pull',
+  'agentic_sync_push',
+  'agentic_sync_status',
+  'agentic_workspace_stats',
+];
+
+interface Dispatched {
+  success: boolean;
+  workspace: string;
+  status: string;
+  agent: string;
+}
+
+/** The behaviour every transport must show, run once per transport against a real server process. */
+export function describeTools(label: string, transport: Transport): void {
+  describe(`MCP tools over ${label}`, () => {
+    let root: TempRoot;
+    let repo: string;
+    let h: Harness;
+
+    beforeAll(async () => {
+      root = tempRoot('agentic-mcp-');
+      repo = makeSourceRepo(root);
+      h = await transport.connect(root);
+    });
+    afterAll(async () => {
+      await h?.close();
+      await transport.stop?.();
+      root?.cleanup();
+    });
+
+    const dispatch = (task: string, extra: Record<string, unknown> = {}): Promise<Dispatched> =>
+      callOk<Dispatched>(h, 'agentic_dispatch', { repo, agent: 'shell', task, ...extra });
+    const noticeFor = (workspace: string, status: string) =>
+      waitUntil(`a ${status} notification for ${workspace}`, () =>
+        h.notices.find((n) => n.workspace === workspace && n.status === status),
+      );
+
+    it('lists every tool with a description and described input schemas', async () => {
+      const { tools } = await h.client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual(TOOLS);
+      for (const tool of tools) {
+        expect(tool.description, tool.name).toBeTruthy();
+        expect(tool.inputSchema.type).toBe('object');
+        expect(tool.outputSchema?.type, tool.name).toBe('object');
+        for (const [arg, schema] of Object.entries(tool.inputSchema.properties ?? {}))
+          expect(
+            (schema as { description?: string }).description,
+            `${tool.name}.${arg}`,
+          ).toBeTruthy();
+      }
+      const dispatchTool = tools.find((t) => t.name === 'agentic_dispatch');
+      expect(dispatchTool?.inputSchema.required?.sort()).toEqual(['repo', 'task']);
+      expect(Object.keys(dispatchTool?.inputSchema.properties ?? {}).sort()).toEqual(
+        ['agent', 'branch', 'issue', 'name', 'org', 'pr', 'priority', 'repo', 'task'].sort(),
+      );
+    });
+
+    it('dispatches a shell task, sees it complete through agentic_status and notifies this client', async () => {
+      const d = await dispatch('echo hi from the worker');
+      expect(d).toMatchObject({ success: true, status: 'queued', agent: 'shell' });
+      expect(d.workspace).toMatch(/^core\/demo-repo\//);
+      const row = await untilStatus(h, d.workspace, 'completed');
+      expect(row.runs).toBe(1);
+      const notice = await noticeFor(d.workspace, 'completed');
+      expect(notice).toMatchObject({ event: 'dispatch_finished', question: null });
+      const logs = await callOk<{ text: string; lines: number }>(h, 'agentic_logs', {
+        workspace: d.workspace,
+        tail: 5,
+      });
+      expect(logs.text).toContain('hi from the worker');
+    });
+
+    it("surfaces a blocked agent's question and continues it after agentic_resume with an answer", async () => {
+      const d = await dispatch(
+        'if [ -f ANSWER.md ]; then cat ANSWER.md; exit 0; fi; printf "which database?" > BLOCKED.md',
+      );
+      await untilStatus(h, d.workspace, 'blocked');
+      const status = await callOk<{ blocked: Array<{ name: string; question: string }> }>(
+        h,
+        'agentic_status',
+        {},
+      );
+      expect(status.blocked).toContainEqual(
+        expect.objectContaining({ name: d.workspace, question: 'which database?' }),
+      );
+      expect(await noticeFor(d.workspace, 'blocked')).toMatchObject({
+        question: 'which database?',
+      });
+      const resumed = await callOk<Dispatched>(h, 'agentic_resume', {
+        workspace: d.workspace,
+        answer: 'PostgreSQL',
+      });
+      expect(resumed).toMatchObject({ success: true, status: 'queued' });
+      const row = await untilStatus(h, d.workspace, 'completed');
+      expect(row.runs).toBe(2);
+      await noticeFor(d.workspace, 'completed');
+      const logs = await callOk<{ text: string }>(h, 'agentic_logs', { workspace: d.workspace });
+      expect(logs.text).toContain('PostgreSQL');
+    });
+
+    it('reports agentic_commit as skipped after the automatic commit', async () => {
+      const d = await dispatch('true');
+      await untilStatus(h, d.workspace, 'completed');
+      // The runner commits right after recording the status; wait for its marker.
+      const marker = join(root.coreRoot, 'workspace', d.workspace, '.meta', 'commit.json');
+      await waitUntil('the automatic commit', () => existsSync(marker));
+      const commit = await callOk<{ skipped: boolean; journal_path: string; workspace: string }>(
+        h,
+        'agentic_commit',
+        { workspace: d.workspace },
+      );
+      expect(commit).toMatchObject({ success: true, workspace: d.workspace, skipped: true });
+      expect(commit.journal_path).toMatch(/\.meta\/journal\.jsonl$/);
+    });
+
+    it('cancels a running task', async () => {
+      const d = await dispatch('sleep 30');
+      await untilRunning(h, d.workspace);
+      const cancel = await callOk<{ status: string }>(h, 'agentic_cancel', {
+        workspace: d.workspace,
+      });
+      expect(cancel.status).toBe('running');
+      await untilStatus(h, d.workspace, 'cancelled');
+      await noticeFor(d.workspace, 'cancelled');
+    });
+
+    it('freezes, kills and restarts dispatching', async () => {
+      const d = await dispatch('sleep 30');
+      await untilRunning(h, d.workspace);
+      const frozen = await callOk<{ running: number }>(h, 'agentic_dispatch_shutdown');
+      expect(frozen).toMatchObject({ success: true, running: 1 });
+      const killed = await callOk<{ message: string }>(h, 'agentic_dispatch_shutdown_now');
+      expect(killed.message).toContain('terminating 1 running');
+      const row = await untilStatus(h, d.workspace, 'failed');
+      expect(row.question).toBe('killed by operator');
+      const started = await callOk<{ message: string; running: number; queued: number }>(
+        h,
+        'agentic_dispatch_start',
+      );
+      expect(started).toMatchObject({ success: true, running: 0, queued: 0 });
+      const after = await dispatch('true');
+      await untilStatus(h, after.workspace, 'completed');
+    });
+
+    it('reports statistics of committed dispatches', async () => {
+      const stats = await callOk<{
+        summary: { count: number; by_outcome: Record<string, number> };
+        rows: Array<{ outcome: string; agent: string }>;
+      }>(h, 'agentic_workspace_stats', { status: 'completed' });
+      expect(stats.summary.by_outcome['completed']).toBeGreaterThanOrEqual(3);
+      expect(stats.rows.every((r) => r.outcome === 'completed' && r.agent === 'shell')).toBe(true);
+    });
+
+    it('runs the sync tools offline: push queues, pull serves the cache, status says offline', async () => {
+      const push = await callOk<{
+        success: boolean;
+        count: number;
+        queued: number;
+        offline: string;
+      }>(h, 'agentic_sync_push', {});
+      expect(push).toMatchObject({ success: true, count: 0, offline: 'no token' });
+      expect(push.queued).toBeGreaterThan(0);
+      const pull = await callOk<{ source: string; count: number; context: unknown[] }>(
+        h,
+        'agentic_sync_pull',
+        {},
+      );
+      expect(pull).toMatchObject({ success: true, source: 'cache', count: 0, context: [] });
+      const status = await callOk<{ status: string; queued: number }>(h, 'agentic_sync_status');
+      expect(status).toMatchObject({ status: 'offline', queued: push.queued });
+    });
+
+    it('answers bad arguments with an isError result naming the field', async () => {
+      expect(await callError(h, 'agentic_dispatch', { repo, task: 'x', org: '../x' })).toMatch(
+        /^org: must not contain a path separator/,
+      );
+      expect(
+        await callError(h, 'agentic_dispatch', { repo, task: 'x', agent: 'no-such-agent' }),
+      ).toMatch(/^agent: unknown agent "no-such-agent"/);
+      expect(await callError(h, 'agentic_dispatch', { repo })).toMatch(/\bat task$/);
+      expect(await callError(h, 'agentic_dispatch', { repo, task: 'x', priority: 5000 })).toMatch(
+        /\bat priority$/,
+      );
+      expect(await callError(h, 'agentic_resume', { workspace: '../etc' })).toMatch(
+        /^workspace: must look like org\/repo\/leaf/,
+      );
+      expect(await callError(h, 'agentic_logs', { workspace: 'core/nope/task-1' })).toMatch(
+        /^workspace: not found: core\/nope\/task-1 \[WORKSPACE_NOT_FOUND\]$/,
+      );
+      expect(await callError(h, 'agentic_sync_pull', { since: 'yesterday' })).toMatch(/^since: /);
+      // The server is still there and answering.
+      expect((await callOk<{ total: number }>(h, 'agentic_status')).total).toBeGreaterThan(0);
+    });
+  });
+}
