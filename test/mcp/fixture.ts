@@ -225,6 +225,11 @@ export class RecordingStdioTransport implements Transport {
     });
   }
 
+  /** The server process (after start). */
+  get process(): ChildProcess | undefined {
+    return this.proc;
+  }
+
   async send(message: JSONRPCMessage): Promise<void> {
     this.proc?.stdin?.write(serializeMessage(message));
   }

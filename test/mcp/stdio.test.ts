@@ -56,6 +56,22 @@ describe('agentic mcp on stdio', () => {
     expect(rec.transport.stdout).not.toContain('to-the-log\n');
   });
 
+  it('closes the runner and releases the lease on SIGTERM', async () => {
+    root = tempRoot('agentic-mcp-');
+    const rec = await connectRecording(root, []);
+    h = rec;
+    const proc = rec.transport.process;
+    await waitUntil('the lease', () => readLease(root.coreRoot)?.pid === proc?.pid);
+    const exited = new Promise<number | null>((resolve) =>
+      proc?.once('exit', (code) => resolve(code)),
+    );
+    proc?.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(readLease(root.coreRoot)).toBeUndefined();
+    expect(rec.transport.stderr).toContain('"reason":"SIGTERM"');
+    expect(rec.transport.stderr).toContain('runner stopped');
+  });
+
   it('acts as a plain client when a daemon holds the lease and still notifies on completion', async () => {
     root = tempRoot('agentic-mcp-');
     const repo = makeSourceRepo(root);
