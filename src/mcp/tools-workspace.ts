@@ -1,23 +1,13 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { statusReport } from '../cli/status.js';
-import { logPath } from '../dispatch/launch.js';
 import { cancelWorkspace, enqueueDispatch, resumeWorkspace } from '../dispatch/service.js';
 import { commitWorkspace } from '../lifecycle/commit.js';
-import { readAllRecords, readRecord } from '../lifecycle/index.js';
-import { AgenticError } from '../lib/errors.js';
-import {
-  parseWorkspaceName,
-  poolOf,
-  STATUSES,
-  workspaceDir,
-  type StatusRecord,
-} from '../workspace/index.js';
-import { readLogTail } from './log-tail.js';
+import { parseWorkspaceName, STATUSES } from '../workspace/index.js';
 import { okResult } from './result.js';
 import { guarded, type ToolEnv } from './tool-env.js';
 
-const workspaceArg = z
+/** The `workspace` argument every per-workspace tool takes. */
+export const workspaceArg = z
   .string()
   .describe(
     'Workspace name org/repo/leaf, as returned by agentic_dispatch (e.g. core/go-io/task-42)',
@@ -31,21 +21,7 @@ const outcomeShape = {
   agent: z.string().describe('Agent string base[:model]'),
 };
 
-const rowSchema = z.object({
-  name: z.string(),
-  status: statusEnum,
-  agent: z.string(),
-  repo: z.string(),
-  org: z.string(),
-  branch: z.string(),
-  runs: z.number().int(),
-  pid: z.number().int().nullable(),
-  question: z.string().nullable(),
-  started_at: z.string().nullable(),
-  updated_at: z.string(),
-});
-
-/** Registers agentic_dispatch, agentic_status, agentic_resume, agentic_cancel, agentic_logs and agentic_commit. */
+/** Registers agentic_dispatch, agentic_resume, agentic_cancel and agentic_commit: the tools that change a workspace. */
 export function registerWorkspaceTools(server: McpServer, env: ToolEnv): void {
   const { ctx } = env;
   server.registerTool(
@@ -128,70 +104,6 @@ export function registerWorkspaceTools(server: McpServer, env: ToolEnv): void {
   );
 
   server.registerTool(
-    'agentic_status',
-    {
-      title: 'Workspace status',
-      description:
-        'Counts of all workspaces by status, every blocked workspace with its question, and the workspace rows ' +
-        '(most recently updated first). Counts and blocked always cover all workspaces; workspace, status and limit filter the rows.',
-      inputSchema: {
-        workspace: workspaceArg.optional().describe('Only this workspace (org/repo/leaf)'),
-        status: statusEnum.optional().describe('Only rows with this status'),
-        limit: z
-          .number()
-          .int()
-          .min(1)
-          .max(1000)
-          .optional()
-          .describe('At most this many rows (default 50)'),
-      },
-      outputSchema: {
-        total: z.number().int().describe('All workspaces'),
-        queued: z.number().int().describe('Workspaces waiting for capacity'),
-        running: z.number().int().describe('Workspaces with an agent at work'),
-        completed: z.number().int(),
-        failed: z.number().int(),
-        merged: z.number().int(),
-        cancelled: z.number().int(),
-        blocked: z
-          .array(
-            z.object({
-              name: z.string(),
-              repo: z.string(),
-              agent: z.string(),
-              question: z.string(),
-            }),
-          )
-          .describe('Workspaces whose agent asked a question (answer with agentic_resume)'),
-        workspaces: z.array(rowSchema).describe('Workspace rows after filtering'),
-      },
-    },
-    guarded(env, async (args) => {
-      if (args.workspace !== undefined) parseWorkspaceName(args.workspace);
-      const records = await readAllRecords(ctx);
-      const { counts, workspaces } = statusReport(records, {
-        workspace: args.workspace,
-        status: args.status,
-      });
-      const rows = workspaces
-        .sort((a, b) => b.updated_at.localeCompare(a.updated_at) || a.name.localeCompare(b.name))
-        .slice(0, args.limit ?? 50);
-      const blocked = [...records]
-        .filter(([, r]) => r.status === 'blocked')
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([name, r]) => ({ name, repo: r.repo, agent: r.agent, question: r.question ?? '' }));
-      const { blocked: _count, ...rest } = counts;
-      const lines = [
-        `${counts.total} workspaces: ${counts.queued} queued, ${counts.running} running, ${counts.completed} completed, ` +
-          `${counts.failed} failed, ${counts.blocked} blocked, ${counts.merged} merged, ${counts.cancelled} cancelled`,
-        ...blocked.map((b) => `blocked ${b.name}: ${b.question}`),
-        ...rows.map((w) => `${w.name} ${w.status}${w.question ? ` — ${w.question}` : ''}`),
-      ];
-      return okResult(lines.join('\n'), { ...rest, blocked, workspaces: rows });
-    }),
-  );
-
-  server.registerTool(
     'agentic_resume',
     {
       title: 'Resume a workspace',
@@ -255,49 +167,6 @@ export function registerWorkspaceTools(server: McpServer, env: ToolEnv): void {
   );
 
   server.registerTool(
-    'agentic_logs',
-    {
-      title: 'Agent output',
-      description: "The last lines of the agent's output (stdout and stderr) in a workspace.",
-      inputSchema: {
-        workspace: workspaceArg,
-        tail: z
-          .number()
-          .int()
-          .min(1)
-          .max(5000)
-          .optional()
-          .describe('Number of lines from the end (default 100)'),
-      },
-      outputSchema: {
-        workspace: z.string(),
-        status: statusEnum,
-        log_path: z.string().describe('Path of the log file'),
-        lines: z.number().int().describe('Lines returned'),
-        truncated: z.boolean().describe('True when earlier lines were left out'),
-        text: z.string().describe('The lines, newline-separated'),
-      },
-    },
-    guarded(env, async (args) => {
-      const record = await requireRecord(env, args.workspace);
-      const path = logPath(
-        workspaceDir(ctx.config.workspaceRoot, args.workspace),
-        poolOf(record.agent),
-      );
-      const tail = readLogTail(path, args.tail ?? 100);
-      const text = tail.lines.join('\n');
-      return okResult(text === '' ? `(no output yet from ${args.workspace})` : text, {
-        workspace: args.workspace,
-        status: record.status,
-        log_path: path,
-        lines: tail.lines.length,
-        truncated: tail.truncated,
-        text,
-      });
-    }),
-  );
-
-  server.registerTool(
     'agentic_commit',
     {
       title: 'Commit a workspace to its journal',
@@ -325,14 +194,4 @@ export function registerWorkspaceTools(server: McpServer, env: ToolEnv): void {
       );
     }),
   );
-}
-
-async function requireRecord(env: ToolEnv, name: string): Promise<StatusRecord> {
-  parseWorkspaceName(name);
-  const record = await readRecord(env.ctx, name);
-  if (!record)
-    throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
-      field: 'workspace',
-    });
-  return record;
 }
