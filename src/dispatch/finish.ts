@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
-import { commitWorkspace } from '../lifecycle/commit.js';
+import { commitWorkspaces } from '../lifecycle/commit.js';
 import { readRecord, trackInTransaction } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
 import { isoUtc } from '../lib/clock.js';
@@ -42,6 +42,13 @@ export interface RunRef {
   pid: number | undefined;
 }
 
+/** One run to finish: which run, and how it ended. */
+export interface FinishItem {
+  name: string;
+  ref: RunRef;
+  end: RunEnd;
+}
+
 /**
  * Ends a run: picks the final status by precedence (repo/BLOCKED.md → blocked; killed, timed
  * out, vanished or non-zero → failed, except a usage limit → queued again with back-off;
@@ -55,39 +62,61 @@ export async function finishRun(
   ref: RunRef,
   end: RunEnd,
 ): Promise<StatusRecord | undefined> {
-  const dir = workspaceDir(ctx.config.workspaceRoot, name);
-  const blockedText = readTextIfExists(join(dir, 'repo', 'BLOCKED.md'));
+  return (await finishRuns(ctx, [{ name, ref, end }])).get(name);
+}
+
+/**
+ * {@link finishRun} for many runs at once (hydrate reaps hundreds of ghosts): one store
+ * transaction for all status changes and back-off, then one batched commit.
+ */
+export async function finishRuns(
+  ctx: AppContext,
+  items: readonly FinishItem[],
+): Promise<Map<string, StatusRecord>> {
   const now = ctx.clock.now();
   const store = await ctx.store();
+  const blocked = new Map(
+    items.map((i) => [
+      i.name,
+      readTextIfExists(join(workspaceDir(ctx.config.workspaceRoot, i.name), 'repo', 'BLOCKED.md')),
+    ]),
+  );
   let runtime: RuntimeState | undefined;
   const finished = await trackInTransaction(ctx, async (track, tx) => {
-    const record = await recordInTx(ctx, tx, name);
-    if (record?.status !== 'running' || record.runs !== ref.runs || record.pid !== ref.pid)
-      return undefined;
-    const pool = poolOf(record.agent);
+    const out = new Map<string, StatusRecord>();
     runtime = await loadRuntime(tx, ctx.config.coreRoot);
-    const decided = decide(ctx, record, end, blockedText, dir, now, runtime);
-    const startedMs = record.started_at ? Date.parse(record.started_at) : now.getTime();
-    const endedMs = end.kind === 'exited' ? end.endedAt.getTime() : now.getTime();
-    const fast =
-      decided.status === 'failed' && decided.countsAsFailure && endedMs - startedMs < FAST_FAIL_MS;
-    recordOutcome(runtime, pool, fast, now);
-    await saveRuntime(tx, runtime);
-    const { kill_reason: _k, pid: _p, pid_start: _s, ...rest } = record;
-    return track(name, {
-      ...rest,
-      status: decided.status,
-      question: decided.question,
-      ...(end.kind === 'exited' ? { exit_code: end.exitCode } : {}),
-      ...(decided.status === 'queued'
-        ? { queued_at: isoUtc(now), continue_prompt: true }
-        : { continue_prompt: undefined }),
-    });
+    for (const { name, ref, end } of items) {
+      const record = await recordInTx(ctx, tx, name);
+      if (record?.status !== 'running' || record.runs !== ref.runs || record.pid !== ref.pid)
+        continue;
+      const dir = workspaceDir(ctx.config.workspaceRoot, name);
+      const decided = decide(ctx, record, end, blocked.get(name), dir, now, runtime);
+      const startedMs = record.started_at ? Date.parse(record.started_at) : now.getTime();
+      const endedMs = end.kind === 'exited' ? end.endedAt.getTime() : now.getTime();
+      const fast =
+        decided.status === 'failed' &&
+        decided.countsAsFailure &&
+        endedMs - startedMs < FAST_FAIL_MS;
+      recordOutcome(runtime, poolOf(record.agent), fast, now);
+      const { kill_reason: _k, pid: _p, pid_start: _s, ...rest } = record;
+      const next = await track(name, {
+        ...rest,
+        status: decided.status,
+        question: decided.question,
+        ...(end.kind === 'exited' ? { exit_code: end.exitCode } : {}),
+        ...(decided.status === 'queued'
+          ? { queued_at: isoUtc(now), continue_prompt: true }
+          : { continue_prompt: undefined }),
+      });
+      if (next) out.set(name, next);
+    }
+    if (out.size > 0) await saveRuntime(tx, runtime);
+    return out;
   });
-  if (runtime) mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
-  if (finished === undefined || finished === null) return undefined;
-  if (isTerminal(finished.status)) await commitWorkspace(ctx, name);
-  ctx.events.emit('finished', name, finished);
+  if (runtime && finished.size > 0) mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
+  const terminal = new Map([...finished].filter(([, r]) => isTerminal(r.status)));
+  if (terminal.size > 0) await commitWorkspaces(ctx, terminal);
+  for (const [name, record] of finished) ctx.events.emit('finished', name, record);
   return finished;
 }
 

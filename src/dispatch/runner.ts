@@ -146,7 +146,11 @@ export class Runner {
     const ref = { runs: record.runs, pid: undefined };
     try {
       const env = this.ctx.config.childEnv;
-      if (!record.source) throw new AgenticError('PREP_FAILED', 'the record has no repository source; dispatch it again');
+      if (!record.source)
+        throw new AgenticError(
+          'PREP_FAILED',
+          'the record has no repository source; dispatch it again',
+        );
       const source = sourceOf(record.source);
       const prep = await prepareClone(dir, source, record.branch, env);
       const prompt = promptFor(record, dir);
@@ -175,6 +179,14 @@ export class Runner {
         current.pid !== undefined
       )
         return;
+      if (current.kill_reason !== undefined) {
+        // Cancelled or killed while preparing: never start the agent.
+        await finishRun(this.ctx, name, ref, {
+          kind: 'not-started',
+          question: 'stopped before the agent started',
+        });
+        return;
+      }
       const launched = await launchAgent(dir, command, logPath(dir, poolOf(record.agent)), {
         ...env,
         AGENTIC_WORKSPACE: name,

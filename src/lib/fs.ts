@@ -10,6 +10,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { compactUtc } from './clock.js';
 
@@ -78,4 +79,32 @@ export function quarantineFile(path: string, now: Date): string {
 /** True when `err` is a Node system error with the given errno code. */
 export function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+/**
+ * {@link writeFileAtomic} on the thread pool: many of these run in parallel (a batch of
+ * status mirrors or commit markers), and concurrent fsyncs share one filesystem commit.
+ */
+export async function writeFileAtomicAsync(
+  path: string,
+  data: string,
+  options: { fsync?: boolean; mtime?: Date | number } = {},
+): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
+  const handle = await open(tmp, 'w', 0o644);
+  try {
+    await handle.writeFile(data);
+    if (options.mtime !== undefined) await handle.utimes(options.mtime, options.mtime);
+    if (options.fsync) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  if (options.fsync) fsyncDir(dirname(path));
 }

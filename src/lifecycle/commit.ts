@@ -6,15 +6,15 @@ import {
   openSync,
   readSync,
   ftruncateSync,
-  writeSync,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
-import { readTextIfExists, writeFileAtomic } from '../lib/fs.js';
-import { GROUPS } from '../store/index.js';
+import { readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
+import { GROUPS, type StatsRow } from '../store/index.js';
 import {
   fingerprintOf,
   isTerminal,
@@ -56,12 +56,12 @@ export type JournalRecord = Record<string, unknown> & {
 };
 
 /**
- * Commits the workspace's current status: appends one line to `.meta/journal.jsonl`, writes
- * `.meta/commit.json`, stores the record in `dispatch_history` (`id` = name, `synced: false`)
- * and writes a stats row. Idempotent: when the marker (or, after a crash between the two
- * writes, the journal's last line) already holds this `updated_at` and `runs`, nothing is
- * appended and the result says `skipped`. A torn last journal line is cut off first.
- * Throws WORKSPACE_NOT_FOUND when the workspace has no status.
+ * Commits the workspace's current status: appends one line to `.meta/journal.jsonl` (fsynced),
+ * stores the record in `dispatch_history` (`id` = name, `synced: false`) with a stats row in
+ * one transaction, then writes `.meta/commit.json`. Idempotent: when the marker — or, after a
+ * crash before the marker, the journal's last line — already holds this `updated_at` and
+ * `runs`, nothing is appended and the result says `skipped`. A torn last journal line is cut
+ * off first. Throws WORKSPACE_NOT_FOUND when the workspace has no status.
  */
 export async function commitWorkspace(ctx: AppContext, name: string): Promise<CommitResult> {
   parseWorkspaceName(name);
@@ -70,37 +70,88 @@ export async function commitWorkspace(ctx: AppContext, name: string): Promise<Co
     throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
       field: 'workspace',
     });
-  const dir = workspaceDir(ctx.config.workspaceRoot, name);
-  const meta = join(dir, '.meta');
-  const journalPath = join(meta, 'journal.jsonl');
-  const markerPath = join(meta, 'commit.json');
-  const result = (committedAt: string, skipped: boolean): CommitResult => ({
-    success: true,
-    workspace: name,
-    journal_path: journalPath,
-    marker_path: markerPath,
-    committed_at: committedAt,
-    skipped,
-  });
+  const result = (await commitWorkspaces(ctx, new Map([[name, record]]))).get(name);
+  if (!result) throw new AgenticError('INTERNAL', `commit produced no result for ${name}`);
+  return result;
+}
 
-  const marker = readMarker(markerPath);
-  if (marker && marker.updated_at === record.updated_at && marker.runs === record.runs)
-    return result(marker.committed_at, true);
-
-  mkdirSync(meta, { recursive: true });
-  const last = lastJournalEntry(journalPath);
-  let line: JournalRecord;
-  if (last && last.updated_at === record.updated_at && last.runs === record.runs) {
-    line = last as JournalRecord;
-  } else {
-    line = journalRecord(name, dir, record, isoUtc(ctx.clock.now()));
-    appendLine(journalPath, `${JSON.stringify(line)}\n`);
+/** {@link commitWorkspace} for many records at once: one store transaction for all history and stats. */
+export async function commitWorkspaces(
+  ctx: AppContext,
+  records: ReadonlyMap<string, StatusRecord>,
+): Promise<Map<string, CommitResult>> {
+  const results = new Map<string, CommitResult>();
+  const pending: Array<{
+    name: string;
+    record: StatusRecord;
+    line: JournalRecord;
+    markerPath: string;
+    append: string | undefined;
+  }> = [];
+  for (const [name, record] of records) {
+    const dir = workspaceDir(ctx.config.workspaceRoot, name);
+    const meta = join(dir, '.meta');
+    const journalPath = join(meta, 'journal.jsonl');
+    const markerPath = join(meta, 'commit.json');
+    const result = (committedAt: string, skipped: boolean): CommitResult => ({
+      success: true,
+      workspace: name,
+      journal_path: journalPath,
+      marker_path: markerPath,
+      committed_at: committedAt,
+      skipped,
+    });
+    const marker = readMarker(markerPath);
+    if (marker && marker.updated_at === record.updated_at && marker.runs === record.runs) {
+      results.set(name, result(marker.committed_at, true));
+      continue;
+    }
+    mkdirSync(meta, { recursive: true });
+    const last = lastJournalEntry(journalPath);
+    let line: JournalRecord;
+    let append: string | undefined;
+    if (last && last.updated_at === record.updated_at && last.runs === record.runs) {
+      line = last as JournalRecord;
+    } else {
+      line = journalRecord(name, dir, record, isoUtc(ctx.clock.now()));
+      append = journalPath;
+    }
+    pending.push({ name, record, line, markerPath, append });
+    results.set(name, result(line.committed_at, false));
   }
+  if (pending.length === 0) return results;
+  // Appends run in parallel: concurrent fsyncs share one filesystem journal commit, which is
+  // what keeps reaping hundreds of ghosts at start fast.
+  await Promise.all(
+    pending.map(({ line, append }) =>
+      append === undefined ? undefined : appendLine(append, `${JSON.stringify(line)}\n`),
+    ),
+  );
   const store = await ctx.store();
   await store.transaction(async (tx) => {
-    await tx.set(GROUPS.dispatchHistory, name, { ...line, id: name, synced: false });
+    for (const { name, record, line } of pending) {
+      await tx.set(GROUPS.dispatchHistory, name, { ...line, id: name, synced: false });
+      await tx.addStats(statsRow(name, record, line.committed_at));
+      if ((await tx.get(GROUPS.uncommitted, name)) === fingerprintOf(record))
+        await tx.delete(GROUPS.uncommitted, name);
+    }
   });
-  await store.addStats({
+  // The journal line is already durable and doubles as the marker after a crash, so the
+  // marker itself needs no fsync.
+  await Promise.all(
+    pending.map(({ name, record, line, markerPath }) =>
+      writeFileAtomicAsync(
+        markerPath,
+        `${JSON.stringify({ workspace: name, updated_at: record.updated_at, runs: record.runs, committed_at: line.committed_at })}\n`,
+      ),
+    ),
+  );
+  for (const { name } of pending) ctx.events.emit('committed', name);
+  return results;
+}
+
+function statsRow(name: string, record: StatusRecord, committedAt: string): StatsRow {
+  return {
     workspace: name,
     repo: record.repo,
     org: record.org,
@@ -111,16 +162,9 @@ export async function commitWorkspace(ctx: AppContext, name: string): Promise<Co
     duration_ms: durationMs(record),
     started_at: record.started_at ?? null,
     ended_at: record.updated_at,
-    committed_at: line.committed_at,
+    committed_at: committedAt,
     fingerprint: fingerprintOf(record),
-  });
-  writeFileAtomic(
-    markerPath,
-    `${JSON.stringify({ workspace: name, updated_at: record.updated_at, runs: record.runs, committed_at: line.committed_at })}\n`,
-    { fsync: true },
-  );
-  ctx.events.emit('committed', name);
-  return result(line.committed_at, false);
+  };
 }
 
 /** True when the record is terminal and its current version has no commit marker yet. */
@@ -223,13 +267,13 @@ function lastJournalEntry(path: string): z.infer<typeof journalKeySchema> | unde
   }
 }
 
-function appendLine(path: string, line: string): void {
-  const fd = openSync(path, 'a');
+async function appendLine(path: string, line: string): Promise<void> {
+  const handle = await open(path, 'a');
   try {
-    writeSync(fd, line);
-    fsyncSync(fd);
+    await handle.write(line);
+    await handle.sync();
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
 }
 

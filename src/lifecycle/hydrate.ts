@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AppContext } from '../context.js';
-import { finishRun } from '../dispatch/finish.js';
+import { finishRuns, type FinishItem } from '../dispatch/finish.js';
 import { readExitRecord } from '../dispatch/launch.js';
 import { loadRuntime, mirrorRuntime, saveRuntime } from '../dispatch/runtime-state.js';
 import { isoUtc } from '../lib/clock.js';
@@ -12,13 +13,13 @@ import {
   isCurrentMirror,
   isTerminal,
   readStatusFile,
-  statusPath,
+  STATUSES,
   statusRecordSchema,
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
 import { recoverOrphanBuffers } from './buffers.js';
-import { commitWorkspace, needsCommit } from './commit.js';
+import { commitWorkspaces, needsCommit } from './commit.js';
 import { rebuildDerivedGroups, trackInTransaction } from './track.js';
 
 /** A live agent found at start, to be watched by the runner. */
@@ -68,22 +69,27 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   // updated_at is the mirror trackWorkspace wrote: no need to read it again.
   const records = new Map<string, StatusRecord>();
   for (const [name, value] of await store.entries(GROUPS.registry)) {
-    const parsed = statusRecordSchema.safeParse(value);
-    if (parsed.success) records.set(name, parsed.data);
+    const record = registryRecord(value);
+    if (record) records.set(name, record);
+    else
+      ctx.logger.warn({ workspace: name }, 'invalid registry entry ignored; status.json decides');
   }
   const changed = new Map<string, StatusRecord>();
   const onDisk = new Set<string>();
   for (const name of discoverWorkspaces(root)) {
     onDisk.add(name);
-    const dir = workspaceDir(root, name);
+    // Discovered names are plain directory names under the root; they are validated when
+    // adopted (trackWorkspace), not for this cheap look.
     const known = records.get(name);
-    if (known !== undefined && isCurrentMirror(statusPath(dir), known.updated_at)) continue;
-    const read = readStatusFile(dir, ctx.clock.now());
-    if (read.kind === 'corrupt')
+    if (known !== undefined && isCurrentMirror(join(root, name, 'status.json'), known.updated_at))
+      continue;
+    const read = readStatusFile(join(root, name), ctx.clock.now());
+    if (read.kind === 'corrupt') {
       ctx.logger.warn(
         { workspace: name, moved_to: read.movedTo, reason: read.reason },
         'corrupt status.json quarantined',
       );
+    }
     if (read.kind !== 'ok') continue;
     if (known === undefined || read.record.updated_at > known.updated_at) {
       records.set(name, read.record);
@@ -91,6 +97,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     }
   }
   const missing: string[] = [];
+  const missingSet = new Set<string>();
   for (const [name, record] of records) {
     if (onDisk.has(name) || existsSync(workspaceDir(root, name))) continue;
     if (record.status === 'failed' && record.question === MISSING_QUESTION) continue;
@@ -104,11 +111,18 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     records.set(name, failed);
     changed.set(name, failed);
     missing.push(name);
+    missingSet.add(name);
   }
 
   // 3. Write the merged registry and rebuild the derived groups in one transaction.
   await store.transaction(async (tx) => {
-    for (const [name, record] of changed) await tx.set(GROUPS.registry, name, record);
+    for (const [name, record] of changed) {
+      await tx.set(GROUPS.registry, name, record);
+      // Written outside trackWorkspace (adopted, or newer on disk): note it for step 6 if its
+      // journal lacks this version.
+      if (isTerminal(record.status) && needsCommit(ctx, name, record))
+        await tx.set(GROUPS.uncommitted, name, fingerprintOf(record));
+    }
     await rebuildDerivedGroups(ctx, tx, records);
   });
 
@@ -124,63 +138,78 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     orphansDiscarded: 0,
     orphansQuarantined: 0,
   };
+  const toFinish: FinishItem[] = [];
+  const requeue: string[] = [];
   for (const [name, record] of records) {
     if (record.status !== 'running') continue;
-    const dir = workspaceDir(root, name);
     if (record.pid === undefined) {
       // Claimed but never spawned (the runner died while preparing): nothing ran, so queue it again.
-      await trackInTransaction(ctx, (track) =>
-        track(name, {
+      requeue.push(name);
+    } else if (isProcessAlive(record.pid, record.pid_start)) {
+      report.reattach.push({ name, record });
+    } else {
+      const exit = readExitRecord(workspaceDir(root, name));
+      const ref = { runs: record.runs, pid: record.pid };
+      if (exit) {
+        toFinish.push({
+          name,
+          ref,
+          end: {
+            kind: 'exited',
+            exitCode: exit.exit_code,
+            signal: exit.signal,
+            endedAt: new Date(exit.ended_at),
+          },
+        });
+        report.finished.push(name);
+      } else {
+        terminateGhostGroup(record.pid);
+        toFinish.push({ name, ref, end: { kind: 'vanished' } });
+        report.ghosts.push(name);
+      }
+    }
+  }
+  if (requeue.length > 0) {
+    await trackInTransaction(ctx, async (track) => {
+      for (const name of requeue) {
+        const record = records.get(name);
+        if (!record) continue;
+        const queued = await track(name, {
           ...record,
           status: 'queued',
           queued_at: record.queued_at ?? isoUtc(ctx.clock.now()),
-        }),
-      );
-      report.requeued.push(name);
-      continue;
-    }
-    if (isProcessAlive(record.pid, record.pid_start)) {
-      report.reattach.push({ name, record });
-      continue;
-    }
-    const exit = readExitRecord(dir);
-    const ref = { runs: record.runs, pid: record.pid };
-    if (exit) {
-      await finishRun(ctx, name, ref, {
-        kind: 'exited',
-        exitCode: exit.exit_code,
-        signal: exit.signal,
-        endedAt: new Date(exit.ended_at),
-      });
-      report.finished.push(name);
-    } else {
-      terminateGhostGroup(record.pid);
-      await finishRun(ctx, name, ref, { kind: 'vanished' });
-      report.ghosts.push(name);
-    }
+        });
+        if (queued) records.set(name, queued);
+      }
+    });
+    report.requeued.push(...requeue);
   }
+  // One transaction and one batched commit for every dead run (hundreds after a crash).
+  for (const [name, record] of await finishRuns(ctx, toFinish)) records.set(name, record);
 
   // 5. Orphan buffers.
   const orphans = await recoverOrphanBuffers(ctx.config.coreRoot, ctx.clock.now());
   report.orphansDiscarded = orphans.discarded.length;
   report.orphansQuarantined = orphans.quarantined.length;
 
-  // 6. Terminal records without a journal entry (history in the store tells, without reading files).
-  const history = new Map<string, string>();
-  for (const [name, value] of await store.entries(GROUPS.dispatchHistory)) {
-    const v = value as { updated_at?: string; runs?: number };
-    if (typeof v.updated_at === 'string' && typeof v.runs === 'number')
-      history.set(name, `${v.updated_at}#${v.runs}`);
+  // 6. Terminal records without a journal entry: the `uncommitted` group lists them (kept by
+  // trackWorkspace and commit in their transactions); when degraded, the commit markers tell.
+  const uncommitted = new Map<string, StatusRecord>();
+  if (store.degraded) {
+    for (const [name, record] of records) {
+      if (isTerminal(record.status) && !missingSet.has(name) && needsCommit(ctx, name, record))
+        uncommitted.set(name, record);
+    }
+  } else {
+    for (const [name] of await store.entries(GROUPS.uncommitted)) {
+      const record = records.get(name);
+      if (record && isTerminal(record.status) && !missingSet.has(name))
+        uncommitted.set(name, record);
+      else await store.delete(GROUPS.uncommitted, name);
+    }
   }
-  for (const [name, record] of await currentRecords(ctx, records)) {
-    if (!isTerminal(record.status) || !existsSync(workspaceDir(root, name))) continue;
-    const committed = store.degraded
-      ? !needsCommit(ctx, name, record)
-      : history.get(name) === fingerprintOf(record);
-    if (committed) continue;
-    await commitWorkspace(ctx, name);
-    report.committed.push(name);
-  }
+  if (uncommitted.size > 0) await commitWorkspaces(ctx, uncommitted);
+  report.committed.push(...uncommitted.keys());
   ctx.logger.info(
     {
       workspaces: report.workspaces,
@@ -202,16 +231,28 @@ function terminateGhostGroup(pid: number): void {
   if (groupAlive(pid)) signalGroup(pid, 'SIGTERM');
 }
 
-async function currentRecords(
-  ctx: AppContext,
-  fallback: Map<string, StatusRecord>,
-): Promise<Map<string, StatusRecord>> {
-  const store = await ctx.store();
-  if (store.degraded) return fallback;
-  const out = new Map<string, StatusRecord>();
-  for (const [name, value] of await store.entries(GROUPS.registry)) {
-    const parsed = statusRecordSchema.safeParse(value);
-    if (parsed.success) out.set(name, parsed.data);
+/**
+ * A registry value as a record. Values were validated when trackWorkspace wrote them, so the
+ * common case is a cheap shape check; anything unusual goes through the full schema.
+ */
+function registryRecord(value: unknown): StatusRecord | undefined {
+  if (typeof value === 'object' && value !== null) {
+    const v = value as Partial<Record<keyof StatusRecord, unknown>>;
+    if (
+      typeof v.status === 'string' &&
+      (STATUSES as readonly string[]).includes(v.status) &&
+      typeof v.agent === 'string' &&
+      typeof v.repo === 'string' &&
+      typeof v.org === 'string' &&
+      typeof v.task === 'string' &&
+      typeof v.branch === 'string' &&
+      typeof v.updated_at === 'string' &&
+      typeof v.runs === 'number' &&
+      typeof v.priority === 'number'
+    ) {
+      return value as StatusRecord;
+    }
   }
-  return out;
+  const parsed = statusRecordSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }

@@ -2,11 +2,14 @@ import type { AppContext } from '../context.js';
 import { GROUPS, type StateStore } from '../store/index.js';
 import {
   discoverWorkspaces,
+  fingerprintOf,
+  isTerminal,
   readStatusFile,
   statusRecordSchema,
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
+import { needsCommit } from './commit.js';
 import { rebuildDerivedGroups } from './track.js';
 
 /**
@@ -61,7 +64,11 @@ function reportCorrupt(ctx: AppContext, name: string, movedTo: string, reason: s
 export async function rebuildRegistryFromDisk(ctx: AppContext, store: StateStore): Promise<number> {
   const records = scanDiskRecords(ctx);
   await store.transaction(async (tx) => {
-    for (const [name, record] of records) await tx.set(GROUPS.registry, name, record);
+    for (const [name, record] of records) {
+      await tx.set(GROUPS.registry, name, record);
+      if (isTerminal(record.status) && needsCommit(ctx, name, record))
+        await tx.set(GROUPS.uncommitted, name, fingerprintOf(record));
+    }
     await rebuildDerivedGroups(ctx, tx, records);
   });
   ctx.logger.info({ workspaces: records.size }, 'registry rebuilt from status.json files');

@@ -3,6 +3,8 @@ import { poolLimits, type ConcurrencySnapshot } from '../dispatch/capacity.js';
 import { isoUtc } from '../lib/clock.js';
 import { GROUPS, type StoreOps } from '../store/index.js';
 import {
+  fingerprintOf,
+  isTerminal,
   modelOf,
   parseWorkspaceName,
   poolOf,
@@ -65,6 +67,10 @@ export async function trackInTransaction<T>(
       if (stamped?.status === 'queued') await tx.set(GROUPS.queue, name, queueEntryOf(stamped));
       else if (old === undefined || old.status === 'queued' || store.degraded)
         await tx.delete(GROUPS.queue, name);
+      if (stamped !== null && isTerminal(stamped.status))
+        await tx.set(GROUPS.uncommitted, name, fingerprintOf(stamped));
+      else if (old !== undefined && isTerminal(old.status))
+        await tx.delete(GROUPS.uncommitted, name);
       if (old?.status === 'running') await adjustRunning(ctx, tx, old.agent, -1, now);
       if (stamped?.status === 'running') await adjustRunning(ctx, tx, stamped.agent, +1, now);
       if (stamped === null) mirrors.delete(name);
@@ -73,11 +79,13 @@ export async function trackInTransaction<T>(
     };
     return body(track, tx);
   });
-  for (const [name, record] of mirrors) {
-    writeStatusFile(workspaceDir(ctx.config.workspaceRoot, name), record, {
-      durable: store.degraded,
-    });
-  }
+  await Promise.all(
+    [...mirrors].map(([name, record]) =>
+      writeStatusFile(workspaceDir(ctx.config.workspaceRoot, name), record, {
+        durable: store.degraded,
+      }),
+    ),
+  );
   return result;
 }
 

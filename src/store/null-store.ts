@@ -8,6 +8,7 @@ export function createNullStore(location: string, reason: string): StateStore {
     delete: () => Promise.resolve(),
     count: () => Promise.resolve(0),
     entries: () => Promise.resolve([]),
+    addStats: () => Promise.resolve(),
   };
   return {
     ...ops,
@@ -17,7 +18,6 @@ export function createNullStore(location: string, reason: string): StateStore {
     location,
     schemaVersion: 0,
     transaction: (fn) => fn(ops),
-    addStats: () => Promise.resolve(),
     queryStats: () => Promise.resolve([]),
     close: () => Promise.resolve(),
   };

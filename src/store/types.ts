@@ -11,6 +11,8 @@ export const GROUPS = {
   syncState: 'sync_state',
   syncHistory: 'sync_history',
   runner: 'runner',
+  /** Terminal records not yet committed to the journal: name → fingerprint. */
+  uncommitted: 'uncommitted',
 } as const;
 
 /** A state group name. */
@@ -31,6 +33,8 @@ export interface StoreOps {
   count(group: Group): Promise<number>;
   /** Every entry of a group, ordered by key. */
   entries(group: Group): Promise<Array<[string, unknown]>>;
+  /** Appends a stats row once per (workspace, fingerprint); a repeat is ignored (no-op when degraded). */
+  addStats(row: StatsRow): Promise<void>;
 }
 
 /** Rows of the dispatch statistics table written by commit. */
@@ -73,8 +77,6 @@ export interface StateStore extends StoreOps {
   readonly schemaVersion: number;
   /** Runs `fn` in one serialisable transaction, across processes too; rolls back if it throws. */
   transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>;
-  /** Appends a stats row once per (workspace, fingerprint); a repeat is ignored (no-op when degraded). */
-  addStats(row: StatsRow): Promise<void>;
   /** Reads stats rows, newest first. */
   queryStats(query: StatsQuery): Promise<StatsRow[]>;
   /** Releases the engine; safe to call more than once, and on a store never used. */

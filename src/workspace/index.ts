@@ -24,7 +24,6 @@ export {
   isCurrentMirror,
   parseStatusText,
   readStatusFile,
-  stamp,
   statusPath,
   writeStatusFile,
 } from './status-file.js';

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isoUtc } from '../lib/clock.js';
-import { quarantineFile, readTextIfExists, writeFileAtomic } from '../lib/fs.js';
+import { isErrno, quarantineFile, readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
 import { KNOWN_STATUS_FIELDS, statusRecordSchema, type StatusRecord } from './record.js';
 
 /** Outcome of reading one status.json. */
@@ -55,14 +56,17 @@ export function parseStatusText(
  * mtime is marked from `updated_at` so a reader can tell by stat alone whether the file is still
  * this mirror (see {@link isCurrentMirror}).
  */
-export function writeStatusFile(
+export async function writeStatusFile(
   dir: string,
   record: StatusRecord,
   options: { durable: boolean },
-): void {
+): Promise<void> {
   const path = statusPath(dir);
   const merged: Record<string, unknown> = {};
-  const existing = readTextIfExists(path);
+  const existing = await readFile(path, 'utf8').catch((err: unknown) => {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    throw err;
+  });
   if (existing !== undefined) {
     try {
       const old: unknown = JSON.parse(existing);
@@ -76,7 +80,7 @@ export function writeStatusFile(
     }
   }
   Object.assign(merged, record);
-  writeFileAtomic(path, `${JSON.stringify(merged, null, 2)}\n`, {
+  await writeFileAtomicAsync(path, `${JSON.stringify(merged, null, 2)}\n`, {
     fsync: options.durable,
     mtime: mirrorMtimeSeconds(record.updated_at),
   });
@@ -84,28 +88,23 @@ export function writeStatusFile(
 
 // Kernel timestamps fall on clock ticks (whole milliseconds, or thirds of one); half a
 // millisecond past updated_at is a mark no other writer leaves by chance.
-const MARK_NS = 500_000n;
-const SLACK_NS = 20_000n;
+const MARK_MS = 0.5;
+const SLACK_MS = 0.02;
 
 function mirrorMtimeSeconds(updatedAt: string): number {
-  return (Date.parse(updatedAt) + 0.5) / 1000;
+  return (Date.parse(updatedAt) + MARK_MS) / 1000;
 }
 
 /**
  * True when status.json is still the mirror trackWorkspace wrote for `updatedAt`: its mtime
- * carries the mark set at write time. Any other writer's file fails the check and is re-read.
+ * carries the mark set at write time (a double holds it to well under a microsecond). Any
+ * other writer's file fails the check and is re-read.
  */
 export function isCurrentMirror(path: string, updatedAt: string): boolean {
-  try {
-    const expected = BigInt(Date.parse(updatedAt)) * 1_000_000n + MARK_NS;
-    const diff = statSync(path, { bigint: true }).mtimeNs - expected;
-    return diff > -SLACK_NS && diff < SLACK_NS;
-  } catch {
-    return false;
-  }
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat !== undefined && carriesMark(stat.mtimeMs, updatedAt);
 }
 
-/** Stamps `updated_at` on a copy of the record. */
-export function stamp(record: StatusRecord, now: Date): StatusRecord {
-  return { ...record, updated_at: isoUtc(now) };
+function carriesMark(mtimeMs: number, updatedAt: string): boolean {
+  return Math.abs(mtimeMs - (Date.parse(updatedAt) + MARK_MS)) < SLACK_MS;
 }

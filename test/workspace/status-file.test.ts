@@ -19,8 +19,8 @@ describe('status.json', () => {
   });
   afterEach(() => root.cleanup());
 
-  it('writes atomically, leaving no temp files, with an mtime that marks it as the current mirror', () => {
-    writeStatusFile(dir, sampleRecord({ updated_at: '2026-02-03T04:05:06.789Z' }), {
+  it('writes atomically, leaving no temp files, with an mtime that marks it as the current mirror', async () => {
+    await writeStatusFile(dir, sampleRecord({ updated_at: '2026-02-03T04:05:06.789Z' }), {
       durable: true,
     });
     expect(readdirSync(dir)).toEqual(['status.json']);
@@ -37,14 +37,14 @@ describe('status.json', () => {
     });
   });
 
-  it('preserves unknown fields and lets known fields be cleared', () => {
-    writeStatusFile(dir, sampleRecord({ status: 'running', pid: 42 }), { durable: false });
+  it('preserves unknown fields and lets known fields be cleared', async () => {
+    await writeStatusFile(dir, sampleRecord({ status: 'running', pid: 42 }), { durable: false });
     const path = join(dir, 'status.json');
     writeFileSync(
       path,
       JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), x_extra: 'kept' }),
     );
-    writeStatusFile(dir, sampleRecord({ status: 'completed' }), { durable: false });
+    await writeStatusFile(dir, sampleRecord({ status: 'completed' }), { durable: false });
     const after = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     expect(after['x_extra']).toBe('kept');
     expect(after['pid']).toBeUndefined();

@@ -105,6 +105,26 @@ function opsOn(db: Queryable): StoreOps {
       );
       return res.rows[0]?.n ?? 0;
     },
+    addStats: async (row) => {
+      await db.query(
+        `INSERT INTO stats (workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at, fingerprint)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (workspace, fingerprint) DO NOTHING`,
+        [
+          row.workspace,
+          row.repo,
+          row.org,
+          row.agent,
+          row.model,
+          row.outcome,
+          row.runs,
+          row.duration_ms,
+          row.started_at,
+          row.ended_at,
+          row.committed_at,
+          row.fingerprint,
+        ],
+      );
+    },
     entries: async (group) => {
       const res = await db.query<{ key: string; value: unknown }>(
         'SELECT key, value FROM kv WHERE grp = $1 ORDER BY key',
@@ -164,25 +184,8 @@ class PostgresStore implements StateStore {
     }
   }
 
-  async addStats(row: StatsRow): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO stats (workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at, fingerprint)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (workspace, fingerprint) DO NOTHING`,
-      [
-        row.workspace,
-        row.repo,
-        row.org,
-        row.agent,
-        row.model,
-        row.outcome,
-        row.runs,
-        row.duration_ms,
-        row.started_at,
-        row.ended_at,
-        row.committed_at,
-        row.fingerprint,
-      ],
-    );
+  addStats(row: StatsRow): Promise<void> {
+    return this.ops.addStats(row);
   }
 
   async queryStats(query: StatsQuery): Promise<StatsRow[]> {

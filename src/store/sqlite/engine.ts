@@ -110,6 +110,9 @@ class SqliteStore implements StateStore {
         s.del.run(group, key);
       },
       count: async (group) => s.count.get(group)?.n ?? 0,
+      addStats: async (row) => {
+        s.addStats.run(row);
+      },
       entries: async (group) =>
         s.entries.all(group).map((r) => [r.key, JSON.parse(r.value) as unknown]),
     };
@@ -151,9 +154,7 @@ class SqliteStore implements StateStore {
   }
 
   addStats(row: StatsRow): Promise<void> {
-    return this.exclusive(() => {
-      this.stmts.addStats.run(row);
-    });
+    return this.exclusive(() => this.ops.addStats(row));
   }
 
   queryStats(query: StatsQuery): Promise<StatsRow[]> {
