@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isoUtc } from '../lib/clock.js';
 import { isErrno, quarantineFile, readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
 import { KNOWN_STATUS_FIELDS, statusRecordSchema, type StatusRecord } from './record.js';
 
