@@ -1,20 +1,21 @@
 // Push throughput of the sync client against the real hub (src/hub, SQLite, own process) versus a
 // plain fetch loop POSTing the same batches to the same hub in the same run.
-// Usage: npx tsx bench/sync.ts [records=100000]
+// Usage: npx tsx bench/sync.ts [records=100000] [rounds=5]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
-import { createContext } from '../src/context.js';
+import { createContext, type AppContext } from '../src/context.js';
 import { openHubStorage } from '../src/hub/index.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { GROUPS } from '../src/store/index.js';
-import { createSyncService } from '../src/sync/index.js';
+import { createSyncService, type SyncService } from '../src/sync/index.js';
 import { fingerprintOf } from '../src/workspace/index.js';
 import { startHubChild } from './hub-child.js';
 
 const N = Number(process.argv[2] ?? 100_000);
 const BATCH = 500;
+const ROUNDS = Number(process.argv[3] ?? 5);
 const dir = mkdtempSync(join(tmpdir(), 'agentic-bench-sync-'));
 const hubDb = join(dir, 'hub.sqlite');
 
@@ -41,73 +42,107 @@ function record(i: number): Record<string, unknown> {
   };
 }
 
-/** Baseline: the same records, batched the same way, POSTed sequentially with plain fetch. */
-async function rawLoop(url: string, token: string): Promise<number> {
-  const bodies: string[] = [];
-  for (let i = 0; i < N; i += BATCH) {
+/** The push bodies a batch of records makes: `id` + `fingerprint` on each record, no `synced`. */
+function bodies(agent: string, from: number, to: number): string[] {
+  const out: string[] = [];
+  for (let i = from; i < to; i += BATCH) {
     const dispatches = [];
-    for (let j = i; j < Math.min(i + BATCH, N); j++) {
+    for (let j = i; j < Math.min(i + BATCH, to); j++) {
       const { synced: _synced, ...r } = record(j);
       dispatches.push({
         ...r,
         fingerprint: fingerprintOf(r as { updated_at: string; runs: number }),
       });
     }
-    bodies.push(JSON.stringify({ agent_id: 'raw', dispatches }));
+    out.push(JSON.stringify({ agent_id: agent, dispatches }));
   }
+  return out;
+}
+
+/** Baseline: the same batches POSTed sequentially with plain fetch; returns seconds. */
+async function rawLoop(url: string, token: string, from: number, to: number): Promise<number> {
+  const batch = bodies('raw', from, to);
   const start = process.hrtime.bigint();
-  for (const [k, body] of bodies.entries()) {
+  for (const [k, body] of batch.entries()) {
     const res = await fetch(`${url}/v1/agent/sync`, {
       method: 'POST',
       body,
       headers: {
         authorization: `Bearer ${token}`,
         'content-type': 'application/json',
-        'idempotency-key': `raw-${k}`,
+        'idempotency-key': `raw-${from}-${k}`,
       },
     });
     await res.text();
     if (!res.ok) throw new Error(`raw POST failed: HTTP ${res.status}`);
   }
-  return N / (Number(process.hrtime.bigint() - start) / 1e9);
+  return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-async function viaClient(url: string, token: string): Promise<{ rate: number; pushed: number }> {
-  const root = join(dir, 'node');
-  const ctx = createContext({
-    config: loadConfig(
-      {},
-      { CORE_WORKSPACE: root, CORE_API_URL: url, CORE_AGENT_API_KEY: token, AGENT_NAME: 'bench' },
-    ),
-    logger: silentLogger(),
-  });
+/** The client: records committed to dispatch_history (not timed), then `push()` (timed); returns seconds. */
+async function viaClient(
+  sync: SyncService,
+  ctx: AppContext,
+  from: number,
+  to: number,
+): Promise<number> {
   const store = await ctx.store();
   await store.transaction(async (tx) => {
-    for (let i = 0; i < N; i++)
+    for (let i = from; i < to; i++)
       await tx.set(GROUPS.dispatchHistory, String(record(i)['id']), record(i));
   });
-  const sync = await createSyncService(ctx);
   const start = process.hrtime.bigint();
   const report = await sync.push();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (report.queued !== 0 || report.count !== N)
+  if (report.queued !== 0 || report.count !== to - from)
     throw new Error(`push incomplete: ${JSON.stringify(report)}`);
-  await ctx.close();
-  return { rate: N / seconds, pushed: report.count };
+  return seconds;
 }
 
 const hub = await startHubChild(hubDb, ['raw', 'bench']);
 try {
-  const raw = await rawLoop(hub.url, hub.tokens['raw'] ?? '');
-  const client = await viaClient(hub.url, hub.tokens['bench'] ?? '');
+  const ctx = createContext({
+    config: loadConfig(
+      {},
+      {
+        CORE_WORKSPACE: join(dir, 'node'),
+        CORE_API_URL: hub.url,
+        CORE_AGENT_API_KEY: hub.tokens['bench'] ?? '',
+        AGENT_NAME: 'bench',
+      },
+    ),
+    logger: silentLogger(),
+  });
+  const sync = await createSyncService(ctx);
+  // Rounds alternate which side goes first, so load from other processes drifting over the run
+  // hits both sides alike.
+  let rawSeconds = 0;
+  let clientSeconds = 0;
+  const per = Math.ceil(N / ROUNDS);
+  for (let r = 0; r < ROUNDS; r++) {
+    const from = r * per;
+    const to = Math.min(N, from + per);
+    if (r % 2 === 0) {
+      rawSeconds += await rawLoop(hub.url, hub.tokens['raw'] ?? '', from, to);
+      clientSeconds += await viaClient(sync, ctx, from, to);
+    } else {
+      clientSeconds += await viaClient(sync, ctx, from, to);
+      rawSeconds += await rawLoop(hub.url, hub.tokens['raw'] ?? '', from, to);
+    }
+  }
+  await ctx.close();
   await hub.stop();
   const storage = await openHubStorage(hubDb, { logger: silentLogger(), now: () => new Date() });
   const stored = await storage.versionCount();
   await storage.close();
-  console.log(`records: ${N} in batches of ${BATCH} (real hub, SQLite, separate process)`);
+  const raw = N / rawSeconds;
+  const client = N / clientSeconds;
+  console.log(
+    `records: ${N} in batches of ${BATCH}, ${ROUNDS} alternating rounds (real hub, SQLite, own process)`,
+  );
   console.log(`raw fetch loop POST:        ${raw.toFixed(0)} records/s`);
-  console.log(`sync push (queue+ledger):   ${client.rate.toFixed(0)} records/s`);
-  console.log(`ratio push/raw: ${(client.rate / raw).toFixed(2)} (target >= 0.5)`);
+  console.log(`sync push (queue+ledger):   ${client.toFixed(0)} records/s`);
+  console.log(`ratio push/raw: ${(client / raw).toFixed(2)} (target >= 0.5)`);
   console.log(`hub stored versions: ${stored} (expected ${2 * N})`);
 } finally {
   await hub.stop();

@@ -2,6 +2,7 @@ import type { HubClient, PushResult } from './client.js';
 import type { SyncDeps } from './deps.js';
 import { claimEntry, leasedByOther, pushBody, settleEntry, type Settled } from './queue.js';
 import type { QueueEntry } from './schema.js';
+import type { SyncTx } from './tx.js';
 
 /** What one drain pass did, and what is left. */
 export interface DrainResult {
@@ -108,7 +109,8 @@ class Pass {
         this.ahead ??= await this.claimNext();
         const response = await current.response;
         const following = response.ok ? this.launch() : undefined;
-        const settled = await this.settle(current, response);
+        // Booking this entry and leasing the one after the request now in flight share one commit.
+        const settled = await this.settle(current, response, following !== undefined);
         if (settled.kind === 'pushed') {
           result.pushed += settled.records;
           result.sent += 1;
@@ -148,24 +150,24 @@ class Pass {
     return { entry, body, response: this.client.push(body, entry.id, this.abort.signal) };
   }
 
-  private async claimNext(): Promise<QueueEntry | undefined> {
+  private claimNext(): Promise<QueueEntry | undefined> {
+    return this.deps.runner.run((tx) => this.claimIn(tx), 'defer');
+  }
+
+  /** Leases the next sendable entry of the snapshot inside `tx`; sets `stopped` when the head is backing off. */
+  private async claimIn(tx: SyncTx): Promise<QueueEntry | undefined> {
     const { deps } = this;
     while (!this.stopped && this.next < this.ids.length) {
       if (this.abort.signal.aborted) {
         this.stopped = true;
         break;
       }
-      const id = this.ids[this.next++] ?? '';
-      const claim = await deps.runner.run(
-        (tx) =>
-          claimEntry(tx, id, {
-            owner: deps.owner,
-            now: deps.clock.now(),
-            leaseMs: deps.leaseMs,
-            force: this.force,
-          }),
-        'defer',
-      );
+      const claim = await claimEntry(tx, this.ids[this.next++] ?? '', {
+        owner: deps.owner,
+        now: deps.clock.now(),
+        leaseMs: deps.leaseMs,
+        force: this.force,
+      });
       if (claim.kind === 'gone' || claim.kind === 'leased') continue;
       if (claim.kind === 'waiting') {
         this.stopped = true;
@@ -177,17 +179,18 @@ class Pass {
     return undefined;
   }
 
-  private settle(sent: InFlight, response: PushResult): Promise<Settled> {
+  private settle(sent: InFlight, response: PushResult, claimAhead: boolean): Promise<Settled> {
     const { deps } = this;
-    return deps.runner.run(
-      (tx) =>
-        settleEntry(tx, sent.entry, response, {
-          now: deps.clock.now(),
-          maxAttempts: deps.settings.maxAttempts,
-          random: deps.random,
-          payloadSize: Buffer.byteLength(sent.body),
-        }),
-      'defer',
-    );
+    return deps.runner.run(async (tx) => {
+      const settled = await settleEntry(tx, sent.entry, response, {
+        now: deps.clock.now(),
+        maxAttempts: deps.settings.maxAttempts,
+        random: deps.random,
+        payloadSize: Buffer.byteLength(sent.body),
+      });
+      if (claimAhead && settled.kind === 'pushed' && this.ahead === undefined)
+        this.ahead = await this.claimIn(tx);
+      return settled;
+    }, 'defer');
   }
 }

@@ -1,12 +1,23 @@
 import { z } from 'zod';
 
-/** A dispatch record as pushed: any journal fields, plus the workspace name `id` and the `fingerprint` computed at collection time. */
-export const pushRecordSchema = z.looseObject({
-  id: z.string().min(1),
-  fingerprint: z.string().min(1),
-});
-/** One record of a push body. */
-export type PushRecord = z.infer<typeof pushRecordSchema>;
+/** One record of a push body: any journal fields, plus the workspace name `id` and the `fingerprint` computed at collection time. */
+export type PushRecord = { id: string; fingerprint: string } & Record<string, unknown>;
+
+/**
+ * A pushed record: checks `id` and `fingerprint` without copying the record (queue entries carry
+ * up to 500 of them and are read on every send).
+ */
+export const pushRecordSchema = z.custom<PushRecord>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    typeof (v as { id?: unknown }).id === 'string' &&
+    (v as { id: string }).id !== '' &&
+    typeof (v as { fingerprint?: unknown }).fingerprint === 'string' &&
+    (v as { fingerprint: string }).fingerprint !== '',
+  { message: 'a dispatch record needs a non-empty "id" and "fingerprint"' },
+);
 
 const isoString = z.string().min(1);
 

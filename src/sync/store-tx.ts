@@ -134,15 +134,18 @@ class StoreSyncTx implements SyncTx {
   }
 
   async history(): Promise<HistoryRecord[]> {
-    return (await this.historyEntries()).map(([, record]) => record);
+    return (await this.historyEntries()).slice(-HISTORY_LIMIT).map(([, record]) => record);
   }
   async appendHistory(record: HistoryRecord): Promise<void> {
     // Keys sort by time, so trimming deletes the oldest.
     const key = `${record.synced_at}_${String(++historySeq % 1e6).padStart(6, '0')}_${randomBytes(3).toString('hex')}`;
     await this.ops.set(GROUPS.syncHistory, key, record);
-    const keys = (await this.ops.entries(GROUPS.syncHistory)).map(([k]) => k);
-    for (const old of keys.slice(0, Math.max(0, keys.length - HISTORY_LIMIT)))
-      await this.ops.delete(GROUPS.syncHistory, old);
+    // Trimmed in steps of 10 so an append rarely reads the group; readers see the last 100.
+    if ((await this.ops.count(GROUPS.syncHistory)) > HISTORY_LIMIT + 10) {
+      const keys = (await this.ops.entries(GROUPS.syncHistory)).map(([k]) => k);
+      for (const old of keys.slice(0, keys.length - HISTORY_LIMIT))
+        await this.ops.delete(GROUPS.syncHistory, old);
+    }
     this.historyDirty = true;
   }
 
