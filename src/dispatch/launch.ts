@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AgenticError } from '../lib/errors.js';
@@ -8,19 +8,22 @@ import { processStartTime } from '../lib/proc.js';
 import type { AgentCommand } from './agents.js';
 
 /**
- * The launch wrapper, run by /bin/sh as the leader of the agent's process group. It runs the
- * agent in the foreground and, whenever the agent ends, writes `.meta/exit.json` atomically —
- * even if the runner that started it is long gone. Traps (not ignores) TERM/INT/HUP so the
- * agent still gets default signal handling, and the wrapper survives to record the exit.
+ * The launch wrapper, run by /bin/sh as the leader of the agent's process group. Before the
+ * agent starts it writes `.meta/launch.json` (its pid and run number), so a runner killed
+ * between spawn and recording the pid still finds the agent at restart. It runs the agent in
+ * the foreground and, whenever the agent ends, writes `.meta/exit.json` atomically — even if
+ * the runner that started it is long gone. It traps (not ignores) TERM/INT/HUP so the agent
+ * keeps default signal handling and the wrapper survives to record the exit.
  */
 const WRAPPER = `
-exit_file=$1; shift
+meta=$1; run=$2; shift 2
+printf '{"pid":%d,"run":%d,"started_at":"%s"}\n' "$$" "$run" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$meta/launch.json.tmp" && mv -f "$meta/launch.json.tmp" "$meta/launch.json"
 trap 'sig_seen=1' TERM INT HUP
 "$@" </dev/null
 code=$?
 sig=null
-if [ "$code" -gt 128 ]; then name=$(kill -l $((code - 128)) 2>/dev/null) && sig="\\"SIG$name\\""; fi
-printf '{"exit_code":%d,"signal":%s,"ended_at":"%s"}\\n' "$code" "$sig" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$exit_file.tmp" && mv -f "$exit_file.tmp" "$exit_file"
+if [ "$code" -gt 128 ]; then name=$(kill -l $((code - 128)) 2>/dev/null) && sig="\"SIG$name\""; fi
+printf '{"exit_code":%d,"signal":%s,"ended_at":"%s","run":%d}\n' "$code" "$sig" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$run" > "$meta/exit.json.tmp" && mv -f "$meta/exit.json.tmp" "$meta/exit.json"
 exit "$code"
 `;
 
@@ -29,9 +32,19 @@ export const exitRecordSchema = z.object({
   exit_code: z.number().int(),
   signal: z.string().nullable(),
   ended_at: z.string(),
+  run: z.number().int().optional(),
 });
 /** A parsed `.meta/exit.json`. */
 export type ExitRecord = z.infer<typeof exitRecordSchema>;
+
+/** What the wrapper writes as it starts: `.meta/launch.json`. */
+export const launchRecordSchema = z.object({
+  pid: z.number().int().positive(),
+  run: z.number().int(),
+  started_at: z.string(),
+});
+/** A parsed `.meta/launch.json`. */
+export type LaunchRecord = z.infer<typeof launchRecordSchema>;
 
 /** A started agent: the wrapper's pid (also the process group id) and its start-time token. */
 export interface Launched {
@@ -53,20 +66,26 @@ export function logPath(workspace: string, pool: string): string {
 
 /**
  * Starts `command` detached, in its own process group, through the wrapper; stdout and stderr
- * append to `log`. Throws SPAWN_FAILED when the process cannot be started.
+ * append to `log`; `run` is the run number the wrapper records. Throws SPAWN_FAILED when the
+ * process cannot be started.
  */
 export async function launchAgent(
   workspace: string,
   command: AgentCommand,
   log: string,
   env: Record<string, string>,
+  run: number,
 ): Promise<Launched> {
-  mkdirSync(join(workspace, '.meta'), { recursive: true });
+  const meta = join(workspace, '.meta');
+  mkdirSync(meta, { recursive: true });
+  // A previous run's records must never be mistaken for this one's.
+  rmSync(exitPath(workspace), { force: true });
+  rmSync(join(meta, 'launch.json'), { force: true });
   const fd = openSync(log, 'a');
   try {
     const child = spawn(
       '/bin/sh',
-      ['-c', WRAPPER, 'agentic-wrap', exitPath(workspace), ...command.argv],
+      ['-c', WRAPPER, 'agentic-wrap', meta, String(run), ...command.argv],
       {
         cwd: command.cwd,
         env: { ...env, ...command.env },
@@ -99,10 +118,19 @@ export async function launchAgent(
 
 /** Reads `.meta/exit.json`; undefined when absent or unreadable (a torn write cannot happen: it is renamed into place). */
 export function readExitRecord(workspace: string): ExitRecord | undefined {
-  const text = readTextIfExists(exitPath(workspace));
+  return readJson(exitPath(workspace), exitRecordSchema);
+}
+
+/** Reads `.meta/launch.json`; undefined when absent or unreadable. */
+export function readLaunchRecord(workspace: string): LaunchRecord | undefined {
+  return readJson(join(workspace, '.meta', 'launch.json'), launchRecordSchema);
+}
+
+function readJson<T>(path: string, schema: z.ZodType<T>): T | undefined {
+  const text = readTextIfExists(path);
   if (text === undefined) return undefined;
   try {
-    const parsed = exitRecordSchema.safeParse(JSON.parse(text));
+    const parsed = schema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

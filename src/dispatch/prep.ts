@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AgenticError } from '../lib/errors.js';
@@ -120,11 +120,20 @@ export async function prepareClone(
   const reused = existsSync(join(repoDir, '.git'));
   if (!reused) {
     mkdirSync(workspace, { recursive: true });
+    // Clone beside and rename into place, so a runner killed mid-clone never leaves a
+    // half-made repo/ that the next attempt would take for a finished one.
+    for (const entry of readdirSync(workspace)) {
+      if (entry.startsWith('repo.partial-'))
+        rmSync(join(workspace, entry), { recursive: true, force: true });
+    }
+    const partial = join(workspace, `repo.partial-${process.pid}`);
     const args =
       source.kind === 'local'
-        ? ['clone', '--local', '--quiet', '--', source.location, repoDir]
-        : ['clone', '--quiet', '--', source.location, repoDir];
+        ? ['clone', '--local', '--quiet', '--', source.location, partial]
+        : ['clone', '--quiet', '--', source.location, partial];
     await git(args, workspace);
+    rmSync(repoDir, { recursive: true, force: true });
+    renameSync(partial, repoDir);
   }
   // Read HEAD and refs from the files where we can: every git process costs milliseconds
   // per dispatch, and a fresh clone's layout is known.
@@ -133,7 +142,8 @@ export async function prepareClone(
   if (current !== branch) {
     const local = reused && (await git(['branch', '--list', branch])) !== '';
     if (local) await git(['checkout', '--quiet', branch]);
-    else if (hasRemoteBranch(repoDir, branch)) await git(['checkout', '--quiet', '-b', branch, '--track', `origin/${branch}`]);
+    else if (hasRemoteBranch(repoDir, branch))
+      await git(['checkout', '--quiet', '-b', branch, '--track', `origin/${branch}`]);
     else await git(['checkout', '--quiet', '-b', branch]);
   }
   return { repoDir, branch, baseBranch, reused };

@@ -187,12 +187,18 @@ export class Runner {
         });
         return;
       }
-      const launched = await launchAgent(dir, command, logPath(dir, poolOf(record.agent)), {
-        ...env,
-        AGENTIC_WORKSPACE: name,
-        AGENTIC_RUN: String(record.runs + 1),
-        ...(record.continue_prompt ? { AGENTIC_CONTINUE: '1' } : {}),
-      });
+      const launched = await launchAgent(
+        dir,
+        command,
+        logPath(dir, poolOf(record.agent)),
+        {
+          ...env,
+          AGENTIC_WORKSPACE: name,
+          AGENTIC_RUN: String(record.runs + 1),
+          ...(record.continue_prompt ? { AGENTIC_CONTINUE: '1' } : {}),
+        },
+        record.runs + 1,
+      );
       const started = await trackInTransaction(this.ctx, async (trackFn, tx) => {
         const now = await recordInTx(this.ctx, tx, name);
         if (now?.status !== 'running' || now.runs !== record.runs) return undefined;

@@ -2,10 +2,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import { finishRuns, type FinishItem } from '../dispatch/finish.js';
-import { readExitRecord } from '../dispatch/launch.js';
+import { readExitRecord, readLaunchRecord } from '../dispatch/launch.js';
 import { loadRuntime, mirrorRuntime, saveRuntime } from '../dispatch/runtime-state.js';
 import { isoUtc } from '../lib/clock.js';
-import { groupAlive, isProcessAlive, processGroupOf, signalGroup } from '../lib/proc.js';
+import {
+  groupAlive,
+  isProcessAlive,
+  processGroupOf,
+  processStartTime,
+  signalGroup,
+} from '../lib/proc.js';
 import { GROUPS } from '../store/index.js';
 import {
   discoverWorkspaces,
@@ -140,33 +146,54 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   };
   const toFinish: FinishItem[] = [];
   const requeue: string[] = [];
+  // A runner killed between spawning an agent and recording its pid: the wrapper's
+  // launch.json names the process, so the run is adopted, never started twice.
+  const adopted = new Map<string, StatusRecord>();
   for (const [name, record] of records) {
-    if (record.status !== 'running') continue;
-    if (record.pid === undefined) {
-      // Claimed but never spawned (the runner died while preparing): nothing ran, so queue it again.
+    if (record.status !== 'running' || record.pid !== undefined) continue;
+    const launch = readLaunchRecord(workspaceDir(root, name));
+    if (launch === undefined || launch.run !== record.runs + 1) {
+      // Claimed but never spawned (the runner died while preparing): nothing ran, queue it again.
       requeue.push(name);
-    } else if (isProcessAlive(record.pid, record.pid_start)) {
-      report.reattach.push({ name, record });
-    } else {
-      const exit = readExitRecord(workspaceDir(root, name));
-      const ref = { runs: record.runs, pid: record.pid };
-      if (exit) {
-        toFinish.push({
-          name,
-          ref,
-          end: {
-            kind: 'exited',
-            exitCode: exit.exit_code,
-            signal: exit.signal,
-            endedAt: new Date(exit.ended_at),
-          },
-        });
-        report.finished.push(name);
-      } else {
-        terminateGhostGroup(record.pid);
-        toFinish.push({ name, ref, end: { kind: 'vanished' } });
-        report.ghosts.push(name);
+      continue;
+    }
+    adopted.set(name, {
+      ...record,
+      pid: launch.pid,
+      pid_start: processStartTime(launch.pid) ?? 'exited',
+      runs: launch.run,
+      started_at: launch.started_at,
+    });
+  }
+  if (adopted.size > 0) {
+    await trackInTransaction(ctx, async (track) => {
+      for (const [name, record] of adopted) {
+        const next = await track(name, record);
+        if (next) records.set(name, next);
       }
+    });
+  }
+  for (const [name, record] of records) {
+    if (record.status !== 'running' || record.pid === undefined) continue;
+    if (isProcessAlive(record.pid, record.pid_start)) {
+      report.reattach.push({ name, record });
+      continue;
+    }
+    const exit = readExitRecord(workspaceDir(root, name));
+    const ref = { runs: record.runs, pid: record.pid };
+    if (exit && (exit.run === undefined || exit.run === record.runs)) {
+      const end = {
+        kind: 'exited',
+        exitCode: exit.exit_code,
+        signal: exit.signal,
+        endedAt: new Date(exit.ended_at),
+      } as const;
+      toFinish.push({ name, ref, end });
+      report.finished.push(name);
+    } else {
+      terminateGhostGroup(record.pid);
+      toFinish.push({ name, ref, end: { kind: 'vanished' } });
+      report.ghosts.push(name);
     }
   }
   if (requeue.length > 0) {

@@ -158,6 +158,29 @@ describe('hydrate on runner start', () => {
     expect(await (await ctx.store()).get(GROUPS.queue, name)).toMatchObject({ agent: 'codex' });
   });
 
+  it('adopts an agent whose runner died between spawn and recording its pid, never starting it twice', async () => {
+    const name = 'core/go-io/task-10';
+    const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    try {
+      await trackWorkspace(ctx, name, sampleRecord({ status: 'running', runs: 2 }));
+      mkdirSync(join(ws(name), '.meta'), { recursive: true });
+      writeFileSync(
+        join(ws(name), '.meta', 'launch.json'),
+        JSON.stringify({ pid: child.pid, run: 3, started_at: '2026-01-01T00:00:00Z' }),
+      );
+      const report = await hydrate(ctx);
+      expect(report.requeued).toEqual([]);
+      expect(report.reattach.map((r) => r.name)).toEqual([name]);
+      expect(await readRecord(ctx, name)).toMatchObject({
+        status: 'running',
+        pid: child.pid,
+        runs: 3,
+      });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('adopts disk-only workspaces, lets the newer record win, and keeps a vanished one as failed', async () => {
     const adopted = 'core/a/task-1';
     const newer = 'core/a/task-2';
