@@ -22,7 +22,7 @@ trap 'sig_seen=1' TERM INT HUP
 "$@" </dev/null
 code=$?
 sig=null
-if [ "$code" -gt 128 ]; then name=$(kill -l $((code - 128)) 2>/dev/null) && sig="\"SIG$name\""; fi
+if [ "$code" -gt 128 ]; then name=$(kill -l $((code - 128)) 2>/dev/null) && sig="\\"SIG$name\\""; fi
 printf '{"exit_code":%d,"signal":%s,"ended_at":"%s","run":%d}\n' "$code" "$sig" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$run" > "$meta/exit.json.tmp" && mv -f "$meta/exit.json.tmp" "$meta/exit.json"
 exit "$code"
 `;

@@ -99,6 +99,20 @@ describe('dispatching shell agents through a daemon', () => {
     }
   });
 
+  it('records the signal in exit.json when the agent is killed by one', async () => {
+    daemon = await startDaemon(root);
+    const { workspace } = await dispatch('kill -TERM $$; sleep 5', ['--issue', '3']);
+    expect(await finished(workspace)).toMatchObject({
+      status: 'failed',
+      question: 'agent was killed by SIGTERM',
+      exit_code: 143,
+    });
+    const exit = JSON.parse(
+      readFileSync(join(root.coreRoot, 'workspace', workspace, '.meta', 'exit.json'), 'utf8'),
+    );
+    expect(exit).toMatchObject({ exit_code: 143, signal: 'SIGTERM', run: 1 });
+  });
+
   it('starts a dispatch enqueued by another process within 200 ms via a wake-up', async () => {
     writeAgentsYaml(root, 'dispatch:\n  default_concurrency: 4\n');
     daemon = await startDaemon(root, {});
