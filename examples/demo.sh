@@ -1,15 +1,48 @@
 #!/usr/bin/env bash
-# The Quickstart demo: a throwaway CoreRoot, the embedded SQLite store, and a look at its state.
+# The Quickstart demo: a throwaway CoreRoot on the embedded SQLite store, a runner, and three
+# real `shell` dispatches into a copy of examples/sample-repo — a scripted codemod, a test
+# run, and a task that asks a question and is resumed with an answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(mktemp -d "${TMPDIR:-/tmp}/agentic-demo-XXXXXX")
-export CORE_WORKSPACE="$root"
-agentic() { node dist/cli/main.js "$@"; }
+demo=$(mktemp -d "${TMPDIR:-/tmp}/agentic-demo-XXXXXX")
+export CORE_WORKSPACE="$demo/core"
+export GIT_AUTHOR_NAME="${GIT_AUTHOR_NAME:-agentic demo}" GIT_AUTHOR_EMAIL="${GIT_AUTHOR_EMAIL:-demo@agentic.invalid}"
+export GIT_COMMITTER_NAME="${GIT_COMMITTER_NAME:-agentic demo}" GIT_COMMITTER_EMAIL="${GIT_COMMITTER_EMAIL:-demo@agentic.invalid}"
+agentic() { node dist/cli/main.js --log-level warn "$@"; }
 
-echo "== agentic doctor (CoreRoot $root)"
-agentic doctor
+repo="$demo/sample-repo"
+cp -R examples/sample-repo "$repo"
+git -C "$repo" init -q -b main && git -C "$repo" add . && git -C "$repo" commit -q -m "sample repo"
+
+agentic daemon >/dev/null & daemon=$!
+trap 'kill $daemon 2>/dev/null || true' EXIT
+
+echo "== dispatching three shell tasks into $repo"
+agentic dispatch --repo "$repo" --agent shell --issue 1 \
+  --task "sed -i 's/var /const /g' src/slug.js && git commit -qam 'Use const' && git log --oneline -1"
+agentic dispatch --repo "$repo" --agent shell --issue 2 --task "npm test --silent"
+agentic dispatch --repo "$repo" --agent shell --issue 3 \
+  --task "if [ -f ANSWER.md ]; then echo \"adding a file under \$(cat ANSWER.md)\"; else printf 'Which license should new files carry?' > BLOCKED.md; fi"
+
+wait_idle() {
+  for _ in $(seq 1 150); do
+    agentic status --json | node -e 'const s=JSON.parse(require("fs").readFileSync(0,"utf8")); process.exit(s.counts.queued + s.counts.running === 0 ? 0 : 1)' && return 0
+    sleep 0.2
+  done
+  echo "timed out waiting for the dispatches" >&2; return 1
+}
+wait_idle
 echo
 echo "== agentic status"
 agentic status
 echo
-echo "Demo state is in $root (remove it when done)."
+echo "== the blocked task asked a question; answer it and resume"
+agentic resume core/sample-repo/task-3 --answer "MIT"
+wait_idle
+agentic status --workspace core/sample-repo/task-3
+echo
+echo "== logs and journal of core/sample-repo/task-1"
+agentic logs core/sample-repo/task-1
+tail -n 1 "$CORE_WORKSPACE/workspace/core/sample-repo/task-1/.meta/journal.jsonl"
+echo
+echo "Demo state is in $demo (remove it when done)."

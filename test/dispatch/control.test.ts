@@ -14,6 +14,7 @@ import {
   makeSourceRepo,
   startDaemon,
   waitUntil,
+  waitForGate,
   writeAgentsYaml,
   type Daemon,
 } from '../helpers/dispatch.js';
@@ -177,7 +178,7 @@ describe('timeouts, back-off and operator control', () => {
       ).workspace;
     ctx = testContext(root);
     const c = ctx;
-    const first = await d(`while [ ! -f ${gate} ]; do sleep 0.05; done`, 'first');
+    const first = await d(waitForGate(gate), 'first');
     await waitUntil('first running', async () => (await readRecord(c, first))?.pid !== undefined);
     expect((await runCli(['stop', '--json'], env)).code).toBe(0);
     const second = await d('true', 'second');

@@ -14,6 +14,7 @@ import {
   makeSourceRepo,
   startDaemon,
   waitUntil,
+  waitForGate,
   writeAgentsYaml,
   type Daemon,
 } from '../helpers/dispatch.js';
@@ -205,7 +206,7 @@ describe('concurrency limits, order and back-off', () => {
       // The shell pool is held by a task that waits for the gate file; other-pool work must still run.
       const blocker = await enqueueDispatch(ctx, {
         repo,
-        task: `while [ ! -f ${gate} ]; do sleep 0.05; done`,
+        task: waitForGate(gate),
         agent: 'shell',
         branch: 'blocker',
       });

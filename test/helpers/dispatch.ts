@@ -86,3 +86,8 @@ export async function startDaemon(
 export function runnerFilesExist(root: TempRoot): boolean {
   return existsSync(join(root.coreRoot, 'runner.lock'));
 }
+
+/** A shell snippet that waits for `gate` to exist, but gives up after 60 s so no test leaves an agent behind. */
+export function waitForGate(gate: string): string {
+  return `i=0; while [ ! -f ${gate} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done`;
+}

@@ -9,7 +9,7 @@ import { readRecord, trackWorkspace } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
 import { processStartTime } from '../../src/lib/proc.js';
 import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
-import { waitUntil } from '../helpers/dispatch.js';
+import { makeSourceRepo, waitForGate, waitUntil } from '../helpers/dispatch.js';
 import { sampleRecord } from '../helpers/records.js';
 
 const GHOST = 'agent process died while the dispatcher was down';
@@ -265,7 +265,6 @@ describe('restart with live agents', () => {
 
   it('re-attaches an agent after the runner closes and finishes it with its real exit code', async () => {
     const first = testContext(root);
-    const { makeSourceRepo } = await import('../helpers/dispatch.js');
     const repo = makeSourceRepo(root);
     const { enqueueDispatch } = await import('../../src/dispatch/service.js');
     const runner = await Runner.start(first);
@@ -273,7 +272,7 @@ describe('restart with live agents', () => {
     const { workspace } = await enqueueDispatch(first, {
       repo,
       agent: 'shell',
-      task: `while [ ! -f ${gate} ]; do sleep 0.05; done; exit 5`,
+      task: `${waitForGate(gate)}; exit 5`,
     });
     await waitUntil(
       'agent start',
