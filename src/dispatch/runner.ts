@@ -15,6 +15,7 @@ import { launchAgent, logPath, readExitRecord } from './launch.js';
 import { RunnerLease } from './lease.js';
 import { prepareClone, sourceOf, writePrompt } from './prep.js';
 import { listenForWakeups } from './wake.js';
+import { createSyncService, SyncDrainer } from '../sync/index.js';
 
 /** Options of a runner; everything has a production default. */
 export interface RunnerOptions {
@@ -38,7 +39,8 @@ interface Watch {
  * The one process per CoreRoot that spawns agents (DESIGN §6): holds the lease, hydrates on
  * start (re-attaching live agents, reaping ghosts), then claims queued work whenever it is
  * woken (a client's wake-up, a finished run, a back-off deadline) and watches every agent to
- * its end. Closing stops claiming and leaves agents running detached for the next runner.
+ * its end; it also runs the sync drain loop. Closing stops claiming and syncing and leaves
+ * agents running detached for the next runner.
  */
 export class Runner {
   private closed = false;
@@ -47,6 +49,8 @@ export class Runner {
   private retryTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private server: Server | undefined;
+  private drainer: SyncDrainer | undefined;
+  private readonly onCommitted = (): void => this.drainer?.wake();
   private readonly watches = new Map<string, Watch>();
   private readonly launches = new Set<Promise<void>>();
   private readonly node: string;
@@ -85,6 +89,10 @@ export class Runner {
     const { reattach } = await hydrate(this.ctx);
     for (const r of reattach) this.reattach(r);
     this.server = await listenForWakeups(this.ctx.config.coreRoot, () => this.wake());
+    // Sync rides along with the runner: every commit wakes the drain loop (a no-op offline).
+    this.drainer = new SyncDrainer(await createSyncService(this.ctx));
+    this.drainer.start();
+    this.ctx.events.on('committed', this.onCommitted);
     this.lease.startHeartbeat(() => {
       this.ctx.logger.error('runner lease taken over by another process; stopping');
       void this.close();
@@ -348,6 +356,8 @@ export class Runner {
     ]);
     for (const w of this.watches.values()) w.stop();
     this.watches.clear();
+    this.ctx.events.off('committed', this.onCommitted);
+    await this.drainer?.close();
     await new Promise<void>((resolve) =>
       this.server ? this.server.close(() => resolve()) : resolve(),
     );
