@@ -20,12 +20,19 @@ const N = Number(process.argv[2] ?? 1000);
 const SAMPLES = Number(process.argv[3] ?? 100);
 const CONCURRENCY = 8;
 const base = mkdtempSync(join(tmpdir(), 'agentic-bench-dispatch-'));
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'b',
+  GIT_AUTHOR_EMAIL: 'b@b',
+  GIT_COMMITTER_NAME: 'b',
+  GIT_COMMITTER_EMAIL: 'b@b',
+};
 
 async function makeRepo(): Promise<string> {
   const repo = join(base, 'src-repo');
   mkdirSync(repo, { recursive: true });
-  for (let i = 0; i < 20; i++) writeFileSync(join(repo, `file-${i}.txt`), `content ${i}\n`.repeat(50));
+  for (let i = 0; i < 20; i++)
+    writeFileSync(join(repo, `file-${i}.txt`), `content ${i}\n`.repeat(50));
   await run('git', ['init', '-q', '-b', 'main'], { cwd: repo, env: gitEnv });
   await run('git', ['add', '.'], { cwd: repo, env: gitEnv });
   await run('git', ['commit', '-q', '-m', 'init'], { cwd: repo, env: gitEnv });
@@ -40,10 +47,19 @@ async function baseline(repo: string): Promise<number> {
     for (let i = next++; i < N; i = next++) {
       const ws = join(dir, `task-${i}`);
       mkdirSync(ws, { recursive: true });
-      await run('git', ['clone', '--local', '--quiet', '--', repo, join(ws, 'repo')], { env: gitEnv });
-      await run('git', ['checkout', '--quiet', '-b', `agent/task-${i}`], { cwd: join(ws, 'repo'), env: gitEnv });
+      await run('git', ['clone', '--local', '--quiet', '--', repo, join(ws, 'repo')], {
+        env: gitEnv,
+      });
+      await run('git', ['checkout', '--quiet', '-b', `agent/task-${i}`], {
+        cwd: join(ws, 'repo'),
+        env: gitEnv,
+      });
       await new Promise<void>((resolve, reject) => {
-        const child = spawn('/bin/sh', ['-c', 'true'], { cwd: join(ws, 'repo'), stdio: 'ignore', detached: true });
+        const child = spawn('/bin/sh', ['-c', 'true'], {
+          cwd: join(ws, 'repo'),
+          stdio: 'ignore',
+          detached: true,
+        });
         child.on('error', reject);
         child.on('exit', () => resolve());
       });
@@ -58,11 +74,15 @@ async function agentic(repo: string): Promise<number> {
   const root = join(base, 'agentic');
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, 'agents.yaml'), `concurrency:\n  shell: ${CONCURRENCY}\n`);
-  const ctx = createContext({ config: loadConfig({}, { ...process.env, CORE_WORKSPACE: root }), logger: silentLogger() });
+  const ctx = createContext({
+    config: loadConfig({}, { ...process.env, CORE_WORKSPACE: root }),
+    logger: silentLogger(),
+  });
   const start = performance.now();
   const runner = await Runner.start(ctx, { pollMs: 60_000 });
   if (!runner) throw new Error('no lease');
-  for (let i = 0; i < N; i++) await enqueueDispatch(ctx, { repo, task: 'true', agent: 'shell', branch: `task-${i}` });
+  for (let i = 0; i < N; i++)
+    await enqueueDispatch(ctx, { repo, task: 'true', agent: 'shell', branch: `task-${i}` });
   for (;;) {
     const records = [...(await readAllRecords(ctx)).values()];
     const done = records.filter((r) => r.status === 'completed').length;
@@ -101,16 +121,24 @@ async function latency(repo: string): Promise<number[]> {
     await ctx.close();`;
   writeFileSync(join(base, 'client.mjs'), script);
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(base, 'client.mjs')], { env: { ...gitEnv, ...env }, stdio: 'inherit' });
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`client exited ${code}`))));
+    const child = spawn(process.execPath, [join(base, 'client.mjs')], {
+      env: { ...gitEnv, ...env },
+      stdio: 'inherit',
+    });
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`client exited ${code}`)),
+    );
   });
-  const values = [...(await readAllRecords(ctx)).values()].map((r) => Date.parse(r.started_at ?? '') - Date.parse(r.queued_at ?? ''));
+  const values = [...(await readAllRecords(ctx)).values()].map(
+    (r) => Date.parse(r.started_at ?? '') - Date.parse(r.queued_at ?? ''),
+  );
   await runner.close();
   await ctx.close();
   return values.sort((a, b) => a - b);
 }
 
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+const pct = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 
 try {
   const repo = await makeRepo();
@@ -121,7 +149,9 @@ try {
   console.log(`agentic (enqueue → claim → prep → spawn → finish → commit): ${ours.toFixed(2)} s`);
   console.log(`ratio agentic/plain: ${(ours / plain).toFixed(2)} (target <= 1.25)`);
   const lat = await latency(repo);
-  console.log(`enqueue (other process) → agent start, ${lat.length} samples: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (target p99 <= 200 ms)`);
+  console.log(
+    `enqueue (other process) → agent start, ${lat.length} samples: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (target p99 <= 200 ms)`,
+  );
 } finally {
   rmSync(base, { recursive: true, force: true });
 }
