@@ -43,7 +43,7 @@ async function seed(): Promise<void> {
       ...(running ? { pid: 4_000_000 + i, pid_start: 'dead' } : {}),
     };
     records.push([name, record]);
-    await writeStatusFile(workspaceDir(config.workspaceRoot, name), record, { durable: false });
+    writeStatusFile(workspaceDir(config.workspaceRoot, name), record, { durable: false });
   }
   await store.transaction(async (tx) => {
     for (const [name, record] of records) {

@@ -79,13 +79,11 @@ export async function trackInTransaction<T>(
     };
     return body(track, tx);
   });
-  await Promise.all(
-    [...mirrors].map(([name, record]) =>
-      writeStatusFile(workspaceDir(ctx.config.workspaceRoot, name), record, {
-        durable: store.degraded,
-      }),
-    ),
-  );
+  for (const [name, record] of mirrors) {
+    writeStatusFile(workspaceDir(ctx.config.workspaceRoot, name), record, {
+      durable: store.degraded,
+    });
+  }
   return result;
 }
 

@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrno, quarantineFile, readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
+import { quarantineFile, readTextIfExists, writeFileAtomic } from '../lib/fs.js';
 import { KNOWN_STATUS_FIELDS, statusRecordSchema, type StatusRecord } from './record.js';
 
 /** Outcome of reading one status.json. */
@@ -55,17 +54,14 @@ export function parseStatusText(
  * mtime is marked from `updated_at` so a reader can tell by stat alone whether the file is still
  * this mirror (see {@link isCurrentMirror}).
  */
-export async function writeStatusFile(
+export function writeStatusFile(
   dir: string,
   record: StatusRecord,
   options: { durable: boolean },
-): Promise<void> {
+): void {
   const path = statusPath(dir);
   const merged: Record<string, unknown> = {};
-  const existing = await readFile(path, 'utf8').catch((err: unknown) => {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
-    throw err;
-  });
+  const existing = readTextIfExists(path);
   if (existing !== undefined) {
     try {
       const old: unknown = JSON.parse(existing);
@@ -79,7 +75,7 @@ export async function writeStatusFile(
     }
   }
   Object.assign(merged, record);
-  await writeFileAtomicAsync(path, `${JSON.stringify(merged, null, 2)}\n`, {
+  writeFileAtomic(path, `${JSON.stringify(merged, null, 2)}\n`, {
     fsync: options.durable,
     mtime: mirrorMtimeSeconds(record.updated_at),
   });

@@ -20,7 +20,7 @@ describe('status.json', () => {
   afterEach(() => root.cleanup());
 
   it('writes atomically, leaving no temp files, with an mtime that marks it as the current mirror', async () => {
-    await writeStatusFile(dir, sampleRecord({ updated_at: '2026-02-03T04:05:06.789Z' }), {
+    writeStatusFile(dir, sampleRecord({ updated_at: '2026-02-03T04:05:06.789Z' }), {
       durable: true,
     });
     expect(readdirSync(dir)).toEqual(['status.json']);
@@ -38,13 +38,13 @@ describe('status.json', () => {
   });
 
   it('preserves unknown fields and lets known fields be cleared', async () => {
-    await writeStatusFile(dir, sampleRecord({ status: 'running', pid: 42 }), { durable: false });
+    writeStatusFile(dir, sampleRecord({ status: 'running', pid: 42 }), { durable: false });
     const path = join(dir, 'status.json');
     writeFileSync(
       path,
       JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), x_extra: 'kept' }),
     );
-    await writeStatusFile(dir, sampleRecord({ status: 'completed' }), { durable: false });
+    writeStatusFile(dir, sampleRecord({ status: 'completed' }), { durable: false });
     const after = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     expect(after['x_extra']).toBe('kept');
     expect(after['pid']).toBeUndefined();
