@@ -168,13 +168,29 @@ let drainedAt: number | undefined;
 let resolveDrained: () => void = () => undefined;
 const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
 
+const unsyncedCount = async (): Promise<number> =>
+  (await store.entries(GROUPS.dispatchHistory)).filter(
+    ([, v]) => (v as { synced?: boolean }).synced !== true,
+  ).length;
+
 const drainer = new SyncDrainer(sync, {
   onPass(result) {
     if (result.sent > 0 && recoveredAt !== undefined && firstPushAfterRecovery === undefined)
       firstPushAfterRecovery = Date.now();
-    if (seeded === N && recoveredAt !== undefined && result.remaining === 0) {
-      drainedAt = Date.now();
-      resolveDrained();
+    // Drained = every committed record is marked synced (a pass may end before a wave was collected).
+    if (
+      seeded === N &&
+      recoveredAt !== undefined &&
+      result.remaining === 0 &&
+      drainedAt === undefined
+    ) {
+      const at = Date.now();
+      void unsyncedCount().then((n) => {
+        if (n === 0 && drainedAt === undefined) {
+          drainedAt = at;
+          resolveDrained();
+        }
+      });
     }
   },
 });
@@ -201,10 +217,14 @@ const outage = (async () => {
   await new Promise((r) => setTimeout(r, OUTAGE_MS));
   await proxy.up();
   recoveredAt = Date.now();
-  const head = (await store.entries(GROUPS.syncQueue))[0]?.[1] as { attempts?: number } | undefined;
-  backoffAtRecoveryMs = backoffDelay(head?.attempts ?? 1, () => 0.5);
+  const marks = (await store.get(GROUPS.syncState, 'status')) as
+    { failure_streak?: number; hold_until?: string } | undefined;
+  const streak = marks?.failure_streak ?? 0;
+  backoffAtRecoveryMs = backoffDelay(streak, () => 0.5);
+  const holdLeft = marks?.hold_until ? Date.parse(marks.hold_until) - Date.now() : 0;
   console.log(
-    `${since()}s hub reachable again; head entry at attempt ${head?.attempts ?? 0} (back-off step ${backoffAtRecoveryMs / 1000} s)`,
+    `${since()}s hub reachable again; ${streak} failed waves so far, back-off step ${backoffAtRecoveryMs / 1000} s, ` +
+      `hold ends in ${Math.max(0, holdLeft / 1000).toFixed(1)} s`,
   );
   drainer.wake();
 })();
@@ -217,9 +237,7 @@ await outage;
 const outcome = await Promise.race([drained.then(() => 'drained' as const), deadline]);
 await drainer.close();
 
-const unsynced = (await store.entries(GROUPS.dispatchHistory)).filter(
-  ([, v]) => (v as { synced?: boolean }).synced !== true,
-).length;
+const unsynced = await unsyncedCount();
 const queued = await store.count(GROUPS.syncQueue);
 const dropped = await store.count(GROUPS.syncDropped);
 await ctx.close();

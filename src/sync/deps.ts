@@ -2,7 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { HubClient } from './client.js';
 import type { SyncPaths } from './files.js';
-import type { LeaseOwner } from './queue.js';
+import type { LeaseOwner } from './lease.js';
 import type { SyncSettings } from './settings.js';
 import type { SyncTxRunner } from './tx.js';
 
@@ -20,4 +20,6 @@ export interface SyncDeps {
   readonly owner: LeaseOwner;
   /** How long a claimed entry stays leased (request timeout plus a margin). */
   readonly leaseMs: number;
+  /** Requests kept in flight at most. */
+  readonly window: number;
 }

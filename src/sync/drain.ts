@@ -1,8 +1,9 @@
+import { isoUtc } from '../lib/clock.js';
 import type { HubClient, PushResult } from './client.js';
 import type { SyncDeps } from './deps.js';
-import { claimEntry, leasedByOther, pushBody, settleEntry, type Settled } from './queue.js';
-import type { QueueEntry } from './schema.js';
-import type { SyncTx } from './tx.js';
+import { nextSendAt, sendableAt } from './gate.js';
+import { claimEntry, pushBody, settleEntry, type Settled } from './queue.js';
+import type { QueueEntry, SyncMarks } from './schema.js';
 
 /** What one drain pass did, and what is left. */
 export interface DrainResult {
@@ -16,22 +17,25 @@ export interface DrainResult {
   lastError: string | undefined;
   /** Entries still queued. */
   remaining: number;
-  /** When the next send can happen: the first entry's `next_attempt` (entries go in order), or an earlier end of another process's lease; undefined when the queue is empty. */
+  /** When the next send can happen (the earliest sendable entry, see sendableAt, or the end of another process's lease); undefined when the queue is empty. */
   nextAttemptAt: string | undefined;
 }
 
+/** Requests one process keeps in flight at most. */
+export const PUSH_WINDOW = 4;
+
 /**
- * Sends queued entries oldest first, one request per entry, until the queue is empty, the next
- * entry is still backing off (unless `force`), a request fails retryably (the hub is sick: the
- * rest wait for the back-off), or `signal` aborts. Entries leased by another live process are
- * skipped. While one request is in flight the next entry is already leased, and once the hub
- * accepts an entry the next request goes out before that entry's bookkeeping transaction, so
- * the hub's work and ours overlap. Offline, nothing is sent. The queue.json/ledger.json mirrors
- * are written once at the end. Never throws for hub errors; store errors propagate.
+ * Sends queued entries oldest first, one request per entry and up to `window` (default: the
+ * service's, 4) in flight, while they are sendable (their own back-off and the queue-wide hold, see
+ * sendableAt; `force` ignores both). A retryable failure stops new sends until a later success
+ * shows the hub is healthy again; entries leased by another live process are skipped. Once the
+ * hub accepts an entry the next request goes out before that entry's bookkeeping, so the hub's
+ * work and ours overlap. Offline, nothing is sent. The queue.json/ledger.json mirrors are
+ * written once at the end. Never throws for hub errors; store errors propagate.
  */
 export async function drainPass(
   deps: SyncDeps,
-  options: { force?: boolean; signal?: AbortSignal | undefined } = {},
+  options: { force?: boolean; signal?: AbortSignal | undefined; window?: number } = {},
 ): Promise<DrainResult> {
   const result: DrainResult = {
     pushed: 0,
@@ -43,28 +47,22 @@ export async function drainPass(
   };
   let touched = false;
   if (deps.client !== undefined) {
-    const pass = new Pass(deps, deps.client, options.force === true, options.signal);
-    try {
-      await pass.run(result);
-    } finally {
-      await pass.close();
-    }
+    const pass = new Pass(deps, deps.client, {
+      force: options.force === true,
+      signal: options.signal,
+      window: Math.max(1, options.window ?? deps.window),
+    });
+    await pass.run(result);
     touched = pass.touched;
   }
   const now = deps.clock.now();
   await deps.runner.run(
     async (tx) => {
-      const ids = await tx.queueIds();
-      result.remaining = ids.length;
-      // Entries go in order, so the first one not leased elsewhere decides when the next send can happen.
-      for (const id of ids) {
-        const lease = await tx.getLease(id);
-        const other = leasedByOther(lease, deps.owner, now);
-        const at = other ? (lease?.until ?? '') : ((await tx.getQueue(id))?.next_attempt ?? '');
-        if (at !== '' && (result.nextAttemptAt === undefined || at < result.nextAttemptAt))
-          result.nextAttemptAt = at;
-        if (!other) break;
-      }
+      const heads = await tx.queueHeads();
+      result.remaining = heads.length;
+      const withLeases = [];
+      for (const head of heads) withLeases.push({ ...head, lease: await tx.getLease(head.id) });
+      result.nextAttemptAt = nextSendAt(withLeases, await tx.marks(), deps.owner, now);
     },
     touched ? 'all' : 'defer',
   );
@@ -77,120 +75,167 @@ interface InFlight {
   response: Promise<PushResult>;
 }
 
-/** One drain pass: walks queue snapshots, keeping one request in flight and the next entry leased. */
+/** One drain pass: walks queue snapshots oldest first, keeping up to `window` requests in flight. */
 class Pass {
   touched = false;
   private readonly abort = new AbortController();
-  private readonly onAbort = (): void => this.abort.abort();
   private ids: string[] = [];
   private next = 0;
-  /** The head is backing off, or the pass was aborted: no more claims. */
-  private stopped = false;
-  /** Leased but not sent yet. */
-  private ahead: QueueEntry | undefined;
+  private marks: SyncMarks = {};
+  private heads = new Map<
+    string,
+    { next_attempt: string; failed_at?: string | undefined; throttled?: boolean | undefined }
+  >();
+  /** Something was pushed or dropped since the snapshot was taken: take another at its end. */
+  private progressed = false;
+  /** A retryable failure with no success after it: send nothing new. */
+  private failing = false;
+  private readonly inflight: InFlight[] = [];
+  /** Ids sent in this pass and not settled yet (in `inflight` or being settled). */
+  private readonly unsettled = new Set<string>();
 
   constructor(
     private readonly deps: SyncDeps,
     private readonly client: HubClient,
-    private readonly force: boolean,
-    private readonly signal: AbortSignal | undefined,
-  ) {
-    signal?.addEventListener('abort', this.onAbort, { once: true });
-    if (signal?.aborted) this.abort.abort();
-  }
+    private readonly options: { force: boolean; signal: AbortSignal | undefined; window: number },
+  ) {}
 
   async run(result: DrainResult): Promise<void> {
-    for (;;) {
-      this.ids = await this.deps.runner.run((tx) => tx.queueIds(), 'defer');
-      this.next = 0;
-      let progressed = false;
-      let current = await this.launch();
-      while (current !== undefined) {
-        this.ahead ??= await this.claimNext();
-        const response = await current.response;
-        const following = response.ok ? this.launch() : undefined;
-        // Booking this entry and leasing the one after the request now in flight share one commit.
-        const settled = await this.settle(current, response, following !== undefined);
-        if (settled.kind === 'pushed') {
-          result.pushed += settled.records;
-          result.sent += 1;
-          progressed = true;
-          current = await following;
-          continue;
+    const onAbort = (): void => this.abort.abort();
+    this.options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (this.options.signal?.aborted) this.abort.abort();
+    try {
+      await this.snapshot();
+      await this.fill();
+      for (let head = this.inflight.shift(); head !== undefined; head = this.inflight.shift()) {
+        const response = await head.response;
+        if (response.ok) {
+          // The hub accepted it: keep the hub busy before doing our bookkeeping.
+          this.failing = false;
+          await this.fill();
         }
-        if (settled.kind === 'released') return;
-        result.lastError = settled.reason;
-        if (settled.kind === 'retry') return;
+        const settled = await this.settle(head, response);
+        this.unsettled.delete(head.entry.id);
+        this.count(result, settled);
+        await this.fill();
+      }
+    } catch (err) {
+      // Store trouble: stop the requests still out; their leases expire on their own.
+      this.abort.abort();
+      await Promise.all(this.inflight.map((f) => f.response));
+      throw err;
+    } finally {
+      this.options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private count(result: DrainResult, settled: Settled): void {
+    switch (settled.kind) {
+      case 'pushed':
+        result.pushed += settled.records;
+        result.sent += 1;
+        this.progressed = true;
+        this.marks = {
+          ...this.marks,
+          last_push_at: isoUtc(this.deps.clock.now()),
+          hold_until: undefined,
+        };
+        return;
+      case 'dropped':
         result.dropped += 1;
-        progressed = true;
+        result.lastError = settled.reason;
+        this.progressed = true;
         this.deps.logger.warn(
           { entry: settled.id, attempts: settled.attempts, reason: settled.reason },
           'sync entry dropped; `agentic sync retry-dropped` requeues it',
         );
-        current = await this.launch();
-      }
-      if (this.stopped || !progressed) return;
+        return;
+      case 'retry':
+        result.lastError = settled.reason;
+        this.failing = true;
+        return;
+      case 'released':
+        return;
     }
   }
 
-  /** Releases an entry leased ahead but never sent, so other processes need not wait for the lease to expire. */
-  async close(): Promise<void> {
-    this.signal?.removeEventListener('abort', this.onAbort);
-    const ahead = this.ahead;
-    this.ahead = undefined;
-    if (ahead !== undefined) await this.deps.runner.run((tx) => tx.clearLease(ahead.id), 'defer');
-  }
-
-  /** Sends the entry leased ahead, or claims and sends the next one. */
-  private async launch(): Promise<InFlight | undefined> {
-    const entry = this.ahead ?? (await this.claimNext());
-    this.ahead = undefined;
-    if (entry === undefined) return undefined;
-    const body = pushBody(entry);
-    return { entry, body, response: this.client.push(body, entry.id, this.abort.signal) };
-  }
-
-  private claimNext(): Promise<QueueEntry | undefined> {
-    return this.deps.runner.run((tx) => this.claimIn(tx), 'defer');
-  }
-
-  /** Leases the next sendable entry of the snapshot inside `tx`; sets `stopped` when the head is backing off. */
-  private async claimIn(tx: SyncTx): Promise<QueueEntry | undefined> {
-    const { deps } = this;
-    while (!this.stopped && this.next < this.ids.length) {
-      if (this.abort.signal.aborted) {
-        this.stopped = true;
-        break;
-      }
-      const claim = await claimEntry(tx, this.ids[this.next++] ?? '', {
-        owner: deps.owner,
-        now: deps.clock.now(),
-        leaseMs: deps.leaseMs,
-        force: this.force,
+  /** Claims and sends entries until the window is full, nothing is sendable, or sends are paused. */
+  private async fill(): Promise<void> {
+    while (
+      this.inflight.length < this.options.window &&
+      !this.failing &&
+      !this.abort.signal.aborted
+    ) {
+      const entry = await this.claimNext();
+      if (entry === undefined) return;
+      const body = pushBody(entry);
+      this.unsettled.add(entry.id);
+      this.inflight.push({
+        entry,
+        body,
+        response: this.client.push(body, entry.id, this.abort.signal),
       });
-      if (claim.kind === 'gone' || claim.kind === 'leased') continue;
-      if (claim.kind === 'waiting') {
-        this.stopped = true;
-        break;
+    }
+  }
+
+  private async claimNext(): Promise<QueueEntry | undefined> {
+    const { deps } = this;
+    for (;;) {
+      if (this.next >= this.ids.length) {
+        // Entries queued meanwhile, or made sendable by a success, are in the next snapshot.
+        if (!this.progressed) return undefined;
+        await this.snapshot();
+        if (this.ids.length === 0) return undefined;
       }
+      const id = this.ids[this.next++] ?? '';
+      const now = deps.clock.now();
+      const head = this.heads.get(id);
+      // Skip, without a transaction, what the snapshot already shows is not sendable yet.
+      if (
+        !this.options.force &&
+        head !== undefined &&
+        sendableAt({ id, ...head }, this.marks) > isoUtc(now)
+      )
+        continue;
+      const claim = await deps.runner.run(
+        (tx) =>
+          claimEntry(tx, id, {
+            owner: deps.owner,
+            now,
+            leaseMs: deps.leaseMs,
+            force: this.options.force,
+          }),
+        'defer',
+      );
+      if (claim.kind !== 'claimed') continue;
       this.touched = true;
       return claim.entry;
     }
-    return undefined;
   }
 
-  private settle(sent: InFlight, response: PushResult, claimAhead: boolean): Promise<Settled> {
+  private async snapshot(): Promise<void> {
+    const { heads, marks } = await this.deps.runner.run(
+      async (tx) => ({ heads: await tx.queueHeads(), marks: await tx.marks() }),
+      'defer',
+    );
+    this.ids = heads.map((h) => h.id).filter((id) => !this.unsettled.has(id));
+    this.heads = new Map(heads.map((h) => [h.id, h]));
+    this.marks = marks;
+    this.next = 0;
+    this.progressed = false;
+  }
+
+  private settle(sent: InFlight, response: PushResult): Promise<Settled> {
     const { deps } = this;
-    return deps.runner.run(async (tx) => {
-      const settled = await settleEntry(tx, sent.entry, response, {
-        now: deps.clock.now(),
-        maxAttempts: deps.settings.maxAttempts,
-        random: deps.random,
-        payloadSize: Buffer.byteLength(sent.body),
-      });
-      if (claimAhead && settled.kind === 'pushed' && this.ahead === undefined)
-        this.ahead = await this.claimIn(tx);
-      return settled;
-    }, 'defer');
+    return deps.runner.run(
+      (tx) =>
+        settleEntry(tx, sent.entry, response, {
+          now: deps.clock.now(),
+          maxAttempts: deps.settings.maxAttempts,
+          random: deps.random,
+          payloadSize: Buffer.byteLength(sent.body),
+        }),
+      'defer',
+    );
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import type { EntryTiming } from './gate.js';
 import { readJsonFile, removeFile, writeJsonFile, type SyncPaths } from './files.js';
 import { withLockFile } from './lock-file.js';
 import {
@@ -65,8 +66,13 @@ class FileSyncTx implements SyncTx {
     this.loadQueue().delete(id);
     this.dirty.add('queue');
   }
-  async queueIds(): Promise<string[]> {
-    return (await this.listQueue()).map((e) => e.id);
+  async queueHeads(): Promise<EntryTiming[]> {
+    return (await this.listQueue()).map((e) => ({
+      id: e.id,
+      next_attempt: e.next_attempt,
+      failed_at: e.failed_at,
+      throttled: e.throttled,
+    }));
   }
   async getLease(id: string): Promise<Lease | undefined> {
     const entry = this.loadQueue().get(id);

@@ -1,12 +1,10 @@
-import { hostname } from 'node:os';
 import { isoUtc } from '../lib/clock.js';
 import { backoffDelay } from './backoff.js';
 import type { PushResult } from './client.js';
-import type { DroppedEntry, Lease, QueueEntry } from './schema.js';
+import { holdAfterFailure, holdAfterSuccess, sendableAt } from './gate.js';
+import { leasedByOther, type LeaseOwner } from './lease.js';
+import type { DroppedEntry, QueueEntry } from './schema.js';
 import type { SyncTx } from './tx.js';
-
-/** Who holds an entry's lease: `<host>:<pid>:<random>`, unique per process. */
-export type LeaseOwner = string;
 
 /** The request body of a queued entry (DESIGN §9); the same bytes on every attempt. */
 export function pushBody(entry: QueueEntry): string {
@@ -15,21 +13,6 @@ export function pushBody(entry: QueueEntry): string {
     ...(entry.fleet_node_id !== undefined ? { fleet_node_id: entry.fleet_node_id } : {}),
     dispatches: entry.dispatches,
   });
-}
-
-/** True while another live process holds `lease` (a lease of a dead pid on this host is void). */
-export function leasedByOther(lease: Lease | undefined, owner: LeaseOwner, now: Date): boolean {
-  if (lease === undefined || lease.owner === owner) return false;
-  if (Date.parse(lease.until) <= now.getTime()) return false;
-  const [host, pid] = lease.owner.split(':');
-  if (host === hostname() && pid !== undefined && /^\d+$/.test(pid)) {
-    try {
-      process.kill(Number(pid), 0);
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 'ESRCH') return false;
-    }
-  }
-  return true;
 }
 
 /** What {@link claimEntry} found. */
@@ -41,7 +24,8 @@ export type Claim =
 
 /**
  * Takes the lease on queued entry `id` for `leaseMs` so no other process sends it meanwhile.
- * `force` ignores `next_attempt` (an explicit `agentic sync push`).
+ * Unless `force` (an explicit `agentic sync push`), the entry must be sendable now (see
+ * sendableAt: its back-off and the queue-wide hold).
  */
 export async function claimEntry(
   tx: SyncTx,
@@ -53,8 +37,10 @@ export async function claimEntry(
   const held = await tx.getLease(id);
   if (held !== undefined && leasedByOther(held, lease.owner, lease.now))
     return { kind: 'leased', until: held.until };
-  if (!lease.force && Date.parse(entry.next_attempt) > lease.now.getTime())
-    return { kind: 'waiting', until: entry.next_attempt };
+  if (!lease.force) {
+    const at = sendableAt(entry, await tx.marks());
+    if (at > isoUtc(lease.now)) return { kind: 'waiting', until: at };
+  }
   await tx.setLease(id, {
     owner: lease.owner,
     until: isoUtc(new Date(lease.now.getTime() + lease.leaseMs)),
@@ -73,10 +59,11 @@ export type Settled =
 /**
  * Applies a push result to entry `sent` in one transaction. 2xx: the entry leaves the queue,
  * the ledger takes each record's collection-time fingerprint, `dispatch_history` records still
- * at that fingerprint are marked synced, `last_push_at` is set and a `push` record written.
- * Retryable failure: attempts + 1 and `next_attempt` from `Retry-After` or the back-off
- * schedule, or a drop once `maxAttempts` is reached. Permanent failure: dropped at once.
- * Aborted by shutdown: the lease is released and the attempt is not counted.
+ * at that fingerprint are marked synced, `last_push_at` is set, the hold is cleared and a `push`
+ * record written. Retryable failure: attempts + 1, `next_attempt` from `Retry-After` or the
+ * back-off schedule, the queue-wide hold extended (see holdAfterFailure), or a drop once
+ * `maxAttempts` is reached. Permanent failure: dropped at once. Aborted by shutdown: the lease
+ * is released and the attempt is not counted.
  */
 export async function settleEntry(
   tx: SyncTx,
@@ -90,10 +77,10 @@ export async function settleEntry(
       await tx.setLedger(record.id, record.fingerprint);
       await tx.markSynced(record.id, record.fingerprint);
     }
+    await tx.setMarks(holdAfterSuccess(io.now));
     // Another process may already have settled it after our lease expired: record it once.
     if (await tx.hasQueue(sent.id)) {
       await tx.deleteQueue(sent.id);
-      await tx.setMarks({ last_push_at: at });
       await tx.appendHistory({
         agent_id: sent.agent_id,
         ...(sent.fleet_node_id !== undefined ? { fleet_node_id: sent.fleet_node_id } : {}),
@@ -120,7 +107,23 @@ export async function settleEntry(
   }
   const delay = result.retryAfterMs ?? backoffDelay(attempts, io.random);
   const nextAttempt = isoUtc(new Date(io.now.getTime() + delay));
-  await tx.putQueue({ ...entry, attempts, next_attempt: nextAttempt, last_error: result.reason });
+  const { throttled: _throttled, ...rest } = entry;
+  await tx.putQueue({
+    ...rest,
+    attempts,
+    next_attempt: nextAttempt,
+    last_error: result.reason,
+    failed_at: at,
+    ...(result.retryAfterMs !== undefined ? { throttled: true } : {}),
+  });
+  await tx.setMarks(
+    holdAfterFailure(
+      await tx.marks(),
+      io.now,
+      { retryAfterMs: result.retryAfterMs, entryAttempts: attempts, entryDelayMs: delay },
+      io.random,
+    ),
+  );
   return { kind: 'retry', nextAttempt, attempts, reason: result.reason };
 }
 
@@ -155,7 +158,14 @@ export async function requeueDropped(
   let entries = 0;
   let records = 0;
   for (const dropped of await tx.listDropped()) {
-    const { dropped_at: _at, reason: _reason, last_error: _error, ...entry } = dropped;
+    const {
+      dropped_at: _at,
+      reason: _reason,
+      last_error: _error,
+      failed_at: _failed,
+      throttled: _throttled,
+      ...entry
+    } = dropped;
     await tx.putQueue({ ...entry, attempts: 0, next_attempt: isoUtc(now) });
     await tx.deleteDropped(dropped.id);
     entries += 1;

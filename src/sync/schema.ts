@@ -35,6 +35,10 @@ export const queueEntrySchema = z.looseObject({
   attempts: z.number().int().nonnegative(),
   next_attempt: isoString,
   last_error: z.string().optional(),
+  /** When the last attempt failed; a later successful push makes the entry sendable at once. */
+  failed_at: isoString.optional(),
+  /** The last failure carried a Retry-After: `next_attempt` holds even after a success. */
+  throttled: z.boolean().optional(),
   lease_owner: z.string().optional(),
   lease_until: z.string().optional(),
   degraded: z.boolean().optional(),
@@ -72,12 +76,19 @@ export const historyRecordSchema = z.looseObject({
 /** A sync history record. */
 export type HistoryRecord = z.infer<typeof historyRecordSchema>;
 
-/** Times of the last successful push and pull (`sync_state` group, key `status`; `sync/status.json`). */
+/**
+ * Times of the last successful push and pull, and the queue-wide hold after failures
+ * (`sync_state` group, key `status`; `sync/status.json`).
+ */
 export const syncMarksSchema = z.looseObject({
   last_push_at: isoString.optional(),
   last_pull_at: isoString.optional(),
+  /** No entry is sent before this (unless forced): set by a retryable failure, cleared by a success. */
+  hold_until: isoString.optional(),
+  /** Failed waves since the last success; picks the hold's back-off step. */
+  failure_streak: z.number().int().nonnegative().optional(),
 });
-/** Last push and pull times. */
+/** Last push and pull times, and the hold. */
 export type SyncMarks = z.infer<typeof syncMarksSchema>;
 
 /** One cached context item: any JSON object. */

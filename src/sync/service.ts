@@ -4,7 +4,7 @@ import type { AppContext } from '../context.js';
 import { collectPending, type Collected } from './collect.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, HubClient, type FetchLike } from './client.js';
 import type { SyncDeps } from './deps.js';
-import { drainPass, type DrainResult } from './drain.js';
+import { drainPass, PUSH_WINDOW, type DrainResult } from './drain.js';
 import { fileTxRunner } from './file-tx.js';
 import { syncPaths } from './files.js';
 import { pullContext, type PullResult } from './pull.js';
@@ -23,6 +23,8 @@ export interface SyncServiceOptions {
   requestTimeoutMs?: number;
   /** Settings to use instead of resolving them from the context's config. */
   settings?: SyncSettings;
+  /** Requests kept in flight at most (default 4). */
+  window?: number;
 }
 
 /** What `push` did: `count` records reached the hub; `queued` entries are still waiting. */
@@ -155,5 +157,6 @@ export async function createSyncService(
     random: options.random ?? Math.random,
     owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     leaseMs: timeoutMs + 30_000,
+    window: options.window ?? PUSH_WINDOW,
   });
 }

@@ -4,6 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { GROUPS, type Group, type StateStore, type StoreOps } from '../store/index.js';
 import { fingerprintOf } from '../workspace/index.js';
+import type { EntryTiming } from './gate.js';
 import { readJsonFile, removeFile, writeJsonFile, type SyncPaths } from './files.js';
 import {
   droppedEntrySchema,
@@ -96,8 +97,8 @@ class StoreSyncTx implements SyncTx {
     await this.ops.delete(GROUPS.syncState, LEASE_PREFIX + id);
     this.queueDirty = true;
   }
-  async queueIds(): Promise<string[]> {
-    return (await this.rawQueue()).map((e) => e.id);
+  async queueHeads(): Promise<EntryTiming[]> {
+    return (await this.rawQueue()).map(({ id, value }) => timingOf(id, value));
   }
   async getLease(id: string): Promise<Lease | undefined> {
     const parsed = leaseSchema.safeParse(await this.ops.get(GROUPS.syncState, LEASE_PREFIX + id));
@@ -253,4 +254,16 @@ class StoreSyncTx implements SyncTx {
     const parsed = schema.safeParse(value);
     return parsed.success ? parsed.data : undefined;
   }
+}
+
+/** The timing fields of a stored entry, read without validating the (large) payload. */
+function timingOf(id: string, value: unknown): EntryTiming {
+  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const str = (x: unknown): string | undefined => (typeof x === 'string' ? x : undefined);
+  return {
+    id,
+    next_attempt: str(v['next_attempt']) ?? '',
+    failed_at: str(v['failed_at']),
+    throttled: v['throttled'] === true,
+  };
 }

@@ -1,3 +1,4 @@
+import type { EntryTiming } from './gate.js';
 import type { DroppedEntry, HistoryRecord, Lease, QueueEntry, SyncMarks } from './schema.js';
 
 /** How many sync history records are kept (DESIGN §9). */
@@ -17,8 +18,8 @@ export interface SyncTx {
   putQueue(entry: QueueEntry): Promise<void>;
   /** Deletes an entry and its lease. */
   deleteQueue(id: string): Promise<void>;
-  /** Entry ids, oldest first, without validating their payload (cheap for a large queue). */
-  queueIds(): Promise<string[]>;
+  /** Entry ids and timing, oldest first, without validating their payload (cheap for a large queue). */
+  queueHeads(): Promise<EntryTiming[]>;
   getLease(id: string): Promise<Lease | undefined>;
   setLease(id: string, lease: Lease): Promise<void>;
   clearLease(id: string): Promise<void>;

@@ -19,7 +19,8 @@ describe('sync retries and drops', () => {
 
   const open = async (env: Record<string, string> = {}) => {
     ctx = testContext(root, { env: hubEnv(hub.url, env), clock });
-    sync = await createSyncService(ctx, { random: () => 0.5, requestTimeoutMs: 300 });
+    // One request at a time keeps the scripted answers in a known order.
+    sync = await createSyncService(ctx, { random: () => 0.5, requestTimeoutMs: 300, window: 1 });
   };
 
   beforeEach(async () => {
@@ -172,7 +173,7 @@ describe('sync retries and drops', () => {
     );
   });
 
-  it('keeps the order: a later entry waits while the head backs off', async () => {
+  it('a retryable failure holds the whole queue for the back-off, then entries go oldest first', async () => {
     await ctx.close();
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(root.coreRoot, 'agents.yaml'), 'sync:\n  batch_size: 1\n');
@@ -211,5 +212,21 @@ describe('sync retries and drops', () => {
     expect(await head()).toMatchObject({ attempts: 1, next_attempt: at(1_000) });
     const ledger = await (await ctx.store()).entries(GROUPS.syncLedger);
     expect(ledger.map(([id]) => id)).toEqual(['core/repo-0/task-1', 'core/repo-2/task-1']);
+  });
+
+  it('with several requests in flight, a success releases an entry that failed beside it', async () => {
+    await ctx.close();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(root.coreRoot, 'agents.yaml'), 'sync:\n  batch_size: 1\n');
+    ctx = testContext(root, { env: hubEnv(hub.url), clock });
+    sync = await createSyncService(ctx, { random: () => 0.5, requestTimeoutMs: 300, window: 4 });
+    await seedHistory(ctx, 6);
+    // Whichever request arrives first fails; the others succeed, so the hub is healthy and the
+    // failed entry goes again in the same pass instead of waiting out its back-off.
+    hub.script('sync', { status: 503 });
+    const result = await sync.push();
+    expect(result).toMatchObject({ success: true, count: 6, queued: 0 });
+    expect(hub.pushes).toHaveLength(7);
+    expect(hub.stored.size).toBe(6);
   });
 });
