@@ -40,11 +40,11 @@ async function makeRepo(): Promise<string> {
 }
 
 /** The baseline: the same clone + branch + spawn per task, CONCURRENCY at a time, no bookkeeping. */
-async function baseline(repo: string): Promise<number> {
+async function baseline(repo: string, from: number, to: number): Promise<number> {
   const dir = join(base, 'plain');
-  let next = 0;
+  let next = from;
   const worker = async (): Promise<void> => {
-    for (let i = next++; i < N; i = next++) {
+    for (let i = next++; i < to; i = next++) {
       const ws = join(dir, `task-${i}`);
       mkdirSync(ws, { recursive: true });
       await run('git', ['clone', '--local', '--quiet', '--', repo, join(ws, 'repo')], {
@@ -142,8 +142,11 @@ const pct = (sorted: number[], p: number): number =>
 
 try {
   const repo = await makeRepo();
-  const plain = await baseline(repo);
+  // Half the baseline runs before and half after, so drifting machine load hits both sides.
+  const half = Math.floor(N / 2);
+  const plainBefore = await baseline(repo, 0, half);
   const ours = await agentic(repo);
+  const plain = plainBefore + (await baseline(repo, half, N));
   console.log(`dispatches: ${N} at concurrency ${CONCURRENCY}`);
   console.log(`plain clone+spawn script: ${plain.toFixed(2)} s`);
   console.log(`agentic (enqueue → claim → prep → spawn → finish → commit): ${ours.toFixed(2)} s`);

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { commitWorkspace } from '../lifecycle/commit.js';
+import { statsHeadline, workspaceStats } from '../lifecycle/stats.js';
 import { trackWorkspace } from '../lifecycle/index.js';
 import { readAllRecords } from '../lifecycle/index.js';
 import { STATUSES, isTerminal, workspaceDir, type Status } from '../workspace/index.js';
@@ -73,30 +74,14 @@ export function registerWorkspace(program: Command): Command {
     .option('--json', 'print one JSON document')
     .action(async (opts: { repo?: string; status?: Status; limit?: number }, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
-        const store = await ctx.store();
-        const rows = await store.queryStats({
+        const report = await workspaceStats(ctx, {
           repo: opts.repo,
           outcome: opts.status,
           limit: opts.limit,
         });
-        const byOutcome: Record<string, number> = {};
-        for (const r of rows) byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
-        const durations = rows.map((r) => r.duration_ms).filter((d): d is number => d !== null);
-        const summary = {
-          count: rows.length,
-          by_outcome: byOutcome,
-          mean_duration_ms: durations.length
-            ? Math.round(durations.reduce((a, b) => a + b, 0) / durations.length)
-            : null,
-        };
-        if (common.json) return writeJson({ summary, rows, degraded: store.degraded });
-        process.stdout.write(
-          `${summary.count} dispatch(es): ${
-            Object.entries(byOutcome)
-              .map(([k, v]) => `${v} ${k}`)
-              .join(', ') || 'none'
-          }\n`,
-        );
+        if (common.json) return writeJson(report);
+        process.stdout.write(`${statsHeadline(report)}\n`);
+        const { rows } = report;
         if (rows.length === 0) return;
         writeTable(
           ['WORKSPACE', 'OUTCOME', 'AGENT', 'RUNS', 'DURATION', 'ENDED'],

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { AgenticError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { loadMigrations } from '../store/migrations.js';
+import { migratePostgres } from '../store/migrations.js';
 import { redactUrl } from '../store/open.js';
 import { inTransaction, ingestPostgres } from './postgres-ingest.js';
 import {
@@ -30,7 +30,6 @@ import type {
 /** Advisory lock key held while migrating the hub schema ("hub0" in ASCII). */
 const MIGRATE_LOCK = 0x68756230;
 
-type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /**
  * Opens the hub's PostgreSQL database at `url`: a small pool, migrations from
@@ -60,37 +59,14 @@ export async function openPostgresHubStorage(
 }
 
 async function migrate(pool: pg.Pool, now: () => Date): Promise<number> {
-  const migrations = loadMigrations('hub-postgres');
-  const latest = migrations.at(-1)?.version ?? 0;
-  return inTransaction(pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS hub_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
-    );
-    const have = await currentVersion(client);
-    if (have > latest) {
-      throw new AgenticError(
-        'STORE_SCHEMA_TOO_NEW',
-        `the hub database was written by a newer agentic (schema ${have}, this build knows ${latest}); upgrade agentic`,
-      );
-    }
-    for (const m of migrations) {
-      if (m.version <= have) continue;
-      await client.query(m.sql);
-      await client.query(
-        'INSERT INTO hub_schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
-        [m.version, m.name, now().toISOString()],
-      );
-    }
-    return currentVersion(client);
-  });
-}
-
-async function currentVersion(client: Queryable): Promise<number> {
-  const res = await client.query<{ v: number }>(
-    'SELECT COALESCE(MAX(version), 0)::int AS v FROM hub_schema_migrations',
+  return inTransaction(pool, (client) =>
+    migratePostgres(
+      client,
+      { set: 'hub-postgres', table: 'hub_schema_migrations', what: 'hub database' },
+      MIGRATE_LOCK,
+      now,
+    ),
   );
-  return res.rows[0]?.v ?? 0;
 }
 
 class PostgresHubStorage implements HubStorage {

@@ -1,6 +1,6 @@
 import type { Database as SqliteDatabase, Transaction } from 'better-sqlite3';
 import { AgenticError } from '../lib/errors.js';
-import { loadMigrations } from '../store/migrations.js';
+import { migrateSqlite } from '../store/migrations.js';
 import { prepareSqliteIngest } from './sqlite-ingest.js';
 import {
   AGENT_SELECT,
@@ -44,44 +44,16 @@ export function openSqliteHubStorage(
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    const version = migrate(db, now);
+    const version = migrateSqlite(
+      db,
+      { set: 'hub-sqlite', table: 'hub_schema_migrations', what: 'hub database' },
+      now,
+    );
     return new SqliteHubStorage(db, path, version);
   } catch (err) {
     db.close();
     throw err;
   }
-}
-
-function migrate(db: SqliteDatabase, now: () => Date): number {
-  const migrations = loadMigrations('hub-sqlite');
-  const latest = migrations.at(-1)?.version ?? 0;
-  db.exec(
-    'CREATE TABLE IF NOT EXISTS hub_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
-  );
-  const current = (): number =>
-    (
-      db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM hub_schema_migrations').get() as {
-        v: number;
-      }
-    ).v;
-  const apply = db.transaction(() => {
-    const have = current();
-    if (have > latest) {
-      throw new AgenticError(
-        'STORE_SCHEMA_TOO_NEW',
-        `the hub database was written by a newer agentic (schema ${have}, this build knows ${latest}); upgrade agentic`,
-      );
-    }
-    for (const m of migrations) {
-      if (m.version <= have) continue;
-      db.exec(m.sql);
-      db.prepare(
-        'INSERT INTO hub_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
-      ).run(m.version, m.name, now().toISOString());
-    }
-    return current();
-  });
-  return apply.immediate();
 }
 
 class SqliteHubStorage implements HubStorage {

@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { statsHeadline, workspaceStats } from '../lifecycle/stats.js';
 import type { AppContext } from '../context.js';
 import { setFrozen } from '../dispatch/frozen.js';
 import { leaseHeld } from '../dispatch/lease.js';
@@ -133,28 +134,12 @@ export function registerControlTools(server: McpServer, env: ToolEnv): void {
       },
     },
     guarded(env, async (args) => {
-      const store = await ctx.store();
-      const rows = await store.queryStats({
+      const report = await workspaceStats(ctx, {
         repo: args.repo,
         outcome: args.status,
-        limit: args.limit ?? 100,
+        limit: args.limit,
       });
-      const byOutcome: Record<string, number> = {};
-      for (const r of rows) byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
-      const durations = rows.map((r) => r.duration_ms).filter((d): d is number => d !== null);
-      const summary = {
-        count: rows.length,
-        by_outcome: byOutcome,
-        mean_duration_ms: durations.length
-          ? Math.round(durations.reduce((a, b) => a + b, 0) / durations.length)
-          : null,
-      };
-      const text = `${summary.count} dispatch(es): ${
-        Object.entries(byOutcome)
-          .map(([k, v]) => `${v} ${k}`)
-          .join(', ') || 'none'
-      }`;
-      return okResult(text, { summary, rows, degraded: store.degraded });
+      return okResult(statsHeadline(report), { ...report });
     }),
   );
 }

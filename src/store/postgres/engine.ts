@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { AgenticError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { loadMigrations } from '../migrations.js';
+import { migratePostgres } from '../migrations.js';
 import type { Group, StateStore, StatsQuery, StatsRow, StoreOps } from '../types.js';
 
 /** Advisory lock key that serialises store transactions across the fleet ("agnt" in ASCII). */
@@ -38,31 +38,15 @@ export async function openPostgresStore(
 }
 
 async function migrate(pool: pg.Pool): Promise<number> {
-  const migrations = loadMigrations('postgres');
-  const latest = migrations.at(-1)?.version ?? 0;
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    const version = await migratePostgres(
+      client,
+      { set: 'postgres', table: 'schema_migrations', what: 'state store' },
+      MIGRATE_LOCK,
+      () => new Date(),
     );
-    const have = await currentVersion(client);
-    if (have > latest) {
-      throw new AgenticError(
-        'STORE_SCHEMA_TOO_NEW',
-        `the state store was written by a newer agentic (schema ${have}, this build knows ${latest}); upgrade agentic`,
-      );
-    }
-    for (const m of migrations) {
-      if (m.version <= have) continue;
-      await client.query(m.sql);
-      await client.query(
-        'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
-        [m.version, m.name, new Date().toISOString()],
-      );
-    }
-    const version = await currentVersion(client);
     await client.query('COMMIT');
     return version;
   } catch (err) {
@@ -71,13 +55,6 @@ async function migrate(pool: pg.Pool): Promise<number> {
   } finally {
     client.release();
   }
-}
-
-async function currentVersion(client: Queryable): Promise<number> {
-  const res = await client.query<{ v: number }>(
-    'SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations',
-  );
-  return res.rows[0]?.v ?? 0;
 }
 
 function opsOn(db: Queryable): StoreOps {

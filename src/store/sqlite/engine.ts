@@ -1,7 +1,7 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { AgenticError } from '../../lib/errors.js';
 import { Mutex } from '../../lib/mutex.js';
-import { loadMigrations } from '../migrations.js';
+import { migrateSqlite } from '../migrations.js';
 import type { Group, StateStore, StatsQuery, StatsRow, StoreOps } from '../types.js';
 
 type DatabaseConstructor = new (path: string, options?: { timeout?: number }) => SqliteDatabase;
@@ -21,46 +21,16 @@ export function openSqliteStore(Database: DatabaseConstructor, path: string): St
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    const schemaVersion = migrate(db);
+    const schemaVersion = migrateSqlite(
+      db,
+      { set: 'sqlite', table: 'schema_migrations', what: 'state store' },
+      () => new Date(),
+    );
     return new SqliteStore(db, path, schemaVersion);
   } catch (err) {
     db.close();
     throw err;
   }
-}
-
-function migrate(db: SqliteDatabase): number {
-  const migrations = loadMigrations('sqlite');
-  const latest = migrations.at(-1)?.version ?? 0;
-  db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
-  );
-  const current = (): number =>
-    (
-      db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as {
-        v: number;
-      }
-    ).v;
-  const apply = db.transaction(() => {
-    const have = current();
-    if (have > latest) {
-      throw new AgenticError(
-        'STORE_SCHEMA_TOO_NEW',
-        `the state store was written by a newer agentic (schema ${have}, this build knows ${latest}); upgrade agentic`,
-      );
-    }
-    for (const m of migrations) {
-      if (m.version <= have) continue;
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-        m.version,
-        m.name,
-        new Date().toISOString(),
-      );
-    }
-    return current();
-  });
-  return apply.immediate();
 }
 
 class SqliteStore implements StateStore {
