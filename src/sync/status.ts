@@ -1,4 +1,5 @@
 import type { SyncDeps } from './deps.js';
+import { nextSendAt } from './gate.js';
 import { readContextCache } from './pull.js';
 
 /** What `agentic sync status` reports: the local view merged with the hub's. */
@@ -16,7 +17,7 @@ export interface SyncStatusReport {
   last_push_at: string | null;
   last_pull_at: string | null;
   context_count: number;
-  /** Earliest `next_attempt` of a queued entry. */
+  /** When a queued entry may be sent next (its back-off and the queue-wide hold). */
   next_attempt: string | null;
   /** The head entry's last failure. */
   last_error: string | null;
@@ -51,10 +52,13 @@ export async function syncStatus(deps: SyncDeps): Promise<SyncStatusReport> {
     last_push_at: local.marks.last_push_at ?? null,
     last_pull_at: local.marks.last_pull_at ?? null,
     context_count: readContextCache(paths, { now: clock.now(), logger }).length,
-    next_attempt: local.queue.reduce<string | null>(
-      (min, e) => (min === null || e.next_attempt < min ? e.next_attempt : min),
-      null,
-    ),
+    next_attempt:
+      nextSendAt(
+        local.queue.map((e) => ({ ...e, lease: undefined })),
+        local.marks,
+        deps.owner,
+        clock.now(),
+      ) ?? null,
     last_error: head?.last_error ?? null,
     degraded: runner.degraded,
   };
