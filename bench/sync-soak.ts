@@ -33,6 +33,9 @@ class FaultProxy {
   readonly counts = { requests: 0, ok: 0, e503: 0, timeout: 0, reset: 0, refusedWindowMs: 0 };
   /** Records the hub reported as already stored (re-deliveries absorbed by its idempotency). */
   hubDuplicates = 0;
+  /** Requests forwarded with an Idempotency-Key the hub had already seen (the hub replays them). */
+  replays = 0;
+  private readonly forwardedKeys = new Set<string>();
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
 
@@ -95,6 +98,11 @@ class FaultProxy {
     body: Buffer,
     done: (status: number, headers: Record<string, string>, body: Buffer) => void,
   ): void {
+    const key = req.headers['idempotency-key'];
+    if (typeof key === 'string') {
+      if (this.forwardedKeys.has(key)) this.replays += 1;
+      this.forwardedKeys.add(key);
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers))
       if (typeof v === 'string' && k !== 'host' && k !== 'connection') headers[k] = v;
@@ -261,7 +269,8 @@ console.log(
   `lost: ${N - current} (target 0); client side: ${unsynced} unsynced, ${queued} queued, ${dropped} dropped`,
 );
 console.log(
-  `duplicates stored on the hub: ${versions - current} (target 0); re-deliveries the hub absorbed: ${proxy.hubDuplicates}`,
+  `duplicates stored on the hub: ${versions - current} (target 0); resent after a lost answer: ` +
+    `${proxy.replays} requests (replayed by Idempotency-Key), ${proxy.hubDuplicates} records (deduplicated)`,
 );
 if (recoveredAt !== undefined && drainedAt !== undefined) {
   console.log(
