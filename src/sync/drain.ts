@@ -4,6 +4,7 @@ import type { SyncDeps } from './deps.js';
 import { nextSendAt, sendableAt } from './gate.js';
 import { claimEntry, pushBody, settleEntry, type Settled } from './queue.js';
 import type { QueueEntry, SyncMarks } from './schema.js';
+import type { SyncTx } from './tx.js';
 
 /** What one drain pass did, and what is left. */
 export interface DrainResult {
@@ -28,9 +29,9 @@ export const PUSH_WINDOW = 4;
  * Sends queued entries oldest first, one request per entry and up to `window` (default: the
  * service's, 4) in flight, while they are sendable (their own back-off and the queue-wide hold, see
  * sendableAt; `force` ignores both). A retryable failure stops new sends until a later success
- * shows the hub is healthy again; entries leased by another live process are skipped. Once the
- * hub accepts an entry the next request goes out before that entry's bookkeeping, so the hub's
- * work and ours overlap. Offline, nothing is sent. The queue.json/ledger.json mirrors are
+ * shows the hub is healthy again; entries leased by another live process are skipped. Booking
+ * one entry and leasing the next share a commit while the other requests in flight keep the hub
+ * busy, so the hub's work and ours overlap. Offline, nothing is sent. The queue.json/ledger.json mirrors are
  * written once at the end. Never throws for hub errors; store errors propagate.
  */
 export async function drainPass(
@@ -105,19 +106,30 @@ class Pass {
     this.options.signal?.addEventListener('abort', onAbort, { once: true });
     if (this.options.signal?.aborted) this.abort.abort();
     try {
-      await this.snapshot();
-      await this.fill();
+      this.send(
+        await this.deps.runner.run(async (tx) => {
+          await this.snapshot(tx);
+          return this.claim(tx);
+        }, 'defer'),
+      );
       for (let head = this.inflight.shift(); head !== undefined; head = this.inflight.shift()) {
         const response = await head.response;
-        if (response.ok) {
-          // The hub accepted it: keep the hub busy before doing our bookkeeping.
-          this.failing = false;
-          await this.fill();
-        }
-        const settled = await this.settle(head, response);
-        this.unsettled.delete(head.entry.id);
-        this.count(result, settled);
-        await this.fill();
+        if (response.ok) this.failing = false;
+        const sent = head;
+        // Booking this entry and leasing the next ones share one commit; the other requests in
+        // flight keep the hub busy meanwhile.
+        const next = await this.deps.runner.run(async (tx) => {
+          const settled = await settleEntry(tx, sent.entry, response, {
+            now: this.deps.clock.now(),
+            maxAttempts: this.deps.settings.maxAttempts,
+            random: this.deps.random,
+            payloadSize: Buffer.byteLength(sent.body),
+          });
+          this.unsettled.delete(sent.entry.id);
+          this.count(result, settled);
+          return this.claim(tx);
+        }, 'defer');
+        this.send(next);
       }
     } catch (err) {
       // Store trouble: stop the requests still out; their leases expire on their own.
@@ -159,17 +171,9 @@ class Pass {
     }
   }
 
-  /** Claims and sends entries until the window is full, nothing is sendable, or sends are paused. */
-  private async fill(): Promise<void> {
-    while (
-      this.inflight.length < this.options.window &&
-      !this.failing &&
-      !this.abort.signal.aborted
-    ) {
-      const entry = await this.claimNext();
-      if (entry === undefined) return;
+  private send(entries: QueueEntry[]): void {
+    for (const entry of entries) {
       const body = pushBody(entry);
-      this.unsettled.add(entry.id);
       this.inflight.push({
         entry,
         body,
@@ -178,64 +182,51 @@ class Pass {
     }
   }
 
-  private async claimNext(): Promise<QueueEntry | undefined> {
+  /** Leases sendable entries, oldest first, until the window is full or sends are paused. */
+  private async claim(tx: SyncTx): Promise<QueueEntry[]> {
     const { deps } = this;
-    for (;;) {
+    const claimed: QueueEntry[] = [];
+    while (
+      this.inflight.length + claimed.length < this.options.window &&
+      !this.failing &&
+      !this.abort.signal.aborted
+    ) {
       if (this.next >= this.ids.length) {
         // Entries queued meanwhile, or made sendable by a success, are in the next snapshot.
-        if (!this.progressed) return undefined;
-        await this.snapshot();
-        if (this.ids.length === 0) return undefined;
+        if (!this.progressed) break;
+        await this.snapshot(tx);
+        if (this.ids.length === 0) break;
       }
       const id = this.ids[this.next++] ?? '';
       const now = deps.clock.now();
       const head = this.heads.get(id);
-      // Skip, without a transaction, what the snapshot already shows is not sendable yet.
+      // Skip what the snapshot already shows is not sendable yet.
       if (
         !this.options.force &&
         head !== undefined &&
         sendableAt({ id, ...head }, this.marks) > isoUtc(now)
       )
         continue;
-      const claim = await deps.runner.run(
-        (tx) =>
-          claimEntry(tx, id, {
-            owner: deps.owner,
-            now,
-            leaseMs: deps.leaseMs,
-            force: this.options.force,
-          }),
-        'defer',
-      );
-      if (claim.kind !== 'claimed') continue;
+      const result = await claimEntry(tx, id, {
+        owner: deps.owner,
+        now,
+        leaseMs: deps.leaseMs,
+        force: this.options.force,
+      });
+      if (result.kind !== 'claimed') continue;
       this.touched = true;
-      return claim.entry;
+      this.unsettled.add(id);
+      claimed.push(result.entry);
     }
+    return claimed;
   }
 
-  private async snapshot(): Promise<void> {
-    const { heads, marks } = await this.deps.runner.run(
-      async (tx) => ({ heads: await tx.queueHeads(), marks: await tx.marks() }),
-      'defer',
-    );
+  private async snapshot(tx: SyncTx): Promise<void> {
+    const heads = await tx.queueHeads();
     this.ids = heads.map((h) => h.id).filter((id) => !this.unsettled.has(id));
     this.heads = new Map(heads.map((h) => [h.id, h]));
-    this.marks = marks;
+    this.marks = await tx.marks();
     this.next = 0;
     this.progressed = false;
-  }
-
-  private settle(sent: InFlight, response: PushResult): Promise<Settled> {
-    const { deps } = this;
-    return deps.runner.run(
-      (tx) =>
-        settleEntry(tx, sent.entry, response, {
-          now: deps.clock.now(),
-          maxAttempts: deps.settings.maxAttempts,
-          random: deps.random,
-          payloadSize: Buffer.byteLength(sent.body),
-        }),
-      'defer',
-    );
   }
 }

@@ -67,6 +67,8 @@ let historySeq = 0;
 
 class StoreSyncTx implements SyncTx {
   private queueDirty = false;
+  /** The queue group as read once in this transaction and changed since (values as stored). */
+  private queueCache: Map<string, unknown> | undefined;
   private ledgerDirty = false;
   private droppedDirty = false;
   private historyDirty = false;
@@ -79,7 +81,17 @@ class StoreSyncTx implements SyncTx {
   ) {}
 
   async listQueue(): Promise<QueueEntry[]> {
-    return (await this.valid(GROUPS.syncQueue, queueEntrySchema)).sort(byQueueOrder);
+    const out: QueueEntry[] = [];
+    for (const { id, value } of await this.rawQueue()) {
+      const parsed = queueEntrySchema.safeParse(value);
+      if (parsed.success) out.push(parsed.data);
+      else
+        this.io.logger.warn(
+          { group: GROUPS.syncQueue, key: id, issue: parsed.error.issues[0]?.message },
+          'skipping invalid sync entry',
+        );
+    }
+    return out.sort(byQueueOrder);
   }
   async getQueue(id: string): Promise<QueueEntry | undefined> {
     return this.one(GROUPS.syncQueue, id, queueEntrySchema);
@@ -90,10 +102,12 @@ class StoreSyncTx implements SyncTx {
   async putQueue(entry: QueueEntry): Promise<void> {
     const { degraded: _d, lease_owner: _o, lease_until: _u, ...stored } = entry;
     await this.ops.set(GROUPS.syncQueue, entry.id, stored);
+    this.queueCache?.set(entry.id, stored);
     this.queueDirty = true;
   }
   async deleteQueue(id: string): Promise<void> {
     await this.ops.delete(GROUPS.syncQueue, id);
+    this.queueCache?.delete(id);
     await this.ops.delete(GROUPS.syncState, LEASE_PREFIX + id);
     this.queueDirty = true;
   }
@@ -213,10 +227,11 @@ class StoreSyncTx implements SyncTx {
       writeJsonFile(this.paths.marks, await this.marks(), false);
   }
 
-  /** Queue values in queue order, checked only for the fields that order them. */
+  /** Queue values in queue order, checked only for the fields that order them; read once per transaction. */
   private async rawQueue(): Promise<Array<{ id: string; queued_at: string; value: unknown }>> {
+    this.queueCache ??= new Map(await this.ops.entries(GROUPS.syncQueue));
     const out: Array<{ id: string; queued_at: string; value: unknown }> = [];
-    for (const [id, value] of await this.ops.entries(GROUPS.syncQueue)) {
+    for (const [id, value] of this.queueCache) {
       const at = (value as { queued_at?: unknown } | null)?.queued_at;
       out.push({ id, queued_at: typeof at === 'string' ? at : '', value });
     }
