@@ -2,9 +2,9 @@
 // in front of the real hub answers 30 % of requests 503, lets 10 % time out, resets 5 % after the
 // hub got them, and is down (connection refused) for one 60 s stretch. Prints records lost,
 // duplicates stored on the hub, and the time to drain after the outage.
-// Usage: npx tsx bench/sync-soak.ts [records=10000] [outage-seconds=60]
+// Usage: npx tsx bench/sync-soak.ts [records=10000] [outage-seconds=60] [batch-size=100]
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { startHubChild } from './hub-child.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const OUTAGE_MS = Number(process.argv[3] ?? 60) * 1000;
+const BATCH = Number(process.argv[4] ?? 100);
 const WAVES = 20;
 const WAVE_EVERY_MS = 1_500;
 const OUTAGE_AT_MS = 10_000;
@@ -153,6 +154,9 @@ const hubDb = join(dir, 'hub.sqlite');
 const hub = await startHubChild(hubDb, ['soak']);
 const proxy = new FaultProxy(new URL(hub.url));
 await proxy.up();
+mkdirSync(join(dir, 'node'), { recursive: true });
+// Smaller batches than the default 500: more requests, so more of them meet a fault.
+writeFileSync(join(dir, 'node', 'agents.yaml'), `sync:\n  batch_size: ${BATCH}\n`);
 const ctx = createContext({
   config: loadConfig(
     {},
