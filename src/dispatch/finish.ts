@@ -2,18 +2,12 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import { commitWorkspaces } from '../lifecycle/commit.js';
-import { readRecord, trackInTransaction } from '../lifecycle/index.js';
+import { readRecord, registryRecord, trackInTransaction } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
 import { isoUtc } from '../lib/clock.js';
 import { readTextIfExists } from '../lib/fs.js';
 import { GROUPS, type StoreOps } from '../store/index.js';
-import {
-  isTerminal,
-  poolOf,
-  statusRecordSchema,
-  workspaceDir,
-  type StatusRecord,
-} from '../workspace/index.js';
+import { isTerminal, poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { logPath } from './launch.js';
 import {
   FAST_FAIL_MS,
@@ -201,8 +195,8 @@ export async function recordInTx(
   tx: StoreOps,
   name: string,
 ): Promise<StatusRecord | undefined> {
-  const parsed = statusRecordSchema.safeParse(await tx.get(GROUPS.registry, name));
-  if (parsed.success) return parsed.data;
+  const record = registryRecord(await tx.get(GROUPS.registry, name));
+  if (record) return record;
   return (await ctx.store()).degraded ? readRecord(ctx, name) : undefined;
 }
 

@@ -19,13 +19,12 @@ import {
   isCurrentMirror,
   isTerminal,
   readStatusFile,
-  STATUSES,
-  statusRecordSchema,
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
 import { recoverOrphanBuffers } from './buffers.js';
 import { commitWorkspaces, needsCommit } from './commit.js';
+import { registryRecord } from './records.js';
 import { rebuildDerivedGroups, trackInTransaction } from './track.js';
 
 /** A live agent found at start, to be watched by the runner. */
@@ -71,8 +70,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   });
   mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
 
-  // 2. Registry: store first, then disk. A status.json whose mtime equals the registry's
-  // updated_at is the mirror trackWorkspace wrote: no need to read it again.
+  // 2. Registry: store first, then disk.
   const records = new Map<string, StatusRecord>();
   for (const [name, value] of await store.entries(GROUPS.registry)) {
     const record = registryRecord(value);
@@ -87,6 +85,8 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     // Discovered names are plain directory names under the root; they are validated when
     // adopted (trackWorkspace), not for this cheap look.
     const known = records.get(name);
+    // A status.json carrying the mirror mark of the registry's version was written by
+    // trackWorkspace for exactly that version: no need to read it.
     if (known !== undefined && isCurrentMirror(join(root, name, 'status.json'), known.updated_at))
       continue;
     const read = readStatusFile(join(root, name), ctx.clock.now());
@@ -256,30 +256,4 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
 function terminateGhostGroup(pid: number): void {
   if (processGroupOf(pid) === pid) return;
   if (groupAlive(pid)) signalGroup(pid, 'SIGTERM');
-}
-
-/**
- * A registry value as a record. Values were validated when trackWorkspace wrote them, so the
- * common case is a cheap shape check; anything unusual goes through the full schema.
- */
-function registryRecord(value: unknown): StatusRecord | undefined {
-  if (typeof value === 'object' && value !== null) {
-    const v = value as Partial<Record<keyof StatusRecord, unknown>>;
-    if (
-      typeof v.status === 'string' &&
-      (STATUSES as readonly string[]).includes(v.status) &&
-      typeof v.agent === 'string' &&
-      typeof v.repo === 'string' &&
-      typeof v.org === 'string' &&
-      typeof v.task === 'string' &&
-      typeof v.branch === 'string' &&
-      typeof v.updated_at === 'string' &&
-      typeof v.runs === 'number' &&
-      typeof v.priority === 'number'
-    ) {
-      return value as StatusRecord;
-    }
-  }
-  const parsed = statusRecordSchema.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
 }

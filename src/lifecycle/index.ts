@@ -1,3 +1,9 @@
-export { readAllRecords, readRecord, rebuildRegistryFromDisk, scanDiskRecords } from './records.js';
+export {
+  readAllRecords,
+  readRecord,
+  rebuildRegistryFromDisk,
+  registryRecord,
+  scanDiskRecords,
+} from './records.js';
 export { queueEntryOf, rebuildDerivedGroups, trackInTransaction, trackWorkspace } from './track.js';
 export type { QueueEntry, Track } from './track.js';

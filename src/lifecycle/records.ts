@@ -2,6 +2,7 @@ import type { AppContext } from '../context.js';
 import { GROUPS, type StateStore } from '../store/index.js';
 import {
   discoverWorkspaces,
+  STATUSES,
   fingerprintOf,
   isTerminal,
   readStatusFile,
@@ -21,13 +22,9 @@ export async function readAllRecords(ctx: AppContext): Promise<Map<string, Statu
   if (store.degraded) return scanDiskRecords(ctx);
   const records = new Map<string, StatusRecord>();
   for (const [name, value] of await store.entries(GROUPS.registry)) {
-    const parsed = statusRecordSchema.safeParse(value);
-    if (parsed.success) records.set(name, parsed.data);
-    else
-      ctx.logger.warn(
-        { workspace: name, issue: parsed.error.issues[0]?.message },
-        'skipping invalid registry entry',
-      );
+    const record = registryRecord(value);
+    if (record) records.set(name, record);
+    else ctx.logger.warn({ workspace: name }, 'skipping invalid registry entry');
   }
   return records;
 }
@@ -35,8 +32,8 @@ export async function readAllRecords(ctx: AppContext): Promise<Map<string, Statu
 /** One workspace's record: registry first, else status.json; undefined when neither exists. */
 export async function readRecord(ctx: AppContext, name: string): Promise<StatusRecord | undefined> {
   const store = await ctx.store();
-  const parsed = statusRecordSchema.safeParse(await store.get(GROUPS.registry, name));
-  if (parsed.success) return parsed.data;
+  const record = registryRecord(await store.get(GROUPS.registry, name));
+  if (record) return record;
   const read = readStatusFile(workspaceDir(ctx.config.workspaceRoot, name), ctx.clock.now());
   if (read.kind === 'corrupt') reportCorrupt(ctx, name, read.movedTo, read.reason);
   return read.kind === 'ok' ? read.record : undefined;
@@ -73,4 +70,30 @@ export async function rebuildRegistryFromDisk(ctx: AppContext, store: StateStore
   });
   ctx.logger.info({ workspaces: records.size }, 'registry rebuilt from status.json files');
   return records.size;
+}
+
+/**
+ * A registry value as a record. Values were validated when trackWorkspace wrote them, so the
+ * common case is a cheap shape check; anything unusual goes through the full schema.
+ */
+export function registryRecord(value: unknown): StatusRecord | undefined {
+  if (typeof value === 'object' && value !== null) {
+    const v = value as Partial<Record<keyof StatusRecord, unknown>>;
+    if (
+      typeof v.status === 'string' &&
+      (STATUSES as readonly string[]).includes(v.status) &&
+      typeof v.agent === 'string' &&
+      typeof v.repo === 'string' &&
+      typeof v.org === 'string' &&
+      typeof v.task === 'string' &&
+      typeof v.branch === 'string' &&
+      typeof v.updated_at === 'string' &&
+      typeof v.runs === 'number' &&
+      typeof v.priority === 'number'
+    ) {
+      return value as StatusRecord;
+    }
+  }
+  const parsed = statusRecordSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }

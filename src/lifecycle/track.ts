@@ -10,6 +10,7 @@ import {
   poolOf,
   workspaceDir,
   writeStatusFile,
+  writeStatusFileAsync,
   type StatusRecord,
 } from '../workspace/index.js';
 
@@ -79,10 +80,17 @@ export async function trackInTransaction<T>(
     };
     return body(track, tx);
   });
-  for (const [name, record] of mirrors) {
-    writeStatusFile(workspaceDir(ctx.config.workspaceRoot, name), record, {
-      durable: store.degraded,
-    });
+  const durable = store.degraded;
+  if (mirrors.size === 1) {
+    for (const [name, record] of mirrors)
+      writeStatusFile(workspaceDir(ctx.config.workspaceRoot, name), record, { durable });
+  } else {
+    // A batch (hydrate reaping hundreds of ghosts) writes on the thread pool in parallel.
+    await Promise.all(
+      [...mirrors].map(([name, record]) =>
+        writeStatusFileAsync(workspaceDir(ctx.config.workspaceRoot, name), record, { durable }),
+      ),
+    );
   }
   return result;
 }

@@ -26,5 +26,6 @@ export {
   readStatusFile,
   statusPath,
   writeStatusFile,
+  writeStatusFileAsync,
 } from './status-file.js';
 export type { StatusRead } from './status-file.js';

@@ -1,6 +1,11 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { quarantineFile, readTextIfExists, writeFileAtomic } from '../lib/fs.js';
+import {
+  quarantineFile,
+  readTextIfExists,
+  writeFileAtomic,
+  writeFileAtomicAsync,
+} from '../lib/fs.js';
 import { KNOWN_STATUS_FIELDS, statusRecordSchema, type StatusRecord } from './record.js';
 
 /** Outcome of reading one status.json. */
@@ -60,6 +65,27 @@ export function writeStatusFile(
   options: { durable: boolean },
 ): void {
   const path = statusPath(dir);
+  writeFileAtomic(path, mirrorText(path, record), {
+    fsync: options.durable,
+    mtime: mirrorMtimeSeconds(record.updated_at),
+  });
+}
+
+/** {@link writeStatusFile} on the thread pool, for writing many mirrors in parallel. */
+export async function writeStatusFileAsync(
+  dir: string,
+  record: StatusRecord,
+  options: { durable: boolean },
+): Promise<void> {
+  const path = statusPath(dir);
+  await writeFileAtomicAsync(path, mirrorText(path, record), {
+    fsync: options.durable,
+    mtime: mirrorMtimeSeconds(record.updated_at),
+  });
+}
+
+/** The new file's text: the record, plus unknown fields of the file on disk that it lacks. */
+function mirrorText(path: string, record: StatusRecord): string {
   const merged: Record<string, unknown> = {};
   const existing = readTextIfExists(path);
   if (existing !== undefined) {
@@ -75,10 +101,7 @@ export function writeStatusFile(
     }
   }
   Object.assign(merged, record);
-  writeFileAtomic(path, `${JSON.stringify(merged, null, 2)}\n`, {
-    fsync: options.durable,
-    mtime: mirrorMtimeSeconds(record.updated_at),
-  });
+  return `${JSON.stringify(merged, null, 2)}\n`;
 }
 
 // Kernel timestamps fall on clock ticks (whole milliseconds, or thirds of one); half a
