@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AgenticError } from '../lib/errors.js';
@@ -17,13 +17,13 @@ import type { AgentCommand } from './agents.js';
  */
 const WRAPPER = `
 meta=$1; run=$2; shift 2
-printf '{"pid":%d,"run":%d,"started_at":"%s"}\n' "$$" "$run" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$meta/launch.json.tmp" && mv -f "$meta/launch.json.tmp" "$meta/launch.json"
+printf '{"pid":%d,"run":%d}\\n' "$$" "$run" > "$meta/launch.json.tmp" && mv -f "$meta/launch.json.tmp" "$meta/launch.json"
 trap 'sig_seen=1' TERM INT HUP
 "$@" </dev/null
 code=$?
 sig=null
 if [ "$code" -gt 128 ]; then name=$(kill -l $((code - 128)) 2>/dev/null) && sig="\\"SIG$name\\""; fi
-printf '{"exit_code":%d,"signal":%s,"ended_at":"%s","run":%d}\n' "$code" "$sig" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$run" > "$meta/exit.json.tmp" && mv -f "$meta/exit.json.tmp" "$meta/exit.json"
+printf '{"exit_code":%d,"signal":%s,"run":%d}\\n' "$code" "$sig" "$run" > "$meta/exit.json.tmp" && mv -f "$meta/exit.json.tmp" "$meta/exit.json"
 exit "$code"
 `;
 
@@ -31,20 +31,18 @@ exit "$code"
 export const exitRecordSchema = z.object({
   exit_code: z.number().int(),
   signal: z.string().nullable(),
-  ended_at: z.string(),
   run: z.number().int().optional(),
 });
-/** A parsed `.meta/exit.json`. */
-export type ExitRecord = z.infer<typeof exitRecordSchema>;
+/** A parsed `.meta/exit.json`; `ended_at` is the file's mtime (the wrapper spawns no `date`). */
+export type ExitRecord = z.infer<typeof exitRecordSchema> & { ended_at: string };
 
 /** What the wrapper writes as it starts: `.meta/launch.json`. */
 export const launchRecordSchema = z.object({
   pid: z.number().int().positive(),
   run: z.number().int(),
-  started_at: z.string(),
 });
-/** A parsed `.meta/launch.json`. */
-export type LaunchRecord = z.infer<typeof launchRecordSchema>;
+/** A parsed `.meta/launch.json`; `started_at` is the file's mtime. */
+export type LaunchRecord = z.infer<typeof launchRecordSchema> & { started_at: string };
 
 /** A started agent: the wrapper's pid (also the process group id) and its start-time token. */
 export interface Launched {
@@ -118,20 +116,24 @@ export async function launchAgent(
 
 /** Reads `.meta/exit.json`; undefined when absent or unreadable (a torn write cannot happen: it is renamed into place). */
 export function readExitRecord(workspace: string): ExitRecord | undefined {
-  return readJson(exitPath(workspace), exitRecordSchema);
+  const read = readJson(exitPath(workspace), exitRecordSchema);
+  return read && { ...read.value, ended_at: read.mtime };
 }
 
 /** Reads `.meta/launch.json`; undefined when absent or unreadable. */
 export function readLaunchRecord(workspace: string): LaunchRecord | undefined {
-  return readJson(join(workspace, '.meta', 'launch.json'), launchRecordSchema);
+  const read = readJson(join(workspace, '.meta', 'launch.json'), launchRecordSchema);
+  return read && { ...read.value, started_at: read.mtime };
 }
 
-function readJson<T>(path: string, schema: z.ZodType<T>): T | undefined {
+function readJson<T>(path: string, schema: z.ZodType<T>): { value: T; mtime: string } | undefined {
   const text = readTextIfExists(path);
   if (text === undefined) return undefined;
   try {
     const parsed = schema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!parsed.success || stat === undefined) return undefined;
+    return { value: parsed.data, mtime: stat.mtime.toISOString() };
   } catch {
     return undefined;
   }

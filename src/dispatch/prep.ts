@@ -33,11 +33,7 @@ export function sourceOf(location: string): RepoSource {
  * directory that is a git repository. Throws INPUT_INVALID naming `repo` for anything else,
  * including values starting with `-` that git could take for an option.
  */
-export async function parseRepoSource(
-  value: string,
-  cwd: string,
-  env: Readonly<Record<string, string>>,
-): Promise<RepoSource> {
+export function parseRepoSource(value: string, cwd: string): RepoSource {
   const fail = (why: string): never => {
     throw new AgenticError('INPUT_INVALID', `repo ${why} (got ${JSON.stringify(value)})`, {
       field: 'repo',
@@ -53,11 +49,12 @@ export async function parseRepoSource(
   const path = resolve(cwd, value);
   if (!existsSync(path) || !statSync(path).isDirectory())
     fail('is neither a git URL nor an existing directory');
-  try {
-    await run('git', ['-C', path, 'rev-parse', '--git-dir'], { env: gitEnv(env) });
-  } catch {
-    fail('is a directory but not a git repository');
-  }
+  // A work tree has .git (a directory, or a file for worktrees); a bare repository has HEAD and
+  // objects/. Checked on disk: a git process per dispatch costs milliseconds.
+  const isRepo =
+    existsSync(join(path, '.git')) ||
+    (existsSync(join(path, 'HEAD')) && existsSync(join(path, 'objects')));
+  if (!isRepo) fail('is a directory but not a git repository');
   return {
     kind: 'local',
     location: path,

@@ -70,7 +70,7 @@ export async function enqueueDispatch(
       field: 'priority',
     });
   }
-  const source = await parseRepoSource(input.repo, input.cwd ?? process.cwd(), ctx.config.childEnv);
+  const source = parseRepoSource(input.repo, input.cwd ?? process.cwd());
   const repo = input.name ?? source.name;
   const leaf = leafFor({ pr: input.pr, issue: input.issue, branch: input.branch });
   const name = workspaceName({ org, repo, leaf });
