@@ -30,7 +30,6 @@ import type {
 /** Advisory lock key held while migrating the hub schema ("hub0" in ASCII). */
 const MIGRATE_LOCK = 0x68756230;
 
-
 /**
  * Opens the hub's PostgreSQL database at `url`: a small pool, migrations from
  * `migrations/hub-postgres/` under an advisory lock. Hub tables are prefixed `hub_`, so the
