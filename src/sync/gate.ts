@@ -28,29 +28,32 @@ export function sendableAt(entry: EntryTiming, marks: SyncMarks): string {
 }
 
 /**
- * The marks after a retryable failure at `now`: the first failure after the hold ended extends
- * the failure streak and holds the queue for that step of the back-off schedule (or the
- * Retry-After); failures of requests sent in the same wave only stretch a Retry-After.
+ * The hold after a retryable failure at `now`: the first failure after the previous hold ended
+ * extends the failure streak and holds the queue for that step of the back-off schedule (or the
+ * Retry-After); failures of requests sent in the same wave keep the running hold (a longer
+ * Retry-After stretches it). Returns the marks to store and the failed entry's `next_attempt`,
+ * so an entry's wait follows the queue's streak (reset by any success), not its own attempt count.
  */
 export function holdAfterFailure(
   marks: SyncMarks,
   now: Date,
-  delays: { retryAfterMs: number | undefined; entryAttempts: number; entryDelayMs: number },
+  retryAfterMs: number | undefined,
   random: () => number,
-): SyncMarks {
+): { marks: SyncMarks; nextAttempt: string } {
   const at = isoUtc(now);
-  const streak = marks.failure_streak ?? 0;
-  const holding = marks.hold_until !== undefined && marks.hold_until > at;
-  if (holding) {
-    if (delays.retryAfterMs === undefined) return {};
-    const until = isoUtc(new Date(now.getTime() + delays.retryAfterMs));
-    return until > (marks.hold_until ?? '') ? { hold_until: until } : {};
+  const throttledUntil =
+    retryAfterMs === undefined ? undefined : isoUtc(new Date(now.getTime() + retryAfterMs));
+  const hold = marks.hold_until;
+  if (hold !== undefined && hold > at) {
+    if (throttledUntil === undefined) return { marks: {}, nextAttempt: hold };
+    return {
+      marks: throttledUntil > hold ? { hold_until: throttledUntil } : {},
+      nextAttempt: throttledUntil,
+    };
   }
-  const next = streak + 1;
-  const delay =
-    delays.retryAfterMs ??
-    (next === delays.entryAttempts ? delays.entryDelayMs : backoffDelay(next, random));
-  return { failure_streak: next, hold_until: isoUtc(new Date(now.getTime() + delay)) };
+  const streak = (marks.failure_streak ?? 0) + 1;
+  const until = throttledUntil ?? isoUtc(new Date(now.getTime() + backoffDelay(streak, random)));
+  return { marks: { failure_streak: streak, hold_until: until }, nextAttempt: until };
 }
 
 /** The marks after a successful push at `now`: the hold and the failure streak are cleared. */

@@ -1,5 +1,4 @@
 import { isoUtc } from '../lib/clock.js';
-import { backoffDelay } from './backoff.js';
 import type { PushResult } from './client.js';
 import { holdAfterFailure, holdAfterSuccess, sendableAt } from './gate.js';
 import { leasedByOther, type LeaseOwner } from './lease.js';
@@ -61,7 +60,7 @@ export type Settled =
  * the ledger takes each record's collection-time fingerprint, `dispatch_history` records still
  * at that fingerprint are marked synced, `last_push_at` is set, the hold is cleared and a `push`
  * record written. Retryable failure: attempts + 1, `next_attempt` from `Retry-After` or the
- * back-off schedule, the queue-wide hold extended (see holdAfterFailure), or a drop once
+ * queue-wide hold (the back-off schedule stepped per failed wave, see holdAfterFailure), or a drop once
  * `maxAttempts` is reached. Permanent failure: dropped at once. Aborted by shutdown: the lease
  * is released and the attempt is not counted.
  */
@@ -105,8 +104,8 @@ export async function settleEntry(
     await dropEntry(tx, { ...entry, attempts, last_error: result.reason }, reason, io);
     return { kind: 'dropped', id: entry.id, attempts, reason };
   }
-  const delay = result.retryAfterMs ?? backoffDelay(attempts, io.random);
-  const nextAttempt = isoUtc(new Date(io.now.getTime() + delay));
+  const hold = holdAfterFailure(await tx.marks(), io.now, result.retryAfterMs, io.random);
+  const nextAttempt = hold.nextAttempt;
   const { throttled: _throttled, ...rest } = entry;
   await tx.putQueue({
     ...rest,
@@ -116,14 +115,7 @@ export async function settleEntry(
     failed_at: at,
     ...(result.retryAfterMs !== undefined ? { throttled: true } : {}),
   });
-  await tx.setMarks(
-    holdAfterFailure(
-      await tx.marks(),
-      io.now,
-      { retryAfterMs: result.retryAfterMs, entryAttempts: attempts, entryDelayMs: delay },
-      io.random,
-    ),
-  );
+  await tx.setMarks(hold.marks);
   return { kind: 'retry', nextAttempt, attempts, reason: result.reason };
 }
 

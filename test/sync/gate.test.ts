@@ -27,49 +27,35 @@ describe('when an entry may be sent', () => {
 
 describe('the hold after a failure', () => {
   it('steps through the schedule once per failed wave, not once per failed request', () => {
-    const first = holdAfterFailure(
-      {},
-      now,
-      { retryAfterMs: undefined, entryAttempts: 1, entryDelayMs: 1_000 },
-      exact,
-    );
-    expect(first).toEqual({ failure_streak: 1, hold_until: iso(1_000) });
-    // Another request of the same wave fails while the hold is on: nothing changes.
-    expect(
-      holdAfterFailure(
-        first,
-        now,
-        { retryAfterMs: undefined, entryAttempts: 1, entryDelayMs: 1_000 },
-        exact,
-      ),
-    ).toEqual({});
+    const first = holdAfterFailure({}, now, undefined, exact);
+    expect(first).toEqual({
+      marks: { failure_streak: 1, hold_until: iso(1_000) },
+      nextAttempt: iso(1_000),
+    });
+    // Another request of the same wave fails while the hold is on: it waits for the same hold.
+    expect(holdAfterFailure(first.marks, now, undefined, exact)).toEqual({
+      marks: {},
+      nextAttempt: iso(1_000),
+    });
     const later = new Date(now.getTime() + 1_000);
-    expect(
-      holdAfterFailure(
-        first,
-        later,
-        { retryAfterMs: undefined, entryAttempts: 7, entryDelayMs: 300_000 },
-        exact,
-      ),
-    ).toEqual({ failure_streak: 2, hold_until: iso(6_000) });
+    expect(holdAfterFailure(first.marks, later, undefined, exact)).toEqual({
+      marks: { failure_streak: 2, hold_until: iso(6_000) },
+      nextAttempt: iso(6_000),
+    });
+  });
+
+  it('starts again from 1 s after a success, however often the entry failed before', () => {
+    const afterSuccess = { last_push_at: iso(0), hold_until: iso(0), failure_streak: 0 };
+    expect(holdAfterFailure(afterSuccess, now, undefined, exact).nextAttempt).toBe(iso(1_000));
   });
 
   it('takes a Retry-After, and a longer one stretches a running hold', () => {
+    expect(holdAfterFailure({}, now, 30_000, exact)).toEqual({
+      marks: { failure_streak: 1, hold_until: iso(30_000) },
+      nextAttempt: iso(30_000),
+    });
     expect(
-      holdAfterFailure(
-        {},
-        now,
-        { retryAfterMs: 30_000, entryAttempts: 1, entryDelayMs: 30_000 },
-        exact,
-      ),
-    ).toEqual({ failure_streak: 1, hold_until: iso(30_000) });
-    expect(
-      holdAfterFailure(
-        { failure_streak: 1, hold_until: iso(1_000) },
-        now,
-        { retryAfterMs: 60_000, entryAttempts: 1, entryDelayMs: 60_000 },
-        exact,
-      ),
-    ).toEqual({ hold_until: iso(60_000) });
+      holdAfterFailure({ failure_streak: 1, hold_until: iso(1_000) }, now, 60_000, exact),
+    ).toEqual({ marks: { hold_until: iso(60_000) }, nextAttempt: iso(60_000) });
   });
 });
