@@ -198,8 +198,8 @@ describe('timeouts, back-off and operator control', () => {
     expect(await readRecord(ctx, long)).toMatchObject({ question: 'killed by operator' });
     expect(await readRecord(ctx, queued)).toMatchObject({ status: 'cancelled' });
     for (const n of [long, queued]) {
-      const journal = join(root.coreRoot, 'workspace', n, '.meta', 'journal.jsonl');
-      await waitUntil(`${n} journal`, () => existsSync(journal));
+      const marker = join(root.coreRoot, 'workspace', n, '.meta', 'commit.json');
+      await waitUntil(`${n} commit`, () => existsSync(marker));
     }
     const after = await d('true', 'after-kill');
     await new Promise((r) => setTimeout(r, 300));

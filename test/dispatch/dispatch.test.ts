@@ -91,8 +91,10 @@ describe('dispatching shell agents through a daemon', () => {
       exit_code: 3,
     });
     for (const name of [blocked.workspace, failing.workspace]) {
-      const journal = join(root.coreRoot, 'workspace', name, '.meta', 'journal.jsonl');
-      await waitUntil(`${name} journal`, () => existsSync(journal));
+      const meta = join(root.coreRoot, 'workspace', name, '.meta');
+      // commit.json is written after the journal line: once it exists the line is complete.
+      await waitUntil(`${name} commit`, () => existsSync(join(meta, 'commit.json')));
+      const journal = join(meta, 'journal.jsonl');
       const lines = readFileSync(journal, 'utf8').trim().split('\n');
       expect(lines).toHaveLength(1);
       expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ workspace: name, runs: 1 });
