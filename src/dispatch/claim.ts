@@ -73,6 +73,7 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
     );
 
     const runtime = await loadRuntime(tx, ctx.config.coreRoot);
+    const runtimeBefore = JSON.stringify(runtime);
     pruneBackoff(runtime, now);
     const snapshot = async (pool: string): Promise<ConcurrencySnapshot | undefined> => {
       if (!snapshots.has(pool) && !disk) {
@@ -126,7 +127,8 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
       if (rate !== undefined && rateGate(rate, runtime.rates[pool], now) !== undefined)
         closedPools.add(pool);
     }
-    if (claims.length > 0) {
+    // Rate windows and expired back-off change the runtime state; plain claims do not.
+    if (JSON.stringify(runtime) !== runtimeBefore) {
       await saveRuntime(tx, runtime);
       runtimeToMirror = runtime;
     }

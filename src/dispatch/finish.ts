@@ -79,6 +79,7 @@ export async function finishRuns(
   const finished = await trackInTransaction(ctx, async (track, tx) => {
     const out = new Map<string, StatusRecord>();
     runtime = await loadRuntime(tx, ctx.config.coreRoot);
+    const before = JSON.stringify(runtime);
     for (const { name, ref, end } of items) {
       const record = await recordInTx(ctx, tx, name);
       if (record?.status !== 'running' || record.runs !== ref.runs || record.pid !== ref.pid)
@@ -104,10 +105,12 @@ export async function finishRuns(
       });
       if (next) out.set(name, next);
     }
-    if (out.size > 0) await saveRuntime(tx, runtime);
+    // Most runs leave back-off untouched: then neither the store nor dispatch.json is rewritten.
+    if (JSON.stringify(runtime) === before) runtime = undefined;
+    else await saveRuntime(tx, runtime);
     return out;
   });
-  if (runtime && finished.size > 0) mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
+  if (runtime) mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
   const terminal = new Map([...finished].filter(([, r]) => isTerminal(r.status)));
   if (terminal.size > 0) await commitWorkspaces(ctx, terminal);
   for (const [name, record] of finished) ctx.events.emit('finished', name, record);
