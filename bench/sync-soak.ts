@@ -19,6 +19,8 @@ import { startHubChild } from './hub-child.js';
 const N = Number(process.argv[2] ?? 10_000);
 const OUTAGE_MS = Number(process.argv[3] ?? 60) * 1000;
 const BATCH = Number(process.argv[4] ?? 100);
+/** `--verbose` (5th argument) prints every drain pass. */
+const VERBOSE = process.argv[5] === '--verbose';
 const WAVES = 20;
 const WAVE_EVERY_MS = 1_500;
 const OUTAGE_AT_MS = 10_000;
@@ -36,6 +38,8 @@ class FaultProxy {
   hubDuplicates = 0;
   /** Requests forwarded with an Idempotency-Key the hub had already seen (the hub replays them). */
   replays = 0;
+  /** When each 2xx answer was relayed to the client. */
+  readonly okAt: number[] = [];
   private readonly forwardedKeys = new Set<string>();
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -72,6 +76,7 @@ class FaultProxy {
             return;
           }
           this.counts.ok += 1;
+          if (status >= 200 && status < 300) this.okAt.push(Date.now());
           res.writeHead(status, headers);
           res.end(body);
         });
@@ -175,7 +180,6 @@ const sync = await createSyncService(ctx, { requestTimeoutMs: REQUEST_TIMEOUT_MS
 let seeded = 0;
 let recoveredAt: number | undefined;
 let backoffAtRecoveryMs: number | undefined;
-let firstPushAfterRecovery: number | undefined;
 let drainedAt: number | undefined;
 let resolveDrained: () => void = () => undefined;
 const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
@@ -187,8 +191,10 @@ const unsyncedCount = async (): Promise<number> =>
 
 const drainer = new SyncDrainer(sync, {
   onPass(result) {
-    if (result.sent > 0 && recoveredAt !== undefined && firstPushAfterRecovery === undefined)
-      firstPushAfterRecovery = Date.now();
+    if (VERBOSE)
+      console.log(
+        `${since()}s pass: sent ${result.sent}, remaining ${result.remaining}, next ${result.nextAttemptAt ?? '-'}${result.lastError ? `, last error ${result.lastError.slice(0, 40)}` : ''}`,
+      );
     // Drained = every committed record is marked synced (a pass may end before a wave was collected).
     if (
       seeded === N &&
@@ -277,9 +283,11 @@ console.log(
     `${proxy.replays} requests (replayed by Idempotency-Key), ${proxy.hubDuplicates} records (deduplicated)`,
 );
 if (recoveredAt !== undefined && drainedAt !== undefined) {
+  const recovered = recoveredAt;
+  const firstOk = proxy.okAt.find((t) => t >= recovered) ?? drainedAt;
   console.log(
-    `after recovery: first accepted push ${(((firstPushAfterRecovery ?? drainedAt) - recoveredAt) / 1000).toFixed(1)} s, ` +
-      `queue drained ${((drainedAt - recoveredAt) / 1000).toFixed(1)} s ` +
+    `after recovery: first accepted push ${((firstOk - recovered) / 1000).toFixed(1)} s, ` +
+      `queue drained ${((drainedAt - recovered) / 1000).toFixed(1)} s ` +
       `(back-off step in effect at recovery: ${(backoffAtRecoveryMs ?? 0) / 1000} s)`,
   );
 }
