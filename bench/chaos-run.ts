@@ -83,7 +83,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const truth = join(base, 'truth');
   mkdirSync(root, { recursive: true });
   mkdirSync(truth, { recursive: true });
-  writeFileSync(join(root, 'agents.yaml'), `concurrency:\n  shell: ${options.concurrency}\n`);
+  // Failing fast is what these tasks are for, so the fast-failure pause (which would rightly
+  // stop the pool after three in a row) is turned off.
+  writeFileSync(
+    join(root, 'agents.yaml'),
+    `dispatch:\n  failure_backoff:\n    count: 0\nconcurrency:\n  shell: ${options.concurrency}\n`,
+  );
   const repo = join(base, 'repo');
   mkdirSync(repo);
   writeFileSync(join(repo, 'README.md'), 'chaos\n');

@@ -40,6 +40,14 @@ export const agentsFileSchema = z.strictObject({
       timeout_minutes: z.number().positive().default(60),
       kill_grace_seconds: z.number().positive().default(30),
       default_concurrency: positiveInt.default(2),
+      /** Fast-failure back-off (DESIGN §8): `count` failures within `within_seconds` of their start pause the pool; 0 turns it off. */
+      failure_backoff: z
+        .strictObject({
+          count: nonNegativeInt.default(3),
+          within_seconds: z.number().positive().default(60),
+          pause_minutes: z.number().positive().default(30),
+        })
+        .prefault({}),
     })
     .prefault({}),
   concurrency: z.record(z.string(), concurrencyEntrySchema).default({}),

@@ -10,7 +10,6 @@ import { GROUPS, type StoreOps } from '../store/index.js';
 import { isTerminal, poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { logPath } from './launch.js';
 import {
-  FAST_FAIL_MS,
   loadRuntime,
   mirrorRuntime,
   recordOutcome,
@@ -80,6 +79,7 @@ export async function finishRuns(
     const out = new Map<string, StatusRecord>();
     runtime = await loadRuntime(tx, ctx.config.coreRoot);
     const before = JSON.stringify(runtime);
+    const policy = ctx.config.file.dispatch.failure_backoff;
     for (const { name, ref, end } of items) {
       const record = await recordInTx(ctx, tx, name);
       if (record?.status !== 'running' || record.runs !== ref.runs || record.pid !== ref.pid)
@@ -91,8 +91,8 @@ export async function finishRuns(
       const fast =
         decided.status === 'failed' &&
         decided.countsAsFailure &&
-        endedMs - startedMs < FAST_FAIL_MS;
-      recordOutcome(runtime, poolOf(record.agent), fast, now);
+        endedMs - startedMs < policy.within_seconds * 1000;
+      recordOutcome(runtime, poolOf(record.agent), fast, now, policy);
       const { kill_reason: _k, pid: _p, pid_start: _s, ...rest } = record;
       const next = await track(name, {
         ...rest,

@@ -6,12 +6,12 @@ import { isoUtc } from '../lib/clock.js';
 import { readTextIfExists, writeFileAtomic } from '../lib/fs.js';
 import { GROUPS, type StoreOps } from '../store/index.js';
 
-/** Fast failures in a row that pause a pool. */
-export const FAIL_LIMIT = 3;
-/** A run that fails sooner than this after it started counts as a fast failure. */
-export const FAST_FAIL_MS = 60_000;
-/** How long a pool pauses after FAIL_LIMIT fast failures. */
-export const FAIL_PAUSE_MS = 30 * 60_000;
+/** agents.yaml `dispatch.failure_backoff`: defaults 3 failures within 60 s pause 30 minutes; count 0 turns it off. */
+export interface FailureBackoff {
+  count: number;
+  within_seconds: number;
+  pause_minutes: number;
+}
 
 const rateStateSchema = z.object({
   window_start: z.string(),
@@ -88,14 +88,15 @@ export function recordOutcome(
   pool: string,
   fastFailure: boolean,
   now: Date,
+  policy: FailureBackoff,
 ): void {
-  if (!fastFailure) {
+  if (!fastFailure || policy.count === 0) {
     delete state.fail_count[pool];
     return;
   }
   const count = (state.fail_count[pool] ?? 0) + 1;
-  if (count >= FAIL_LIMIT) {
-    state.backoff[pool] = isoUtc(new Date(now.getTime() + FAIL_PAUSE_MS));
+  if (count >= policy.count) {
+    state.backoff[pool] = isoUtc(new Date(now.getTime() + policy.pause_minutes * 60_000));
     delete state.fail_count[pool];
   } else {
     state.fail_count[pool] = count;

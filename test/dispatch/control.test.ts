@@ -119,6 +119,28 @@ describe('timeouts, back-off and operator control', () => {
     expect(await store.get(GROUPS.runtime, 'fail_count')).toBeUndefined();
   });
 
+  it('never pauses a pool when failure_backoff.count is 0', async () => {
+    writeAgentsYaml(
+      root,
+      'dispatch:\n  failure_backoff:\n    count: 0\nconcurrency:\n  shell: 1\n',
+    );
+    ctx = testContext(root);
+    const r = await Runner.start(ctx);
+    if (!r) throw new Error('no lease');
+    runner = r;
+    const names: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      names.push(
+        (await enqueueDispatch(ctx, { repo, agent: 'shell', task: 'exit 1', branch: `z-${i}` }))
+          .workspace,
+      );
+    }
+    for (const n of names) await until(ctx, n, 'failed');
+    const store = await ctx.store();
+    expect(await store.get(GROUPS.runtime, 'backoff')).toBeUndefined();
+    expect(await store.get(GROUPS.runtime, 'fail_count')).toBeUndefined();
+  });
+
   it('requeues on a usage-limit message and restarts after the stated reset', async () => {
     const clock = new ManualClock(new Date());
     ctx = testContext(root, { clock });
