@@ -14,8 +14,10 @@ repo="$demo/sample-repo"
 cp -R examples/sample-repo "$repo"
 git -C "$repo" init -q -b main && git -C "$repo" add . && git -C "$repo" commit -q -m "sample repo"
 
-agentic daemon >/dev/null & daemon=$!
-trap 'kill $daemon 2>/dev/null || true' EXIT
+# Started directly (not through the function) so $! is the daemon itself and the trap stops it.
+node dist/cli/main.js --log-level warn daemon >/dev/null 2>&1 &
+daemon=$!
+trap 'kill $daemon 2>/dev/null && wait $daemon 2>/dev/null || true' EXIT
 
 echo "== dispatching three shell tasks into $repo"
 agentic dispatch --repo "$repo" --agent shell --issue 1 \
