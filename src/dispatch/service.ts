@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
-import { readRecord, trackInTransaction } from '../lifecycle/index.js';
+import { commitWorkspace } from '../lifecycle/commit.js';
+import { readAllRecords, readRecord, trackInTransaction } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
@@ -177,7 +178,7 @@ export async function cancelWorkspace(ctx: AppContext, name: string): Promise<St
     };
   });
   if (result.pid !== undefined) signalGroup(result.pid, 'SIGTERM');
-  else if (result.record?.status === 'cancelled') await commitIfTerminal(ctx, name);
+  else if (result.record?.status === 'cancelled') await commitWorkspace(ctx, name);
   await wakeRunner(ctx.config.coreRoot);
   if (!result.record) throw new AgenticError('INTERNAL', 'cancel produced no record');
   return result.record;
@@ -189,7 +190,6 @@ export async function cancelWorkspace(ctx: AppContext, name: string): Promise<St
  */
 export async function killAll(ctx: AppContext): Promise<{ killed: string[]; cancelled: string[] }> {
   await setFrozen(ctx, true);
-  const { readAllRecords } = await import('../lifecycle/index.js');
   const killed: string[] = [];
   const cancelled: string[] = [];
   for (const [name] of await readAllRecords(ctx)) {
@@ -211,7 +211,7 @@ export async function killAll(ctx: AppContext): Promise<{ killed: string[]; canc
     });
     if (outcome?.cancelled) {
       cancelled.push(name);
-      await commitIfTerminal(ctx, name);
+      await commitWorkspace(ctx, name);
     } else if (outcome) {
       killed.push(name);
       if (outcome.pid !== undefined) signalGroup(outcome.pid, 'SIGTERM');
@@ -219,11 +219,6 @@ export async function killAll(ctx: AppContext): Promise<{ killed: string[]; canc
   }
   await wakeRunner(ctx.config.coreRoot);
   return { killed, cancelled };
-}
-
-async function commitIfTerminal(ctx: AppContext, name: string): Promise<void> {
-  const { commitWorkspace } = await import('../lifecycle/commit.js');
-  await commitWorkspace(ctx, name);
 }
 
 async function requireRecord(ctx: AppContext, name: string): Promise<StatusRecord> {

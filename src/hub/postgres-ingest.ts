@@ -1,24 +1,6 @@
 import type pg from 'pg';
+import { inTransaction } from '../store/postgres/transaction.js';
 import type { IngestBatch, IngestOutcome, IngestRecord, IngestResponse } from './storage.js';
-
-/** Runs `fn` in one transaction on one pooled connection; rolls back if it throws. */
-export async function inTransaction<T>(
-  pool: pg.Pool,
-  fn: (client: pg.PoolClient) => Promise<T>,
-): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 /** Keeps the highest version per dispatch id, because one INSERT … ON CONFLICT DO UPDATE may touch a row only once. */
 function newestPerId(records: IngestRecord[]): IngestRecord[] {

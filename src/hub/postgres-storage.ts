@@ -3,7 +3,8 @@ import { AgenticError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { migratePostgres } from '../store/migrations.js';
 import { redactUrl } from '../store/open.js';
-import { inTransaction, ingestPostgres } from './postgres-ingest.js';
+import { inTransaction } from '../store/postgres/transaction.js';
+import { ingestPostgres } from './postgres-ingest.js';
 import {
   AGENT_SELECT,
   agentRow,

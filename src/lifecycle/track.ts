@@ -95,17 +95,6 @@ export async function trackInTransaction<T>(
   return result;
 }
 
-/** The `queue` group value of a queued workspace (DESIGN §4). */
-export interface QueueEntry {
-  repo: string;
-  org: string;
-  branch: string;
-  task: string;
-  agent: string;
-  priority: number;
-  queued_at: string;
-}
-
 /** The queue entry of a queued record. */
 export function queueEntryOf(record: StatusRecord): QueueEntry {
   return {

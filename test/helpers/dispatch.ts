@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from './cli.js';
 import type { TempRoot } from './context.js';
@@ -80,11 +80,6 @@ export async function startDaemon(
       return exited;
     },
   };
-}
-
-/** True when the socket/lease files of a runner exist. */
-export function runnerFilesExist(root: TempRoot): boolean {
-  return existsSync(join(root.coreRoot, 'runner.lock'));
 }
 
 /** A shell snippet that waits for `gate` to exist, but gives up after 60 s so no test leaves an agent behind. */

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { AgenticError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { migratePostgres } from '../migrations.js';
+import { inTransaction } from './transaction.js';
 import type { Group, StateStore, StatsQuery, StatsRow, StoreOps } from '../types.js';
 
 /** Advisory lock key that serialises store transactions across the fleet ("agnt" in ASCII). */
@@ -38,23 +39,14 @@ export async function openPostgresStore(
 }
 
 async function migrate(pool: pg.Pool): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const version = await migratePostgres(
+  return inTransaction(pool, (client) =>
+    migratePostgres(
       client,
       { set: 'postgres', table: 'schema_migrations', what: 'state store' },
       MIGRATE_LOCK,
       () => new Date(),
-    );
-    await client.query('COMMIT');
-    return version;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+    ),
+  );
 }
 
 function opsOn(db: Queryable): StoreOps {
@@ -146,19 +138,10 @@ class PostgresStore implements StateStore {
   /** One transaction on one connection; a fleet-wide advisory lock makes read-check-write safe across nodes. */
   async transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
     if (this.closed) throw new AgenticError('STORE_UNAVAILABLE', 'the state store is closed');
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [STORE_LOCK]);
-      const result = await fn(opsOn(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+      return fn(opsOn(client));
+    });
   }
 
   addStats(row: StatsRow): Promise<void> {
