@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { AppContext } from '../context.js';
 import { enqueueDispatch, resumeWorkspace, cancelWorkspace } from '../dispatch/service.js';
 import { leaseHeld } from '../dispatch/lease.js';
-import { logPath } from '../dispatch/launch.js';
+import { lastLogLine, logPath } from '../dispatch/launch.js';
 import { Runner } from '../dispatch/runner.js';
 import { commitWorkspace } from '../lifecycle/commit.js';
 import { readRecord } from '../lifecycle/index.js';
@@ -191,27 +191,6 @@ function progressLine(ctx: AppContext, name: string, r: StatusRecord): string {
   if (r.pid === undefined) return `${name}: preparing`;
   const log = lastLogLine(logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(r.agent)));
   return `${name}: running ${age(r.started_at, now)}${log ? ` | ${oneLine(log, 80)}` : ''}`;
-}
-
-/** The last non-empty line of a log file ('' when none). */
-export function lastLogLine(path: string): string {
-  if (!existsSync(path)) return '';
-  const size = statSync(path).size;
-  const len = Math.min(size, 4096);
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(len);
-    readSync(fd, buf, 0, len, size - len);
-    return (
-      buf
-        .toString('utf8')
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .pop() ?? ''
-    );
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function copyFrom(path: string, offset: number): number {
