@@ -1,7 +1,17 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AgenticError } from '../lib/errors.js';
 import { hasControlCharacters } from '../lib/text.js';
@@ -141,7 +151,8 @@ export async function prepareClone(
     if (local) await git(['checkout', '--quiet', branch]);
     else if (hasRemoteBranch(repoDir, branch))
       await git(['checkout', '--quiet', '-b', branch, '--track', `origin/${branch}`]);
-    else await git(['checkout', '--quiet', '-b', branch]);
+    else if (reused || !branchFromHead(repoDir, current, branch))
+      await git(['checkout', '--quiet', '-b', branch]);
   }
   return { repoDir, branch, baseBranch, reused };
 }
@@ -151,6 +162,52 @@ function headBranch(repoDir: string): string | undefined {
   const head = readTextIfExists(join(repoDir, '.git', 'HEAD'));
   const m = head === undefined ? null : /^ref: refs\/heads\/(.+)\n?$/.exec(head);
   return m?.[1];
+}
+
+/**
+ * `git checkout -b <branch>` in a fresh clone, as two file writes instead of a git process (a
+ * spawn costs the runner's thread milliseconds per dispatch): the new branch points at HEAD's
+ * commit, so index and work tree are already right. Taken only for the files ref backend with
+ * the current branch as a loose ref, which is how `git clone` leaves it; each file is written
+ * through git's own `<file>.lock` protocol. Returns false ("ask git") in any other case.
+ */
+function branchFromHead(repoDir: string, current: string, branch: string): boolean {
+  const dotGit = join(repoDir, '.git');
+  if (/refstorage/i.test(readTextIfExists(join(dotGit, 'config')) ?? '')) return false;
+  const commit = readTextIfExists(join(dotGit, 'refs', 'heads', current))?.trim() ?? '';
+  if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(commit)) return false;
+  const ref = join(dotGit, 'refs', 'heads', branch);
+  if (existsSync(ref)) return false;
+  try {
+    writeLocked(ref, `${commit}\n`);
+  } catch {
+    return false; // e.g. a branch named like a directory of this one: git explains it better
+  }
+  try {
+    writeLocked(join(dotGit, 'HEAD'), `ref: refs/heads/${branch}\n`);
+    return true;
+  } catch (err) {
+    rmSync(ref, { force: true });
+    throw new AgenticError('PREP_FAILED', `cannot switch the clone to ${branch}`, { cause: err });
+  }
+}
+
+/** Replaces a git ref file the way git does: exclusive `<file>.lock`, then rename. */
+function writeLocked(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const lock = `${path}.lock`;
+  const fd = openSync(lock, 'wx', 0o644);
+  try {
+    try {
+      writeSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(lock, path);
+  } catch (err) {
+    rmSync(lock, { force: true });
+    throw err;
+  }
 }
 
 /** True when the clone knows `origin/<branch>` (loose ref or packed-refs). */

@@ -86,7 +86,7 @@ export function workspaceDir(root: string, name: string): string {
 
 /**
  * Validates a git branch name by git's ref rules (no `..`, `@{`, control characters, spaces,
- * `~^:?*[\`, leading `-`, trailing `.lock` or `/`); throws WORKSPACE_NAME_INVALID naming `branch`.
+ * `~^:?*[\`, leading `-`, a component ending in `.lock`, trailing `/`); throws WORKSPACE_NAME_INVALID naming `branch`.
  */
 export function validateBranch(branch: string): string {
   const fail = (why: string): never => {
@@ -106,7 +106,11 @@ export function validateBranch(branch: string): string {
     fail('must not start with "-" or start/end with "/"');
   if (branch.includes('..') || branch.includes('@{') || branch.includes('//'))
     fail('must not contain "..", "//" or "@{"');
-  if (branch.endsWith('.lock') || branch.endsWith('.') || branch === '@')
+  if (
+    branch.split('/').some((part) => part.endsWith('.lock')) ||
+    branch.endsWith('.') ||
+    branch === '@'
+  )
     fail('is not a valid git branch name');
   if (branch.split('/').some((part) => part.startsWith('.')))
     fail('must not have a component starting with "."');

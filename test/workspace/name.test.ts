@@ -71,6 +71,7 @@ describe('workspace names', () => {
     '-x',
     'a b',
     'x.lock',
+    'a.lock/b',
     'a~1',
     'a^b',
     'a:b',
