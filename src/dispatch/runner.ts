@@ -1,8 +1,9 @@
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
-import { trackInTransaction } from '../lifecycle/index.js';
+import { readRecord, trackInTransaction } from '../lifecycle/index.js';
 import { hydrate, type Reattach } from '../lifecycle/hydrate.js';
+import { batched } from '../lib/batch.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError, toAgenticError } from '../lib/errors.js';
 import { readTextIfExists } from '../lib/fs.js';
@@ -10,8 +11,8 @@ import { groupAlive, isProcessAlive, signalGroup } from '../lib/proc.js';
 import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { agentCommand, findExecutable } from './agents.js';
 import { claimReady, type Claim } from './claim.js';
-import { finishRun, recordInTx, type RunEnd } from './finish.js';
-import { launchAgent, logPath, readExitRecord } from './launch.js';
+import { finishRuns, recordInTx, type FinishItem, type RunEnd } from './finish.js';
+import { launchAgent, logPath, readExitRecord, type Launched } from './launch.js';
 import { RunnerLease } from './lease.js';
 import { prepareClone, sourceOf, writePrompt } from './prep.js';
 import { listenForWakeups } from './wake.js';
@@ -25,6 +26,14 @@ export interface RunnerOptions {
   pollMs?: number;
   /** How often re-attached agents are checked, in ms (default 250). */
   watchMs?: number;
+}
+
+/** An agent just spawned, whose pid the record is to take. */
+interface Start {
+  name: string;
+  runs: number;
+  launched: Launched;
+  baseBranch: string;
 }
 
 interface Watch {
@@ -54,6 +63,13 @@ export class Runner {
   private readonly watches = new Map<string, Watch>();
   private readonly launches = new Set<Promise<void>>();
   private readonly node: string;
+  /** Runs ending together are finished (and journaled) in one transaction. */
+  private readonly finish = batched(async (items: FinishItem[]) => {
+    const done = await finishRuns(this.ctx, items);
+    return items.map((i) => done.get(i.name));
+  });
+  /** Agents spawned together have their pids recorded in one transaction. */
+  private readonly recordStart = batched((items: Start[]) => this.recordStarts(items));
 
   private constructor(
     private readonly ctx: AppContext,
@@ -174,13 +190,17 @@ export class Runner {
         repoDir: prep.repoDir,
       });
       if (findExecutable(command.argv[0], env['PATH']) === undefined) {
-        await finishRun(this.ctx, name, ref, {
-          kind: 'not-started',
-          question: `agent CLI '${command.argv[0]}' not found on PATH`,
+        await this.finish({
+          name,
+          ref,
+          end: {
+            kind: 'not-started',
+            question: `agent CLI '${command.argv[0]}' not found on PATH`,
+          },
         });
         return;
       }
-      const current = await this.current(name);
+      const current = await readRecord(this.ctx, name);
       if (
         current?.status !== 'running' ||
         current.runs !== record.runs ||
@@ -189,9 +209,10 @@ export class Runner {
         return;
       if (current.kill_reason !== undefined) {
         // Cancelled or killed while preparing: never start the agent.
-        await finishRun(this.ctx, name, ref, {
-          kind: 'not-started',
-          question: 'stopped before the agent started',
+        await this.finish({
+          name,
+          ref,
+          end: { kind: 'not-started', question: 'stopped before the agent started' },
         });
         return;
       }
@@ -207,18 +228,11 @@ export class Runner {
         },
         record.runs + 1,
       );
-      const started = await trackInTransaction(this.ctx, async (trackFn, tx) => {
-        const now = await recordInTx(this.ctx, tx, name);
-        if (now?.status !== 'running' || now.runs !== record.runs) return undefined;
-        return trackFn(name, {
-          ...now,
-          pid: launched.pid,
-          pid_start: launched.pidStart,
-          process_id: `${this.node}:${launched.pid}`,
-          runs: now.runs + 1,
-          started_at: isoUtc(this.ctx.clock.now()),
-          base_branch: prep.baseBranch,
-        });
+      const started = await this.recordStart({
+        name,
+        runs: record.runs,
+        launched,
+        baseBranch: prep.baseBranch,
       });
       if (!started) {
         signalGroup(launched.pid, 'SIGTERM');
@@ -228,14 +242,39 @@ export class Runner {
     } catch (err) {
       const e = toAgenticError(err);
       this.ctx.logger.warn({ workspace: name, err: e.message }, 'dispatch could not start');
-      await finishRun(this.ctx, name, ref, { kind: 'not-started', question: e.message }).catch(
+      await this.finish({ name, ref, end: { kind: 'not-started', question: e.message } }).catch(
         () => undefined,
       );
     }
   }
 
-  private async current(name: string): Promise<StatusRecord | undefined> {
-    return trackInTransaction(this.ctx, async (_t, tx) => recordInTx(this.ctx, tx, name));
+  /**
+   * Records the pid of each spawned agent (runs + 1, started_at) in one transaction; an entry
+   * is undefined when its record moved on meanwhile (cancelled, killed), and that agent is
+   * then stopped by the caller.
+   */
+  private async recordStarts(items: Start[]): Promise<Array<StatusRecord | undefined>> {
+    return trackInTransaction(this.ctx, async (trackFn, tx) => {
+      const out: Array<StatusRecord | undefined> = [];
+      for (const { name, runs, launched, baseBranch } of items) {
+        const now = await recordInTx(this.ctx, tx, name);
+        if (now?.status !== 'running' || now.runs !== runs) {
+          out.push(undefined);
+          continue;
+        }
+        const started = await trackFn(name, {
+          ...now,
+          pid: launched.pid,
+          pid_start: launched.pidStart,
+          process_id: `${this.node}:${launched.pid}`,
+          runs: now.runs + 1,
+          started_at: isoUtc(this.ctx.clock.now()),
+          base_branch: baseBranch,
+        });
+        out.push(started ?? undefined);
+      }
+      return out;
+    });
   }
 
   /** Watches an agent this runner started: its exit event, plus the timeout. */
@@ -314,7 +353,7 @@ export class Runner {
             endedAt: new Date(exit.ended_at),
           }
         : { kind: 'vanished' };
-      await finishRun(this.ctx, name, { runs: w.runs, pid: w.pid }, end);
+      await this.finish({ name, ref: { runs: w.runs, pid: w.pid }, end });
     } catch (err) {
       this.ctx.logger.error(
         { workspace: name, err: toAgenticError(err).message },
