@@ -1,6 +1,9 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import { open } from 'node:fs/promises';
 import { AgenticError } from '../../lib/errors.js';
+import { isErrno } from '../../lib/fs.js';
 import { Mutex } from '../../lib/mutex.js';
+import { SyncBarrier } from '../../lib/sync-barrier.js';
 import { migrateSqlite } from '../migrations.js';
 import type { Group, StateStore, StatsQuery, StatsRow, StoreOps } from '../types.js';
 
@@ -10,12 +13,20 @@ type DatabaseConstructor = new (path: string, options?: { timeout?: number }) =>
 export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
 /**
- * Opens (creating if needed) the SQLite state store at `path`: WAL, synchronous=FULL (a
- * committed transition survives power loss), busy timeout, migrations applied in one
- * IMMEDIATE transaction so concurrent starters are safe. Throws STORE_SCHEMA_TOO_NEW when
- * the file was migrated by a newer agentic; other open errors propagate (see open.ts).
+ * Opens (creating if needed) the SQLite state store at `path`: WAL, busy timeout, migrations
+ * applied in one IMMEDIATE transaction so concurrent starters are safe. Every write is durable
+ * before its promise resolves (a committed transition survives power loss), as with
+ * synchronous=FULL; but the WAL fsync that FULL would do inside COMMIT, blocking the event
+ * loop, runs on the thread pool and is shared by all writes committed meanwhile (see
+ * {@link SyncBarrier}): SQLite runs at synchronous=NORMAL, which in WAL mode differs from
+ * FULL only by that fsync. `syncWal` replaces the fsync in tests. Throws STORE_SCHEMA_TOO_NEW
+ * when the file was migrated by a newer agentic; other open errors propagate (see open.ts).
  */
-export function openSqliteStore(Database: DatabaseConstructor, path: string): StateStore {
+export function openSqliteStore(
+  Database: DatabaseConstructor,
+  path: string,
+  syncWal: () => Promise<void> = () => fsyncWal(path),
+): StateStore {
   const db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
   try {
     db.pragma('journal_mode = WAL');
@@ -26,7 +37,8 @@ export function openSqliteStore(Database: DatabaseConstructor, path: string): St
       { set: 'sqlite', table: 'schema_migrations', what: 'state store' },
       () => new Date(),
     );
-    return new SqliteStore(db, path, schemaVersion);
+    db.pragma('synchronous = NORMAL');
+    return new SqliteStore(db, path, schemaVersion, new SyncBarrier(syncWal));
   } catch (err) {
     db.close();
     throw err;
@@ -40,6 +52,8 @@ class SqliteStore implements StateStore {
   private readonly mutex = new Mutex();
   private readonly ops: StoreOps;
   private closed = false;
+  /** Set by every write; a transaction that wrote nothing needs no fsync. */
+  private wrote = false;
   private readonly stmts: {
     get: Statement<[string, string], { value: string }>;
     set: Statement<[string, string, string]>;
@@ -53,6 +67,7 @@ class SqliteStore implements StateStore {
     private readonly db: SqliteDatabase,
     readonly location: string,
     readonly schemaVersion: number,
+    private readonly durability: SyncBarrier,
   ) {
     this.stmts = {
       get: db.prepare('SELECT value FROM kv WHERE grp = ? AND key = ?'),
@@ -75,13 +90,16 @@ class SqliteStore implements StateStore {
       },
       set: async (group, key, value) => {
         s.set.run(group, key, JSON.stringify(value));
+        this.wrote = true;
       },
       delete: async (group, key) => {
         s.del.run(group, key);
+        this.wrote = true;
       },
       count: async (group) => s.count.get(group)?.n ?? 0,
       addStats: async (row) => {
         s.addStats.run(row);
+        this.wrote = true;
       },
       entries: async (group) =>
         s.entries.all(group).map((r) => [r.key, JSON.parse(r.value) as unknown]),
@@ -92,10 +110,10 @@ class SqliteStore implements StateStore {
     return this.exclusive(() => this.ops.get(group, key));
   }
   set(group: Group, key: string, value: unknown): Promise<void> {
-    return this.exclusive(() => this.ops.set(group, key, value));
+    return this.transaction((tx) => tx.set(group, key, value));
   }
   delete(group: Group, key: string): Promise<void> {
-    return this.exclusive(() => this.ops.delete(group, key));
+    return this.transaction((tx) => tx.delete(group, key));
   }
   count(group: Group): Promise<number> {
     return this.exclusive(() => this.ops.count(group));
@@ -109,22 +127,26 @@ class SqliteStore implements StateStore {
    * can never interleave with another process. `fn` must only use `tx` (a nested call on the
    * store would wait for this transaction and deadlock).
    */
-  transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
-    return this.exclusive(async () => {
+  async transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
+    const { result, wrote } = await this.exclusive(async () => {
       this.db.exec('BEGIN IMMEDIATE');
+      this.wrote = false;
       try {
-        const result = await fn(this.ops);
+        const value = await fn(this.ops);
         this.db.exec('COMMIT');
-        return result;
+        return { result: value, wrote: this.wrote };
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw err;
       }
     });
+    // Outside the mutex: the next transaction runs while this one's WAL frames reach the disk.
+    if (wrote) await this.durability.request();
+    return result;
   }
 
   addStats(row: StatsRow): Promise<void> {
-    return this.exclusive(() => this.ops.addStats(row));
+    return this.transaction((tx) => tx.addStats(row));
   }
 
   queryStats(query: StatsQuery): Promise<StatsRow[]> {
@@ -158,5 +180,25 @@ class SqliteStore implements StateStore {
       if (this.closed) throw new AgenticError('STORE_UNAVAILABLE', 'the state store is closed');
       return fn();
     });
+  }
+}
+
+/**
+ * fsync of the WAL on the thread pool (Linux accepts it on a read-only descriptor). The WAL
+ * exists while a connection is open; should it not, its frames were checkpointed into the
+ * database file, which is synced instead.
+ */
+async function fsyncWal(dbPath: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(`${dbPath}-wal`, 'r');
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+    handle = await open(dbPath, 'r');
+  }
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
