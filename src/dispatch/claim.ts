@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { scanDiskRecords, trackInTransaction } from '../lifecycle/index.js';
+import { queueEntrySchema, scanDiskRecords, trackInTransaction } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
 import { GROUPS } from '../store/index.js';
 import { modelOf, poolOf, statusRecordSchema, type StatusRecord } from '../workspace/index.js';
@@ -28,9 +28,14 @@ export interface ClaimBatch {
   frozen: boolean;
 }
 
+/** A queued workspace as the queue group describes it; its full record is read only when claimed. */
 interface Candidate {
   name: string;
-  record: StatusRecord;
+  agent: string;
+  priority: number;
+  queued_at: string;
+  /** Known up front when the store is degraded (the queue then comes from status.json). */
+  record?: StatusRecord;
 }
 
 /**
@@ -51,24 +56,30 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
     const snapshots = new Map<string, ConcurrencySnapshot>();
     if (disk) {
       for (const [name, record] of disk) {
-        if (record.status === 'queued') candidates.push({ name, record });
+        if (record.status === 'queued')
+          candidates.push({
+            name,
+            agent: record.agent,
+            priority: record.priority,
+            queued_at: record.queued_at ?? record.updated_at,
+            record,
+          });
         if (record.status === 'running') bump(snapshots, record.agent);
       }
     } else {
-      for (const [name] of await tx.entries(GROUPS.queue)) {
-        const parsed = statusRecordSchema.safeParse(await tx.get(GROUPS.registry, name));
-        if (parsed.success && parsed.data.status === 'queued')
-          candidates.push({ name, record: parsed.data });
-        else await tx.delete(GROUPS.queue, name);
+      // Ordering and pool checks need only the small queue entries; the full record of a
+      // candidate is read when it is about to be claimed, so a long queue stays cheap to scan.
+      for (const [name, value] of await tx.entries(GROUPS.queue)) {
+        const entry = queueEntrySchema.safeParse(value);
+        if (entry.success) candidates.push({ name, ...entry.data });
+        else candidates.push({ name, agent: '', priority: 0, queued_at: '' });
       }
     }
     if (candidates.length === 0) return { claims: [], retryAt: undefined, frozen: false };
     candidates.sort(
       (a, b) =>
-        b.record.priority - a.record.priority ||
-        (a.record.queued_at ?? a.record.updated_at).localeCompare(
-          b.record.queued_at ?? b.record.updated_at,
-        ) ||
+        b.priority - a.priority ||
+        a.queued_at.localeCompare(b.queued_at) ||
         a.name.localeCompare(b.name),
     );
 
@@ -88,8 +99,20 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
     const waitUntil = (at: Date): void => {
       if (retryAt === undefined || at < retryAt) retryAt = at;
     };
-    for (const { name, record } of candidates) {
+    for (const candidate of candidates) {
       if (claims.length >= max) break;
+      const { name } = candidate;
+      if (closedPools.has(poolOf(candidate.agent))) continue;
+      let record = candidate.record;
+      if (record === undefined) {
+        // A queue entry is trusted only as far as the registry agrees it is queued.
+        const parsed = statusRecordSchema.safeParse(await tx.get(GROUPS.registry, name));
+        if (!parsed.success || parsed.data.status !== 'queued') {
+          await tx.delete(GROUPS.queue, name);
+          continue;
+        }
+        record = parsed.data;
+      }
       const pool = poolOf(record.agent);
       if (closedPools.has(pool)) continue;
       const backoff = runtime.backoff[pool];

@@ -1,21 +1,12 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AgenticError } from '../lib/errors.js';
 import { hasControlCharacters } from '../lib/text.js';
-import { readTextIfExists, writeFileAtomic } from '../lib/fs.js';
+import { readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
 import { validateBranch, validateSegment } from '../workspace/index.js';
 
 const run = promisify(execFile);
@@ -151,7 +142,7 @@ export async function prepareClone(
     if (local) await git(['checkout', '--quiet', branch]);
     else if (hasRemoteBranch(repoDir, branch))
       await git(['checkout', '--quiet', '-b', branch, '--track', `origin/${branch}`]);
-    else if (reused || !branchFromHead(repoDir, current, branch))
+    else if (reused || !(await branchFromHead(repoDir, current, branch)))
       await git(['checkout', '--quiet', '-b', branch]);
   }
   return { repoDir, branch, baseBranch, reused };
@@ -171,7 +162,7 @@ function headBranch(repoDir: string): string | undefined {
  * the current branch as a loose ref, which is how `git clone` leaves it; each file is written
  * through git's own `<file>.lock` protocol. Returns false ("ask git") in any other case.
  */
-function branchFromHead(repoDir: string, current: string, branch: string): boolean {
+async function branchFromHead(repoDir: string, current: string, branch: string): Promise<boolean> {
   const dotGit = join(repoDir, '.git');
   if (/refstorage/i.test(readTextIfExists(join(dotGit, 'config')) ?? '')) return false;
   const commit = readTextIfExists(join(dotGit, 'refs', 'heads', current))?.trim() ?? '';
@@ -179,33 +170,34 @@ function branchFromHead(repoDir: string, current: string, branch: string): boole
   const ref = join(dotGit, 'refs', 'heads', branch);
   if (existsSync(ref)) return false;
   try {
-    writeLocked(ref, `${commit}\n`);
+    await writeLocked(ref, `${commit}\n`);
   } catch {
     return false; // e.g. a branch named like a directory of this one: git explains it better
   }
   try {
-    writeLocked(join(dotGit, 'HEAD'), `ref: refs/heads/${branch}\n`);
+    // On the thread pool: replacing HEAD makes ext4 flush it, which the runner need not wait on.
+    await writeLocked(join(dotGit, 'HEAD'), `ref: refs/heads/${branch}\n`);
     return true;
   } catch (err) {
-    rmSync(ref, { force: true });
+    await rm(ref, { force: true });
     throw new AgenticError('PREP_FAILED', `cannot switch the clone to ${branch}`, { cause: err });
   }
 }
 
 /** Replaces a git ref file the way git does: exclusive `<file>.lock`, then rename. */
-function writeLocked(path: string, content: string): void {
-  mkdirSync(dirname(path), { recursive: true });
+async function writeLocked(path: string, content: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const lock = `${path}.lock`;
-  const fd = openSync(lock, 'wx', 0o644);
+  const handle = await open(lock, 'wx', 0o644);
   try {
     try {
-      writeSync(fd, content);
+      await handle.writeFile(content);
     } finally {
-      closeSync(fd);
+      await handle.close();
     }
-    renameSync(lock, path);
+    await rename(lock, path);
   } catch (err) {
-    rmSync(lock, { force: true });
+    await rm(lock, { force: true });
     throw err;
   }
 }
@@ -232,13 +224,15 @@ async function originHead(
   }
 }
 
-/** Writes `.meta/prompt.md` and a content-addressed copy `.meta/prompts/<sha256>.md`; returns the prompt path. */
-export function writePrompt(workspace: string, prompt: string): string {
+/** Writes `.meta/prompt.md` and a content-addressed copy `.meta/prompts/<sha256>.md` (on the thread pool); returns the prompt path. */
+export async function writePrompt(workspace: string, prompt: string): Promise<string> {
   const meta = join(workspace, '.meta');
   const digest = createHash('sha256').update(prompt).digest('hex');
-  writeFileAtomic(join(meta, 'prompts', `${digest}.md`), prompt);
   const path = join(meta, 'prompt.md');
-  writeFileAtomic(path, prompt);
+  await Promise.all([
+    writeFileAtomicAsync(join(meta, 'prompts', `${digest}.md`), prompt),
+    writeFileAtomicAsync(path, prompt),
+  ]);
   return path;
 }
 

@@ -178,7 +178,7 @@ export class Runner {
       const source = sourceOf(record.source);
       const prep = await prepareClone(dir, source, record.branch, env);
       const prompt = promptFor(record, dir);
-      const promptFile = writePrompt(dir, prompt);
+      const promptFile = await writePrompt(dir, prompt);
       const model = record.agent.includes(':')
         ? record.agent.slice(record.agent.indexOf(':') + 1)
         : undefined;

@@ -1,5 +1,7 @@
 import {
   closeSync,
+  fdatasync,
+  fsync,
   existsSync,
   fsyncSync,
   futimesSync,
@@ -10,7 +12,8 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 import { compactUtc } from './clock.js';
 
@@ -82,29 +85,43 @@ export function isErrno(err: unknown, code: string): boolean {
 }
 
 /**
- * {@link writeFileAtomic} on the thread pool: many of these run in parallel (a batch of
- * status mirrors or commit markers), and concurrent fsyncs share one filesystem commit.
+ * {@link writeFileAtomic} for callers that must not wait on the disk: the temp file is new, so
+ * writing it here costs microseconds, while the steps that can wait on the disk — the fsync,
+ * and the rename over an existing file (ext4 flushes the replaced file) — run on the thread
+ * pool. Many run in parallel (a batch of mirrors or markers), and concurrent fsyncs share one
+ * filesystem commit.
  */
 export async function writeFileAtomicAsync(
   path: string,
   data: string,
   options: { fsync?: boolean; mtime?: Date | number } = {},
 ): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
-  const handle = await open(tmp, 'w', 0o644);
+  let fd: number;
   try {
-    await handle.writeFile(data);
-    if (options.mtime !== undefined) await handle.utimes(options.mtime, options.mtime);
-    if (options.fsync) await handle.sync();
+    fd = openSync(tmp, 'w', 0o644);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openSync(tmp, 'w', 0o644);
+  }
+  try {
+    writeSync(fd, data);
+    if (options.mtime !== undefined) futimesSync(fd, options.mtime, options.mtime);
+    if (options.fsync) await fsyncAsync(fd);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
   try {
     await rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
     throw err;
   }
   if (options.fsync) fsyncDir(dirname(path));
 }
+
+/** fsync of an open descriptor on the thread pool. */
+export const fsyncAsync = promisify(fsync);
+/** fdatasync of an open descriptor on the thread pool. */
+export const fdatasyncAsync = promisify(fdatasync);

@@ -6,14 +6,14 @@ import {
   openSync,
   readSync,
   ftruncateSync,
+  writeSync,
 } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
-import { readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
+import { fdatasyncAsync, readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
 import { GROUPS, type StatsRow } from '../store/index.js';
 import {
   fingerprintOf,
@@ -267,13 +267,14 @@ function lastJournalEntry(path: string): z.infer<typeof journalKeySchema> | unde
   }
 }
 
+/** Appends a line and makes it durable; only the fdatasync waits on the disk, on the thread pool. */
 async function appendLine(path: string, line: string): Promise<void> {
-  const handle = await open(path, 'a');
+  const fd = openSync(path, 'a');
   try {
-    await handle.write(line);
-    await handle.sync();
+    writeSync(fd, line);
+    await fdatasyncAsync(fd);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 

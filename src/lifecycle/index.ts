@@ -5,5 +5,11 @@ export {
   registryRecord,
   scanDiskRecords,
 } from './records.js';
-export { queueEntryOf, rebuildDerivedGroups, trackInTransaction, trackWorkspace } from './track.js';
+export {
+  queueEntryOf,
+  queueEntrySchema,
+  rebuildDerivedGroups,
+  trackInTransaction,
+  trackWorkspace,
+} from './track.js';
 export type { QueueEntry, Track } from './track.js';

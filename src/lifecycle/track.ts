@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { poolLimits, type ConcurrencySnapshot } from '../dispatch/capacity.js';
 import { isoUtc } from '../lib/clock.js';
@@ -9,21 +10,21 @@ import {
   parseWorkspaceName,
   poolOf,
   workspaceDir,
-  writeStatusFile,
   writeStatusFileAsync,
   type StatusRecord,
 } from '../workspace/index.js';
 
 /** The `queue` group value of a queued workspace (DESIGN §4). */
-export interface QueueEntry {
-  repo: string;
-  org: string;
-  branch: string;
-  task: string;
-  agent: string;
-  priority: number;
-  queued_at: string;
-}
+export const queueEntrySchema = z.object({
+  repo: z.string(),
+  org: z.string(),
+  branch: z.string(),
+  task: z.string(),
+  agent: z.string(),
+  priority: z.number(),
+  queued_at: z.string(),
+});
+export type QueueEntry = z.infer<typeof queueEntrySchema>;
 
 /** Applies one status change inside a transaction opened by {@link trackInTransaction}. */
 export type Track = (name: string, record: StatusRecord | null) => Promise<StatusRecord | null>;
@@ -81,17 +82,11 @@ export async function trackInTransaction<T>(
     return body(track, tx);
   });
   const durable = store.degraded;
-  if (mirrors.size === 1) {
-    for (const [name, record] of mirrors)
-      writeStatusFile(workspaceDir(ctx.config.workspaceRoot, name), record, { durable });
-  } else {
-    // A batch (hydrate reaping hundreds of ghosts) writes on the thread pool in parallel.
-    await Promise.all(
-      [...mirrors].map(([name, record]) =>
-        writeStatusFileAsync(workspaceDir(ctx.config.workspaceRoot, name), record, { durable }),
-      ),
-    );
-  }
+  await Promise.all(
+    [...mirrors].map(([name, record]) =>
+      writeStatusFileAsync(workspaceDir(ctx.config.workspaceRoot, name), record, { durable }),
+    ),
+  );
   return result;
 }
 

@@ -71,17 +71,33 @@ export function writeStatusFile(
   });
 }
 
-/** {@link writeStatusFile} on the thread pool, for writing many mirrors in parallel. */
-export async function writeStatusFileAsync(
+/** Mirror writes still in flight in this process, by path. */
+const inFlight = new Map<string, Promise<void>>();
+
+/**
+ * {@link writeStatusFile} without waiting on the disk on the caller's thread (see
+ * writeFileAtomicAsync). Writes to one status.json from this process land in call order —
+ * the renames run on the thread pool, which would otherwise be free to reorder them.
+ */
+export function writeStatusFileAsync(
   dir: string,
   record: StatusRecord,
   options: { durable: boolean },
 ): Promise<void> {
   const path = statusPath(dir);
-  await writeFileAtomicAsync(path, mirrorText(path, record), {
-    fsync: options.durable,
-    mtime: mirrorMtimeSeconds(record.updated_at),
-  });
+  const write = (): Promise<void> =>
+    writeFileAtomicAsync(path, mirrorText(path, record), {
+      fsync: options.durable,
+      mtime: mirrorMtimeSeconds(record.updated_at),
+    });
+  const previous = inFlight.get(path);
+  const mine = previous ? previous.catch(() => undefined).then(write) : write();
+  inFlight.set(path, mine);
+  const forget = (): void => {
+    if (inFlight.get(path) === mine) inFlight.delete(path);
+  };
+  mine.then(forget, forget);
+  return mine;
 }
 
 /** The new file's text: the record, plus unknown fields of the file on disk that it lacks. */
