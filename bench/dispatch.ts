@@ -1,6 +1,7 @@
-// 1,000 `shell` dispatches of `true` at concurrency 8 versus a plain script doing the same
-// local clones and spawns with the same parallelism and no bookkeeping; then enqueue→start
-// latency from another process on an idle runner.
+// 1,000 `shell` dispatches of `true` at concurrency 8, enqueued from another process as
+// `agentic dispatch` would, versus a plain script doing the same local clones and spawns with
+// the same parallelism and no bookkeeping; then enqueue→start latency from another process on
+// an idle runner. Needs `npm run build` (the client processes load dist/).
 // Usage: npx tsx bench/dispatch.ts [dispatches=1000] [latency-samples=100]
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,9 +12,9 @@ import { loadConfig } from '../src/config/index.js';
 import { createContext } from '../src/context.js';
 import { setFrozen } from '../src/dispatch/frozen.js';
 import { Runner } from '../src/dispatch/runner.js';
-import { enqueueDispatch } from '../src/dispatch/service.js';
 import { readAllRecords } from '../src/lifecycle/index.js';
 import { silentLogger } from '../src/lib/logger.js';
+import type { StatusRecord } from '../src/workspace/index.js';
 
 const run = promisify(execFile);
 const N = Number(process.argv[2] ?? 1000);
@@ -70,6 +71,33 @@ async function baseline(repo: string, from: number, to: number): Promise<number>
   return (performance.now() - start) / 1000;
 }
 
+/**
+ * Runs `body` (ES module source) in another process, the way `agentic dispatch` reaches a
+ * runner in real use, with the built dist/ modules in scope.
+ */
+async function inClient(root: string, file: string, body: string): Promise<void> {
+  const dist = (m: string): string => join(process.cwd(), 'dist', m);
+  const script = `
+    import { loadConfig } from '${dist('config/index.js')}';
+    import { createContext } from '${dist('context.js')}';
+    import { enqueueDispatch } from '${dist('dispatch/service.js')}';
+    import { readRecord } from '${dist('lifecycle/index.js')}';
+    import { silentLogger } from '${dist('lib/logger.js')}';
+    const ctx = createContext({ config: loadConfig(), logger: silentLogger() });
+    ${body}
+    await ctx.close();`;
+  writeFileSync(join(base, file), script);
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(base, file)], {
+      env: { ...gitEnv, CORE_WORKSPACE: root },
+      stdio: 'inherit',
+    });
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`client exited ${code}`)),
+    );
+  });
+}
+
 async function agentic(repo: string): Promise<number> {
   const root = join(base, 'agentic');
   mkdirSync(root, { recursive: true });
@@ -78,22 +106,28 @@ async function agentic(repo: string): Promise<number> {
     config: loadConfig({}, { ...process.env, CORE_WORKSPACE: root }),
     logger: silentLogger(),
   });
+  let done = 0;
+  let failure: string | undefined;
+  let allDone: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (allDone = resolve));
+  ctx.events.on('finished', (_name: string, record: StatusRecord) => {
+    if (record.status !== 'completed') failure ??= `${record.status}: ${record.question}`;
+    if (++done === N || failure !== undefined) allDone();
+  });
   const start = performance.now();
   const runner = await Runner.start(ctx, { pollMs: 60_000 });
   if (!runner) throw new Error('no lease');
-  for (let i = 0; i < N; i++)
-    await enqueueDispatch(ctx, { repo, task: 'true', agent: 'shell', branch: `task-${i}` });
-  for (;;) {
-    const records = [...(await readAllRecords(ctx)).values()];
-    const done = records.filter((r) => r.status === 'completed').length;
-    const bad = records.filter((r) => r.status === 'failed');
-    if (bad.length) throw new Error(`failed dispatch: ${bad[0]?.question}`);
-    if (done === N) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await inClient(
+    root,
+    'enqueue.mjs',
+    `for (let i = 0; i < ${N}; i++)
+       await enqueueDispatch(ctx, { repo: ${JSON.stringify(repo)}, task: 'true', agent: 'shell', branch: 'task-' + i });`,
+  );
+  await finished;
   const seconds = (performance.now() - start) / 1000;
   await runner.close();
   await ctx.close();
+  if (failure !== undefined) throw new Error(`a dispatch did not complete: ${failure}`);
   return seconds;
 }
 
@@ -101,34 +135,22 @@ async function agentic(repo: string): Promise<number> {
 async function latency(repo: string): Promise<number[]> {
   const root = join(base, 'latency');
   mkdirSync(root, { recursive: true });
-  const env = { ...process.env, CORE_WORKSPACE: root };
-  const ctx = createContext({ config: loadConfig({}, env), logger: silentLogger() });
+  const ctx = createContext({
+    config: loadConfig({}, { ...process.env, CORE_WORKSPACE: root }),
+    logger: silentLogger(),
+  });
   const runner = await Runner.start(ctx, { pollMs: 60_000 });
   if (!runner) throw new Error('no lease');
   await setFrozen(ctx, false);
-  const script = `
-    import { loadConfig } from '${join(process.cwd(), 'dist/config/index.js')}';
-    import { createContext } from '${join(process.cwd(), 'dist/context.js')}';
-    import { enqueueDispatch } from '${join(process.cwd(), 'dist/dispatch/service.js')}';
-    import { readRecord } from '${join(process.cwd(), 'dist/lifecycle/index.js')}';
-    import { silentLogger } from '${join(process.cwd(), 'dist/lib/logger.js')}';
-    const ctx = createContext({ config: loadConfig(), logger: silentLogger() });
-    for (let i = 0; i < ${SAMPLES}; i++) {
-      const { workspace } = await enqueueDispatch(ctx, { repo: '${repo}', task: 'true', agent: 'shell', branch: 'lat-' + i });
+  await inClient(
+    root,
+    'latency.mjs',
+    `for (let i = 0; i < ${SAMPLES}; i++) {
+      const { workspace } = await enqueueDispatch(ctx, { repo: ${JSON.stringify(repo)}, task: 'true', agent: 'shell', branch: 'lat-' + i });
       for (;;) { const r = await readRecord(ctx, workspace); if (r && r.status === 'completed') break; await new Promise((r) => setTimeout(r, 5)); }
       await new Promise((r) => setTimeout(r, 20));
-    }
-    await ctx.close();`;
-  writeFileSync(join(base, 'client.mjs'), script);
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(base, 'client.mjs')], {
-      env: { ...gitEnv, ...env },
-      stdio: 'inherit',
-    });
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`client exited ${code}`)),
-    );
-  });
+    }`,
+  );
   const values = [...(await readAllRecords(ctx)).values()].map(
     (r) => Date.parse(r.started_at ?? '') - Date.parse(r.queued_at ?? ''),
   );
@@ -149,7 +171,9 @@ try {
   const plain = plainBefore + (await baseline(repo, half, N));
   console.log(`dispatches: ${N} at concurrency ${CONCURRENCY}`);
   console.log(`plain clone+spawn script: ${plain.toFixed(2)} s`);
-  console.log(`agentic (enqueue → claim → prep → spawn → finish → commit): ${ours.toFixed(2)} s`);
+  console.log(
+    `agentic (enqueue from a client → claim → prep → spawn → finish → commit): ${ours.toFixed(2)} s`,
+  );
   console.log(`ratio agentic/plain: ${(ours / plain).toFixed(2)} (target <= 1.25)`);
   const lat = await latency(repo);
   console.log(

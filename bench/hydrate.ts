@@ -72,23 +72,32 @@ function baseline(): number {
   return (performance.now() - start) / 1000;
 }
 
-async function ours(): Promise<{ seconds: number; ghosts: number }> {
+async function ours(): Promise<{
+  seconds: number;
+  ghosts: number;
+  phases: Record<string, number>;
+}> {
   const ctx = createContext({ config, logger: silentLogger() });
   await ctx.store();
   const start = performance.now();
   const report = await hydrate(ctx);
   const seconds = (performance.now() - start) / 1000;
   await ctx.close();
-  return { seconds, ghosts: report.ghosts.length };
+  return { seconds, ghosts: report.ghosts.length, phases: report.phases_ms };
 }
 
 try {
   await seed();
   const base = baseline();
-  const { seconds, ghosts } = await ours();
+  const { seconds, ghosts, phases } = await ours();
   console.log(`workspaces: ${N} (${ghosts} running with dead pids reaped)`);
   console.log(`baseline (read + JSON.parse every status.json): ${base.toFixed(2)} s`);
   console.log(`hydrate: ${seconds.toFixed(2)} s`);
+  console.log(
+    `  by step (ms): ${Object.entries(phases)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   console.log(`ratio hydrate/baseline: ${(seconds / base).toFixed(2)} (target <= 1.0)`);
 } finally {
   rmSync(root, { recursive: true, force: true });

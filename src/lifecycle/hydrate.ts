@@ -44,6 +44,8 @@ export interface HydrateReport {
   committed: string[];
   orphansDiscarded: number;
   orphansQuarantined: number;
+  /** Milliseconds spent in each step, for the log and for tuning. */
+  phases_ms: Record<string, number>;
 }
 
 /** Question of a registry entry whose workspace directory is gone. */
@@ -61,6 +63,13 @@ export const MISSING_QUESTION = 'workspace directory missing';
 export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   const store = await ctx.store();
   const root = ctx.config.workspaceRoot;
+  const phases: Record<string, number> = {};
+  let phaseStart = performance.now();
+  const phase = (name: string): void => {
+    const now = performance.now();
+    phases[name] = Math.round(now - phaseStart);
+    phaseStart = now;
+  };
 
   // 1. Runtime back-off: the store, filled in by runtime/dispatch.json, written back to both.
   const runtime = await store.transaction(async (tx) => {
@@ -78,6 +87,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     else
       ctx.logger.warn({ workspace: name }, 'invalid registry entry ignored; status.json decides');
   }
+  phase('registry');
   const changed = new Map<string, StatusRecord>();
   const onDisk = new Set<string>();
   for (const name of discoverWorkspaces(root)) {
@@ -102,6 +112,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
       changed.set(name, read.record);
     }
   }
+  phase('disk');
   const missing: string[] = [];
   const missingSet = new Set<string>();
   for (const [name, record] of records) {
@@ -132,6 +143,8 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     await rebuildDerivedGroups(ctx, tx, records);
   });
 
+  phase('merge');
+
   // 4. Reconcile running records.
   const report: HydrateReport = {
     workspaces: records.size,
@@ -143,6 +156,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     committed: [],
     orphansDiscarded: 0,
     orphansQuarantined: 0,
+    phases_ms: phases,
   };
   const toFinish: FinishItem[] = [];
   const requeue: string[] = [];
@@ -211,8 +225,10 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     });
     report.requeued.push(...requeue);
   }
+  phase('reconcile');
   // One transaction and one batched commit for every dead run (hundreds after a crash).
   for (const [name, record] of await finishRuns(ctx, toFinish)) records.set(name, record);
+  phase('finish');
 
   // 5. Orphan buffers.
   const orphans = await recoverOrphanBuffers(ctx.config.coreRoot, ctx.clock.now());
@@ -237,12 +253,14 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   }
   if (uncommitted.size > 0) await commitWorkspaces(ctx, uncommitted);
   report.committed.push(...uncommitted.keys());
+  phase('commit');
   ctx.logger.info(
     {
       workspaces: report.workspaces,
       reattached: report.reattach.length,
       ghosts: report.ghosts.length,
       finished: report.finished.length,
+      phases_ms: phases,
     },
     'hydrated',
   );
