@@ -45,18 +45,25 @@ export async function collectPending(
 ): Promise<Collected> {
   const candidates: PushRecord[] = explicit.map(explicitRecord);
   for (const [id, value] of await tx.dispatchHistory()) {
-    // Synced records are most of the group: skip them before the (copying) validation.
+    // Synced records are most of the group: skip them first.
     if ((value as { synced?: unknown } | null)?.synced === true) continue;
-    const parsed = historyValueSchema.safeParse(value);
-    if (!parsed.success) {
+    const version = versionOf(value);
+    if (version === undefined) {
+      const parsed = historyValueSchema.safeParse(value);
       io.logger.warn(
-        { id, issue: parsed.error.issues[0]?.message },
+        { id, issue: parsed.success ? 'not an object' : parsed.error.issues[0]?.message },
         'dispatch_history record cannot be synced; skipped',
       );
       continue;
     }
-    const { synced: _synced, ...record } = value as Record<string, unknown>;
-    candidates.push({ ...record, id, fingerprint: fingerprintOf(parsed.data) });
+    // The value was parsed for this call alone, so it becomes the push record in place rather
+    // than being copied twice per record (100,000 records are 40 MB). An undefined `synced` is
+    // left out of every JSON it is written to.
+    const record = value as Record<string, unknown>;
+    record['synced'] = undefined;
+    record['id'] = id;
+    record['fingerprint'] = fingerprintOf(version);
+    candidates.push(record as PushRecord);
   }
   if (candidates.length === 0) return { entries: 0, records: 0 };
 
@@ -71,7 +78,7 @@ export async function collectPending(
     waiting.add(key);
     pending.push(record);
   }
-  pending.sort(byUpdatedAt);
+  sortByUpdatedAt(pending);
 
   const queuedAt = isoUtc(io.now);
   const stamp = queuedAt.replace(/[-:]/g, '');
@@ -117,8 +124,24 @@ function versionKey(id: string, fingerprint: string): string {
   return `${id}\u0000${fingerprint}`;
 }
 
-function byUpdatedAt(a: PushRecord, b: PushRecord): number {
-  const x = typeof a['updated_at'] === 'string' ? a['updated_at'] : '';
-  const y = typeof b['updated_at'] === 'string' ? b['updated_at'] : '';
-  return x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+/** Sorts oldest `updated_at` first (a record without one first), then by id; keys are read once, not per comparison. */
+function sortByUpdatedAt(records: PushRecord[]): void {
+  const keyed = records.map((r) => ({
+    at: typeof r['updated_at'] === 'string' ? r['updated_at'] : '',
+    id: r.id,
+    r,
+  }));
+  keyed.sort((a, b) =>
+    a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
+  for (let i = 0; i < keyed.length; i++) records[i] = (keyed[i] as { r: PushRecord }).r;
+}
+
+/** `{updated_at, runs}` when the record has what the fingerprint needs (the rules of historyValueSchema), else undefined. */
+function versionOf(value: unknown): { updated_at: string; runs: number } | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { updated_at, runs } = value as { updated_at?: unknown; runs?: unknown };
+  if (typeof updated_at !== 'string' || updated_at === '') return undefined;
+  if (typeof runs !== 'number' || !Number.isInteger(runs) || runs < 0) return undefined;
+  return { updated_at, runs };
 }

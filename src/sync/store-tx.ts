@@ -73,6 +73,8 @@ class StoreSyncTx implements SyncTx {
   private droppedDirty = false;
   private historyDirty = false;
   private marksDirty = false;
+  /** The marks as read (or last written) in this transaction. */
+  private marksCache: SyncMarks | undefined;
 
   constructor(
     private readonly ops: StoreOps,
@@ -165,11 +167,17 @@ class StoreSyncTx implements SyncTx {
   }
 
   async marks(): Promise<SyncMarks> {
-    const parsed = syncMarksSchema.safeParse(await this.ops.get(GROUPS.syncState, MARKS_KEY));
-    return parsed.success ? parsed.data : {};
+    // Read once per transaction (a booking reads them several times); callers get a copy.
+    if (this.marksCache === undefined) {
+      const parsed = syncMarksSchema.safeParse(await this.ops.get(GROUPS.syncState, MARKS_KEY));
+      this.marksCache = parsed.success ? parsed.data : {};
+    }
+    return { ...this.marksCache };
   }
   async setMarks(patch: SyncMarks): Promise<void> {
-    await this.ops.set(GROUPS.syncState, MARKS_KEY, { ...(await this.marks()), ...patch });
+    const next = { ...(await this.marks()), ...patch };
+    await this.ops.set(GROUPS.syncState, MARKS_KEY, next);
+    this.marksCache = next;
     this.marksDirty = true;
   }
 
@@ -178,9 +186,12 @@ class StoreSyncTx implements SyncTx {
   }
   async markSynced(id: string, fingerprint: string): Promise<void> {
     const value = await this.ops.get(GROUPS.dispatchHistory, id);
+    if (!isRecord(value) || value['synced'] === true) return;
     const version = versionSchema.safeParse(value);
     if (!version.success || fingerprintOf(version.data) !== fingerprint) return;
-    await this.ops.set(GROUPS.dispatchHistory, id, { ...(value as object), synced: true });
+    // The value was parsed for this call alone: flag it in place instead of copying it.
+    value['synced'] = true;
+    await this.ops.set(GROUPS.dispatchHistory, id, value);
   }
 
   /** Moves entries queued in queue.json while degraded into the store (once per process). */
@@ -269,6 +280,10 @@ class StoreSyncTx implements SyncTx {
     const parsed = schema.safeParse(value);
     return parsed.success ? parsed.data : undefined;
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The timing fields of a stored entry, read without validating the (large) payload. */
