@@ -33,33 +33,65 @@ export function sendableAt(entry: EntryTiming, marks: SyncMarks): string {
  * Retry-After); failures of requests sent in the same wave keep the running hold (a longer
  * Retry-After stretches it). Returns the marks to store and the failed entry's `next_attempt`,
  * so an entry's wait follows the queue's streak (reset by any success), not its own attempt count.
+ *
+ * `sentWave` is the marks' `wave` when the request was sent. When it is given and a success or
+ * a step has happened since (the wave moved on), the request belonged to a wave that has already
+ * been answered: its failure does not step the schedule again, however long it took to arrive
+ * (a request that times out after the hold it started has ended is not a second failed wave),
+ * and the entry waits only for a hold still running or its Retry-After. A step advances `wave`.
  */
 export function holdAfterFailure(
   marks: SyncMarks,
   now: Date,
   retryAfterMs: number | undefined,
   random: () => number,
+  sentWave?: number,
 ): { marks: SyncMarks; nextAttempt: string } {
   const at = isoUtc(now);
   const throttledUntil =
     retryAfterMs === undefined ? undefined : isoUtc(new Date(now.getTime() + retryAfterMs));
   const hold = marks.hold_until;
-  if (hold !== undefined && hold > at) {
-    if (throttledUntil === undefined) return { marks: {}, nextAttempt: hold };
+  const running = hold !== undefined && hold > at ? hold : undefined;
+  if (sentWave !== undefined && sentWave !== (marks.wave ?? 0)) {
+    const wait = latest(at, running, throttledUntil);
     return {
-      marks: throttledUntil > hold ? { hold_until: throttledUntil } : {},
+      marks:
+        throttledUntil !== undefined && throttledUntil > (hold ?? '') ? { hold_until: wait } : {},
+      nextAttempt: wait,
+    };
+  }
+  if (running !== undefined) {
+    if (throttledUntil === undefined) return { marks: {}, nextAttempt: running };
+    return {
+      marks: throttledUntil > running ? { hold_until: throttledUntil } : {},
       nextAttempt: throttledUntil,
     };
   }
   const streak = (marks.failure_streak ?? 0) + 1;
   const until = throttledUntil ?? isoUtc(new Date(now.getTime() + backoffDelay(streak, random)));
-  return { marks: { failure_streak: streak, hold_until: until }, nextAttempt: until };
+  return {
+    marks: {
+      failure_streak: streak,
+      hold_until: until,
+      ...(sentWave !== undefined ? { wave: sentWave + 1 } : {}),
+    },
+    nextAttempt: until,
+  };
 }
 
-/** The marks after a successful push at `now`: the hold and the failure streak are cleared. */
-export function holdAfterSuccess(now: Date): SyncMarks {
+/**
+ * The marks after a successful push at `now`: the hold and the failure streak are cleared and
+ * `wave` advances, so requests still in flight from before belong to an answered wave.
+ */
+export function holdAfterSuccess(marks: SyncMarks, now: Date): SyncMarks {
   const at = isoUtc(now);
-  return { last_push_at: at, hold_until: at, failure_streak: 0 };
+  return { last_push_at: at, hold_until: at, failure_streak: 0, wave: (marks.wave ?? 0) + 1 };
+}
+
+function latest(first: string, ...others: Array<string | undefined>): string {
+  let out = first;
+  for (const x of others) if (x !== undefined && x > out) out = x;
+  return out;
 }
 
 /** When the next send can happen: the earliest sendable time over the queue, or the end of another process's lease; undefined when empty. */

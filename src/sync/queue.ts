@@ -55,6 +55,18 @@ export type Settled =
   | { kind: 'dropped'; id: string; attempts: number; reason: string }
   | { kind: 'released' };
 
+/** What {@link settleEntry} needs besides the entry and the result. */
+export interface SettleIo {
+  now: Date;
+  maxAttempts: number;
+  random: () => number;
+  payloadSize: number;
+  /** This process's lease owner: while it still holds the entry's lease, the entry is queued. */
+  owner: LeaseOwner;
+  /** The marks' `wave` when the (last) request was sent, see holdAfterFailure; undefined = the current wave. */
+  sentWave?: number | undefined;
+}
+
 /**
  * Applies a push result to entry `sent` in one transaction. 2xx: the entry leaves the queue,
  * the ledger takes each record's collection-time fingerprint, `dispatch_history` records still
@@ -68,7 +80,7 @@ export async function settleEntry(
   tx: SyncTx,
   sent: QueueEntry,
   result: PushResult,
-  io: { now: Date; maxAttempts: number; random: () => number; payloadSize: number },
+  io: SettleIo,
 ): Promise<Settled> {
   const at = isoUtc(io.now);
   if (result.ok) {
@@ -76,9 +88,11 @@ export async function settleEntry(
       await tx.setLedger(record.id, record.fingerprint);
       await tx.markSynced(record.id, record.fingerprint);
     }
-    await tx.setMarks(holdAfterSuccess(io.now));
-    // Another process may already have settled it after our lease expired: record it once.
-    if (await tx.hasQueue(sent.id)) {
+    await tx.setMarks(holdAfterSuccess(await tx.marks(), io.now));
+    // Another process may already have settled it after our lease expired: record it once. Our
+    // lease still being there proves the entry is (a settle deletes both), without reading the
+    // entry's payload back.
+    if ((await tx.getLease(sent.id))?.owner === io.owner || (await tx.hasQueue(sent.id))) {
       await tx.deleteQueue(sent.id);
       await tx.appendHistory({
         agent_id: sent.agent_id,
@@ -104,7 +118,13 @@ export async function settleEntry(
     await dropEntry(tx, { ...entry, attempts, last_error: result.reason }, reason, io);
     return { kind: 'dropped', id: entry.id, attempts, reason };
   }
-  const hold = holdAfterFailure(await tx.marks(), io.now, result.retryAfterMs, io.random);
+  const hold = holdAfterFailure(
+    await tx.marks(),
+    io.now,
+    result.retryAfterMs,
+    io.random,
+    io.sentWave,
+  );
   const nextAttempt = hold.nextAttempt;
   const { throttled: _throttled, ...rest } = entry;
   await tx.putQueue({

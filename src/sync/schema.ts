@@ -87,6 +87,11 @@ export const syncMarksSchema = z.looseObject({
   hold_until: isoString.optional(),
   /** Failed waves since the last success; picks the hold's back-off step. */
   failure_streak: z.number().int().nonnegative().optional(),
+  /**
+   * Counts successes and back-off steps: a request sent under an older value failed in a wave
+   * that a success or a step has already answered, so its failure does not step the schedule.
+   */
+  wave: z.number().int().nonnegative().optional(),
 });
 /** Last push and pull times, and the hold. */
 export type SyncMarks = z.infer<typeof syncMarksSchema>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holdAfterFailure, sendableAt } from '../../src/sync/index.js';
+import { holdAfterFailure, holdAfterSuccess, sendableAt } from '../../src/sync/index.js';
 
 const now = new Date('2026-08-01T00:00:00.000Z');
 const iso = (ms: number) => new Date(now.getTime() + ms).toISOString();
@@ -57,5 +57,44 @@ describe('the hold after a failure', () => {
     expect(
       holdAfterFailure({ failure_streak: 1, hold_until: iso(1_000) }, now, 60_000, exact),
     ).toEqual({ marks: { hold_until: iso(60_000) }, nextAttempt: iso(60_000) });
+  });
+
+  it('does not step again for a request of a wave a step or a success has already answered', () => {
+    const first = holdAfterFailure({ wave: 3 }, now, undefined, exact, 3);
+    expect(first).toEqual({
+      marks: { failure_streak: 1, hold_until: iso(1_000), wave: 4 },
+      nextAttempt: iso(1_000),
+    });
+    // A request sent beside it times out after that hold ended: same wave, no second step.
+    const late = new Date(now.getTime() + 2_000);
+    const marks = { wave: 3, ...first.marks };
+    expect(holdAfterFailure(marks, late, undefined, exact, 3)).toEqual({
+      marks: {},
+      nextAttempt: iso(2_000),
+    });
+    // One sent under the hold's wave is the next failed wave.
+    expect(holdAfterFailure(marks, late, undefined, exact, 4)).toEqual({
+      marks: { failure_streak: 2, hold_until: iso(7_000), wave: 5 },
+      nextAttempt: iso(7_000),
+    });
+    // A Retry-After on a late answer is still honoured, and holds the queue.
+    expect(holdAfterFailure(marks, late, 30_000, exact, 3)).toEqual({
+      marks: { hold_until: iso(32_000) },
+      nextAttempt: iso(32_000),
+    });
+  });
+
+  it('moves the wave on with every success, so requests sent before it cannot step the schedule', () => {
+    const after = holdAfterSuccess({ wave: 7, failure_streak: 2 }, now);
+    expect(after).toEqual({
+      last_push_at: iso(0),
+      hold_until: iso(0),
+      failure_streak: 0,
+      wave: 8,
+    });
+    expect(holdAfterFailure(after, now, undefined, exact, 7)).toEqual({
+      marks: {},
+      nextAttempt: iso(0),
+    });
   });
 });
