@@ -181,6 +181,9 @@ let seeded = 0;
 let recoveredAt: number | undefined;
 let backoffAtRecoveryMs: number | undefined;
 let drainedAt: number | undefined;
+/** The highest back-off step (failed waves in a row) taken after recovery, and the last streak seen. */
+let worstStreakAfter = 0;
+let lastStreak = 0;
 let resolveDrained: () => void = () => undefined;
 const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
 
@@ -189,8 +192,18 @@ const unsyncedCount = async (): Promise<number> =>
     ([, v]) => (v as { synced?: boolean }).synced !== true,
   ).length;
 
+const readMarks = async () =>
+  (await store.get(GROUPS.syncState, 'status')) as
+    { failure_streak?: number; hold_until?: string } | undefined;
+
 const drainer = new SyncDrainer(sync, {
   onPass(result) {
+    if (recoveredAt !== undefined && drainedAt === undefined)
+      void readMarks().then((m) => {
+        const streak = m?.failure_streak ?? 0;
+        if (streak > lastStreak) worstStreakAfter = Math.max(worstStreakAfter, streak);
+        lastStreak = streak;
+      });
     if (VERBOSE)
       console.log(
         `${since()}s pass: sent ${result.sent}, remaining ${result.remaining}, next ${result.nextAttemptAt ?? '-'}${result.lastError ? `, last error ${result.lastError.slice(0, 40)}` : ''}`,
@@ -235,9 +248,9 @@ const outage = (async () => {
   await new Promise((r) => setTimeout(r, OUTAGE_MS));
   await proxy.up();
   recoveredAt = Date.now();
-  const marks = (await store.get(GROUPS.syncState, 'status')) as
-    { failure_streak?: number; hold_until?: string } | undefined;
+  const marks = await readMarks();
   const streak = marks?.failure_streak ?? 0;
+  lastStreak = streak;
   backoffAtRecoveryMs = backoffDelay(streak, () => 0.5);
   const holdLeft = marks?.hold_until ? Date.parse(marks.hold_until) - Date.now() : 0;
   console.log(
@@ -279,16 +292,23 @@ console.log(
   `lost: ${N - current} (target 0); client side: ${unsynced} unsynced, ${queued} queued, ${dropped} dropped`,
 );
 console.log(
-  `duplicates stored on the hub: ${versions - current} (target 0); resent after a lost answer: ` +
-    `${proxy.replays} requests (replayed by Idempotency-Key), ${proxy.hubDuplicates} records (deduplicated)`,
+  `duplicates stored on the hub: ${versions - current} (target 0); requests with a key the hub had ` +
+    `seen (a resend after a lost answer, or a copy): ${proxy.replays} (replayed by Idempotency-Key), ` +
+    `${proxy.hubDuplicates} records (deduplicated)`,
 );
 if (recoveredAt !== undefined && drainedAt !== undefined) {
   const recovered = recoveredAt;
   const firstOk = proxy.okAt.find((t) => t >= recovered) ?? drainedAt;
+  const step = backoffAtRecoveryMs ?? 0;
   console.log(
     `after recovery: first accepted push ${((firstOk - recovered) / 1000).toFixed(1)} s, ` +
       `queue drained ${((drainedAt - recovered) / 1000).toFixed(1)} s ` +
-      `(back-off step in effect at recovery: ${(backoffAtRecoveryMs ?? 0) / 1000} s)`,
+      `(back-off step in effect at recovery: ${step / 1000} s; ` +
+      `${drainedAt - recovered <= step ? 'within' : 'NOT within'} one step); ` +
+      (worstStreakAfter === 0
+        ? 'no failed wave after recovery stepped the back-off'
+        : `highest step taken after recovery: ${backoffDelay(worstStreakAfter, () => 0.5) / 1000} s ` +
+          `(${worstStreakAfter} failed waves in a row)`),
   );
 }
 process.exitCode = outcome === 'drained' && N - current === 0 && versions === current ? 0 : 1;
