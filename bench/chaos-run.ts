@@ -190,7 +190,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (r.question === GHOST_QUESTION) v.reaped.push(name);
       if (r.status !== expectedStatus(p) || (!p.blocked && r.exit_code !== p.code)) {
         v.wrongOutcome.push(
-          `${name}: ${r.status}/${r.exit_code ?? '-'} expected ${expectedStatus(p)}/${p.code}`,
+          `${name}: ${r.status}/${r.exit_code ?? '-'} expected ${expectedStatus(p)}/${p.code}${r.question ? ` (${r.question})` : ''}`,
         );
       }
       const ran = existsSync(join(truth, `${i}.log`))

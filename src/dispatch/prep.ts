@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AgenticError } from '../lib/errors.js';
 import { hasControlCharacters } from '../lib/text.js';
-import { readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
+import { isErrno, readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
 import { validateBranch, validateSegment } from '../workspace/index.js';
 
 const run = promisify(execFile);
@@ -133,6 +133,7 @@ export async function prepareClone(
     rmSync(repoDir, { recursive: true, force: true });
     renameSync(partial, repoDir);
   }
+  clearStaleLocks(repoDir, branch);
   // Read HEAD and refs from the files where we can: every git process costs milliseconds
   // per dispatch, and a fresh clone's layout is known.
   const current = headBranch(repoDir) ?? (await git(['rev-parse', '--abbrev-ref', 'HEAD']));
@@ -146,6 +147,23 @@ export async function prepareClone(
       await git(['checkout', '--quiet', '-b', branch]);
   }
   return { repoDir, branch, baseBranch, reused };
+}
+
+/**
+ * Removes the lock files a runner (or its git) killed in the middle of switching branches
+ * leaves behind; git would refuse to touch HEAD, the index or the ref while they exist. Nothing
+ * else works in a clone while the runner that claimed its workspace prepares it.
+ */
+function clearStaleLocks(repoDir: string, branch: string): void {
+  const dotGit = join(repoDir, '.git');
+  for (const lock of ['HEAD.lock', 'index.lock', join('refs', 'heads', `${branch}.lock`)]) {
+    try {
+      rmSync(join(dotGit, lock), { force: true });
+    } catch (err) {
+      // A ref path through a file (branch a/b beside a branch a) cannot hold a lock.
+      if (!isErrno(err, 'ENOTDIR')) throw err;
+    }
+  }
 }
 
 /** The branch HEAD points at, from .git/HEAD; undefined when detached or unreadable. */

@@ -78,6 +78,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     return state;
   });
   mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
+  phase('runtime');
 
   // 2. Registry: store first, then disk.
   const records = new Map<string, StatusRecord>();
@@ -89,16 +90,15 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   }
   phase('registry');
   const changed = new Map<string, StatusRecord>();
-  const onDisk = new Set<string>();
-  for (const name of discoverWorkspaces(root)) {
-    onDisk.add(name);
-    // Discovered names are plain directory names under the root; they are validated when
-    // adopted (trackWorkspace), not for this cheap look.
+  const missing: string[] = [];
+  const missingSet = new Set<string>();
+  /** Newer wins between the registry and status.json. */
+  const checkDisk = (name: string): void => {
     const known = records.get(name);
     // A status.json carrying the mirror mark of the registry's version was written by
     // trackWorkspace for exactly that version: no need to read it.
     if (known !== undefined && isCurrentMirror(join(root, name, 'status.json'), known.updated_at))
-      continue;
+      return;
     const read = readStatusFile(join(root, name), ctx.clock.now());
     if (read.kind === 'corrupt') {
       ctx.logger.warn(
@@ -106,18 +106,14 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
         'corrupt status.json quarantined',
       );
     }
-    if (read.kind !== 'ok') continue;
+    if (read.kind !== 'ok') return;
     if (known === undefined || read.record.updated_at > known.updated_at) {
       records.set(name, read.record);
       changed.set(name, read.record);
     }
-  }
-  phase('disk');
-  const missing: string[] = [];
-  const missingSet = new Set<string>();
-  for (const [name, record] of records) {
-    if (onDisk.has(name) || existsSync(workspaceDir(root, name))) continue;
-    if (record.status === 'failed' && record.question === MISSING_QUESTION) continue;
+  };
+  const markMissing = (name: string, record: StatusRecord): void => {
+    if (record.status === 'failed' && record.question === MISSING_QUESTION) return;
     const { pid: _p, pid_start: _s, ...rest } = record;
     const failed: StatusRecord = {
       ...rest,
@@ -129,25 +125,20 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     changed.set(name, failed);
     missing.push(name);
     missingSet.add(name);
+  };
+
+  // 3. Running records first, so that their dead agents are reaped (status, journal, marker:
+  // mostly disk waits on the thread pool) while the rest of the disk is scanned below.
+  const early = new Set<string>();
+  for (const [name, record] of records) {
+    if (record.status !== 'running') continue;
+    early.add(name);
+    if (existsSync(workspaceDir(root, name))) checkDisk(name);
+    else markMissing(name, record);
   }
-
-  // 3. Write the merged registry and rebuild the derived groups in one transaction.
-  await store.transaction(async (tx) => {
-    for (const [name, record] of changed) {
-      await tx.set(GROUPS.registry, name, record);
-      // Written outside trackWorkspace (adopted, or newer on disk): note it for step 6 if its
-      // journal lacks this version.
-      if (isTerminal(record.status) && needsCommit(ctx, name, record))
-        await tx.set(GROUPS.uncommitted, name, fingerprintOf(record));
-    }
-    await rebuildDerivedGroups(ctx, tx, records);
-  });
-
-  phase('merge');
-
-  // 4. Reconcile running records.
+  if (changed.size > 0) await writeMerged(ctx, changed);
   const report: HydrateReport = {
-    workspaces: records.size,
+    workspaces: 0,
     reattach: [],
     finished: [],
     ghosts: [],
@@ -158,13 +149,128 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     orphansQuarantined: 0,
     phases_ms: phases,
   };
+  const { finishing } = await reconcileRunning(ctx, records, early, report);
+  phase('reconcile');
+
+  // 4. The rest of the disk, in slices that let the reaping above make progress.
+  const earlyChanges = changed.size;
+  changed.clear();
+  const onDisk = new Set<string>();
+  let sinceYield = 0;
+  for (const name of discoverWorkspaces(root)) {
+    onDisk.add(name);
+    if (!early.has(name)) checkDisk(name);
+    if (++sinceYield === 1000) {
+      sinceYield = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  for (const [name, record] of records) {
+    if (early.has(name) || onDisk.has(name) || existsSync(workspaceDir(root, name))) continue;
+    markMissing(name, record);
+  }
+  phase('disk');
+  // Running records only status.json knew of (adopted, or newer than the registry): into the
+  // registry first, then reconciled like the others.
+  const late = new Map([...changed].filter(([, record]) => record.status === 'running'));
+  let finishingLate: Promise<Map<string, StatusRecord>> = Promise.resolve(new Map());
+  if (late.size > 0) {
+    await writeMerged(ctx, late);
+    for (const name of late.keys()) changed.delete(name);
+    ({ finishing: finishingLate } = await reconcileRunning(ctx, records, late.keys(), report));
+  }
+  for (const [name, record] of [...(await finishing), ...(await finishingLate)])
+    records.set(name, record);
+  phase('finish');
+
+  // 5. Write the merged registry and rebuild the derived groups in one transaction.
+  await writeMerged(ctx, changed, records);
+  report.workspaces = records.size;
+  phase(earlyChanges > 0 ? 'merge (with early changes)' : 'merge');
+
+  // 6. Orphan buffers.
+  const orphans = await recoverOrphanBuffers(ctx.config.coreRoot, ctx.clock.now());
+  report.orphansDiscarded = orphans.discarded.length;
+  report.orphansQuarantined = orphans.quarantined.length;
+
+  // 7. Terminal records without a journal entry: the `uncommitted` group lists them (kept by
+  // trackWorkspace and commit in their transactions); when degraded, the commit markers tell.
+  const uncommitted = new Map<string, StatusRecord>();
+  if (store.degraded) {
+    for (const [name, record] of records) {
+      if (isTerminal(record.status) && !missingSet.has(name) && needsCommit(ctx, name, record))
+        uncommitted.set(name, record);
+    }
+  } else {
+    for (const [name] of await store.entries(GROUPS.uncommitted)) {
+      const record = records.get(name);
+      if (record && isTerminal(record.status) && !missingSet.has(name))
+        uncommitted.set(name, record);
+      else await store.delete(GROUPS.uncommitted, name);
+    }
+  }
+  if (uncommitted.size > 0) await commitWorkspaces(ctx, uncommitted);
+  report.committed.push(...uncommitted.keys());
+  phase('commit');
+  ctx.logger.info(
+    {
+      workspaces: report.workspaces,
+      reattached: report.reattach.length,
+      ghosts: report.ghosts.length,
+      finished: report.finished.length,
+      phases_ms: phases,
+    },
+    'hydrated',
+  );
+  return report;
+}
+
+/**
+ * Writes records merged from disk (adopted, newer, or failed because their directory vanished)
+ * to the registry, noting terminal ones whose journal lacks this version for the final commit
+ * step; with `all`, also rebuilds the derived groups from the complete set, in the same
+ * transaction.
+ */
+async function writeMerged(
+  ctx: AppContext,
+  changed: ReadonlyMap<string, StatusRecord>,
+  all?: ReadonlyMap<string, StatusRecord>,
+): Promise<void> {
+  const store = await ctx.store();
+  await store.transaction(async (tx) => {
+    for (const [name, record] of changed) {
+      await tx.set(GROUPS.registry, name, record);
+      if (isTerminal(record.status) && needsCommit(ctx, name, record))
+        await tx.set(GROUPS.uncommitted, name, fingerprintOf(record));
+    }
+    if (all) await rebuildDerivedGroups(ctx, tx, all);
+  });
+}
+
+/**
+ * Reconciles the running records among `names`: a run whose runner died between spawn and recording the pid
+ * is adopted from launch.json (never started twice); one claimed but never spawned is queued
+ * again; a live agent with the same start time is listed for re-attach; the rest are finished
+ * from their exit.json or as ghosts (their remaining process group terminated). Returns the
+ * finishing of the dead runs — one transaction and one batched commit for all of them —
+ * still under way.
+ */
+async function reconcileRunning(
+  ctx: AppContext,
+  records: Map<string, StatusRecord>,
+  names: Iterable<string>,
+  report: HydrateReport,
+): Promise<{ finishing: Promise<Map<string, StatusRecord>> }> {
+  const root = ctx.config.workspaceRoot;
   const toFinish: FinishItem[] = [];
   const requeue: string[] = [];
   // A runner killed between spawning an agent and recording its pid: the wrapper's
   // launch.json names the process, so the run is adopted, never started twice.
   const adopted = new Map<string, StatusRecord>();
-  for (const [name, record] of records) {
-    if (record.status !== 'running' || record.pid !== undefined) continue;
+  const running = [...names].filter((name) => records.get(name)?.status === 'running');
+  for (const name of running) {
+    const record = records.get(name);
+    if (record?.status !== 'running' || record.pid !== undefined) continue;
     const launch = readLaunchRecord(workspaceDir(root, name));
     if (launch === undefined || launch.run !== record.runs + 1) {
       // Claimed but never spawned (the runner died while preparing): nothing ran, queue it again.
@@ -187,8 +293,9 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
       }
     });
   }
-  for (const [name, record] of records) {
-    if (record.status !== 'running' || record.pid === undefined) continue;
+  for (const name of running) {
+    const record = records.get(name);
+    if (record?.status !== 'running' || record.pid === undefined) continue;
     if (isProcessAlive(record.pid, record.pid_start)) {
       report.reattach.push({ name, record });
       continue;
@@ -225,46 +332,11 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     });
     report.requeued.push(...requeue);
   }
-  phase('reconcile');
-  // One transaction and one batched commit for every dead run (hundreds after a crash).
-  for (const [name, record] of await finishRuns(ctx, toFinish)) records.set(name, record);
-  phase('finish');
-
-  // 5. Orphan buffers.
-  const orphans = await recoverOrphanBuffers(ctx.config.coreRoot, ctx.clock.now());
-  report.orphansDiscarded = orphans.discarded.length;
-  report.orphansQuarantined = orphans.quarantined.length;
-
-  // 6. Terminal records without a journal entry: the `uncommitted` group lists them (kept by
-  // trackWorkspace and commit in their transactions); when degraded, the commit markers tell.
-  const uncommitted = new Map<string, StatusRecord>();
-  if (store.degraded) {
-    for (const [name, record] of records) {
-      if (isTerminal(record.status) && !missingSet.has(name) && needsCommit(ctx, name, record))
-        uncommitted.set(name, record);
-    }
-  } else {
-    for (const [name] of await store.entries(GROUPS.uncommitted)) {
-      const record = records.get(name);
-      if (record && isTerminal(record.status) && !missingSet.has(name))
-        uncommitted.set(name, record);
-      else await store.delete(GROUPS.uncommitted, name);
-    }
-  }
-  if (uncommitted.size > 0) await commitWorkspaces(ctx, uncommitted);
-  report.committed.push(...uncommitted.keys());
-  phase('commit');
-  ctx.logger.info(
-    {
-      workspaces: report.workspaces,
-      reattached: report.reattach.length,
-      ghosts: report.ghosts.length,
-      finished: report.finished.length,
-      phases_ms: phases,
-    },
-    'hydrated',
-  );
-  return report;
+  const finishing = finishRuns(ctx, toFinish);
+  // Awaited by the caller after the disk scan; marked handled so a failure meanwhile is not
+  // reported as an unhandled rejection (the caller's await still throws it).
+  finishing.catch(() => undefined);
+  return { finishing };
 }
 
 /**

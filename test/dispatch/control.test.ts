@@ -104,9 +104,16 @@ describe('timeouts, back-off and operator control', () => {
     const store = await ctx.store();
     const backoff = (await store.get(GROUPS.runtime, 'backoff')) as Record<string, string>;
     expect(Date.parse(backoff['shell'] ?? '') - clock.now().getTime()).toBeGreaterThan(29 * 60_000);
-    expect(
-      JSON.parse(readFileSync(join(root.coreRoot, 'runtime', 'dispatch.json'), 'utf8')),
-    ).toMatchObject({ backoff: { shell: backoff['shell'] } });
+    // The file mirrors the store once the finishing transaction is durable, a moment after
+    // the new status is visible.
+    const mirrored = await waitUntil('runtime/dispatch.json to mirror the back-off', () => {
+      const file = join(root.coreRoot, 'runtime', 'dispatch.json');
+      const state = existsSync(file)
+        ? (JSON.parse(readFileSync(file, 'utf8')) as { backoff?: Record<string, string> })
+        : undefined;
+      return state?.backoff?.['shell'];
+    });
+    expect(mirrored).toBe(backoff['shell']);
     r.wake();
     await new Promise((r) => setTimeout(r, 300));
     expect(await statusOf(ctx, names[3] ?? '')).toBe('queued');

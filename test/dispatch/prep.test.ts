@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { prepareClone, sourceOf } from '../../src/dispatch/prep.js';
@@ -53,6 +53,18 @@ describe('prepareClone', () => {
     });
     expect(existsSync(join(ws, 'repo', '.git', 'refs', 'heads', 'agent.lock'))).toBe(false);
     expect(git(join(ws, 'repo'), 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('agent');
+  });
+
+  it('recovers a clone whose branch switch was cut short by a killed runner', async () => {
+    const ws = join(root.coreRoot, 'ws');
+    await prepareClone(ws, sourceOf(source), 'trunk', env);
+    const dotGit = join(ws, 'repo', '.git');
+    writeFileSync(join(dotGit, 'HEAD.lock'), 'ref: refs/heads/agent/half\n');
+    mkdirSync(join(dotGit, 'refs', 'heads', 'agent'), { recursive: true });
+    writeFileSync(join(dotGit, 'refs', 'heads', 'agent', 'half.lock'), '');
+    const again = await prepareClone(ws, sourceOf(source), 'agent/half', env);
+    expect(git(again.repoDir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('agent/half');
+    expect(existsSync(join(dotGit, 'HEAD.lock'))).toBe(false);
   });
 
   it('reuses an existing clone and switches it to the branch', async () => {
