@@ -1,7 +1,17 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AgenticError } from '../lib/errors.js';
@@ -193,29 +203,32 @@ async function branchFromHead(repoDir: string, current: string, branch: string):
     return false; // e.g. a branch named like a directory of this one: git explains it better
   }
   try {
-    // On the thread pool: replacing HEAD makes ext4 flush it, which the runner need not wait on.
     await writeLocked(join(dotGit, 'HEAD'), `ref: refs/heads/${branch}\n`);
     return true;
   } catch (err) {
-    await rm(ref, { force: true });
+    rmSync(ref, { force: true });
     throw new AgenticError('PREP_FAILED', `cannot switch the clone to ${branch}`, { cause: err });
   }
 }
 
-/** Replaces a git ref file the way git does: exclusive `<file>.lock`, then rename. */
+/**
+ * Replaces a git ref file the way git does: exclusive `<file>.lock`, then rename. The lock is
+ * a new file, written here; the rename over the old file (which ext4 flushes) runs on the
+ * thread pool.
+ */
 async function writeLocked(path: string, content: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true });
   const lock = `${path}.lock`;
-  const handle = await open(lock, 'wx', 0o644);
+  const fd = openSync(lock, 'wx', 0o644);
   try {
     try {
-      await handle.writeFile(content);
+      writeSync(fd, content);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     await rename(lock, path);
   } catch (err) {
-    await rm(lock, { force: true });
+    rmSync(lock, { force: true });
     throw err;
   }
 }
