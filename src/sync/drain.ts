@@ -26,10 +26,10 @@ export const PUSH_WINDOW = 4;
  * service's, 4) requests in flight, while they are sendable (their own back-off and the
  * queue-wide hold, see sendableAt; `force` ignores both). A retryable failure stops new sends
  * until a later success shows the hub is healthy again; entries leased by another live process
- * are skipped. When fewer entries are sendable than the window holds, entries whose last request
- * failed with no push accepted since fill the free places with copies of their request (same
- * Idempotency-Key, same body; booked once, one attempt), so a wave that probes a failing hub
- * carries as many requests for one last entry as for many. Answers are booked as they
+ * are skipped. Unless forced, when fewer entries are sendable than the window holds, entries
+ * whose last request failed with no push accepted since fill the free places with copies of
+ * their request (same Idempotency-Key, same body; booked once, one attempt), so a wave that
+ * probes a failing hub carries as many requests for one last entry as for many. Answers are booked as they
  * arrive, those that arrived together in one commit that also leases the next entries, while
  * the other requests keep the hub busy. Offline, nothing is sent. The queue.json/ledger.json
  * mirrors are written once at the end. Never throws for hub errors; store errors propagate.

@@ -18,8 +18,6 @@ interface Sending {
   failures: PushResult[];
   /** Booked (or being booked): later answers of its copies are ignored. */
   settled: boolean;
-  /** Its last request failed and the hub has accepted nothing since: free places carry copies. */
-  hedge: boolean;
 }
 
 /** One request in flight (an entry has one per copy). */
@@ -209,8 +207,7 @@ export class Pass {
     const { deps } = this;
     const out: Array<{ sending: Sending; wave: number | undefined }> = [];
     if (this.failing || this.abort.signal.aborted) return out;
-    const marks = await tx.marks();
-    const wave = marks.wave ?? 0;
+    const wave = (await tx.marks()).wave ?? 0;
     while (this.inflight.size + out.length < this.options.window && !this.failing) {
       if (this.next >= this.ids.length) {
         // Entries queued meanwhile, or made sendable by a success, are in the next snapshot.
@@ -243,31 +240,32 @@ export class Pass {
         wave,
         failures: [],
         settled: false,
-        hedge: unanswered(claimed.entry, marks),
       };
       this.unsettled.set(id, sending);
       out.push({ sending, wave });
     }
-    await this.hedge(tx, out, wave);
+    await this.hedge(tx, out, await tx.marks(), wave);
     return out;
   }
 
   /**
-   * Copies for free places in the window: entries in flight (or just claimed) whose last request
-   * failed with nothing accepted since, fewest copies first. Their leases are renewed so every
-   * copy runs inside one.
+   * Copies for free places in the window, in the drain loop (a forced push ignores the back-off,
+   * so copies would buy it nothing): entries in flight or just claimed whose last request failed
+   * with nothing accepted since, fewest copies first. Their leases are renewed so every copy
+   * runs inside one.
    */
   private async hedge(
     tx: SyncTx,
     out: Array<{ sending: Sending; wave: number | undefined }>,
+    marks: SyncMarks,
     wave: number | undefined,
   ): Promise<void> {
     const free = this.options.window - this.inflight.size - out.length;
-    if (free <= 0) return;
+    if (free <= 0 || this.options.force) return;
     const { owner } = this.deps;
     const copies = new Map<Sending, number>();
     for (const sending of this.unsettled.values()) {
-      if (sending.settled || !sending.hedge) continue;
+      if (sending.settled || !unanswered(sending.entry, marks)) continue;
       // Only under our own lease: another process may have taken over an expired one.
       if ((await tx.getLease(sending.entry.id))?.owner !== owner) continue;
       copies.set(sending, sending.inFlight);

@@ -128,4 +128,15 @@ describe('sync waves: booking order, late answers and copies', () => {
       expect.objectContaining({ attempts: 2, next_attempt: at(6_000) }),
     ]);
   });
+
+  it('sends no copies on a forced push, which ignores the back-off copies protect', async () => {
+    const clock = new ManualClock(T0);
+    const sync = await open(clock, { window: 4, timeoutMs: 2_000 });
+    await seedHistory(ctx!, 1);
+    await sync.enqueue();
+    hub.script('sync', { status: 503 });
+    await sync.drain();
+    expect(await sync.push()).toMatchObject({ count: 1, queued: 0 });
+    expect(hub.pushes).toHaveLength(2);
+  });
 });
