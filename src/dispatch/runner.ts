@@ -91,6 +91,8 @@ export class Runner {
       options.node ?? ctx.config.nodeId,
     );
     if (!lease) return undefined;
+    // The runner serves many agents at once: its writes share fsyncs off the event loop.
+    (await ctx.store()).groupCommit?.();
     const runner = new Runner(ctx, lease, options);
     try {
       await runner.begin();

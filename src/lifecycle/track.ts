@@ -10,7 +10,7 @@ import {
   parseWorkspaceName,
   poolOf,
   workspaceDir,
-  writeStatusFileAsync,
+  writeStatusFiles,
   type StatusRecord,
 } from '../workspace/index.js';
 
@@ -82,10 +82,9 @@ export async function trackInTransaction<T>(
     return body(track, tx);
   });
   const durable = store.degraded;
-  await Promise.all(
-    [...mirrors].map(([name, record]) =>
-      writeStatusFileAsync(workspaceDir(ctx.config.workspaceRoot, name), record, { durable }),
-    ),
+  await writeStatusFiles(
+    [...mirrors].map(([name, record]) => [workspaceDir(ctx.config.workspaceRoot, name), record]),
+    { durable },
   );
   return result;
 }

@@ -77,6 +77,13 @@ export interface StateStore extends StoreOps {
   readonly schemaVersion: number;
   /** Runs `fn` in one serialisable transaction, across processes too; rolls back if it throws. */
   transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>;
+  /**
+   * Switches this process's writes to group commit: still durable before they resolve, but the
+   * fsync runs on the thread pool and writes committed meanwhile share it. For a process that
+   * serves many activities at once (the runner); a one-shot client is faster with the default,
+   * an fsync in place. Engines whose server does its own syncing leave this out.
+   */
+  groupCommit?(): void;
   /** Reads stats rows, newest first. */
   queryStats(query: StatsQuery): Promise<StatsRow[]>;
   /** Releases the engine; safe to call more than once, and on a store never used. */

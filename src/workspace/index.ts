@@ -26,6 +26,6 @@ export {
   readStatusFile,
   statusPath,
   writeStatusFile,
-  writeStatusFileAsync,
+  writeStatusFiles,
 } from './status-file.js';
 export type { StatusRead } from './status-file.js';

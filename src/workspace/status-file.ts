@@ -75,11 +75,25 @@ export function writeStatusFile(
 const inFlight = new Map<string, Promise<void>>();
 
 /**
- * {@link writeStatusFile} without waiting on the disk on the caller's thread (see
- * writeFileAtomicAsync). Writes to one status.json from this process land in call order —
- * the renames run on the thread pool, which would otherwise be free to reorder them.
+ * Writes the status.json mirrors of one transaction. A lone mirror is written in place — a
+ * thread-pool hop costs a single caller more than it saves; several (a batch of finishes,
+ * hydrate's reaping) go to the thread pool in parallel, their temp files written here and only
+ * the renames, which make ext4 flush the replaced file, waiting on the pool. Writes to one
+ * path from this process always land in call order.
  */
-export function writeStatusFileAsync(
+export async function writeStatusFiles(
+  mirrors: ReadonlyArray<readonly [dir: string, record: StatusRecord]>,
+  options: { durable: boolean },
+): Promise<void> {
+  const [only] = mirrors;
+  if (mirrors.length === 1 && only && !inFlight.has(statusPath(only[0]))) {
+    writeStatusFile(only[0], only[1], options);
+    return;
+  }
+  await Promise.all(mirrors.map(([dir, record]) => writeQueued(dir, record, options)));
+}
+
+function writeQueued(
   dir: string,
   record: StatusRecord,
   options: { durable: boolean },

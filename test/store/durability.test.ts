@@ -11,7 +11,7 @@ const Database = createRequire(import.meta.url)('better-sqlite3') as Parameters<
 >[0];
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-describe('SQLite write durability', () => {
+describe('SQLite group commit', () => {
   let dir: string;
   let store: StateStore;
   let syncs: Array<() => void>;
@@ -23,6 +23,7 @@ describe('SQLite write durability', () => {
       join(dir, 'db.sqlite'),
       () => new Promise<void>((resolve) => syncs.push(resolve)),
     );
+    store.groupCommit?.();
   });
   afterEach(async () => {
     await store.close();
@@ -61,5 +62,14 @@ describe('SQLite write durability', () => {
     syncs[1]?.();
     await Promise.all(later);
     expect(syncs).toHaveLength(2);
+  });
+
+  it('fsyncs in place, as synchronous=FULL, until the process asks for group commit', async () => {
+    const inPlace = openSqliteStore(Database, join(dir, 'other.sqlite'), () => {
+      throw new Error('no background fsync before groupCommit()');
+    });
+    await inPlace.set(GROUPS.registry, 'a', 1);
+    expect(await inPlace.get(GROUPS.registry, 'a')).toBe(1);
+    await inPlace.close();
   });
 });

@@ -6,6 +6,7 @@ import {
   isCurrentMirror,
   readStatusFile,
   writeStatusFile,
+  writeStatusFiles,
 } from '../../src/workspace/index.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
 import { sampleRecord } from '../helpers/records.js';
@@ -18,6 +19,28 @@ describe('status.json', () => {
     dir = join(root.coreRoot, 'ws', 'core', 'go-io', 'task-1');
   });
   afterEach(() => root.cleanup());
+
+  it('lands writes to one status.json in call order, even when a batch is still on the thread pool', async () => {
+    const other = join(root.coreRoot, 'ws', 'core', 'go-io', 'task-2');
+    for (let i = 0; i < 20; i++) {
+      const batch = writeStatusFiles(
+        [
+          [dir, sampleRecord({ status: 'running', runs: i })],
+          [other, sampleRecord({ status: 'running', runs: i })],
+        ],
+        { durable: false },
+      );
+      const lone = writeStatusFiles([[dir, sampleRecord({ status: 'completed', runs: i })]], {
+        durable: false,
+      });
+      await Promise.all([batch, lone]);
+      expect(JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8'))).toMatchObject({
+        status: 'completed',
+        runs: i,
+      });
+    }
+    expect(readdirSync(dir)).toEqual(['status.json']);
+  });
 
   it('writes atomically, leaving no temp files, with an mtime that marks it as the current mirror', async () => {
     writeStatusFile(dir, sampleRecord({ updated_at: '2026-02-03T04:05:06.789Z' }), {

@@ -13,14 +13,15 @@ type DatabaseConstructor = new (path: string, options?: { timeout?: number }) =>
 export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
 /**
- * Opens (creating if needed) the SQLite state store at `path`: WAL, busy timeout, migrations
- * applied in one IMMEDIATE transaction so concurrent starters are safe. Every write is durable
- * before its promise resolves (a committed transition survives power loss), as with
- * synchronous=FULL; but the WAL fsync that FULL would do inside COMMIT, blocking the event
- * loop, runs on the thread pool and is shared by all writes committed meanwhile (see
- * {@link SyncBarrier}): SQLite runs at synchronous=NORMAL, which in WAL mode differs from
- * FULL only by that fsync. `syncWal` replaces the fsync in tests. Throws STORE_SCHEMA_TOO_NEW
- * when the file was migrated by a newer agentic; other open errors propagate (see open.ts).
+ * Opens (creating if needed) the SQLite state store at `path`: WAL, synchronous=FULL (a
+ * committed transition survives power loss), busy timeout, migrations applied in one
+ * IMMEDIATE transaction so concurrent starters are safe. After `groupCommit()` the WAL fsync
+ * that FULL does inside COMMIT, blocking the event loop, runs on the thread pool instead and is
+ * shared by all writes committed meanwhile (see {@link SyncBarrier}): SQLite then runs at
+ * synchronous=NORMAL, which in WAL mode differs from FULL only by that fsync, and a write still
+ * resolves only once it is on disk. `syncWal` replaces that fsync in tests. Throws
+ * STORE_SCHEMA_TOO_NEW when the file was migrated by a newer agentic; other open errors
+ * propagate (see open.ts).
  */
 export function openSqliteStore(
   Database: DatabaseConstructor,
@@ -37,7 +38,6 @@ export function openSqliteStore(
       { set: 'sqlite', table: 'schema_migrations', what: 'state store' },
       () => new Date(),
     );
-    db.pragma('synchronous = NORMAL');
     return new SqliteStore(db, path, schemaVersion, new SyncBarrier(syncWal));
   } catch (err) {
     db.close();
@@ -54,6 +54,8 @@ class SqliteStore implements StateStore {
   private closed = false;
   /** Set by every write; a transaction that wrote nothing needs no fsync. */
   private wrote = false;
+  /** Group commit: see groupCommit(). */
+  private sharedSync = false;
   private readonly stmts: {
     get: Statement<[string, string], { value: string }>;
     set: Statement<[string, string, string]>;
@@ -141,8 +143,14 @@ class SqliteStore implements StateStore {
       }
     });
     // Outside the mutex: the next transaction runs while this one's WAL frames reach the disk.
-    if (wrote) await this.durability.request();
+    if (wrote && this.sharedSync) await this.durability.request();
     return result;
+  }
+
+  groupCommit(): void {
+    if (this.sharedSync || this.closed) return;
+    this.db.pragma('synchronous = NORMAL');
+    this.sharedSync = true;
   }
 
   addStats(row: StatsRow): Promise<void> {
