@@ -38,8 +38,17 @@ export function isProcessAlive(pid: number, start?: string): boolean {
   return start === undefined || start === now;
 }
 
+/**
+ * A process group an agent may own: never 0 (kill(0) is the caller's own group) or 1 (kill(-1)
+ * is every process the caller may signal), whatever a record or a bad spawn says.
+ */
+function agentGroup(pgid: number): boolean {
+  return Number.isSafeInteger(pgid) && pgid > 1;
+}
+
 /** Sends `signal` to a whole process group; returns false when the group no longer exists. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  if (!agentGroup(pgid)) return false;
   try {
     process.kill(-pgid, signal);
     return true;
@@ -50,6 +59,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
 
 /** True while any process of the group is alive. */
 export function groupAlive(pgid: number): boolean {
+  if (!agentGroup(pgid)) return false;
   try {
     process.kill(-pgid, 0);
     return true;
