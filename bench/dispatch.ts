@@ -123,7 +123,22 @@ async function agentic(repo: string): Promise<number> {
     `for (let i = 0; i < ${N}; i++)
        await enqueueDispatch(ctx, { repo: ${JSON.stringify(repo)}, task: 'true', agent: 'shell', branch: 'task-' + i });`,
   );
+  // A run that stops making progress says what is stuck instead of hanging or exiting quietly.
+  let seen = -1;
+  const watchdog = setInterval(() => {
+    if (done !== seen) {
+      seen = done;
+      return;
+    }
+    void readAllRecords(ctx).then((records) => {
+      const counts: Record<string, number> = {};
+      for (const r of records.values()) counts[r.status] = (counts[r.status] ?? 0) + 1;
+      failure ??= `no progress for 30 s after ${done} finished: ${JSON.stringify(counts)}`;
+      allDone();
+    });
+  }, 30_000);
   await finished;
+  clearInterval(watchdog);
   const seconds = (performance.now() - start) / 1000;
   await runner.close();
   await ctx.close();

@@ -163,7 +163,12 @@ export class Runner {
 
   private track(p: Promise<void>): void {
     this.launches.add(p);
-    void p.finally(() => this.launches.delete(p));
+    void p.finally(() => {
+      this.launches.delete(p);
+      // A launch that ended without an agent to watch (failed prep, cancelled meanwhile) may
+      // have freed its slot.
+      this.wake();
+    });
   }
 
   private async launch(claim: Claim): Promise<void> {
