@@ -148,7 +148,7 @@ export class Runner {
   private async pump(): Promise<void> {
     try {
       const batch = await claimReady(this.ctx, 1000, this.node);
-      for (const claim of batch.claims) this.track(this.launch(claim));
+      for (const claim of batch.claims) this.track(claim.name, this.launch(claim));
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
       if (batch.retryAt !== undefined) {
@@ -161,13 +161,13 @@ export class Runner {
     }
   }
 
-  private track(p: Promise<void>): void {
+  private track(name: string, p: Promise<void>): void {
     this.launches.add(p);
     void p.finally(() => {
       this.launches.delete(p);
       // A launch that ended without an agent to watch (failed prep, cancelled meanwhile) may
       // have freed its slot.
-      this.wake();
+      if (!this.watches.has(name)) this.wake();
     });
   }
 
