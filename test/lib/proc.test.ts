@@ -17,6 +17,9 @@ describe('process groups', () => {
     expect(groupAlive(pid)).toBe(true);
     expect(signalGroup(pid, 'SIGTERM')).toBe(true);
     await exited;
+    // The group lingers until the kernel has reaped every member.
+    const deadline = Date.now() + 5000;
+    while (groupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(groupAlive(pid)).toBe(false);
   });
 });
