@@ -1,4 +1,5 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { AgenticError } from '../../lib/errors.js';
 import { isErrno } from '../../lib/fs.js';
@@ -13,15 +14,15 @@ type DatabaseConstructor = new (path: string, options?: { timeout?: number }) =>
 export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
 /**
- * Opens (creating if needed) the SQLite state store at `path`: WAL, synchronous=FULL (a
- * committed transition survives power loss), busy timeout, migrations applied in one
- * IMMEDIATE transaction so concurrent starters are safe. After `groupCommit()` the WAL fsync
- * that FULL does inside COMMIT, blocking the event loop, runs on the thread pool instead and is
- * shared by all writes committed meanwhile (see {@link SyncBarrier}): SQLite then runs at
- * synchronous=NORMAL, which in WAL mode differs from FULL only by that fsync, and a write still
- * resolves only once it is on disk. `syncWal` replaces that fsync in tests. Throws
- * STORE_SCHEMA_TOO_NEW when the file was migrated by a newer agentic; other open errors
- * propagate (see open.ts).
+ * Opens (creating if needed) the SQLite state store at `path`: WAL, busy timeout, migrations
+ * applied in one IMMEDIATE transaction so concurrent starters are safe. A write resolves only
+ * once it is on disk (a committed transition survives power loss) — the durability of
+ * synchronous=FULL, but the engine runs SQLite at synchronous=NORMAL (in WAL mode the same but
+ * for the fsync of the WAL at COMMIT) and fsyncs the WAL itself after COMMIT, so the database
+ * write lock is never held across an fsync. The fsync is done in place, or, after
+ * `groupCommit()`, on the thread pool and shared by all writes committed meanwhile (see
+ * {@link SyncBarrier}); `syncWal` replaces that one in tests. Throws STORE_SCHEMA_TOO_NEW when
+ * the file was migrated by a newer agentic; other open errors propagate (see open.ts).
  */
 export function openSqliteStore(
   Database: DatabaseConstructor,
@@ -38,6 +39,9 @@ export function openSqliteStore(
       { set: 'sqlite', table: 'schema_migrations', what: 'state store' },
       () => new Date(),
     );
+    // From here the engine fsyncs the WAL itself, after COMMIT has released the write lock:
+    // another process (the runner) never waits out this one's fsync.
+    db.pragma('synchronous = NORMAL');
     return new SqliteStore(db, path, schemaVersion, new SyncBarrier(syncWal));
   } catch (err) {
     db.close();
@@ -143,13 +147,14 @@ class SqliteStore implements StateStore {
       }
     });
     // Outside the mutex: the next transaction runs while this one's WAL frames reach the disk.
-    if (wrote && this.sharedSync) await this.durability.request();
+    if (wrote) {
+      if (this.sharedSync) await this.durability.request();
+      else fsyncWalSync(this.location);
+    }
     return result;
   }
 
   groupCommit(): void {
-    if (this.sharedSync || this.closed) return;
-    this.db.pragma('synchronous = NORMAL');
     this.sharedSync = true;
   }
 
@@ -192,10 +197,26 @@ class SqliteStore implements StateStore {
 }
 
 /**
- * fsync of the WAL on the thread pool (Linux accepts it on a read-only descriptor). The WAL
+ * fsync of the WAL (Linux accepts it on a read-only descriptor). The WAL
  * exists while a connection is open; should it not, its frames were checkpointed into the
  * database file, which is synced instead.
  */
+function fsyncWalSync(dbPath: string): void {
+  let fd: number;
+  try {
+    fd = openSync(`${dbPath}-wal`, 'r');
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+    fd = openSync(dbPath, 'r');
+  }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** {@link fsyncWalSync} on the thread pool. */
 async function fsyncWal(dbPath: string): Promise<void> {
   let handle;
   try {
