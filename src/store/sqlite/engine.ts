@@ -1,8 +1,7 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { closeSync, fsyncSync, openSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { AgenticError } from '../../lib/errors.js';
-import { isErrno } from '../../lib/fs.js';
+import { fsyncAsync, isErrno } from '../../lib/fs.js';
 import { Mutex } from '../../lib/mutex.js';
 import { SyncBarrier } from '../../lib/sync-barrier.js';
 import { migrateSqlite } from '../migrations.js';
@@ -146,7 +145,8 @@ class SqliteStore implements StateStore {
         throw err;
       }
     });
-    // Outside the mutex: the next transaction runs while this one's WAL frames reach the disk.
+    // After COMMIT and outside the mutex: no other process waits for this fsync, and with group
+    // commit neither does this process's next transaction.
     if (wrote) {
       if (this.sharedSync) await this.durability.request();
       else fsyncWalSync(this.location);
@@ -197,18 +197,21 @@ class SqliteStore implements StateStore {
 }
 
 /**
- * fsync of the WAL (Linux accepts it on a read-only descriptor). The WAL
- * exists while a connection is open; should it not, its frames were checkpointed into the
- * database file, which is synced instead.
+ * A read-only descriptor of the WAL, for fsync (Linux accepts it on one). The WAL exists while
+ * a connection is open; should it not, its frames were checkpointed into the database file,
+ * which is synced instead. Opening is no disk wait; the fsync is.
  */
-function fsyncWalSync(dbPath: string): void {
-  let fd: number;
+function openWal(dbPath: string): number {
   try {
-    fd = openSync(`${dbPath}-wal`, 'r');
+    return openSync(`${dbPath}-wal`, 'r');
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
-    fd = openSync(dbPath, 'r');
+    return openSync(dbPath, 'r');
   }
+}
+
+function fsyncWalSync(dbPath: string): void {
+  const fd = openWal(dbPath);
   try {
     fsyncSync(fd);
   } finally {
@@ -216,18 +219,12 @@ function fsyncWalSync(dbPath: string): void {
   }
 }
 
-/** {@link fsyncWalSync} on the thread pool. */
+/** {@link fsyncWalSync} with the fsync on the thread pool. */
 async function fsyncWal(dbPath: string): Promise<void> {
-  let handle;
+  const fd = openWal(dbPath);
   try {
-    handle = await open(`${dbPath}-wal`, 'r');
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
-    handle = await open(dbPath, 'r');
-  }
-  try {
-    await handle.sync();
+    await fsyncAsync(fd);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
