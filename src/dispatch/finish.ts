@@ -1,11 +1,10 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import { commitWorkspaces } from '../lifecycle/commit.js';
 import { readRecord, registryRecord, trackInTransaction } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
 import { isoUtc } from '../lib/clock.js';
-import { readTextIfExists } from '../lib/fs.js';
+import { readTail, readTextIfExists } from '../lib/fs.js';
 import { GROUPS, type StoreOps } from '../store/index.js';
 import { isTerminal, poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { logPath } from './launch.js';
@@ -20,6 +19,8 @@ import { detectUsageLimit } from './usage-limit.js';
 
 /** Longest question taken from BLOCKED.md. */
 export const MAX_QUESTION = 2000;
+/** How much of an agent's log is searched for a usage-limit message. */
+const USAGE_TAIL_BYTES = 64 * 1024;
 /** The ghost question (DESIGN §7). */
 export const GHOST_QUESTION = 'agent process died while the dispatcher was down';
 
@@ -173,7 +174,10 @@ function decide(
       countsAsFailure: false,
     };
   if (end.exitCode !== 0) {
-    const resetAt = detectUsageLimit(readTail(logPath(dir, poolOf(record.agent))), now);
+    const resetAt = detectUsageLimit(
+      readTail(logPath(dir, poolOf(record.agent)), USAGE_TAIL_BYTES),
+      now,
+    );
     if (resetAt !== undefined) {
       runtime.backoff[poolOf(record.agent)] = isoUtc(resetAt);
       return {
@@ -201,23 +205,4 @@ export async function recordInTx(
   const record = registryRecord(await tx.get(GROUPS.registry, name));
   if (record) return record;
   return (await ctx.store()).degraded ? readRecord(ctx, name) : undefined;
-}
-
-/** The last 64 KiB of a log, for usage-limit messages. */
-function readTail(path: string, bytes = 64 * 1024): string {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return '';
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const len = Math.min(size, bytes);
-    const buf = Buffer.alloc(len);
-    readSync(fd, buf, 0, len, size - len);
-    return buf.toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
 }

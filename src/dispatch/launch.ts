@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AgenticError } from '../lib/errors.js';
-import { readTextIfExists } from '../lib/fs.js';
+import { readTail, readTextIfExists } from '../lib/fs.js';
 import { processStartTime } from '../lib/proc.js';
 import type { AgentCommand } from './agents.js';
 
@@ -141,21 +141,10 @@ function readJson<T>(path: string, schema: z.ZodType<T>): { value: T; mtime: str
 
 /** The last non-empty line of a log file ('' when none). */
 export function lastLogLine(path: string): string {
-  if (!existsSync(path)) return '';
-  const size = statSync(path).size;
-  const len = Math.min(size, 4096);
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(len);
-    readSync(fd, buf, 0, len, size - len);
-    return (
-      buf
-        .toString('utf8')
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .pop() ?? ''
-    );
-  } finally {
-    closeSync(fd);
-  }
+  return (
+    readTail(path, 4096)
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .pop() ?? ''
+  );
 }

@@ -1,13 +1,15 @@
 import {
   closeSync,
-  fdatasync,
-  fsync,
   existsSync,
+  fdatasync,
+  fstatSync,
+  fsync,
   fsyncSync,
   futimesSync,
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   writeSync,
@@ -119,6 +121,25 @@ export async function writeFileAtomicAsync(
     throw err;
   }
   if (options.fsync) fsyncDir(dirname(path));
+}
+
+/** The last `bytes` of a file as UTF-8 ('' when it cannot be opened: a log not written yet). */
+export function readTail(path: string, bytes: number): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, bytes);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    return buf.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** fsync of an open descriptor on the thread pool. */
