@@ -143,7 +143,8 @@ export async function prepareClone(
     rmSync(repoDir, { recursive: true, force: true });
     renameSync(partial, repoDir);
   }
-  clearStaleLocks(repoDir, branch);
+  // Only a clone from an earlier attempt can hold a lock a killed runner left behind.
+  if (reused) clearStaleLocks(repoDir, branch);
   // Read HEAD and refs from the files where we can: every git process costs milliseconds
   // per dispatch, and a fresh clone's layout is known.
   const current = headBranch(repoDir) ?? (await git(['rev-parse', '--abbrev-ref', 'HEAD']));
@@ -255,7 +256,7 @@ async function originHead(
   }
 }
 
-/** Writes `.meta/prompt.md` and a content-addressed copy `.meta/prompts/<sha256>.md` (on the thread pool); returns the prompt path. */
+/** Writes `.meta/prompt.md` and a content-addressed copy `.meta/prompts/<sha256>.md` (the renames on the thread pool); returns the prompt path. */
 export async function writePrompt(workspace: string, prompt: string): Promise<string> {
   const meta = join(workspace, '.meta');
   const digest = createHash('sha256').update(prompt).digest('hex');

@@ -65,8 +65,8 @@ export class Runner {
   private readonly node: string;
   /** Runs ending together are finished (and journaled) in one transaction. */
   private readonly finish = batched(async (items: FinishItem[]) => {
-    const done = await finishRuns(this.ctx, items);
-    return items.map((i) => done.get(i.name));
+    await finishRuns(this.ctx, items);
+    return items.map(() => undefined);
   });
   /** Agents spawned together have their pids recorded in one transaction. */
   private readonly recordStart = batched((items: Start[]) => this.recordStarts(items));

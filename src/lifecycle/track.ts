@@ -81,10 +81,9 @@ export async function trackInTransaction<T>(
     };
     return body(track, tx);
   });
-  const durable = store.degraded;
   await writeStatusFiles(
     [...mirrors].map(([name, record]) => [workspaceDir(ctx.config.workspaceRoot, name), record]),
-    { durable },
+    { durable: store.degraded },
   );
   return result;
 }

@@ -64,11 +64,7 @@ export function writeStatusFile(
   record: StatusRecord,
   options: { durable: boolean },
 ): void {
-  const path = statusPath(dir);
-  writeFileAtomic(path, mirrorText(path, record), {
-    fsync: options.durable,
-    mtime: mirrorMtimeSeconds(record.updated_at),
-  });
+  writeFileAtomic(...mirrorWrite(dir, record, options));
 }
 
 /** Mirror writes still in flight in this process, by path. */
@@ -99,11 +95,8 @@ function writeQueued(
   options: { durable: boolean },
 ): Promise<void> {
   const path = statusPath(dir);
-  const write = (): Promise<void> =>
-    writeFileAtomicAsync(path, mirrorText(path, record), {
-      fsync: options.durable,
-      mtime: mirrorMtimeSeconds(record.updated_at),
-    });
+  // The text is made when the write starts, so it keeps the unknown fields the previous write left.
+  const write = (): Promise<void> => writeFileAtomicAsync(...mirrorWrite(dir, record, options));
   const previous = inFlight.get(path);
   const mine = previous ? previous.catch(() => undefined).then(write) : write();
   inFlight.set(path, mine);
@@ -112,6 +105,20 @@ function writeQueued(
   };
   mine.then(forget, forget);
   return mine;
+}
+
+/** Arguments of the atomic write of a mirror: path, text, and the fsync and mtime mark. */
+function mirrorWrite(
+  dir: string,
+  record: StatusRecord,
+  options: { durable: boolean },
+): [string, string, { fsync: boolean; mtime: number }] {
+  const path = statusPath(dir);
+  return [
+    path,
+    mirrorText(path, record),
+    { fsync: options.durable, mtime: mirrorMtimeSeconds(record.updated_at) },
+  ];
 }
 
 /** The new file's text: the record, plus unknown fields of the file on disk that it lacks. */
