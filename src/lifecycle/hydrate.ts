@@ -90,8 +90,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   }
   phase('registry');
   const changed = new Map<string, StatusRecord>();
-  const missing: string[] = [];
-  const missingSet = new Set<string>();
+  const missing = new Set<string>();
   /** Newer wins between the registry and status.json. */
   const checkDisk = (name: string): void => {
     const known = records.get(name);
@@ -123,8 +122,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     };
     records.set(name, failed);
     changed.set(name, failed);
-    missing.push(name);
-    missingSet.add(name);
+    missing.add(name);
   };
 
   // 3. Running records first, so that their dead agents are reaped (status, journal, marker:
@@ -143,7 +141,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     finished: [],
     ghosts: [],
     requeued: [],
-    missing,
+    missing: [],
     committed: [],
     orphansDiscarded: 0,
     orphansQuarantined: 0,
@@ -153,7 +151,6 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   phase('reconcile');
 
   // 4. The rest of the disk, in slices that let the reaping above make progress.
-  const earlyChanges = changed.size;
   changed.clear();
   const onDisk = new Set<string>();
   let sinceYield = 0;
@@ -186,7 +183,8 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   // 5. Write the merged registry and rebuild the derived groups in one transaction.
   await writeMerged(ctx, changed, records);
   report.workspaces = records.size;
-  phase(earlyChanges > 0 ? 'merge (with early changes)' : 'merge');
+  report.missing = [...missing];
+  phase('merge');
 
   // 6. Orphan buffers.
   const orphans = await recoverOrphanBuffers(ctx.config.coreRoot, ctx.clock.now());
@@ -198,14 +196,13 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   const uncommitted = new Map<string, StatusRecord>();
   if (store.degraded) {
     for (const [name, record] of records) {
-      if (isTerminal(record.status) && !missingSet.has(name) && needsCommit(ctx, name, record))
+      if (isTerminal(record.status) && !missing.has(name) && needsCommit(ctx, name, record))
         uncommitted.set(name, record);
     }
   } else {
     for (const [name] of await store.entries(GROUPS.uncommitted)) {
       const record = records.get(name);
-      if (record && isTerminal(record.status) && !missingSet.has(name))
-        uncommitted.set(name, record);
+      if (record && isTerminal(record.status) && !missing.has(name)) uncommitted.set(name, record);
       else await store.delete(GROUPS.uncommitted, name);
     }
   }
