@@ -52,6 +52,16 @@ describe('sync waves: booking order, late answers and copies', () => {
       ([, v]) => v as { attempts: number; next_attempt: string },
     );
   const at = (ms: number) => new Date(T0.getTime() + ms).toISOString();
+  /** `records` history records queued as one entry, whose first drain the hub answered 503. */
+  const failedOnce = async (records: number) => {
+    const clock = new ManualClock(T0);
+    const sync = await open(clock, { window: 4, timeoutMs: 2_000 });
+    await seedHistory(ctx!, records);
+    await sync.enqueue();
+    hub.script('sync', { status: 503 });
+    const first = await sync.drain();
+    return { clock, sync, first };
+  };
 
   it('books answers as they arrive, so a request that hangs does not hold back the entries behind it', async () => {
     const sync = await open(new ManualClock(T0), { window: 2, timeoutMs: 20_000, batchSize: 1 });
@@ -90,12 +100,8 @@ describe('sync waves: booking order, late answers and copies', () => {
   });
 
   it('sends a last entry whose request failed as copies that fill the window, and books it once', async () => {
-    const clock = new ManualClock(T0);
-    const sync = await open(clock, { window: 4, timeoutMs: 2_000 });
-    await seedHistory(ctx!, 2);
-    await sync.enqueue();
-    hub.script('sync', { status: 503 });
-    expect(await sync.drain()).toMatchObject({ sent: 0, remaining: 1 });
+    const { clock, sync, first } = await failedOnce(2);
+    expect(first).toMatchObject({ sent: 0, remaining: 1 });
     expect(hub.pushes).toHaveLength(1);
     clock.advance(1_000);
     // Three of the four copies fail; one is enough.
@@ -114,12 +120,7 @@ describe('sync waves: booking order, late answers and copies', () => {
   });
 
   it('counts a wave of copies that all fail as one attempt and one step of the back-off', async () => {
-    const clock = new ManualClock(T0);
-    const sync = await open(clock, { window: 4, timeoutMs: 2_000 });
-    await seedHistory(ctx!, 1);
-    await sync.enqueue();
-    hub.script('sync', { status: 503 });
-    await sync.drain();
+    const { clock, sync } = await failedOnce(1);
     clock.advance(1_000);
     hub.script('sync', { status: 503 }, { status: 502 }, { status: 500 }, { status: 503 });
     expect(await sync.drain()).toMatchObject({ sent: 0, remaining: 1, nextAttemptAt: at(6_000) });
@@ -130,12 +131,7 @@ describe('sync waves: booking order, late answers and copies', () => {
   });
 
   it('sends no copies on a forced push, which ignores the back-off copies protect', async () => {
-    const clock = new ManualClock(T0);
-    const sync = await open(clock, { window: 4, timeoutMs: 2_000 });
-    await seedHistory(ctx!, 1);
-    await sync.enqueue();
-    hub.script('sync', { status: 503 });
-    await sync.drain();
+    const { sync } = await failedOnce(1);
     expect(await sync.push()).toMatchObject({ count: 1, queued: 0 });
     expect(hub.pushes).toHaveLength(2);
   });
