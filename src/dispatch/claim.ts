@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js';
 import { queueEntrySchema, scanDiskRecords, trackInTransaction } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
-import { GROUPS } from '../store/index.js';
+import { GROUPS, type QueueCursor } from '../store/index.js';
 import { modelOf, poolOf, statusRecordSchema, type StatusRecord } from '../workspace/index.js';
 import { hasCapacity, poolLimits, type ConcurrencySnapshot } from './capacity.js';
 import { isFrozen } from './frozen.js';
@@ -28,6 +28,9 @@ export interface ClaimBatch {
   frozen: boolean;
 }
 
+/** Queue entries read per page; a claim rarely looks past the first. */
+const PAGE = 64;
+
 /** A queued workspace as the queue group describes it; its full record is read only when claimed. */
 interface Candidate {
   name: string;
@@ -51,90 +54,80 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
   let runtimeToMirror: Parameters<typeof mirrorRuntime>[1] | undefined;
   const batch = await trackInTransaction(ctx, async (track, tx): Promise<ClaimBatch> => {
     if (await isFrozen(ctx, tx, store)) return { claims: [], retryAt: undefined, frozen: true };
-    const disk = store.degraded ? scanDiskRecords(ctx) : undefined;
-    const candidates: Candidate[] = [];
+    // Candidates in claim order, a page at a time: from the store, which sorts the small queue
+    // entries itself, so a claim reads the head of a long queue rather than all of it; when the
+    // store is degraded, from status.json (sorted here), as are the running counts.
     const snapshots = new Map<string, ConcurrencySnapshot>();
-    if (disk) {
-      for (const [name, record] of disk) {
-        if (record.status === 'queued')
-          candidates.push({
-            name,
-            agent: record.agent,
-            priority: record.priority,
-            queued_at: record.queued_at ?? record.updated_at,
-            record,
-          });
-        if (record.status === 'running') bump(snapshots, record.agent);
-      }
-    } else {
-      // Ordering and pool checks need only the small queue entries; the full record of a
-      // candidate is read when it is about to be claimed, so a long queue stays cheap to scan.
-      for (const [name, value] of await tx.entries(GROUPS.queue)) {
-        const entry = queueEntrySchema.safeParse(value);
-        if (entry.success) candidates.push({ name, ...entry.data });
-        else candidates.push({ name, agent: '', priority: 0, queued_at: '' });
+    const closedPools = new Set<string>();
+    const disk = store.degraded ? diskCandidates(ctx, snapshots) : undefined;
+    if (!disk) {
+      // A pool already at its limit is left out of the pages, so a claim that finds every pool
+      // full costs one walk of the index and no parsing.
+      for (const [pool, value] of await tx.entries(GROUPS.concurrency)) {
+        const snap = value as ConcurrencySnapshot;
+        snapshots.set(pool, { ...snap, models: { ...snap.models } });
+        if (snap.running >= poolLimits(ctx.config.file, pool).total) closedPools.add(pool);
       }
     }
+    let after: QueueCursor | undefined;
+    const page = async (): Promise<Candidate[]> => {
+      if (disk) return disk.splice(0);
+      const rows = await tx.queuePage({ limit: PAGE, after, skipPools: [...closedPools] });
+      after = rows.at(-1)?.cursor;
+      return rows.map(({ name, value }) => {
+        const entry = queueEntrySchema.safeParse(value);
+        return entry.success
+          ? { name, ...entry.data }
+          : { name, agent: '', priority: 0, queued_at: '' };
+      });
+    };
+    let candidates = await page();
     if (candidates.length === 0) return { claims: [], retryAt: undefined, frozen: false };
-    candidates.sort(
-      (a, b) =>
-        b.priority - a.priority ||
-        a.queued_at.localeCompare(b.queued_at) ||
-        a.name.localeCompare(b.name),
-    );
 
     const runtime = await loadRuntime(tx, ctx.config.coreRoot);
     const runtimeBefore = JSON.stringify(runtime);
     pruneBackoff(runtime, now);
-    const snapshot = async (pool: string): Promise<ConcurrencySnapshot | undefined> => {
-      if (!snapshots.has(pool) && !disk) {
-        const value = (await tx.get(GROUPS.concurrency, pool)) as ConcurrencySnapshot | undefined;
-        if (value) snapshots.set(pool, { ...value, models: { ...value.models } });
-      }
-      return snapshots.get(pool);
-    };
     const claims: Claim[] = [];
-    const closedPools = new Set<string>();
     let retryAt: Date | undefined;
     const waitUntil = (at: Date): void => {
       if (retryAt === undefined || at < retryAt) retryAt = at;
     };
-    for (const candidate of candidates) {
-      if (claims.length >= max) break;
+    /** Claims one candidate if its pool lets it start. */
+    const consider = async (candidate: Candidate): Promise<void> => {
       const { name } = candidate;
-      if (closedPools.has(poolOf(candidate.agent))) continue;
+      if (closedPools.has(poolOf(candidate.agent))) return;
       let record = candidate.record;
       if (record === undefined) {
         // A queue entry is trusted only as far as the registry agrees it is queued.
         const parsed = statusRecordSchema.safeParse(await tx.get(GROUPS.registry, name));
         if (!parsed.success || parsed.data.status !== 'queued') {
           await tx.delete(GROUPS.queue, name);
-          continue;
+          return;
         }
         record = parsed.data;
       }
       const pool = poolOf(record.agent);
-      if (closedPools.has(pool)) continue;
+      if (closedPools.has(pool)) return;
       const backoff = runtime.backoff[pool];
       if (backoff !== undefined) {
         closedPools.add(pool);
         waitUntil(new Date(backoff));
-        continue;
+        return;
       }
       const rate = ctx.config.file.rates[pool];
       const gate = rateGate(rate, runtime.rates[pool], now);
       if (gate !== undefined) {
         closedPools.add(pool);
         waitUntil(gate);
-        continue;
+        return;
       }
       const limits = poolLimits(ctx.config.file, pool);
-      const snap = await snapshot(pool);
+      const snap = snapshots.get(pool);
       if ((snap?.running ?? 0) >= limits.total) {
         closedPools.add(pool);
-        continue;
+        return;
       }
-      if (!hasCapacity(limits, snap, modelOf(record.agent))) continue;
+      if (!hasCapacity(limits, snap, modelOf(record.agent))) return;
       const claimed = await track(name, {
         ...record,
         status: nextStatus(record.status, 'claim'),
@@ -142,13 +135,21 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
         pid: undefined,
         pid_start: undefined,
       });
-      if (claimed === null) continue;
+      if (claimed === null) return;
       claims.push({ name, record: claimed });
-      bump(snapshots, record.agent, await snapshot(pool));
+      bump(snapshots, record.agent);
       countStart(runtime, pool, rate, now);
       // Pacing: after one start the pool waits for the next slot in its rate window.
       if (rate !== undefined && rateGate(rate, runtime.rates[pool], now) !== undefined)
         closedPools.add(pool);
+    };
+    while (candidates.length > 0) {
+      for (const candidate of candidates) {
+        if (claims.length >= max) break;
+        await consider(candidate);
+      }
+      if (claims.length >= max || disk || candidates.length < PAGE) break;
+      candidates = await page();
     }
     // Rate windows and expired back-off change the runtime state; plain claims do not.
     if (JSON.stringify(runtime) !== runtimeBefore) {
@@ -161,14 +162,32 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
   return batch;
 }
 
-function bump(
-  snapshots: Map<string, ConcurrencySnapshot>,
-  agent: string,
-  existing?: ConcurrencySnapshot,
-): void {
+/** Queued records from status.json in claim order; running ones counted into `snapshots`. */
+function diskCandidates(ctx: AppContext, snapshots: Map<string, ConcurrencySnapshot>): Candidate[] {
+  const candidates: Candidate[] = [];
+  for (const [name, record] of scanDiskRecords(ctx)) {
+    if (record.status === 'queued')
+      candidates.push({
+        name,
+        agent: record.agent,
+        priority: record.priority,
+        queued_at: record.queued_at ?? record.updated_at,
+        record,
+      });
+    if (record.status === 'running') bump(snapshots, record.agent);
+  }
+  return candidates.sort(
+    (a, b) =>
+      b.priority - a.priority ||
+      a.queued_at.localeCompare(b.queued_at) ||
+      a.name.localeCompare(b.name),
+  );
+}
+
+/** Counts one more running agent of `agent` into its pool's snapshot. */
+function bump(snapshots: Map<string, ConcurrencySnapshot>, agent: string): void {
   const pool = poolOf(agent);
-  const snap = existing ??
-    snapshots.get(pool) ?? { running: 0, limit: 0, snapshot_at: '', models: {} };
+  const snap = snapshots.get(pool) ?? { running: 0, limit: 0, snapshot_at: '', models: {} };
   snap.running += 1;
   const model = modelOf(agent);
   if (model !== undefined) snap.models[model] = (snap.models[model] ?? 0) + 1;

@@ -2,4 +2,14 @@ export { createNullStore } from './null-store.js';
 export { openStateStore, redactUrl } from './open.js';
 export type { OpenedStore, OpenStoreOptions } from './open.js';
 export { GROUPS } from './types.js';
-export type { EngineName, Group, StateStore, StatsQuery, StatsRow, StoreOps } from './types.js';
+export type {
+  EngineName,
+  Group,
+  QueueCursor,
+  QueuePageRequest,
+  QueueRow,
+  StateStore,
+  StatsQuery,
+  StatsRow,
+  StoreOps,
+} from './types.js';

@@ -8,6 +8,7 @@ export function createNullStore(location: string, reason: string): StateStore {
     delete: () => Promise.resolve(),
     count: () => Promise.resolve(0),
     entries: () => Promise.resolve([]),
+    queuePage: () => Promise.resolve([]),
     addStats: () => Promise.resolve(),
   };
   return {

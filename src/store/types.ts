@@ -33,8 +33,33 @@ export interface StoreOps {
   count(group: Group): Promise<number>;
   /** Every entry of a group, ordered by key. */
   entries(group: Group): Promise<Array<[string, unknown]>>;
+  /**
+   * Up to `limit` entries of the `queue` group in claim order (DESIGN §6): `priority` high
+   * first, then `queued_at` oldest first, then name — a value without a numeric priority sorts
+   * as 0, one without a string queued_at as ''. The page starts after the row whose `cursor`
+   * is given and leaves out entries whose agent's pool is in `skipPools`. The claim reads the
+   * head of a long queue instead of all of it.
+   */
+  queuePage(page: QueuePageRequest): Promise<QueueRow[]>;
   /** Appends a stats row once per (workspace, fingerprint); a repeat is ignored (no-op when degraded). */
   addStats(row: StatsRow): Promise<void>;
+}
+
+/** Where a queue page starts and what it leaves out; see {@link StoreOps.queuePage}. */
+export interface QueuePageRequest {
+  limit: number;
+  after?: QueueCursor | undefined;
+  skipPools?: readonly string[] | undefined;
+}
+
+/** A queue entry's place in claim order: negated priority, queued_at, name. */
+export type QueueCursor = readonly [number, string, string];
+
+/** One queue entry as a page returns it. */
+export interface QueueRow {
+  name: string;
+  value: unknown;
+  cursor: QueueCursor;
 }
 
 /** Rows of the dispatch statistics table written by commit. */

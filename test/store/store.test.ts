@@ -43,6 +43,60 @@ describe.each(engines())('state store on $name', (engine) => {
     });
   });
 
+  it('pages the queue in claim order, resuming after a row and leaving out closed pools', async () => {
+    const at = (s: number): string => `2026-01-01T00:00:0${s}.000Z`;
+    const entry = (agent: string, priority: unknown, queued_at: unknown) => ({
+      agent,
+      priority,
+      queued_at,
+    });
+    await store.set(GROUPS.queue, 'core/r/old-low', entry('codex', 0, at(1)));
+    await store.set(GROUPS.queue, 'core/r/new-high', entry('claude:opus', 5, at(3)));
+    await store.set(GROUPS.queue, 'core/r/old-high', entry('codex', 5, at(2)));
+    await store.set(GROUPS.queue, 'core/r/b-tie', entry('shell', 0, at(4)));
+    await store.set(GROUPS.queue, 'core/r/a-tie', entry('claude', 0, at(4)));
+    await store.set(GROUPS.queue, 'core/r/negative', entry('shell', -2.5, at(0)));
+    // Malformed entries sort as priority 0 and queued_at '' rather than failing the read.
+    await store.set(GROUPS.queue, 'core/r/malformed', { priority: 'high', queued_at: 7 });
+    await store.set(GROUPS.registry, 'core/r/not-queue', entry('codex', 9, at(0)));
+    const order = [
+      'core/r/old-high',
+      'core/r/new-high',
+      'core/r/malformed',
+      'core/r/old-low',
+      'core/r/a-tie',
+      'core/r/b-tie',
+      'core/r/negative',
+    ];
+    const all = await store.queuePage({ limit: 100 });
+    expect(all.map((r) => r.name)).toEqual(order);
+    expect(all[0]?.value).toEqual(entry('codex', 5, at(2)));
+    expect(all[0]?.cursor).toEqual([-5, at(2), 'core/r/old-high']);
+    // Page by page from each page's last cursor, as the claim does.
+    const paged: string[] = [];
+    let after = undefined as (typeof all)[number]['cursor'] | undefined;
+    for (;;) {
+      const rows = await store.queuePage({ limit: 3, after });
+      paged.push(...rows.map((r) => r.name));
+      if (rows.length < 3) break;
+      after = rows.at(-1)?.cursor;
+    }
+    expect(paged).toEqual(order);
+    // A pool is the agent up to its first colon.
+    const open = await store.queuePage({ limit: 100, skipPools: ['claude', 'codex'] });
+    expect(open.map((r) => r.name)).toEqual([
+      'core/r/malformed',
+      'core/r/b-tie',
+      'core/r/negative',
+    ]);
+    const afterTie = await store.queuePage({
+      limit: 1,
+      after: all[4]?.cursor,
+      skipPools: ['shell'],
+    });
+    expect(afterTie).toEqual([]);
+  });
+
   it('overwrites a key on set', async () => {
     await store.set(GROUPS.runtime, 'backoff', { codex: 'a' });
     await store.set(GROUPS.runtime, 'backoff', { codex: 'b' });

@@ -3,7 +3,29 @@ import { AgenticError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { migratePostgres } from '../migrations.js';
 import { inTransaction } from './transaction.js';
-import type { Group, StateStore, StatsQuery, StatsRow, StoreOps } from '../types.js';
+import type {
+  Group,
+  QueuePageRequest,
+  QueueRow,
+  StateStore,
+  StatsQuery,
+  StatsRow,
+  StoreOps,
+} from '../types.js';
+
+/** The claim-order columns of a queue entry, exactly as the kv_queue_order index (migration 002) is built. */
+const NP = `(-(CASE WHEN jsonb_typeof(value->'priority') = 'number' THEN (value->>'priority')::numeric ELSE 0 END))`;
+const Q = `(CASE WHEN jsonb_typeof(value->'queued_at') = 'string' THEN value->>'queued_at' ELSE '' END) COLLATE "C"`;
+const POOL = `split_part(COALESCE(value->>'agent', ''), ':', 1)`;
+/** A page of the queue in claim order, from the start or after a row ($1 limit, $2 pools left out, $3..$5 the row). */
+const queuePageSql = (resume: boolean): string => `SELECT key, value, ${NP} AS np, ${Q} AS q FROM kv
+  WHERE grp = 'queue'
+    ${resume ? `AND (${NP}, ${Q}, key COLLATE "C") > ($3::numeric, $4::text COLLATE "C", $5::text COLLATE "C")` : ''}
+    AND NOT (${POOL} = ANY($2::text[]))
+  ORDER BY ${NP}, ${Q}, key COLLATE "C"
+  LIMIT $1`;
+const QUEUE_HEAD_SQL = queuePageSql(false);
+const QUEUE_AFTER_SQL = queuePageSql(true);
 
 /** Advisory lock key that serialises store transactions across the fleet ("agnt" in ASCII). */
 const STORE_LOCK = 0x61676e74;
@@ -101,6 +123,17 @@ function opsOn(db: Queryable): StoreOps {
       );
       return res.rows.map((r) => [r.key, r.value]);
     },
+    queuePage: async ({ limit, after, skipPools = [] }) => {
+      const res = await db.query<{ key: string; value: unknown; np: string; q: string }>(
+        after ? QUEUE_AFTER_SQL : QUEUE_HEAD_SQL,
+        after ? [limit, [...skipPools], ...after] : [limit, [...skipPools]],
+      );
+      return res.rows.map((r) => ({
+        name: r.key,
+        value: r.value,
+        cursor: [Number(r.np), r.q, r.key] as const,
+      }));
+    },
   };
 }
 
@@ -133,6 +166,9 @@ class PostgresStore implements StateStore {
   }
   entries(group: Group): Promise<Array<[string, unknown]>> {
     return this.ops.entries(group);
+  }
+  queuePage(page: QueuePageRequest): Promise<QueueRow[]> {
+    return this.ops.queuePage(page);
   }
 
   /** One transaction on one connection; a fleet-wide advisory lock makes read-check-write safe across nodes. */

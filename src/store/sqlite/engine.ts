@@ -5,7 +5,45 @@ import { fsyncAsync, isErrno } from '../../lib/fs.js';
 import { Mutex } from '../../lib/mutex.js';
 import { SyncBarrier } from '../../lib/sync-barrier.js';
 import { migrateSqlite } from '../migrations.js';
-import type { Group, StateStore, StatsQuery, StatsRow, StoreOps } from '../types.js';
+import type {
+  Group,
+  QueuePageRequest,
+  QueueRow,
+  StateStore,
+  StatsQuery,
+  StatsRow,
+  StoreOps,
+} from '../types.js';
+
+/** The claim-order columns of a queue entry, exactly as the kv_queue_order index (migration 002) is built. */
+const NP = `-(CASE WHEN json_type(value, '$.priority') IN ('integer', 'real') THEN json_extract(value, '$.priority') ELSE 0 END)`;
+const Q = `(CASE WHEN json_type(value, '$.queued_at') = 'text' THEN json_extract(value, '$.queued_at') ELSE '' END)`;
+const AGENT = `COALESCE(json_extract(value, '$.agent'), '')`;
+const POOL = `(CASE WHEN instr(${AGENT}, ':') > 0 THEN substr(${AGENT}, 1, instr(${AGENT}, ':') - 1) ELSE ${AGENT} END)`;
+/**
+ * A page of the queue in claim order, from the start or after a row (a separate statement, so
+ * the row-value bound is a range on the index rather than a filter). The index is named:
+ * without table statistics the planner would rather sort the whole group than walk it.
+ */
+const queuePageSql = (resume: boolean): string => `SELECT key, value, ${NP} AS np, ${Q} AS q
+  FROM kv INDEXED BY kv_queue_order
+  WHERE grp = 'queue' ${resume ? `AND (${NP}, ${Q}, key) > (@np, @q, @key)` : ''}
+    AND ${POOL} NOT IN (SELECT value FROM json_each(@skip))
+  ORDER BY ${NP}, ${Q}, key
+  LIMIT @limit`;
+interface QueuePageRow {
+  key: string;
+  value: string;
+  np: number;
+  q: string;
+}
+interface QueuePageParams {
+  limit: number;
+  skip: string;
+  np?: number;
+  q?: string;
+  key?: string;
+}
 
 type DatabaseConstructor = new (path: string, options?: { timeout?: number }) => SqliteDatabase;
 
@@ -65,6 +103,8 @@ class SqliteStore implements StateStore {
     del: Statement<[string, string]>;
     count: Statement<[string], { n: number }>;
     entries: Statement<[string], { key: string; value: string }>;
+    queueHead: Statement<QueuePageParams, QueuePageRow>;
+    queueAfter: Statement<QueuePageParams, QueuePageRow>;
     addStats: Statement<StatsRow>;
   };
 
@@ -82,6 +122,8 @@ class SqliteStore implements StateStore {
       del: db.prepare('DELETE FROM kv WHERE grp = ? AND key = ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM kv WHERE grp = ?'),
       entries: db.prepare('SELECT key, value FROM kv WHERE grp = ? ORDER BY key'),
+      queueHead: db.prepare(queuePageSql(false)),
+      queueAfter: db.prepare(queuePageSql(true)),
       addStats: db.prepare(
         `INSERT OR IGNORE INTO stats (workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at, fingerprint)
          VALUES (@workspace, @repo, @org, @agent, @model, @outcome, @runs, @duration_ms, @started_at, @ended_at, @committed_at, @fingerprint)`,
@@ -108,6 +150,17 @@ class SqliteStore implements StateStore {
       },
       entries: async (group) =>
         s.entries.all(group).map((r) => [r.key, JSON.parse(r.value) as unknown]),
+      queuePage: async ({ limit, after, skipPools = [] }) => {
+        const skip = JSON.stringify(skipPools);
+        const rows = after
+          ? s.queueAfter.all({ limit, skip, np: after[0], q: after[1], key: after[2] })
+          : s.queueHead.all({ limit, skip });
+        return rows.map((r) => ({
+          name: r.key,
+          value: JSON.parse(r.value) as unknown,
+          cursor: [r.np, r.q, r.key] as const,
+        }));
+      },
     };
   }
 
@@ -125,6 +178,9 @@ class SqliteStore implements StateStore {
   }
   entries(group: Group): Promise<Array<[string, unknown]>> {
     return this.exclusive(() => this.ops.entries(group));
+  }
+  queuePage(page: QueuePageRequest): Promise<QueueRow[]> {
+    return this.exclusive(() => this.ops.queuePage(page));
   }
 
   /**
