@@ -1,20 +1,24 @@
 import {
+  close,
   closeSync,
   existsSync,
   fdatasync,
   fstatSync,
   fsync,
   fsyncSync,
+  futimes,
   futimesSync,
   mkdirSync,
+  open,
   openSync,
   readFileSync,
   readSync,
   renameSync,
   rmSync,
+  write,
   writeSync,
 } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 import { compactUtc } from './clock.js';
@@ -87,11 +91,11 @@ export function isErrno(err: unknown, code: string): boolean {
 }
 
 /**
- * {@link writeFileAtomic} for callers that must not wait on the disk: the temp file is new, so
- * writing it here costs microseconds, while the steps that can wait on the disk — the fsync,
- * and the rename over an existing file (ext4 flushes the replaced file) — run on the thread
- * pool. Many run in parallel (a batch of mirrors or markers), and concurrent fsyncs share one
- * filesystem commit.
+ * {@link writeFileAtomic} for callers that must not wait on the disk: every step runs on the
+ * thread pool. Creating a file joins the filesystem's running journal transaction, and while
+ * another fsync commits that transaction it waits (a third of a millisecond and more on ext4
+ * under load), so even the open stays off the event loop. Many writes run in parallel (a batch
+ * of mirrors or markers), and concurrent fsyncs share one filesystem commit.
  */
 export async function writeFileAtomicAsync(
   path: string,
@@ -99,20 +103,13 @@ export async function writeFileAtomicAsync(
   options: { fsync?: boolean; mtime?: Date | number } = {},
 ): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
-  let fd: number;
+  const fd = await openCreating(tmp, 'w');
   try {
-    fd = openSync(tmp, 'w', 0o644);
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
-    mkdirSync(dirname(path), { recursive: true });
-    fd = openSync(tmp, 'w', 0o644);
-  }
-  try {
-    writeSync(fd, data);
-    if (options.mtime !== undefined) futimesSync(fd, options.mtime, options.mtime);
+    await writeAsync(fd, data);
+    if (options.mtime !== undefined) await futimesAsync(fd, options.mtime, options.mtime);
     if (options.fsync) await fsyncAsync(fd);
   } finally {
-    closeSync(fd);
+    await closeAsync(fd);
   }
   try {
     await rename(tmp, path);
@@ -122,6 +119,36 @@ export async function writeFileAtomicAsync(
   }
   if (options.fsync) fsyncDir(dirname(path));
 }
+
+/**
+ * Appends to a file (created with its directory if need be) and makes the data durable with
+ * fdatasync before it resolves; every step on the thread pool.
+ */
+export async function appendDurable(path: string, data: string): Promise<void> {
+  const fd = await openCreating(path, 'a');
+  try {
+    await writeAsync(fd, data);
+    await fdatasyncAsync(fd);
+  } finally {
+    await closeAsync(fd);
+  }
+}
+
+/** Opens `path` on the thread pool, creating its parent directory when missing. */
+async function openCreating(path: string, flags: 'w' | 'a'): Promise<number> {
+  try {
+    return await openAsync(path, flags, 0o644);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+    await mkdir(dirname(path), { recursive: true });
+    return openAsync(path, flags, 0o644);
+  }
+}
+
+const openAsync = promisify(open);
+const writeAsync = (fd: number, data: string): Promise<unknown> => promisify(write)(fd, data);
+const futimesAsync = promisify(futimes);
+const closeAsync = promisify(close);
 
 /** The last `bytes` of a file as UTF-8 ('' when it cannot be opened: a log not written yet). */
 export function readTail(path: string, bytes: number): string {

@@ -1,19 +1,10 @@
-import {
-  closeSync,
-  fstatSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  ftruncateSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
-import { fdatasyncAsync, readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
+import { appendDurable, readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
 import { GROUPS, type StatsRow } from '../store/index.js';
 import {
   fingerprintOf,
@@ -106,7 +97,6 @@ export async function commitWorkspaces(
       results.set(name, result(marker.committed_at, true));
       continue;
     }
-    mkdirSync(meta, { recursive: true });
     const last = lastJournalEntry(journalPath);
     let line: JournalRecord;
     let append: string | undefined;
@@ -124,7 +114,7 @@ export async function commitWorkspaces(
   // what keeps reaping hundreds of ghosts at start fast.
   await Promise.all(
     pending.map(({ line, append }) =>
-      append === undefined ? undefined : appendLine(append, `${JSON.stringify(line)}\n`),
+      append === undefined ? undefined : appendDurable(append, `${JSON.stringify(line)}\n`),
     ),
   );
   const store = await ctx.store();
@@ -262,17 +252,6 @@ function lastJournalEntry(path: string): z.infer<typeof journalKeySchema> | unde
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Appends a line and makes it durable; only the fdatasync waits on the disk, on the thread pool. */
-async function appendLine(path: string, line: string): Promise<void> {
-  const fd = openSync(path, 'a');
-  try {
-    writeSync(fd, line);
-    await fdatasyncAsync(fd);
   } finally {
     closeSync(fd);
   }
