@@ -11,19 +11,22 @@ import type { AgentCommand } from './agents.js';
  * The launch wrapper, run by /bin/sh as the leader of the agent's process group. Before the
  * agent starts it writes `.meta/launch.json` (its pid and run number), so a runner killed
  * between spawn and recording the pid still finds the agent at restart. It runs the agent in
- * the foreground and, whenever the agent ends, writes `.meta/exit.json` atomically — even if
- * the runner that started it is long gone. It traps (not ignores) TERM/INT/HUP so the agent
- * keeps default signal handling and the wrapper survives to record the exit.
+ * the foreground and, whenever the agent ends, writes `.meta/exit.json` — even if the runner
+ * that started it is long gone. It traps (not ignores) TERM/INT/HUP so the agent keeps default
+ * signal handling and the wrapper survives to record the exit. Each file is one short write by
+ * a shell builtin, no `mv` (a process per file, ~2 ms of CPU): readers take a file they cannot
+ * parse for an absent one, and read exit.json as final only once the wrapper's pid is gone or
+ * it parses.
  */
 const WRAPPER = `
 meta=$1; run=$2; shift 2
-printf '{"pid":%d,"run":%d}\\n' "$$" "$run" > "$meta/launch.json.tmp" && mv -f "$meta/launch.json.tmp" "$meta/launch.json"
+printf '{"pid":%d,"run":%d}\\n' "$$" "$run" > "$meta/launch.json"
 trap 'sig_seen=1' TERM INT HUP
 "$@" </dev/null
 code=$?
 sig=null
 if [ "$code" -gt 128 ]; then name=$(kill -l $((code - 128)) 2>/dev/null) && sig="\\"SIG$name\\""; fi
-printf '{"exit_code":%d,"signal":%s,"run":%d}\\n' "$code" "$sig" "$run" > "$meta/exit.json.tmp" && mv -f "$meta/exit.json.tmp" "$meta/exit.json"
+printf '{"exit_code":%d,"signal":%s,"run":%d}\\n' "$code" "$sig" "$run" > "$meta/exit.json"
 exit "$code"
 `;
 
