@@ -146,7 +146,7 @@ async function openCreating(path: string, flags: 'w' | 'a'): Promise<number> {
 }
 
 const openAsync = promisify(open);
-const writeAsync = (fd: number, data: string): Promise<unknown> => promisify(write)(fd, data);
+const writeAsync = promisify(write) as (fd: number, data: string) => Promise<unknown>;
 const futimesAsync = promisify(futimes);
 const closeAsync = promisify(close);
 

@@ -21,9 +21,8 @@ const Q = `(CASE WHEN json_type(value, '$.queued_at') = 'text' THEN json_extract
 const AGENT = `COALESCE(json_extract(value, '$.agent'), '')`;
 const POOL = `(CASE WHEN instr(${AGENT}, ':') > 0 THEN substr(${AGENT}, 1, instr(${AGENT}, ':') - 1) ELSE ${AGENT} END)`;
 /**
- * A page of the queue in claim order, from the start or after a row (a separate statement, so
- * the row-value bound is a range on the index rather than a filter). The index is named:
- * without table statistics the planner would rather sort the whole group than walk it.
+ * A page of the queue in claim order, from the start or after the given row. The index is
+ * named: without table statistics the planner would rather sort the whole group than walk it.
  */
 const queuePageSql = (resume: boolean): string => `SELECT key, value, ${NP} AS np, ${Q} AS q
   FROM kv INDEXED BY kv_queue_order
