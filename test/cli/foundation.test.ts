@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { trackWorkspace } from '../../src/lifecycle/index.js';
+import { loadMigrations } from '../../src/store/migrations.js';
 import { json, runCli } from '../helpers/cli.js';
 import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import { sampleRecord } from '../helpers/records.js';
@@ -23,7 +24,8 @@ describe('agentic CLI: doctor, status, workspace list', () => {
       store: {
         engine: 'sqlite',
         path: join(root.coreRoot, 'db.sqlite'),
-        schema_version: 1,
+        // The newest migration this build ships, applied to the fresh database.
+        schema_version: loadMigrations('sqlite').at(-1)?.version,
         degraded: false,
         reason: null,
       },
