@@ -27,6 +27,12 @@ export function registerRunner(program: Command): void {
     .action(async (opts: McpHttpFlags, cmd: Command) =>
       runVerb(cmd, async (ctx) => {
         const mcpSettings = resolveMcpHttpFlags(opts);
+        // Listen for the stop signals before anything is announced: a SIGTERM sent as soon as
+        // the MCP endpoint logs that it listens must stop the daemon in order, not kill it.
+        const stopSignal = new Promise<void>((resolve) => {
+          process.once('SIGTERM', resolve);
+          process.once('SIGINT', resolve);
+        });
         const runner = await Runner.start(ctx);
         if (!runner) {
           const lease = readLease(ctx.config.coreRoot);
@@ -42,10 +48,7 @@ export function registerRunner(program: Command): void {
             })
           : undefined;
         const keepAlive = setInterval(() => undefined, 60_000);
-        await new Promise<void>((resolve) => {
-          process.once('SIGTERM', resolve);
-          process.once('SIGINT', resolve);
-        });
+        await stopSignal;
         clearInterval(keepAlive);
         const timeout = setTimeout(() => process.exit(1), 30_000);
         timeout.unref();
