@@ -256,7 +256,7 @@ async function originHead(
   }
 }
 
-/** Writes `.meta/prompt.md` and a content-addressed copy `.meta/prompts/<sha256>.md` (the renames on the thread pool); returns the prompt path. */
+/** Writes `.meta/prompt.md` and a content-addressed copy `.meta/prompts/<sha256>.md` (on the thread pool); returns the prompt path. */
 export async function writePrompt(workspace: string, prompt: string): Promise<string> {
   const meta = join(workspace, '.meta');
   const digest = createHash('sha256').update(prompt).digest('hex');

@@ -6,8 +6,6 @@ export type {
   EngineName,
   Group,
   QueueCursor,
-  QueuePageRequest,
-  QueueRow,
   StateStore,
   StatsQuery,
   StatsRow,

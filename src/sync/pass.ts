@@ -14,7 +14,7 @@ interface Sending {
   /** Requests for it still in flight. */
   inFlight: number;
   /** The marks' `wave` when its latest request was sent. */
-  wave: number | undefined;
+  wave: number;
   failures: PushResult[];
   /** Booked (or being booked): later answers of its copies are ignored. */
   settled: boolean;
@@ -127,13 +127,13 @@ export class Pass {
       sending.inFlight -= 1;
       // A copy answering after its entry was booked says nothing new about this wave.
       if (sending.settled) continue;
-      if (response.ok) this.failing = false;
-      else if (response.retryable && !response.aborted) this.failing = true;
       if (response.ok) {
+        this.failing = false;
         sending.settled = true;
         outcomes.push({ sending, result: response });
         continue;
       }
+      if (response.retryable && !response.aborted) this.failing = true;
       sending.failures.push(response);
       if (sending.inFlight > 0) continue;
       sending.settled = true;
@@ -173,10 +173,9 @@ export class Pass {
   }
 
   /** Sends one request per element (an entry appears once per copy). */
-  private send(requests: Array<{ sending: Sending; wave: number | undefined }>): void {
-    for (const { sending, wave } of requests) {
+  private send(requests: Sending[]): void {
+    for (const sending of requests) {
       sending.inFlight += 1;
-      sending.wave = wave;
       const request: Request = { sending };
       this.inflight.add(request);
       const arrive = (response: PushResult): void => {
@@ -201,13 +200,15 @@ export class Pass {
 
   /**
    * Leases sendable entries, oldest first, until the window is full or sends are paused; then
-   * fills free places with copies (see hedge).
+   * fills free places with copies (see hedge). Every request to send is stamped with the
+   * current wave.
    */
-  private async claim(tx: SyncTx): Promise<Array<{ sending: Sending; wave: number | undefined }>> {
+  private async claim(tx: SyncTx): Promise<Sending[]> {
     const { deps } = this;
-    const out: Array<{ sending: Sending; wave: number | undefined }> = [];
+    const out: Sending[] = [];
     if (this.failing || this.abort.signal.aborted) return out;
-    const wave = (await tx.marks()).wave ?? 0;
+    const marks = await tx.marks();
+    const wave = marks.wave ?? 0;
     while (this.inflight.size + out.length < this.options.window && !this.failing) {
       if (this.next >= this.ids.length) {
         // Entries queued meanwhile, or made sendable by a success, are in the next snapshot.
@@ -242,9 +243,9 @@ export class Pass {
         settled: false,
       };
       this.unsettled.set(id, sending);
-      out.push({ sending, wave });
+      out.push(sending);
     }
-    await this.hedge(tx, out, await tx.marks(), wave);
+    await this.hedge(tx, out, marks, wave);
     return out;
   }
 
@@ -254,12 +255,7 @@ export class Pass {
    * with nothing accepted since, fewest copies first. Their leases are renewed so every copy
    * runs inside one.
    */
-  private async hedge(
-    tx: SyncTx,
-    out: Array<{ sending: Sending; wave: number | undefined }>,
-    marks: SyncMarks,
-    wave: number | undefined,
-  ): Promise<void> {
+  private async hedge(tx: SyncTx, out: Sending[], marks: SyncMarks, wave: number): Promise<void> {
     const free = this.options.window - this.inflight.size - out.length;
     if (free <= 0 || this.options.force) return;
     const { owner } = this.deps;
@@ -271,7 +267,7 @@ export class Pass {
       copies.set(sending, sending.inFlight);
     }
     if (copies.size === 0) return;
-    for (const { sending } of out) if (copies.has(sending)) copies.set(sending, 1);
+    for (const sending of out) if (copies.has(sending)) copies.set(sending, 1);
     const until = isoUtc(new Date(this.deps.clock.now().getTime() + this.deps.leaseMs));
     for (const sending of copies.keys()) await tx.setLease(sending.entry.id, { owner, until });
     for (let i = 0; i < free; i++) {
@@ -280,7 +276,8 @@ export class Pass {
         if (fewest === undefined || n < (copies.get(fewest) ?? 0)) fewest = sending;
       if (fewest === undefined) break;
       copies.set(fewest, (copies.get(fewest) ?? 0) + 1);
-      out.push({ sending: fewest, wave });
+      fewest.wave = wave;
+      out.push(fewest);
     }
   }
 

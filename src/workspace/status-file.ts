@@ -73,9 +73,8 @@ const inFlight = new Map<string, Promise<void>>();
 /**
  * Writes the status.json mirrors of one transaction. A lone mirror is written in place — a
  * thread-pool hop costs a single caller more than it saves; several (a batch of finishes,
- * hydrate's reaping) go to the thread pool in parallel, their temp files written here and only
- * the renames, which make ext4 flush the replaced file, waiting on the pool. Writes to one
- * path from this process always land in call order.
+ * hydrate's reaping) are written in parallel entirely on the thread pool (see
+ * writeFileAtomicAsync). Writes to one path from this process always land in call order.
  */
 export async function writeStatusFiles(
   mirrors: ReadonlyArray<readonly [dir: string, record: StatusRecord]>,
