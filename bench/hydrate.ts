@@ -48,6 +48,8 @@ async function seed(): Promise<void> {
   await store.transaction(async (tx) => {
     for (const [name, record] of records) {
       await tx.set(GROUPS.registry, name, record);
+      // As trackWorkspace keeps it.
+      if (record.status === 'running') await tx.set(GROUPS.running, name, record.agent);
       // Finished work was committed before the restart, as the runner does.
       if (record.status !== 'running')
         await tx.set(GROUPS.dispatchHistory, name, {

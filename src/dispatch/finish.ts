@@ -1,12 +1,18 @@
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import { commitWorkspaces } from '../lifecycle/commit.js';
-import { readRecord, registryRecord, trackInTransaction } from '../lifecycle/index.js';
+import { readRecord, trackInTransaction } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
 import { isoUtc } from '../lib/clock.js';
 import { readTail, readTextIfExists } from '../lib/fs.js';
 import { GROUPS, type StoreOps } from '../store/index.js';
-import { isTerminal, poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
+import {
+  isTerminal,
+  poolOf,
+  registryRecord,
+  workspaceDir,
+  type StatusRecord,
+} from '../workspace/index.js';
 import { logPath } from './launch.js';
 import {
   loadRuntime,

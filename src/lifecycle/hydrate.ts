@@ -13,18 +13,22 @@ import {
   signalGroup,
 } from '../lib/proc.js';
 import { GROUPS } from '../store/index.js';
+import { mtimesInWorker } from '../lib/stat-worker.js';
 import {
+  carriesMirrorMark,
   discoverWorkspaces,
   fingerprintOf,
   isCurrentMirror,
   isTerminal,
   readStatusFile,
+  registryRecord,
+  STATUS_FILE,
+  statusPath,
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
 import { recoverOrphanBuffers } from './buffers.js';
 import { commitWorkspaces, needsCommit } from './commit.js';
-import { registryRecord } from './records.js';
 import { rebuildDerivedGroups, trackInTransaction } from './track.js';
 
 /** A live agent found at start, to be watched by the runner. */
@@ -47,6 +51,12 @@ export interface HydrateReport {
   /** Milliseconds spent in each step, for the log and for tuning. */
   phases_ms: Record<string, number>;
 }
+
+/** Records read or compared between two turns of the event loop. */
+const PAGE = 1000;
+
+/** Lets callbacks waiting on the event loop run (the reaping's disk writes). */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Question of a registry entry whose workspace directory is gone. */
 export const MISSING_QUESTION = 'workspace directory missing';
@@ -71,6 +81,16 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     phaseStart = now;
   };
 
+  // The mirror of every workspace on disk is stat'ed on a worker thread while this one reads
+  // the registry and reaps dead agents; step 4 compares.
+  const onDisk = discoverWorkspaces(root);
+  const mtimes = mtimesInWorker(
+    root,
+    onDisk.map((name) => `${name}/${STATUS_FILE}`),
+  );
+  mtimes.catch(() => undefined); // awaited in step 4
+  phase('discover');
+
   // 1. Runtime back-off: the store, filled in by runtime/dispatch.json, written back to both.
   const runtime = await store.transaction(async (tx) => {
     const state = await loadRuntime(tx, ctx.config.coreRoot);
@@ -80,23 +100,20 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
   phase('runtime');
 
-  // 2. Registry: store first, then disk.
   const records = new Map<string, StatusRecord>();
-  for (const [name, value] of await store.entries(GROUPS.registry)) {
-    const record = registryRecord(value);
-    if (record) records.set(name, record);
-    else
-      ctx.logger.warn({ workspace: name }, 'invalid registry entry ignored; status.json decides');
-  }
-  phase('registry');
   const changed = new Map<string, StatusRecord>();
   const missing = new Set<string>();
-  /** Newer wins between the registry and status.json. */
-  const checkDisk = (name: string): void => {
+  /** Newer wins between the registry and status.json (its mtime given when already read). */
+  const checkDisk = (name: string, mtimeMs?: number): void => {
     const known = records.get(name);
     // A status.json carrying the mirror mark of the registry's version was written by
     // trackWorkspace for exactly that version: no need to read it.
-    if (known !== undefined && isCurrentMirror(join(root, name, 'status.json'), known.updated_at))
+    if (
+      known !== undefined &&
+      (mtimeMs === undefined
+        ? isCurrentMirror(statusPath(join(root, name)), known.updated_at)
+        : carriesMirrorMark(mtimeMs, known.updated_at))
+    )
       return;
     const read = readStatusFile(join(root, name), ctx.clock.now());
     if (read.kind === 'corrupt') {
@@ -125,11 +142,14 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     missing.add(name);
   };
 
-  // 3. Running records first, so that their dead agents are reaped (status, journal, marker:
-  // mostly disk waits on the thread pool) while the rest of the disk is scanned below.
+  // 2. Running records first, as the `running` group lists them, so that their dead agents are
+  // reaped (status, journal, marker: mostly disk waits on the thread pool) while the registry is
+  // read and the disk compared below.
   const early = new Set<string>();
-  for (const [name, record] of records) {
-    if (record.status !== 'running') continue;
+  for (const [name] of await store.entries(GROUPS.running)) {
+    const record = registryRecord(await store.get(GROUPS.registry, name));
+    if (record?.status !== 'running') continue;
+    records.set(name, record);
     early.add(name);
     if (existsSync(workspaceDir(root, name))) checkDisk(name);
     else markMissing(name, record);
@@ -150,31 +170,53 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   const { finishing } = await reconcileRunning(ctx, records, early, report);
   phase('reconcile');
 
+  // 3. The rest of the registry, page by page so that the reaping keeps going meanwhile.
+  for (let after: string | undefined; ;) {
+    const page = await store.entries(GROUPS.registry, { after, limit: PAGE });
+    for (const [name, value] of page) {
+      if (early.has(name)) continue;
+      const record = registryRecord(value);
+      if (record) records.set(name, record);
+      else
+        ctx.logger.warn({ workspace: name }, 'invalid registry entry ignored; status.json decides');
+    }
+    if (page.length < PAGE) break;
+    after = page[page.length - 1]?.[0];
+    await turn();
+  }
+  phase('registry');
+
   // 4. The rest of the disk, in slices that let the reaping above make progress.
   changed.clear();
-  const onDisk = new Set<string>();
-  let sinceYield = 0;
-  for (const name of discoverWorkspaces(root)) {
-    onDisk.add(name);
-    if (!early.has(name)) checkDisk(name);
-    if (++sinceYield === 1000) {
-      sinceYield = 0;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+  const stamps = await mtimes;
+  for (let i = 0; i < onDisk.length; i++) {
+    const name = onDisk[i] as string;
+    if (!early.has(name)) checkDisk(name, stamps[i]);
+    if (i % PAGE === PAGE - 1) await turn();
   }
+  const found = new Set(onDisk);
   for (const [name, record] of records) {
-    if (early.has(name) || onDisk.has(name) || existsSync(workspaceDir(root, name))) continue;
+    if (early.has(name) || found.has(name) || existsSync(workspaceDir(root, name))) continue;
     markMissing(name, record);
   }
   phase('disk');
-  // Running records only status.json knew of (adopted, or newer than the registry): into the
-  // registry first, then reconciled like the others.
-  const late = new Map([...changed].filter(([, record]) => record.status === 'running'));
+  // Running records the `running` group did not list (only status.json knew of them, it was
+  // newer there, or the group was not kept yet): those from disk into the registry first, then
+  // all reconciled like the others.
+  const late: string[] = [];
+  for (const [name, record] of records)
+    if (record.status === 'running' && !early.has(name)) late.push(name);
   let finishingLate: Promise<Map<string, StatusRecord>> = Promise.resolve(new Map());
-  if (late.size > 0) {
-    await writeMerged(ctx, late);
-    for (const name of late.keys()) changed.delete(name);
-    ({ finishing: finishingLate } = await reconcileRunning(ctx, records, late.keys(), report));
+  if (late.length > 0) {
+    const fromDisk = new Map<string, StatusRecord>();
+    for (const name of late) {
+      const record = changed.get(name);
+      if (record === undefined) continue;
+      fromDisk.set(name, record);
+      changed.delete(name);
+    }
+    if (fromDisk.size > 0) await writeMerged(ctx, fromDisk);
+    ({ finishing: finishingLate } = await reconcileRunning(ctx, records, late, report));
   }
   for (const [name, record] of [...(await finishing), ...(await finishingLate)])
     records.set(name, record);
@@ -231,7 +273,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
 async function writeMerged(
   ctx: AppContext,
   changed: ReadonlyMap<string, StatusRecord>,
-  all?: ReadonlyMap<string, StatusRecord>,
+  all?: Map<string, StatusRecord>,
 ): Promise<void> {
   const store = await ctx.store();
   await store.transaction(async (tx) => {

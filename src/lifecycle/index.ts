@@ -1,10 +1,4 @@
-export {
-  readAllRecords,
-  readRecord,
-  rebuildRegistryFromDisk,
-  registryRecord,
-  scanDiskRecords,
-} from './records.js';
+export { readAllRecords, readRecord, rebuildRegistryFromDisk, scanDiskRecords } from './records.js';
 export {
   queueEntryOf,
   queueEntrySchema,

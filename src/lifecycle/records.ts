@@ -2,11 +2,10 @@ import type { AppContext } from '../context.js';
 import { GROUPS, type StateStore } from '../store/index.js';
 import {
   discoverWorkspaces,
-  STATUSES,
   fingerprintOf,
   isTerminal,
   readStatusFile,
-  statusRecordSchema,
+  registryRecord,
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
@@ -70,30 +69,4 @@ export async function rebuildRegistryFromDisk(ctx: AppContext, store: StateStore
   });
   ctx.logger.info({ workspaces: records.size }, 'registry rebuilt from status.json files');
   return records.size;
-}
-
-/**
- * A registry value as a record. Values were validated when trackWorkspace wrote them, so the
- * common case is a cheap shape check; anything unusual goes through the full schema.
- */
-export function registryRecord(value: unknown): StatusRecord | undefined {
-  if (typeof value === 'object' && value !== null) {
-    const v = value as Partial<Record<keyof StatusRecord, unknown>>;
-    if (
-      typeof v.status === 'string' &&
-      (STATUSES as readonly string[]).includes(v.status) &&
-      typeof v.agent === 'string' &&
-      typeof v.repo === 'string' &&
-      typeof v.org === 'string' &&
-      typeof v.task === 'string' &&
-      typeof v.branch === 'string' &&
-      typeof v.updated_at === 'string' &&
-      typeof v.runs === 'number' &&
-      typeof v.priority === 'number'
-    ) {
-      return value as StatusRecord;
-    }
-  }
-  const parsed = statusRecordSchema.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
 }

@@ -9,6 +9,7 @@ import {
   modelOf,
   parseWorkspaceName,
   poolOf,
+  registryRecord,
   workspaceDir,
   writeStatusFiles,
   type StatusRecord,
@@ -74,7 +75,10 @@ export async function trackInTransaction<T>(
       else if (old !== undefined && isTerminal(old.status))
         await tx.delete(GROUPS.uncommitted, name);
       if (old?.status === 'running') await adjustRunning(ctx, tx, old.agent, -1, now);
-      if (stamped?.status === 'running') await adjustRunning(ctx, tx, stamped.agent, +1, now);
+      if (stamped?.status === 'running') {
+        await adjustRunning(ctx, tx, stamped.agent, +1, now);
+        await tx.set(GROUPS.running, name, stamped.agent);
+      } else if (old?.status === 'running') await tx.delete(GROUPS.running, name);
       if (stamped === null) mirrors.delete(name);
       else mirrors.set(name, stamped);
       return stamped;
@@ -133,24 +137,39 @@ function emptySnapshot(): ConcurrencySnapshot {
 }
 
 /**
- * Rewrites the derived groups (`queue`, `concurrency`) from a complete list of records, inside
- * the caller's transaction. Used by hydrate and by the rebuild of a quarantined database.
+ * Rewrites the derived groups (`queue`, `running`, `concurrency`) from a complete list of
+ * records, inside the caller's transaction. Used by hydrate and by the rebuild of a quarantined
+ * database. Clients keep enqueueing, cancelling and resuming while those run: for every name the
+ * queue or the running set involves, a registry row newer than the caller's copy is taken into
+ * `records` first, so a rebuild never drops a dispatch queued meanwhile.
  */
 export async function rebuildDerivedGroups(
   ctx: AppContext,
   tx: StoreOps,
-  records: ReadonlyMap<string, StatusRecord>,
+  records: Map<string, StatusRecord>,
 ): Promise<void> {
+  const queued = (await tx.entries(GROUPS.queue)).map(([name]) => name);
+  const involved = new Set(queued);
+  for (const [name, record] of records)
+    if (record.status === 'queued' || record.status === 'running') involved.add(name);
+  for (const name of involved) {
+    const row = registryRecord(await tx.get(GROUPS.registry, name));
+    const mine = records.get(name);
+    if (row && (mine === undefined || row.updated_at > mine.updated_at)) records.set(name, row);
+  }
   const now = ctx.clock.now();
-  for (const [key] of await tx.entries(GROUPS.queue)) {
-    const r = records.get(key);
-    if (r?.status !== 'queued') await tx.delete(GROUPS.queue, key);
+  for (const name of queued) {
+    if (records.get(name)?.status !== 'queued') await tx.delete(GROUPS.queue, name);
+  }
+  for (const [key] of await tx.entries(GROUPS.running)) {
+    if (records.get(key)?.status !== 'running') await tx.delete(GROUPS.running, key);
   }
   const snapshots = new Map<string, ConcurrencySnapshot>();
   for (const [key] of await tx.entries(GROUPS.concurrency)) snapshots.set(key, emptySnapshot());
   for (const [name, r] of records) {
     if (r.status === 'queued') await tx.set(GROUPS.queue, name, queueEntryOf(r));
     if (r.status !== 'running') continue;
+    await tx.set(GROUPS.running, name, r.agent);
     const pool = poolOf(r.agent);
     const snap = snapshots.get(pool) ?? emptySnapshot();
     snap.running += 1;

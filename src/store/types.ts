@@ -13,6 +13,8 @@ export const GROUPS = {
   runner: 'runner',
   /** Terminal records not yet committed to the journal: name → fingerprint. */
   uncommitted: 'uncommitted',
+  /** Records in `running`: name → agent. Hydrate reaps dead agents before it reads the registry. */
+  running: 'running',
 } as const;
 
 /** A state group name. */
@@ -31,8 +33,12 @@ export interface StoreOps {
   delete(group: Group, key: string): Promise<void>;
   /** Number of keys in a group. */
   count(group: Group): Promise<number>;
-  /** Every entry of a group, ordered by key. */
-  entries(group: Group): Promise<Array<[string, unknown]>>;
+  /**
+   * Every entry of a group, ordered by key; with `page`, at most `limit` of them, starting after
+   * the key `after`. A caller reading a large group page by page lets other work run between
+   * pages (the pages are separate reads, not one snapshot).
+   */
+  entries(group: Group, page?: EntriesPage): Promise<Array<[string, unknown]>>;
   /**
    * Up to `limit` entries of the `queue` group in claim order (DESIGN §6): `priority` high
    * first, then `queued_at` oldest first, then name — a value without a numeric priority sorts
@@ -43,6 +49,12 @@ export interface StoreOps {
   queuePage(page: QueuePageRequest): Promise<QueueRow[]>;
   /** Appends a stats row once per (workspace, fingerprint); a repeat is ignored (no-op when degraded). */
   addStats(row: StatsRow): Promise<void>;
+}
+
+/** One page of {@link StoreOps.entries}. */
+export interface EntriesPage {
+  limit: number;
+  after?: string | undefined;
 }
 
 /** Where a queue page starts and what it leaves out; see {@link StoreOps.queuePage}. */

@@ -15,15 +15,18 @@ export {
   KNOWN_STATUS_FIELDS,
   modelOf,
   poolOf,
+  registryRecord,
   STATUSES,
   statusRecordSchema,
   TERMINAL_STATUSES,
 } from './record.js';
 export type { Status, StatusRecord } from './record.js';
 export {
+  carriesMirrorMark,
   isCurrentMirror,
   parseStatusText,
   readStatusFile,
+  STATUS_FILE,
   statusPath,
   writeStatusFile,
   writeStatusFiles,

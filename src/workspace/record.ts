@@ -87,3 +87,29 @@ export function modelOf(agent: string): string | undefined {
 export function fingerprintOf(record: Pick<StatusRecord, 'updated_at' | 'runs'>): string {
   return `${record.updated_at}#${record.runs}`;
 }
+
+/**
+ * A registry value as a record. Values were validated when trackWorkspace wrote them, so the
+ * common case is a cheap shape check; anything unusual goes through the full schema.
+ */
+export function registryRecord(value: unknown): StatusRecord | undefined {
+  if (typeof value === 'object' && value !== null) {
+    const v = value as Partial<Record<keyof StatusRecord, unknown>>;
+    if (
+      typeof v.status === 'string' &&
+      (STATUSES as readonly string[]).includes(v.status) &&
+      typeof v.agent === 'string' &&
+      typeof v.repo === 'string' &&
+      typeof v.org === 'string' &&
+      typeof v.task === 'string' &&
+      typeof v.branch === 'string' &&
+      typeof v.updated_at === 'string' &&
+      typeof v.runs === 'number' &&
+      typeof v.priority === 'number'
+    ) {
+      return value as StatusRecord;
+    }
+  }
+  const parsed = statusRecordSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}

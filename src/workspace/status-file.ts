@@ -14,9 +14,12 @@ export type StatusRead =
   | { kind: 'missing' }
   | { kind: 'corrupt'; movedTo: string; reason: string };
 
+/** File name of a workspace's status mirror. */
+export const STATUS_FILE = 'status.json';
+
 /** Path of a workspace's status.json. */
 export function statusPath(dir: string): string {
-  return join(dir, 'status.json');
+  return join(dir, STATUS_FILE);
 }
 
 /**
@@ -156,9 +159,10 @@ function mirrorMtimeSeconds(updatedAt: string): number {
  */
 export function isCurrentMirror(path: string, updatedAt: string): boolean {
   const stat = statSync(path, { throwIfNoEntry: false });
-  return stat !== undefined && carriesMark(stat.mtimeMs, updatedAt);
+  return stat !== undefined && carriesMirrorMark(stat.mtimeMs, updatedAt);
 }
 
-function carriesMark(mtimeMs: number, updatedAt: string): boolean {
+/** {@link isCurrentMirror} for an mtime already read (NaN: no file). */
+export function carriesMirrorMark(mtimeMs: number, updatedAt: string): boolean {
   return Math.abs(mtimeMs - (Date.parse(updatedAt) + MARK_MS)) < SLACK_MS;
 }

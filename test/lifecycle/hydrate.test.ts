@@ -56,6 +56,27 @@ describe('hydrate on runner start', () => {
     await fresh.close();
   });
 
+  it('reaps a running registry entry that the running group does not list (a store from before it)', async () => {
+    const listed = 'core/go-io/task-listed';
+    const unlisted = 'core/go-io/task-unlisted';
+    for (const name of [listed, unlisted])
+      await trackWorkspace(
+        ctx,
+        name,
+        sampleRecord({ status: 'running', pid: 99999, pid_start: '1', runs: 1 }),
+      );
+    await (await ctx.store()).delete(GROUPS.running, unlisted);
+    const fresh = testContext(root);
+    const report = await hydrate(fresh);
+    expect(report.ghosts.sort()).toEqual([listed, unlisted]);
+    for (const name of [listed, unlisted]) {
+      expect(await readRecord(fresh, name)).toMatchObject({ status: 'failed', question: GHOST });
+      expect(onDisk(name)).toMatchObject({ status: 'failed', question: GHOST });
+    }
+    expect(await (await fresh.store()).entries(GROUPS.running)).toEqual([]);
+    await fresh.close();
+  });
+
   it('fails a status.json claiming running with pid 99999, in the registry AND on disk', async () => {
     const name = 'core/go-io/task-2';
     mkdirSync(ws(name), { recursive: true });

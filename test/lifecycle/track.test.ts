@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { trackWorkspace } from '../../src/lifecycle/index.js';
+import { readAllRecords, rebuildDerivedGroups, trackWorkspace } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
 import type { AppContext } from '../../src/context.js';
 import { engines } from '../helpers/engines.js';
@@ -81,6 +81,26 @@ describe.each(engines())('trackWorkspace on $name', (engine) => {
     );
     expect(await store.get(GROUPS.concurrency, 'codex')).toMatchObject({ running: 0 });
     expect(await store.get(GROUPS.concurrency, 'claude')).toMatchObject({ running: 1 });
+    // The `running` group lists exactly the running records, for hydrate.
+    expect(await store.entries(GROUPS.running)).toEqual([['core/a/task-3', 'claude']]);
+  });
+
+  it('rebuilds the derived groups without dropping work a client queued after the records were read', async () => {
+    const store = await ctx.store();
+    await trackWorkspace(ctx, 'core/a/task-1', sampleRecord({ status: 'queued' }));
+    await trackWorkspace(ctx, 'core/a/task-2', sampleRecord({ status: 'running' }));
+    // What a rebuild started with: task-1 still queued, task-2 running, task-3 unknown.
+    const records = await readAllRecords(ctx);
+    clock.advance(1000);
+    // Meanwhile a client queued task-3 and cancelled task-1.
+    await trackWorkspace(ctx, 'core/a/task-3', sampleRecord({ status: 'queued' }));
+    await trackWorkspace(ctx, 'core/a/task-1', sampleRecord({ status: 'cancelled' }));
+    await store.set(GROUPS.running, 'core/a/task-9', 'codex'); // a stale entry
+    await store.transaction((tx) => rebuildDerivedGroups(ctx, tx, records));
+    expect((await store.entries(GROUPS.queue)).map(([name]) => name)).toEqual(['core/a/task-3']);
+    expect(await store.entries(GROUPS.running)).toEqual([['core/a/task-2', 'codex']]);
+    expect(await store.get(GROUPS.concurrency, 'codex')).toMatchObject({ running: 1 });
+    expect(records.get('core/a/task-1')?.status).toBe('cancelled');
   });
 
   it('removes registry and queue entries on null', async () => {

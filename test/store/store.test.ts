@@ -43,6 +43,21 @@ describe.each(engines())('state store on $name', (engine) => {
     });
   });
 
+  it('pages a group by key, each page starting after the last key of the previous one', async () => {
+    for (const n of [5, 1, 4, 2, 3]) await store.set(GROUPS.registry, `core/r/task-${n}`, { n });
+    await store.set(GROUPS.queue, 'core/r/task-0', { other: true });
+    const first = await store.entries(GROUPS.registry, { limit: 2 });
+    expect(first).toEqual([
+      ['core/r/task-1', { n: 1 }],
+      ['core/r/task-2', { n: 2 }],
+    ]);
+    const second = await store.entries(GROUPS.registry, { limit: 2, after: 'core/r/task-2' });
+    expect(second.map(([key]) => key)).toEqual(['core/r/task-3', 'core/r/task-4']);
+    const last = await store.entries(GROUPS.registry, { limit: 2, after: 'core/r/task-4' });
+    expect(last).toEqual([['core/r/task-5', { n: 5 }]]);
+    expect(await store.entries(GROUPS.registry, { limit: 2, after: 'core/r/task-5' })).toEqual([]);
+  });
+
   it('pages the queue in claim order, resuming after a row and leaving out closed pools', async () => {
     const at = (s: number): string => `2026-01-01T00:00:0${s}.000Z`;
     const entry = (agent: string, priority: unknown, queued_at: unknown) => ({

@@ -5,6 +5,7 @@ import { migratePostgres } from '../migrations.js';
 import { inTransaction } from './transaction.js';
 import type {
   Group,
+  EntriesPage,
   QueuePageRequest,
   QueueRow,
   StateStore,
@@ -116,10 +117,18 @@ function opsOn(db: Queryable): StoreOps {
         ],
       );
     },
-    entries: async (group) => {
+    entries: async (group, page) => {
       const res = await db.query<{ key: string; value: unknown }>(
-        'SELECT key, value FROM kv WHERE grp = $1 ORDER BY key',
-        [group],
+        page === undefined
+          ? 'SELECT key, value FROM kv WHERE grp = $1 ORDER BY key'
+          : page.after === undefined
+            ? 'SELECT key, value FROM kv WHERE grp = $1 ORDER BY key LIMIT $2'
+            : 'SELECT key, value FROM kv WHERE grp = $1 AND key > $3 ORDER BY key LIMIT $2',
+        page === undefined
+          ? [group]
+          : page.after === undefined
+            ? [group, page.limit]
+            : [group, page.limit, page.after],
       );
       return res.rows.map((r) => [r.key, r.value]);
     },
@@ -164,8 +173,8 @@ class PostgresStore implements StateStore {
   count(group: Group): Promise<number> {
     return this.ops.count(group);
   }
-  entries(group: Group): Promise<Array<[string, unknown]>> {
-    return this.ops.entries(group);
+  entries(group: Group, page?: EntriesPage): Promise<Array<[string, unknown]>> {
+    return this.ops.entries(group, page);
   }
   queuePage(page: QueuePageRequest): Promise<QueueRow[]> {
     return this.ops.queuePage(page);

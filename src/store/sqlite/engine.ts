@@ -7,6 +7,7 @@ import { SyncBarrier } from '../../lib/sync-barrier.js';
 import { migrateSqlite } from '../migrations.js';
 import type {
   Group,
+  EntriesPage,
   QueuePageRequest,
   QueueRow,
   StateStore,
@@ -102,6 +103,8 @@ class SqliteStore implements StateStore {
     del: Statement<[string, string]>;
     count: Statement<[string], { n: number }>;
     entries: Statement<[string], { key: string; value: string }>;
+    entriesHead: Statement<[string, number], { key: string; value: string }>;
+    entriesAfter: Statement<[string, string, number], { key: string; value: string }>;
     queueHead: Statement<QueuePageParams, QueuePageRow>;
     queueAfter: Statement<QueuePageParams, QueuePageRow>;
     addStats: Statement<StatsRow>;
@@ -121,6 +124,10 @@ class SqliteStore implements StateStore {
       del: db.prepare('DELETE FROM kv WHERE grp = ? AND key = ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM kv WHERE grp = ?'),
       entries: db.prepare('SELECT key, value FROM kv WHERE grp = ? ORDER BY key'),
+      entriesHead: db.prepare('SELECT key, value FROM kv WHERE grp = ? ORDER BY key LIMIT ?'),
+      entriesAfter: db.prepare(
+        'SELECT key, value FROM kv WHERE grp = ? AND key > ? ORDER BY key LIMIT ?',
+      ),
       queueHead: db.prepare(queuePageSql(false)),
       queueAfter: db.prepare(queuePageSql(true)),
       addStats: db.prepare(
@@ -147,8 +154,15 @@ class SqliteStore implements StateStore {
         s.addStats.run(row);
         this.wrote = true;
       },
-      entries: async (group) =>
-        s.entries.all(group).map((r) => [r.key, JSON.parse(r.value) as unknown]),
+      entries: async (group, page) => {
+        const rows =
+          page === undefined
+            ? s.entries.all(group)
+            : page.after === undefined
+              ? s.entriesHead.all(group, page.limit)
+              : s.entriesAfter.all(group, page.after, page.limit);
+        return rows.map((r) => [r.key, JSON.parse(r.value) as unknown]);
+      },
       queuePage: async ({ limit, after, skipPools = [] }) => {
         const skip = JSON.stringify(skipPools);
         const rows = after
@@ -175,8 +189,8 @@ class SqliteStore implements StateStore {
   count(group: Group): Promise<number> {
     return this.exclusive(() => this.ops.count(group));
   }
-  entries(group: Group): Promise<Array<[string, unknown]>> {
-    return this.exclusive(() => this.ops.entries(group));
+  entries(group: Group, page?: EntriesPage): Promise<Array<[string, unknown]>> {
+    return this.exclusive(() => this.ops.entries(group, page));
   }
   queuePage(page: QueuePageRequest): Promise<QueueRow[]> {
     return this.exclusive(() => this.ops.queuePage(page));
