@@ -74,11 +74,16 @@ export async function trackInTransaction<T>(
         await tx.set(GROUPS.uncommitted, name, fingerprintOf(stamped));
       else if (old !== undefined && isTerminal(old.status))
         await tx.delete(GROUPS.uncommitted, name);
-      if (old?.status === 'running') await adjustRunning(ctx, tx, old.agent, -1, now);
-      if (stamped?.status === 'running') {
-        await adjustRunning(ctx, tx, stamped.agent, +1, now);
-        await tx.set(GROUPS.running, name, stamped.agent);
-      } else if (old?.status === 'running') await tx.delete(GROUPS.running, name);
+      const wasRunning = old?.status === 'running' ? old.agent : undefined;
+      const isRunning = stamped?.status === 'running' ? stamped.agent : undefined;
+      // Running before and after on the same agent (a pid recorded): nothing derived changes.
+      if (wasRunning !== isRunning) {
+        if (wasRunning !== undefined) await adjustRunning(ctx, tx, wasRunning, -1, now);
+        if (isRunning !== undefined) {
+          await adjustRunning(ctx, tx, isRunning, +1, now);
+          await tx.set(GROUPS.running, name, isRunning);
+        } else await tx.delete(GROUPS.running, name);
+      }
       if (stamped === null) mirrors.delete(name);
       else mirrors.set(name, stamped);
       return stamped;
