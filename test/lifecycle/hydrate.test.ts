@@ -7,6 +7,7 @@ import { Runner } from '../../src/dispatch/runner.js';
 import { hydrate, MISSING_QUESTION } from '../../src/lifecycle/hydrate.js';
 import { readRecord, trackWorkspace } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
+import { writeStatusFile } from '../../src/workspace/index.js';
 import { processStartTime } from '../../src/lib/proc.js';
 import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import { makeSourceRepo, waitForGate, waitUntil } from '../helpers/dispatch.js';
@@ -74,6 +75,48 @@ describe('hydrate on runner start', () => {
       expect(onDisk(name)).toMatchObject({ status: 'failed', question: GHOST });
     }
     expect(await (await fresh.store()).entries(GROUPS.running)).toEqual([]);
+    await fresh.close();
+  });
+
+  it('reads a registry of several pages whole, comparing every mirror', async () => {
+    const store = await ctx.store();
+    const queued: string[] = [];
+    const vanished: string[] = [];
+    const stale: string[] = [];
+    await store.transaction(async (tx) => {
+      for (let i = 0; i < 2_500; i++) {
+        const name = `core/repo-${i % 7}/task-${i}`;
+        const record = sampleRecord({
+          status: i % 100 === 0 ? 'queued' : 'completed',
+          queued_at: '2026-01-01T00:00:00.000Z',
+          updated_at: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString(),
+        });
+        await tx.set(GROUPS.registry, name, record);
+        if (i % 100 === 0) queued.push(name);
+        // Every 250th (offset 7) has no directory: only the registry knows it.
+        if (i % 250 === 7) vanished.push(name);
+        // Every 500th (offset 3) has a mirror older than the registry: the registry wins.
+        else if (i % 500 === 3) {
+          stale.push(name);
+          writeStatusFile(
+            ws(name),
+            { ...record, task: 'old', updated_at: '2025-01-01T00:00:00.000Z' },
+            {
+              durable: false,
+            },
+          );
+        } else writeStatusFile(ws(name), record, { durable: false });
+      }
+    });
+    const fresh = testContext(root);
+    const report = await hydrate(fresh);
+    expect(report.workspaces).toBe(2_500);
+    expect(report.missing.sort()).toEqual(vanished.sort());
+    for (const name of stale) expect((await readRecord(fresh, name))?.task).toBe('fix the tests');
+    const freshStore = await fresh.store();
+    expect((await freshStore.entries(GROUPS.queue)).map(([name]) => name).sort()).toEqual(
+      queued.sort(),
+    );
     await fresh.close();
   });
 
