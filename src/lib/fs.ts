@@ -117,7 +117,21 @@ export async function writeFileAtomicAsync(
     rmSync(tmp, { force: true });
     throw err;
   }
-  if (options.fsync) fsyncDir(dirname(path));
+  if (options.fsync) await fsyncDirAsync(dirname(path));
+}
+
+/** {@link fsyncDir} on the thread pool. */
+async function fsyncDirAsync(dir: string): Promise<void> {
+  try {
+    const fd = await openAsync(dir, 'r');
+    try {
+      await fsyncAsync(fd);
+    } finally {
+      await closeAsync(fd);
+    }
+  } catch {
+    // As fsyncDir: the rename is atomic even where a directory cannot be fsynced.
+  }
 }
 
 /**

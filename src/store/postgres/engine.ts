@@ -118,17 +118,10 @@ function opsOn(db: Queryable): StoreOps {
       );
     },
     entries: async (group, page) => {
+      // A NULL limit is no limit, a NULL `after` no lower bound.
       const res = await db.query<{ key: string; value: unknown }>(
-        page === undefined
-          ? 'SELECT key, value FROM kv WHERE grp = $1 ORDER BY key'
-          : page.after === undefined
-            ? 'SELECT key, value FROM kv WHERE grp = $1 ORDER BY key LIMIT $2'
-            : 'SELECT key, value FROM kv WHERE grp = $1 AND key > $3 ORDER BY key LIMIT $2',
-        page === undefined
-          ? [group]
-          : page.after === undefined
-            ? [group, page.limit]
-            : [group, page.limit, page.after],
+        'SELECT key, value FROM kv WHERE grp = $1 AND ($3::text IS NULL OR key > $3) ORDER BY key LIMIT $2',
+        [group, page?.limit ?? null, page?.after ?? null],
       );
       return res.rows.map((r) => [r.key, r.value]);
     },
