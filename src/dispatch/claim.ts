@@ -62,7 +62,7 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
     const disk = store.degraded ? diskCandidates(ctx, snapshots) : undefined;
     if (!disk) {
       // A pool already at its limit is left out of the pages, so a claim that finds every pool
-      // full costs one walk of the index and no parsing.
+      // full costs a seek per pool and no parsing.
       for (const [pool, value] of await tx.entries(GROUPS.concurrency)) {
         const snap = value as ConcurrencySnapshot;
         snapshots.set(pool, { ...snap, models: { ...snap.models } });

@@ -44,7 +44,7 @@ export interface StoreOps {
    * first, then `queued_at` oldest first, then name — a value without a numeric priority sorts
    * as 0, one without a string queued_at as ''. The page starts after the row whose `cursor`
    * is given and leaves out entries whose agent's pool is in `skipPools`. The claim reads the
-   * head of a long queue instead of all of it.
+   * head of a long queue instead of all of it, and a pool left out costs one index seek.
    */
   queuePage(page: QueuePageRequest): Promise<QueueRow[]>;
   /** Appends a stats row once per (workspace, fingerprint); a repeat is ignored (no-op when degraded). */

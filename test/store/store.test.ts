@@ -112,6 +112,28 @@ describe.each(engines())('state store on $name', (engine) => {
     expect(afterTie).toEqual([]);
   });
 
+  it('merges the heads of several pools in byte order, as one index would', async () => {
+    // Each pool is read on its own and the heads merged: where UTF-16 and UTF-8 order differ
+    // (a surrogate pair against U+E000 and up) the merge must follow the database's order.
+    await store.set(GROUPS.queue, 'core/r/emoji', {
+      agent: 'a',
+      priority: 0,
+      queued_at: 'x\u{1F600}',
+    });
+    await store.set(GROUPS.queue, 'core/r/private', {
+      agent: 'b',
+      priority: 0,
+      queued_at: 'x\uE000',
+    });
+    await store.set(GROUPS.queue, 'core/r/plain', { agent: 'c:m', priority: 0, queued_at: 'x~' });
+    await store.set(GROUPS.queue, 'core/r/first', { agent: 'b', priority: 1, queued_at: 'z' });
+    const order = ['core/r/first', 'core/r/plain', 'core/r/private', 'core/r/emoji'];
+    expect((await store.queuePage({ limit: 10 })).map((r) => r.name)).toEqual(order);
+    const [, second] = await store.queuePage({ limit: 2 });
+    const rest = await store.queuePage({ limit: 10, after: second?.cursor });
+    expect(rest.map((r) => r.name)).toEqual(order.slice(2));
+  });
+
   it('overwrites a key on set', async () => {
     await store.set(GROUPS.runtime, 'backoff', { codex: 'a' });
     await store.set(GROUPS.runtime, 'backoff', { codex: 'b' });

@@ -1,6 +1,7 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { AgenticError } from '../../lib/errors.js';
+import { byteOrder } from '../../lib/text.js';
 import { fsyncAsync, isErrno } from '../../lib/fs.js';
 import { Mutex } from '../../lib/mutex.js';
 import { SyncBarrier } from '../../lib/sync-barrier.js';
@@ -16,19 +17,23 @@ import type {
   StoreOps,
 } from '../types.js';
 
-/** The claim-order columns of a queue entry, exactly as the kv_queue_order index (migration 002) is built. */
+/** A queue entry's pool and claim-order columns, exactly as the kv_queue_by_pool index (migration 003) is built. */
 const NP = `-(CASE WHEN json_type(value, '$.priority') IN ('integer', 'real') THEN json_extract(value, '$.priority') ELSE 0 END)`;
 const Q = `(CASE WHEN json_type(value, '$.queued_at') = 'text' THEN json_extract(value, '$.queued_at') ELSE '' END)`;
 const AGENT = `COALESCE(json_extract(value, '$.agent'), '')`;
 const POOL = `(CASE WHEN instr(${AGENT}, ':') > 0 THEN substr(${AGENT}, 1, instr(${AGENT}, ':') - 1) ELSE ${AGENT} END)`;
 /**
- * A page of the queue in claim order, from the start or after the given row. The index is
- * named: without table statistics the planner would rather sort the whole group than walk it.
+ * The pools with queued work, one index seek each: the first, then the next after @pool. The
+ * index is named: without table statistics the planner would rather scan than seek.
  */
+const queuePoolSql = (next: boolean): string => `SELECT ${POOL} AS pool
+  FROM kv INDEXED BY kv_queue_by_pool
+  WHERE grp = 'queue' ${next ? `AND ${POOL} > @pool` : ''}
+  ORDER BY ${POOL} LIMIT 1`;
+/** The head of one pool's queue in claim order, from the start or after the given row. */
 const queuePageSql = (resume: boolean): string => `SELECT key, value, ${NP} AS np, ${Q} AS q
-  FROM kv INDEXED BY kv_queue_order
-  WHERE grp = 'queue' ${resume ? `AND (${NP}, ${Q}, key) > (@np, @q, @key)` : ''}
-    AND ${POOL} NOT IN (SELECT value FROM json_each(@skip))
+  FROM kv INDEXED BY kv_queue_by_pool
+  WHERE grp = 'queue' AND ${POOL} = @pool ${resume ? `AND (${NP}, ${Q}, key) > (@np, @q, @key)` : ''}
   ORDER BY ${NP}, ${Q}, key
   LIMIT @limit`;
 interface QueuePageRow {
@@ -38,8 +43,8 @@ interface QueuePageRow {
   q: string;
 }
 interface QueuePageParams {
+  pool: string;
   limit: number;
-  skip: string;
   np?: number;
   q?: string;
   key?: string;
@@ -105,6 +110,8 @@ class SqliteStore implements StateStore {
     entries: Statement<[string], { key: string; value: string }>;
     entriesHead: Statement<[string, number], { key: string; value: string }>;
     entriesAfter: Statement<[string, string, number], { key: string; value: string }>;
+    queueFirstPool: Statement<[], { pool: string }>;
+    queueNextPool: Statement<{ pool: string }, { pool: string }>;
     queueHead: Statement<QueuePageParams, QueuePageRow>;
     queueAfter: Statement<QueuePageParams, QueuePageRow>;
     addStats: Statement<StatsRow>;
@@ -128,6 +135,8 @@ class SqliteStore implements StateStore {
       entriesAfter: db.prepare(
         'SELECT key, value FROM kv WHERE grp = ? AND key > ? ORDER BY key LIMIT ?',
       ),
+      queueFirstPool: db.prepare(queuePoolSql(false)),
+      queueNextPool: db.prepare(queuePoolSql(true)),
       queueHead: db.prepare(queuePageSql(false)),
       queueAfter: db.prepare(queuePageSql(true)),
       addStats: db.prepare(
@@ -164,15 +173,24 @@ class SqliteStore implements StateStore {
         return rows.map((r) => [r.key, JSON.parse(r.value) as unknown]);
       },
       queuePage: async ({ limit, after, skipPools = [] }) => {
-        const skip = JSON.stringify(skipPools);
-        const rows = after
-          ? s.queueAfter.all({ limit, skip, np: after[0], q: after[1], key: after[2] })
-          : s.queueHead.all({ limit, skip });
-        return rows.map((r) => ({
-          name: r.key,
-          value: JSON.parse(r.value) as unknown,
-          cursor: [r.np, r.q, r.key] as const,
-        }));
+        // The head of each pool that may start, merged: a pool at its limit costs one seek.
+        const rows: QueuePageRow[] = [];
+        for (let p = s.queueFirstPool.get(); p; p = s.queueNextPool.get({ pool: p.pool })) {
+          if (skipPools.includes(p.pool)) continue;
+          rows.push(
+            ...(after
+              ? s.queueAfter.all({ pool: p.pool, limit, np: after[0], q: after[1], key: after[2] })
+              : s.queueHead.all({ pool: p.pool, limit })),
+          );
+        }
+        return rows
+          .sort((a, b) => a.np - b.np || byteOrder(a.q, b.q) || byteOrder(a.key, b.key))
+          .slice(0, limit)
+          .map((r) => ({
+            name: r.key,
+            value: JSON.parse(r.value) as unknown,
+            cursor: [r.np, r.q, r.key] as const,
+          }));
       },
     };
   }
