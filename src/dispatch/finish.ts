@@ -73,6 +73,21 @@ export async function finishRuns(
   ctx: AppContext,
   items: readonly FinishItem[],
 ): Promise<Map<string, StatusRecord>> {
+  const finished = await endRuns(ctx, items);
+  await journalEnds(ctx, finished);
+  return finished;
+}
+
+/**
+ * The first half of {@link finishRuns}: the status changes and back-off, in one store
+ * transaction. Once it resolves the runs' slots are free; their terminal records are in the
+ * `uncommitted` group, so the journal commit ({@link journalEnds}) is never lost, even if the
+ * process dies before it.
+ */
+export async function endRuns(
+  ctx: AppContext,
+  items: readonly FinishItem[],
+): Promise<Map<string, StatusRecord>> {
   const now = ctx.clock.now();
   const store = await ctx.store();
   const blocked = new Map(
@@ -118,10 +133,20 @@ export async function finishRuns(
     return out;
   });
   if (runtime) mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
+  return finished;
+}
+
+/**
+ * The second half of {@link finishRuns}: commits the journal of the runs {@link endRuns} left
+ * terminal, then announces every ended run (`finished`).
+ */
+export async function journalEnds(
+  ctx: AppContext,
+  finished: ReadonlyMap<string, StatusRecord>,
+): Promise<void> {
   const terminal = new Map([...finished].filter(([, r]) => isTerminal(r.status)));
   if (terminal.size > 0) await commitWorkspaces(ctx, terminal);
   for (const [name, record] of finished) ctx.events.emit('finished', name, record);
-  return finished;
 }
 
 interface Decision {

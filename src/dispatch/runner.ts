@@ -11,7 +11,7 @@ import { groupAlive, isProcessAlive, signalGroup } from '../lib/proc.js';
 import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { agentCommand, findExecutable } from './agents.js';
 import { claimReady, type Claim } from './claim.js';
-import { finishRuns, recordInTx, type FinishItem, type RunEnd } from './finish.js';
+import { endRuns, journalEnds, recordInTx, type FinishItem, type RunEnd } from './finish.js';
 import { launchAgent, logPath, readExitRecord, type Launched } from './launch.js';
 import { RunnerLease } from './lease.js';
 import { prepareClone, sourceOf, writePrompt } from './prep.js';
@@ -63,13 +63,29 @@ export class Runner {
   private readonly watches = new Map<string, Watch>();
   private readonly launches = new Set<Promise<void>>();
   private readonly node: string;
-  /** Runs ending together are finished (and journaled) in one transaction. */
-  private readonly finish = batched(async (items: FinishItem[]) => {
-    await finishRuns(this.ctx, items);
-    return items.map(() => undefined);
+  /** Runs ending together are finished in one transaction. */
+  private readonly endBatch = batched(async (items: FinishItem[]) => {
+    const ended = await endRuns(this.ctx, items);
+    return items.map((i) => ended.get(i.name));
+  });
+  /** Runs finished together are journaled together, apart from the finishing. */
+  private readonly journalBatch = batched(async (ended: Array<[string, StatusRecord]>) => {
+    await journalEnds(this.ctx, new Map(ended));
+    return ended.map(() => undefined);
   });
   /** Agents spawned together have their pids recorded in one transaction. */
   private readonly recordStart = batched((items: Start[]) => this.recordStarts(items));
+
+  /**
+   * Ends a run. Its slot is free once the status transaction commits, so the runner claims the
+   * next work right then; the journal commit follows on its own (the `uncommitted` group keeps
+   * it owed should this process die first).
+   */
+  private async finish(item: FinishItem): Promise<void> {
+    const ended = await this.endBatch(item);
+    this.wake();
+    if (ended) await this.journalBatch([item.name, ended]);
+  }
 
   private constructor(
     private readonly ctx: AppContext,

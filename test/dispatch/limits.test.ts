@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
@@ -8,6 +8,7 @@ import { setFrozen } from '../../src/dispatch/frozen.js';
 import { Runner } from '../../src/dispatch/runner.js';
 import { readAllRecords } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
+import { workspaceDir } from '../../src/workspace/index.js';
 import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import {
   GIT_ENV,
@@ -225,6 +226,48 @@ describe('concurrency limits, order and back-off', () => {
       await allDone(c, 5);
     } finally {
       await runner?.close();
+    }
+  }, 60_000);
+
+  it('frees a finished run’s slot before its journal is committed', async () => {
+    writeAgentsYaml(root, 'concurrency:\n  shell: 1\n');
+    ctx = testContext(root);
+    const gate = join(root.coreRoot, 'gate');
+    // The first run turns its journal into a FIFO: committing it blocks until someone reads.
+    const first = await enqueueDispatch(ctx, {
+      repo,
+      task: `mkfifo ../.meta/journal.jsonl && ${waitForGate(gate)}`,
+      agent: 'shell',
+      branch: 'first',
+    });
+    // Only the runner's own wake-ups claim: no poll in the test's time.
+    const runner = await Runner.start(ctx, { pollMs: 600_000 });
+    const meta = join(workspaceDir(ctx.config.workspaceRoot, first.workspace), '.meta');
+    const fifo = join(meta, 'journal.jsonl');
+    let reader: number | undefined;
+    try {
+      const c = ctx;
+      await waitUntil('first to run', async () =>
+        (await readAllRecords(c)).get(first.workspace)?.status === 'running' ? true : undefined,
+      );
+      const second = await enqueueDispatch(ctx, {
+        repo,
+        task: 'true',
+        agent: 'shell',
+        branch: 'second',
+      });
+      appendFileSync(gate, 'go');
+      await waitUntil('second to complete while the first’s commit waits', async () =>
+        (await readAllRecords(c)).get(second.workspace)?.status === 'completed' ? true : undefined,
+      );
+      expect((await readAllRecords(c)).get(first.workspace)?.status).toBe('completed');
+      expect(existsSync(join(meta, 'commit.json'))).toBe(false);
+      expect(await (await c.store()).get(GROUPS.uncommitted, first.workspace)).toBeDefined();
+    } finally {
+      // Let the blocked append go on (it then fails on the FIFO's fsync, and stays uncommitted).
+      if (existsSync(fifo)) reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      await runner?.close();
+      if (reader !== undefined) closeSync(reader);
     }
   }, 60_000);
 });
