@@ -1,7 +1,8 @@
 // 1,000 `shell` dispatches of `true` at concurrency 8, enqueued from another process as
 // `agentic dispatch` would, versus a plain script doing the same local clones and spawns with
-// the same parallelism and no bookkeeping; then enqueue→start latency from another process on
-// an idle runner. Needs `npm run build` (the client processes load dist/).
+// the same parallelism and no bookkeeping, the two taking turns in rounds of 250; then
+// enqueue→start latency from another process on an idle runner. Needs `npm run build` (the
+// client processes load dist/).
 // Usage: npx tsx bench/dispatch.ts [dispatches=1000] [latency-samples=100]
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ const run = promisify(execFile);
 const N = Number(process.argv[2] ?? 1000);
 const SAMPLES = Number(process.argv[3] ?? 100);
 const CONCURRENCY = 8;
+/** Rounds in which the two sides take turns (see below). */
+const ROUNDS = 4;
 const base = mkdtempSync(join(tmpdir(), 'agentic-bench-dispatch-'));
 const gitEnv = {
   ...process.env,
@@ -98,7 +101,15 @@ async function inClient(root: string, file: string, body: string): Promise<void>
   });
 }
 
-async function agentic(repo: string): Promise<number> {
+/**
+ * A runner that dispatches chunks of the tasks on demand: each chunk is enqueued from a new
+ * client process and timed from the client's start until the chunk's last run has finished
+ * (and been committed). The runner's own start is timed too and counted with the first chunk.
+ */
+async function agenticRunner(repo: string): Promise<{
+  chunk(from: number, to: number): Promise<number>;
+  close(): Promise<void>;
+}> {
   const root = join(base, 'agentic');
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, 'agents.yaml'), `concurrency:\n  shell: ${CONCURRENCY}\n`);
@@ -107,43 +118,54 @@ async function agentic(repo: string): Promise<number> {
     logger: silentLogger(),
   });
   let done = 0;
+  let target = 0;
   let failure: string | undefined;
-  let allDone: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (allDone = resolve));
+  let chunkDone: () => void = () => undefined;
   ctx.events.on('finished', (_name: string, record: StatusRecord) => {
     if (record.status !== 'completed') failure ??= `${record.status}: ${record.question}`;
-    if (++done === N || failure !== undefined) allDone();
+    if (++done === target || failure !== undefined) chunkDone();
   });
-  const start = performance.now();
+  const started = performance.now();
   const runner = await Runner.start(ctx, { pollMs: 60_000 });
   if (!runner) throw new Error('no lease');
-  await inClient(
-    root,
-    'enqueue.mjs',
-    `for (let i = 0; i < ${N}; i++)
-       await enqueueDispatch(ctx, { repo: ${JSON.stringify(repo)}, task: 'true', agent: 'shell', branch: 'task-' + i });`,
-  );
-  // A run that stops making progress says what is stuck instead of hanging or exiting quietly.
-  let seen = -1;
-  const watchdog = setInterval(() => {
-    if (done !== seen) {
-      seen = done;
-      return;
-    }
-    void readAllRecords(ctx).then((records) => {
-      const counts: Record<string, number> = {};
-      for (const r of records.values()) counts[r.status] = (counts[r.status] ?? 0) + 1;
-      failure ??= `no progress for 30 s after ${done} finished: ${JSON.stringify(counts)}`;
-      allDone();
-    });
-  }, 30_000);
-  await finished;
-  clearInterval(watchdog);
-  const seconds = (performance.now() - start) / 1000;
-  await runner.close();
-  await ctx.close();
-  if (failure !== undefined) throw new Error(`a dispatch did not complete: ${failure}`);
-  return seconds;
+  let startup = (performance.now() - started) / 1000;
+  return {
+    async chunk(from: number, to: number): Promise<number> {
+      target = done + (to - from);
+      const finished = new Promise<void>((resolve) => (chunkDone = resolve));
+      const start = performance.now();
+      await inClient(
+        root,
+        `enqueue-${from}.mjs`,
+        `for (let i = ${from}; i < ${to}; i++)
+           await enqueueDispatch(ctx, { repo: ${JSON.stringify(repo)}, task: 'true', agent: 'shell', branch: 'task-' + i });`,
+      );
+      // A run that stops making progress says what is stuck instead of hanging or exiting quietly.
+      let seen = -1;
+      const watchdog = setInterval(() => {
+        if (done !== seen) {
+          seen = done;
+          return;
+        }
+        void readAllRecords(ctx).then((records) => {
+          const counts: Record<string, number> = {};
+          for (const r of records.values()) counts[r.status] = (counts[r.status] ?? 0) + 1;
+          failure ??= `no progress for 30 s after ${done} finished: ${JSON.stringify(counts)}`;
+          chunkDone();
+        });
+      }, 30_000);
+      await finished;
+      clearInterval(watchdog);
+      if (failure !== undefined) throw new Error(`a dispatch did not complete: ${failure}`);
+      const seconds = (performance.now() - start) / 1000 + startup;
+      startup = 0;
+      return seconds;
+    },
+    async close(): Promise<void> {
+      await runner.close();
+      await ctx.close();
+    },
+  };
 }
 
 /** Enqueue from another process, one at a time, on an idle runner; latency = started_at − queued_at. */
@@ -179,12 +201,27 @@ const pct = (sorted: number[], p: number): number =>
 
 try {
   const repo = await makeRepo();
-  // Half the baseline runs before and half after, so drifting machine load hits both sides.
-  const half = Math.floor(N / 2);
-  const plainBefore = await baseline(repo, 0, half);
-  const ours = await agentic(repo);
-  const plain = plainBefore + (await baseline(repo, half, N));
-  console.log(`dispatches: ${N} at concurrency ${CONCURRENCY}`);
+  // The machine's speed drifts, at times by 2x within a minute: the two sides take turns in
+  // rounds (plain first in one round, agentic first in the next), so a slow spell hits both.
+  const size = Math.ceil(N / ROUNDS);
+  let plain = 0;
+  let ours = 0;
+  const runner = await agenticRunner(repo);
+  try {
+    for (let r = 0, from = 0; from < N; r++, from += size) {
+      const to = Math.min(N, from + size);
+      if (r % 2 === 0) {
+        plain += await baseline(repo, from, to);
+        ours += await runner.chunk(from, to);
+      } else {
+        ours += await runner.chunk(from, to);
+        plain += await baseline(repo, from, to);
+      }
+    }
+  } finally {
+    await runner.close();
+  }
+  console.log(`dispatches: ${N} at concurrency ${CONCURRENCY}, in ${ROUNDS} rounds`);
   console.log(`plain clone+spawn script: ${plain.toFixed(2)} s`);
   console.log(
     `agentic (enqueue from a client → claim → prep → spawn → finish → commit): ${ours.toFixed(2)} s`,
