@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js';
 import { queueEntrySchema, scanDiskRecords, trackInTransaction } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
-import { GROUPS, type QueueCursor } from '../store/index.js';
+import { compareQueueCursors, GROUPS, type QueueCursor } from '../store/index.js';
 import { modelOf, poolOf, statusRecordSchema, type StatusRecord } from '../workspace/index.js';
 import { hasCapacity, poolLimits, type ConcurrencySnapshot } from './capacity.js';
 import { isFrozen } from './frozen.js';
@@ -176,12 +176,8 @@ function diskCandidates(ctx: AppContext, snapshots: Map<string, ConcurrencySnaps
       });
     if (record.status === 'running') bump(snapshots, record.agent);
   }
-  return candidates.sort(
-    (a, b) =>
-      b.priority - a.priority ||
-      a.queued_at.localeCompare(b.queued_at) ||
-      a.name.localeCompare(b.name),
-  );
+  const cursor = (c: Candidate): QueueCursor => [-c.priority, c.queued_at, c.name];
+  return candidates.sort((a, b) => compareQueueCursors(cursor(a), cursor(b)));
 }
 
 /** Counts one more running agent of `agent` into its pool's snapshot. */

@@ -1,7 +1,7 @@
 export { createNullStore } from './null-store.js';
 export { openStateStore, redactUrl } from './open.js';
 export type { OpenedStore, OpenStoreOptions } from './open.js';
-export { GROUPS } from './types.js';
+export { compareQueueCursors, GROUPS } from './types.js';
 export type {
   EngineName,
   Group,

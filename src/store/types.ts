@@ -1,3 +1,5 @@
+import { byteOrder } from '../lib/text.js';
+
 /** The state groups of DESIGN §4, plus the port's own bookkeeping groups. */
 export const GROUPS = {
   registry: 'registry',
@@ -66,6 +68,11 @@ export interface QueuePageRequest {
 
 /** A queue entry's place in claim order: negated priority, queued_at, name. */
 export type QueueCursor = readonly [number, string, string];
+
+/** Claim order of two cursors, strings in byte order as both engines' indexes sort them. */
+export function compareQueueCursors(a: QueueCursor, b: QueueCursor): number {
+  return a[0] - b[0] || byteOrder(a[1], b[1]) || byteOrder(a[2], b[2]);
+}
 
 /** One queue entry as a page returns it. */
 export interface QueueRow {

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { claimReady } from '../../src/dispatch/claim.js';
@@ -66,5 +68,30 @@ describe('claimReady on a long queue', () => {
     expect(first.claims.map((c) => c.name)).toEqual(shell.slice(0, 70));
     const rest = await claimReady(ctx, 500, 'n');
     expect(rest.claims.map((c) => c.name)).toEqual(shell.slice(70));
+  });
+
+  it('claims in the store’s order when the store is degraded and status.json is the queue', async () => {
+    writeAgentsYaml(root, 'concurrency:\n  shell: 10\n');
+    // A directory where the database should be: the store opens degraded.
+    mkdirSync(join(root.coreRoot, 'db.sqlite'));
+    ctx = testContext(root);
+    expect((await ctx.store()).degraded).toBe(true);
+    // Ties on priority and queued_at fall to the name, in byte order (upper case first), as the
+    // store's index sorts them; a locale's order would put 'a' first.
+    await queue(ctx, [
+      ['core/r/b', 'shell', 5],
+      ['core/r/a', 'shell', 5],
+      ['core/r/B', 'shell', 5],
+      ['core/r/late', 'shell', 9],
+      ['core/r/early', 'shell', 1],
+    ]);
+    const batch = await claimReady(ctx, 10, 'n');
+    expect(batch.claims.map((c) => c.name)).toEqual([
+      'core/r/early',
+      'core/r/B',
+      'core/r/a',
+      'core/r/b',
+      'core/r/late',
+    ]);
   });
 });

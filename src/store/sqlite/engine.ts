@@ -1,14 +1,15 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { AgenticError } from '../../lib/errors.js';
-import { byteOrder } from '../../lib/text.js';
 import { fsyncAsync, isErrno } from '../../lib/fs.js';
 import { Mutex } from '../../lib/mutex.js';
 import { SyncBarrier } from '../../lib/sync-barrier.js';
 import { migrateSqlite } from '../migrations.js';
+import { compareQueueCursors } from '../types.js';
 import type {
   Group,
   EntriesPage,
+  QueueCursor,
   QueuePageRequest,
   QueueRow,
   StateStore,
@@ -183,14 +184,11 @@ class SqliteStore implements StateStore {
               : s.queueHead.all({ pool: p.pool, limit })),
           );
         }
+        const cursor = (r: QueuePageRow): QueueCursor => [r.np, r.q, r.key];
         return rows
-          .sort((a, b) => a.np - b.np || byteOrder(a.q, b.q) || byteOrder(a.key, b.key))
+          .sort((a, b) => compareQueueCursors(cursor(a), cursor(b)))
           .slice(0, limit)
-          .map((r) => ({
-            name: r.key,
-            value: JSON.parse(r.value) as unknown,
-            cursor: [r.np, r.q, r.key] as const,
-          }));
+          .map((r) => ({ name: r.key, value: JSON.parse(r.value) as unknown, cursor: cursor(r) }));
       },
     };
   }
