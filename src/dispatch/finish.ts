@@ -88,6 +88,8 @@ export async function endRuns(
   ctx: AppContext,
   items: readonly FinishItem[],
 ): Promise<Map<string, StatusRecord>> {
+  // Hydrate reconciles before it knows whether any run ended: no transaction for none.
+  if (items.length === 0) return new Map();
   const now = ctx.clock.now();
   const store = await ctx.store();
   const blocked = new Map(
