@@ -143,10 +143,13 @@ function mirrorText(path: string, record: StatusRecord): string {
   return `${JSON.stringify(merged, null, 2)}\n`;
 }
 
-// Kernel timestamps fall on clock ticks (whole milliseconds, or thirds of one); half a
-// millisecond past updated_at is a mark no other writer leaves by chance.
+// The mark: half a millisecond past updated_at, within a few microseconds (the mark reads back
+// within 1 µs on ext4 and tmpfs). Coarse kernel timestamps never land there; fine-grained ones
+// (Linux 6.13 and later) can, but only for a write in the same millisecond as the tracked one,
+// and then 1 time in 100 — a narrower window than the 20 µs this used to allow. Such a file is
+// taken for the mirror and not read, so the registry's copy wins over it.
 const MARK_MS = 0.5;
-const SLACK_MS = 0.02;
+const SLACK_MS = 0.005;
 
 function mirrorMtimeSeconds(updatedAt: string): number {
   return (Date.parse(updatedAt) + MARK_MS) / 1000;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
@@ -265,6 +265,10 @@ describe('hydrate on runner start', () => {
         }),
       ),
     );
+    // Edited a second later, as a person or another tool would: a write in the very millisecond
+    // of the tracked one can land on the mirror's mtime mark (fine-grained timestamps).
+    const edited = new Date(Date.now() + 1000);
+    utimesSync(join(ws(newer), 'status.json'), edited, edited);
     await trackWorkspace(ctx, vanished, sampleRecord({ status: 'completed' }));
     rmSync(ws(vanished), { recursive: true });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -50,6 +50,10 @@ describe('status.json', () => {
     expect(statSync(join(dir, 'status.json')).mtime.toISOString()).toBe('2026-02-03T04:05:06.789Z');
     expect(isCurrentMirror(join(dir, 'status.json'), '2026-02-03T04:05:06.789Z')).toBe(true);
     expect(isCurrentMirror(join(dir, 'status.json'), '2026-02-03T04:05:06.790Z')).toBe(false);
+    // A time 10 µs off the mark (another writer's, with fine-grained timestamps) is not it.
+    const near = (Date.parse('2026-02-03T04:05:06.789Z') + 0.51) / 1000;
+    utimesSync(join(dir, 'status.json'), near, near);
+    expect(isCurrentMirror(join(dir, 'status.json'), '2026-02-03T04:05:06.789Z')).toBe(false);
     // Any other writer (here: a plain rewrite) loses the mark.
     writeFileSync(join(dir, 'status.json'), readFileSync(join(dir, 'status.json')));
     expect(isCurrentMirror(join(dir, 'status.json'), '2026-02-03T04:05:06.789Z')).toBe(false);
