@@ -1,7 +1,12 @@
 import type { AppContext } from '../context.js';
-import { queueEntrySchema, scanDiskRecords, trackInTransaction } from '../lifecycle/index.js';
+import {
+  queueEntrySchema,
+  scanDiskRecords,
+  trackCommitted,
+  type Track,
+} from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
-import { compareQueueCursors, GROUPS, type QueueCursor } from '../store/index.js';
+import { compareQueueCursors, GROUPS, type QueueCursor, type StoreOps } from '../store/index.js';
 import { modelOf, poolOf, statusRecordSchema, type StatusRecord } from '../workspace/index.js';
 import { hasCapacity, poolLimits, type ConcurrencySnapshot } from './capacity.js';
 import { isFrozen } from './frozen.js';
@@ -26,6 +31,12 @@ export interface ClaimBatch {
   /** Earliest back-off or pacing deadline among waiting pools; undefined when nothing waits on time. */
   retryAt: Date | undefined;
   frozen: boolean;
+  /**
+   * Settles once the claims are on disk (their mirrors written). An agent is started only
+   * after it, so a claim lost to a power cut never leaves an agent behind; preparing the
+   * workspace need not wait.
+   */
+  durable: Promise<void>;
 }
 
 /** Queue entries read per page; a claim rarely looks past the first. */
@@ -52,7 +63,7 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
   const store = await ctx.store();
   const now = ctx.clock.now();
   let runtimeToMirror: Parameters<typeof mirrorRuntime>[1] | undefined;
-  const batch = await trackInTransaction(ctx, async (track, tx): Promise<ClaimBatch> => {
+  const claim = async (track: Track, tx: StoreOps): Promise<Omit<ClaimBatch, 'durable'>> => {
     if (await isFrozen(ctx, tx, store)) return { claims: [], retryAt: undefined, frozen: true };
     // Candidates in claim order, a page at a time: from the store, which sorts the small queue
     // entries itself, so a claim reads the head of a long queue rather than all of it; when the
@@ -157,9 +168,12 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
       runtimeToMirror = runtime;
     }
     return { claims, retryAt, frozen: false };
+  };
+  // Rate windows and back-off go to dispatch.json once the store has them on disk.
+  const { result, durable } = await trackCommitted(ctx, claim, () => {
+    if (runtimeToMirror) mirrorRuntime(ctx.config.coreRoot, runtimeToMirror, store.degraded);
   });
-  if (runtimeToMirror) mirrorRuntime(ctx.config.coreRoot, runtimeToMirror, store.degraded);
-  return batch;
+  return { ...result, durable };
 }
 
 /** Queued records from status.json in claim order; running ones counted into `snapshots`. */

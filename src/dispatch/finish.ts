@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import { commitWorkspaces } from '../lifecycle/commit.js';
-import { readRecord, trackInTransaction } from '../lifecycle/index.js';
+import { readRecord, trackCommitted, type Track } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
 import { isoUtc } from '../lib/clock.js';
 import { readTail, readTextIfExists } from '../lib/fs.js';
-import { GROUPS, type StoreOps } from '../store/index.js';
+import { GROUPS, type EarlyCommit, type StoreOps } from '../store/index.js';
 import {
   isTerminal,
   poolOf,
@@ -73,23 +73,25 @@ export async function finishRuns(
   ctx: AppContext,
   items: readonly FinishItem[],
 ): Promise<Map<string, StatusRecord>> {
-  const finished = await endRuns(ctx, items);
+  const { result: finished, durable } = await endRuns(ctx, items);
+  await durable;
   await journalEnds(ctx, finished);
   return finished;
 }
 
 /**
  * The first half of {@link finishRuns}: the status changes and back-off, in one store
- * transaction. Once it resolves the runs' slots are free; their terminal records are in the
- * `uncommitted` group, so the journal commit ({@link journalEnds}) is never lost, even if the
- * process dies before it.
+ * transaction. Once it resolves the runs' slots are free (under group commit at COMMIT); their
+ * terminal records are in the `uncommitted` group, so the journal commit ({@link journalEnds})
+ * is never lost, even if the process dies before it. That commit waits for `durable`: a journal
+ * line must never outlive, in a power cut, the status it records.
  */
 export async function endRuns(
   ctx: AppContext,
   items: readonly FinishItem[],
-): Promise<Map<string, StatusRecord>> {
+): Promise<EarlyCommit<Map<string, StatusRecord>>> {
   // Hydrate reconciles before it knows whether any run ended: no transaction for none.
-  if (items.length === 0) return new Map();
+  if (items.length === 0) return { result: new Map(), durable: Promise.resolve() };
   const now = ctx.clock.now();
   const store = await ctx.store();
   const blocked = new Map(
@@ -99,7 +101,7 @@ export async function endRuns(
     ]),
   );
   let runtime: RuntimeState | undefined;
-  const finished = await trackInTransaction(ctx, async (track, tx) => {
+  const end = async (track: Track, tx: StoreOps): Promise<Map<string, StatusRecord>> => {
     const out = new Map<string, StatusRecord>();
     runtime = await loadRuntime(tx, ctx.config.coreRoot);
     const before = JSON.stringify(runtime);
@@ -133,9 +135,10 @@ export async function endRuns(
     if (JSON.stringify(runtime) === before) runtime = undefined;
     else await saveRuntime(tx, runtime);
     return out;
+  };
+  return trackCommitted(ctx, end, () => {
+    if (runtime) mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
   });
-  if (runtime) mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
-  return finished;
 }
 
 /**

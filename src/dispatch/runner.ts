@@ -65,8 +65,8 @@ export class Runner {
   private readonly node: string;
   /** Runs ending together are finished in one transaction. */
   private readonly endBatch = batched(async (items: FinishItem[]) => {
-    const ended = await endRuns(this.ctx, items);
-    return items.map((i) => ended.get(i.name));
+    const { result, durable } = await endRuns(this.ctx, items);
+    return items.map((i) => ({ record: result.get(i.name), durable }));
   });
   /** Runs finished together are journaled together, apart from the finishing. */
   private readonly journalBatch = batched(async (ended: Array<[string, StatusRecord]>) => {
@@ -78,13 +78,14 @@ export class Runner {
 
   /**
    * Ends a run. Its slot is free once the status transaction commits, so the runner claims the
-   * next work right then; the journal commit follows on its own (the `uncommitted` group keeps
-   * it owed should this process die first).
+   * next work right then, while the commit's fsync runs; the journal commit follows once the
+   * status is durable (the `uncommitted` group keeps it owed should this process die first).
    */
   private async finish(item: FinishItem): Promise<void> {
-    const ended = await this.endBatch(item);
+    const { record, durable } = await this.endBatch(item);
     this.wake();
-    if (ended) await this.journalBatch([item.name, ended]);
+    await durable;
+    if (record) await this.journalBatch([item.name, record]);
   }
 
   private constructor(
@@ -164,7 +165,7 @@ export class Runner {
   private async pump(): Promise<void> {
     try {
       const batch = await claimReady(this.ctx, 1000, this.node);
-      for (const claim of batch.claims) this.track(claim.name, this.launch(claim));
+      for (const claim of batch.claims) this.track(claim.name, this.launch(claim, batch.durable));
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
       if (batch.retryAt !== undefined) {
@@ -187,7 +188,8 @@ export class Runner {
     });
   }
 
-  private async launch(claim: Claim): Promise<void> {
+  /** Prepares the workspace while the claim's fsync runs; starts the agent once it is durable. */
+  private async launch(claim: Claim, claimDurable: Promise<void>): Promise<void> {
     const { name, record } = claim;
     const dir = workspaceDir(this.ctx.config.workspaceRoot, name);
     const ref = { runs: record.runs, pid: undefined };
@@ -223,6 +225,7 @@ export class Runner {
         });
         return;
       }
+      await claimDurable;
       const current = await readRecord(this.ctx, name);
       if (
         current?.status !== 'running' ||

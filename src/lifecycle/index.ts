@@ -3,6 +3,7 @@ export {
   queueEntryOf,
   queueEntrySchema,
   rebuildDerivedGroups,
+  trackCommitted,
   trackInTransaction,
   trackWorkspace,
 } from './track.js';

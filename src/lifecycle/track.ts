@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { poolLimits, type ConcurrencySnapshot } from '../dispatch/capacity.js';
 import { isoUtc } from '../lib/clock.js';
-import { GROUPS, type StoreOps } from '../store/index.js';
+import { GROUPS, type EarlyCommit, type StoreOps } from '../store/index.js';
 import {
   fingerprintOf,
   isTerminal,
@@ -50,15 +50,31 @@ export async function trackWorkspace(
  * Runs `body` in one store transaction in which `track` applies status changes exactly as
  * {@link trackWorkspace} does, so a caller can read, decide and change status atomically (a
  * claim checks capacity and flips queued → running in one transaction). The status.json
- * mirrors are written after the commit, and only if it succeeded.
+ * mirrors are written after the commit is durable, and only if it succeeded.
  */
 export async function trackInTransaction<T>(
   ctx: AppContext,
   body: (track: Track, tx: StoreOps) => Promise<T>,
 ): Promise<T> {
+  const { result, durable } = await trackCommitted(ctx, body);
+  await durable;
+  return result;
+}
+
+/**
+ * {@link trackInTransaction}, resolving at COMMIT when the store commits early (the runner's
+ * group commit; see StateStore.commitEarly): the mirrors, then `after`, are written once the
+ * commit is durable, in commit order, and `durable` settles after them. On any other store it
+ * resolves with all of that done.
+ */
+export async function trackCommitted<T>(
+  ctx: AppContext,
+  body: (track: Track, tx: StoreOps) => Promise<T>,
+  after?: () => void,
+): Promise<EarlyCommit<T>> {
   const store = await ctx.store();
   const mirrors = new Map<string, StatusRecord>();
-  const result = await store.transaction(async (tx) => {
+  const run = (tx: StoreOps): Promise<T> => {
     mirrors.clear();
     const track: Track = async (name, record) => {
       parseWorkspaceName(name);
@@ -89,12 +105,18 @@ export async function trackInTransaction<T>(
       return stamped;
     };
     return body(track, tx);
-  });
-  await writeStatusFiles(
-    [...mirrors].map(([name, record]) => [workspaceDir(ctx.config.workspaceRoot, name), record]),
-    { durable: store.degraded },
-  );
-  return result;
+  };
+  const then = async (): Promise<void> => {
+    await writeStatusFiles(
+      [...mirrors].map(([name, record]) => [workspaceDir(ctx.config.workspaceRoot, name), record]),
+      { durable: store.degraded },
+    );
+    after?.();
+  };
+  if (store.commitEarly) return store.commitEarly(run, then);
+  const result = await store.transaction(run);
+  await then();
+  return { result, durable: Promise.resolve() };
 }
 
 /** The queue entry of a queued record. */

@@ -3,6 +3,7 @@ export { openStateStore, redactUrl } from './open.js';
 export type { OpenedStore, OpenStoreOptions } from './open.js';
 export { compareQueueCursors, GROUPS } from './types.js';
 export type {
+  EarlyCommit,
   EngineName,
   Group,
   QueueCursor,

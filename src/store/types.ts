@@ -105,6 +105,13 @@ export interface StatsQuery {
   limit?: number | undefined;
 }
 
+/** A transaction that resolved at COMMIT (see {@link StateStore.commitEarly}). */
+export interface EarlyCommit<T> {
+  result: T;
+  /** Settles once the commit is on disk and its `then` has run; rejects when either failed. */
+  durable: Promise<void>;
+}
+
 /**
  * The authoritative state store (DESIGN §4). Every engine implements the same behaviour; the
  * degraded store implements it as safe no-ops so JSON files carry the state.
@@ -128,6 +135,18 @@ export interface StateStore extends StoreOps {
    * an fsync in place. Engines whose server does its own syncing leave this out.
    */
   groupCommit?(): void;
+  /**
+   * Under group commit only: runs `fn` as {@link transaction} does but resolves at COMMIT,
+   * while the fsync is still to come. The changes are visible to every reader from COMMIT;
+   * `then` runs once they are on disk, after the `then` of every earlier commit. A caller does
+   * what needs no durability meanwhile (a clone) and waits for `durable` before it acts on the
+   * commit outside the store (spawns an agent, writes a journal line). Engines whose COMMIT is
+   * already durable leave this out.
+   */
+  commitEarly?<T>(
+    fn: (tx: StoreOps) => Promise<T>,
+    then: () => Promise<void>,
+  ): Promise<EarlyCommit<T>>;
   /** Reads stats rows, newest first. */
   queryStats(query: StatsQuery): Promise<StatsRow[]>;
   /** Releases the engine; safe to call more than once, and on a store never used. */

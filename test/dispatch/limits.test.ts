@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { appendFileSync, closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { setFrozen } from '../../src/dispatch/frozen.js';
 import { Runner } from '../../src/dispatch/runner.js';
 import { readAllRecords } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
+import { openSqliteStore } from '../../src/store/sqlite/engine.js';
 import { workspaceDir } from '../../src/workspace/index.js';
 import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import {
@@ -21,6 +23,9 @@ import {
 } from '../helpers/dispatch.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures');
+const Database = createRequire(import.meta.url)('better-sqlite3') as Parameters<
+  typeof openSqliteStore
+>[0];
 
 function runNode(
   script: string,
@@ -226,6 +231,77 @@ describe('concurrency limits, order and back-off', () => {
       await allDone(c, 5);
     } finally {
       await runner?.close();
+    }
+  }, 60_000);
+
+  it('prepares the next dispatch while the fsyncs of the last end and its claim are pending', async () => {
+    writeAgentsYaml(root, 'concurrency:\n  shell: 1\n');
+    ctx = testContext(root);
+    const c = ctx;
+    const gate = join(root.coreRoot, 'gate');
+    const first = await enqueueDispatch(c, {
+      repo,
+      task: waitForGate(gate),
+      agent: 'shell',
+      branch: 'first',
+    });
+    // The runner's store holds its WAL syncs while `held` is set, until release().
+    let held: Array<() => void> | undefined;
+    const release = (): void => {
+      const waiting = held ?? [];
+      held = undefined;
+      for (const go of waiting) go();
+    };
+    const store = openSqliteStore(Database, join(root.coreRoot, 'db.sqlite'), async () => {
+      if (held) await new Promise<void>((go) => held?.push(go));
+    });
+    const base = testContext(root);
+    const runnerCtx: AppContext = { ...base, store: async () => store, close: () => store.close() };
+    const runner = await Runner.start(runnerCtx, { pollMs: 600_000 });
+    const firstDir = workspaceDir(c.config.workspaceRoot, first.workspace);
+    try {
+      await waitUntil('first to run', async () =>
+        (await readAllRecords(c)).get(first.workspace)?.pid !== undefined ? true : undefined,
+      );
+      const second = await enqueueDispatch(c, {
+        repo,
+        task: 'echo started > ../started',
+        agent: 'shell',
+        branch: 'second',
+      });
+      const secondDir = workspaceDir(c.config.workspaceRoot, second.workspace);
+      held = [];
+      appendFileSync(gate, 'go');
+      await waitUntil(
+        'the second workspace to be prepared while the syncs are held',
+        () =>
+          existsSync(join(secondDir, 'repo', '.git')) &&
+          existsSync(join(secondDir, '.meta', 'prompt.md')),
+      );
+      // Both commits are visible to every reader...
+      const records = await readAllRecords(c);
+      expect(records.get(first.workspace)?.status).toBe('completed');
+      expect(records.get(second.workspace)?.status).toBe('running');
+      // ...but nothing acts on them outside the store before they are on disk: no agent, no
+      // journal line, and the mirror still shows the run.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(existsSync(join(secondDir, 'started'))).toBe(false);
+      expect(existsSync(join(firstDir, '.meta', 'journal.jsonl'))).toBe(false);
+      expect(JSON.parse(readFileSync(join(firstDir, 'status.json'), 'utf8'))).toMatchObject({
+        status: 'running',
+      });
+      release();
+      await waitUntil('second to complete', async () =>
+        (await readAllRecords(c)).get(second.workspace)?.status === 'completed' ? true : undefined,
+      );
+      expect(existsSync(join(secondDir, 'started'))).toBe(true);
+      await waitUntil('first’s journal commit', () =>
+        existsSync(join(firstDir, '.meta', 'commit.json')),
+      );
+    } finally {
+      release();
+      await runner?.close();
+      await runnerCtx.close();
     }
   }, 60_000);
 

@@ -64,6 +64,51 @@ describe('SQLite group commit', () => {
     expect(syncs).toHaveLength(2);
   });
 
+  it('commits early: visible at COMMIT, each `then` run once synced and in commit order', async () => {
+    const thens: string[] = [];
+    const commit = (key: string): ReturnType<NonNullable<StateStore['commitEarly']>> =>
+      store.commitEarly!(
+        (tx) => tx.set(GROUPS.registry, key, key),
+        async () => void thens.push(key),
+      );
+    const a = await commit('a');
+    expect(await store.get(GROUPS.registry, 'a')).toBe('a');
+    const [b, c] = await Promise.all([commit('b'), commit('c')]);
+    expect(await store.count(GROUPS.registry)).toBe(3);
+    expect(thens).toEqual([]);
+    expect(syncs).toHaveLength(1);
+    let laterDurable = false;
+    void Promise.all([b.durable, c.durable]).then(() => (laterDurable = true));
+    syncs[0]?.();
+    await a.durable;
+    expect(thens).toEqual(['a']);
+    await tick();
+    // b and c committed while the first sync ran: they wait for the next one.
+    expect(laterDurable).toBe(false);
+    expect(syncs).toHaveLength(2);
+    syncs[1]?.();
+    await Promise.all([b.durable, c.durable]);
+    expect(thens).toEqual(['a', 'b', 'c']);
+  });
+
+  it('rejects an early commit’s durable when its sync fails, and never runs its `then`', async () => {
+    const failing = openSqliteStore(Database, join(dir, 'failing.sqlite'), () =>
+      Promise.reject(new Error('disk gone')),
+    );
+    failing.groupCommit?.();
+    let ran = false;
+    const early = await failing.commitEarly!(
+      (tx) => tx.set(GROUPS.registry, 'a', 1),
+      async () => void (ran = true),
+    );
+    // Nobody awaits `durable` for a while: that is no unhandled rejection.
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(early.durable).rejects.toThrow('disk gone');
+    expect(ran).toBe(false);
+    await expect(failing.set(GROUPS.registry, 'b', 2)).rejects.toThrow('disk gone');
+    await failing.close();
+  });
+
   it('fsyncs in place, as synchronous=FULL, until the process asks for group commit', async () => {
     const inPlace = openSqliteStore(Database, join(dir, 'other.sqlite'), () => {
       throw new Error('no background fsync before groupCommit()');

@@ -12,6 +12,7 @@ import type {
   QueueCursor,
   QueuePageRequest,
   QueueRow,
+  EarlyCommit,
   StateStore,
   StatsQuery,
   StatsRow,
@@ -218,25 +219,38 @@ class SqliteStore implements StateStore {
    * store would wait for this transaction and deadlock).
    */
   async transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
-    const { result, wrote } = await this.exclusive(async () => {
+    const { result, durable } = await this.commitEarly(fn, () => Promise.resolve());
+    await durable;
+    return result;
+  }
+
+  async commitEarly<T>(
+    fn: (tx: StoreOps) => Promise<T>,
+    then: () => Promise<void>,
+  ): Promise<EarlyCommit<T>> {
+    const { result, wrote, durable } = await this.exclusive(async () => {
       this.db.exec('BEGIN IMMEDIATE');
       this.wrote = false;
       try {
         const value = await fn(this.ops);
         this.db.exec('COMMIT');
-        return { result: value, wrote: this.wrote };
+        // Group commit: the fsync is asked for before the write lock is released, so each
+        // commit's `then` runs after every earlier one's.
+        const synced =
+          this.wrote && this.sharedSync ? this.durability.request().then(then) : undefined;
+        // Awaited by the caller later; not an unhandled rejection meanwhile.
+        synced?.catch(() => undefined);
+        return { result: value, wrote: this.wrote, durable: synced };
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw err;
       }
     });
-    // After COMMIT and outside the mutex: no other process waits for this fsync, and with group
-    // commit neither does this process's next transaction.
-    if (wrote) {
-      if (this.sharedSync) await this.durability.request();
-      else fsyncWalSync(this.location);
-    }
-    return result;
+    if (durable) return { result, durable };
+    // In place, after COMMIT and outside the mutex: no other process waits for this fsync.
+    if (wrote) fsyncWalSync(this.location);
+    await then();
+    return { result, durable: Promise.resolve() };
   }
 
   groupCommit(): void {
