@@ -7,12 +7,12 @@ import { SyncBarrier } from '../../lib/sync-barrier.js';
 import { migrateSqlite } from '../migrations.js';
 import { compareQueueCursors } from '../types.js';
 import type {
+  EarlyCommit,
   Group,
   EntriesPage,
   QueueCursor,
   QueuePageRequest,
   QueueRow,
-  EarlyCommit,
   StateStore,
   StatsQuery,
   StatsRow,
