@@ -119,7 +119,8 @@ async function startClient(root: string, file: string, body: string): Promise<Cl
       return done;
     },
     async close() {
-      const exited = new Promise((resolve) => child.on('exit', resolve));
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
       child.disconnect();
       await exited;
     },
