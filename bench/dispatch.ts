@@ -1,7 +1,7 @@
 // 1,000 `shell` dispatches of `true` at concurrency 8, enqueued from another process as a
-// long-lived client (the MCP server) would, versus a plain script doing the same local clones and spawns with
-// the same parallelism and no bookkeeping, the two taking turns in ten rounds; then
-// enqueue→start latency from another process on an idle runner. Needs `npm run build` (the
+// long-lived client (the MCP server) would, versus a plain script doing the same local clones
+// and spawns with the same parallelism and no bookkeeping, the two taking turns in ten rounds;
+// then enqueue→start latency from another process on an idle runner. Needs `npm run build` (the
 // client processes load dist/).
 // Usage: npx tsx bench/dispatch.ts [dispatches=1000] [latency-samples=100]
 import { execFile, spawn } from 'node:child_process';
