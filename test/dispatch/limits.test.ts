@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { appendFileSync, closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,9 +8,9 @@ import { setFrozen } from '../../src/dispatch/frozen.js';
 import { Runner } from '../../src/dispatch/runner.js';
 import { readAllRecords } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
-import { openSqliteStore } from '../../src/store/sqlite/engine.js';
 import { workspaceDir } from '../../src/workspace/index.js';
 import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { sqliteStoreSyncedBy } from '../helpers/sqlite.js';
 import {
   GIT_ENV,
   makeSourceRepo,
@@ -23,9 +22,6 @@ import {
 } from '../helpers/dispatch.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures');
-const Database = createRequire(import.meta.url)('better-sqlite3') as Parameters<
-  typeof openSqliteStore
->[0];
 
 function runNode(
   script: string,
@@ -252,7 +248,7 @@ describe('concurrency limits, order and back-off', () => {
       held = undefined;
       for (const go of waiting) go();
     };
-    const store = openSqliteStore(Database, join(root.coreRoot, 'db.sqlite'), async () => {
+    const store = sqliteStoreSyncedBy(join(root.coreRoot, 'db.sqlite'), async () => {
       if (held) await new Promise<void>((go) => held?.push(go));
     });
     const base = testContext(root);

@@ -1,14 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GROUPS, type StateStore } from '../../src/store/index.js';
-import { openSqliteStore } from '../../src/store/sqlite/engine.js';
+import { sqliteStoreSyncedBy } from '../helpers/sqlite.js';
 
-const Database = createRequire(import.meta.url)('better-sqlite3') as Parameters<
-  typeof openSqliteStore
->[0];
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('SQLite group commit', () => {
@@ -18,8 +14,7 @@ describe('SQLite group commit', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'agentic-durability-'));
     syncs = [];
-    store = openSqliteStore(
-      Database,
+    store = sqliteStoreSyncedBy(
       join(dir, 'db.sqlite'),
       () => new Promise<void>((resolve) => syncs.push(resolve)),
     );
@@ -92,7 +87,7 @@ describe('SQLite group commit', () => {
   });
 
   it('rejects an early commit’s durable when its sync fails, and never runs its `then`', async () => {
-    const failing = openSqliteStore(Database, join(dir, 'failing.sqlite'), () =>
+    const failing = sqliteStoreSyncedBy(join(dir, 'failing.sqlite'), () =>
       Promise.reject(new Error('disk gone')),
     );
     failing.groupCommit?.();
@@ -110,7 +105,7 @@ describe('SQLite group commit', () => {
   });
 
   it('fsyncs in place, as synchronous=FULL, until the process asks for group commit', async () => {
-    const inPlace = openSqliteStore(Database, join(dir, 'other.sqlite'), () => {
+    const inPlace = sqliteStoreSyncedBy(join(dir, 'other.sqlite'), () => {
       throw new Error('no background fsync before groupCommit()');
     });
     await inPlace.set(GROUPS.registry, 'a', 1);
