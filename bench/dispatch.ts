@@ -238,36 +238,36 @@ try {
   // Each turn starts with the disk flushed (untimed), so that neither side pays for writing
   // back the files the other one made.
   const size = Math.ceil(N / ROUNDS);
-  const plainTurns: number[] = [];
-  const ourTurns: number[] = [];
   const runner = await agenticRunner(repo);
-  const plainTurn = async (from: number, to: number): Promise<void> => {
-    await run('sync', []);
-    plainTurns.push(await baseline(repo, from, to));
+  /** Each side's time per turn. */
+  const plain = {
+    turns: [] as number[],
+    run: (from: number, to: number) => baseline(repo, from, to),
   };
-  const agenticTurn = async (from: number, to: number): Promise<void> => {
-    await run('sync', []);
-    ourTurns.push(await runner.chunk(from, to));
-  };
+  const ours = { turns: [] as number[], run: (from: number, to: number) => runner.chunk(from, to) };
   try {
     for (let r = 0, from = 0; from < N; r++, from += size) {
       const to = Math.min(N, from + size);
-      const turns = r % 2 === 0 ? [plainTurn, agenticTurn] : [agenticTurn, plainTurn];
-      for (const turn of turns) await turn(from, to);
+      for (const side of r % 2 === 0 ? [plain, ours] : [ours, plain]) {
+        await run('sync', []);
+        side.turns.push(await side.run(from, to));
+      }
     }
   } finally {
     await runner.close();
   }
-  console.log(`dispatches: ${N} at concurrency ${CONCURRENCY}, in ${ROUNDS} rounds`);
-  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-  const plain = sum(plainTurns);
-  const ours = sum(ourTurns);
+  const total = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
   const each = (xs: number[]): string => xs.map((x) => x.toFixed(1)).join(' + ');
-  console.log(`plain clone+spawn script: ${plain.toFixed(2)} s (${each(plainTurns)})`);
+  console.log(`dispatches: ${N} at concurrency ${CONCURRENCY}, in ${ROUNDS} rounds`);
   console.log(
-    `agentic (enqueue from a client → claim → prep → spawn → finish → commit): ${ours.toFixed(2)} s (${each(ourTurns)})`,
+    `plain clone+spawn script: ${total(plain.turns).toFixed(2)} s (${each(plain.turns)})`,
   );
-  console.log(`ratio agentic/plain: ${(ours / plain).toFixed(2)} (target <= 1.25)`);
+  console.log(
+    `agentic (enqueue from a client → claim → prep → spawn → finish → commit): ${total(ours.turns).toFixed(2)} s (${each(ours.turns)})`,
+  );
+  console.log(
+    `ratio agentic/plain: ${(total(ours.turns) / total(plain.turns)).toFixed(2)} (target <= 1.25)`,
+  );
   const lat = await latency(repo);
   console.log(
     `enqueue (other process) → agent start, ${lat.length} samples: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (target p99 <= 200 ms)`,
