@@ -1,4 +1,14 @@
 export { loadConfig, parseAgentsFile } from './load.js';
 export type { AgenticEnv, Config, ConfigFlags } from './load.js';
 export { resolveCoreRoot, resolveHome, resolveWorkspaceRoot } from './paths.js';
-export type { AgentsFile, ConcurrencyEntry, CustomAgentConfig, RateConfig } from './schema.js';
+export { deliverSettingsFor, qaSettingsFor } from './per-repo.js';
+export type { DeliverSettings, QaSettings } from './per-repo.js';
+export { DELIVER_MODES } from './schema.js';
+export type {
+  AgentsFile,
+  ConcurrencyEntry,
+  CustomAgentConfig,
+  DeliverMode,
+  QaCheckConfig,
+  RateConfig,
+} from './schema.js';

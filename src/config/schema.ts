@@ -29,6 +29,46 @@ export const customAgentSchema = z.strictObject({
   cwd: z.enum(['repo', 'workspace']).default('repo'),
 });
 
+/** One QA check: an argv run in the clone, with a timeout, a kind and how its output is parsed. */
+export const qaCheckSchema = z.strictObject({
+  name: z.string().min(1),
+  run: z.array(z.string().min(1)).min(1, 'expected a non-empty argv array'),
+  timeout_seconds: z.number().positive().default(600),
+  kind: z.enum(['build', 'test', 'lint']).default('test'),
+  parse: z.enum(['eslint-json', 'ruff-json', 'tap', 'none']).default('none'),
+});
+
+/** `qa: off` (or false) turns QA off; a map lists checks (none listed = detect them). */
+const qaOff = z.union([z.literal('off'), z.literal(false)]);
+const qaSettingsSchema = z.strictObject({
+  checks: z.array(qaCheckSchema).optional(),
+  /** How many times a failing QA resumes the agent with the failure as its answer. */
+  fix_rounds: nonNegativeInt.optional(),
+});
+
+/** `qa:` in agents.yaml: global settings plus per-repo ones keyed by workspace `org/repo`. */
+export const qaSchema = z.union([
+  qaOff,
+  qaSettingsSchema.extend({
+    repos: z.record(z.string(), z.union([qaOff, qaSettingsSchema])).default({}),
+  }),
+]);
+
+/** Hand-back modes: `none` (awaits review) and `branch` (into the source repository). */
+export const DELIVER_MODES = ['none', 'branch'] as const;
+const deliverSettingsSchema = z.strictObject({
+  mode: z.enum(DELIVER_MODES).optional(),
+  /** Merge with a merge commit when a fast-forward is not possible (`accept --merge`). */
+  merge_commit: z.boolean().optional(),
+});
+
+/** `deliver:` in agents.yaml: global settings plus per-repo ones keyed by workspace `org/repo`. */
+export const deliverSchema = deliverSettingsSchema.extend({
+  /** Committer of the harvest commit; default the source repository's user, else agentic. */
+  identity: z.strictObject({ name: z.string().min(1), email: z.string().min(1) }).optional(),
+  repos: z.record(z.string(), deliverSettingsSchema).default({}),
+});
+
 /** The whole agents.yaml file. Unknown keys are errors (with a did-you-mean hint). */
 export const agentsFileSchema = z.strictObject({
   version: z.literal(1).optional(),
@@ -40,6 +80,8 @@ export const agentsFileSchema = z.strictObject({
       timeout_minutes: z.number().positive().default(60),
       kill_grace_seconds: z.number().positive().default(30),
       default_concurrency: positiveInt.default(2),
+      /** Replaces the preamble of every agent prompt; `{task}`, `{branch}`, `{workspace}`, `{repo_dir}`, `{base}` are filled in. */
+      prompt_template: z.string().min(1).optional(),
       /** Fast-failure back-off (DESIGN §8): `count` failures within `within_seconds` of their start pause the pool; 0 turns it off. */
       failure_backoff: z
         .strictObject({
@@ -53,6 +95,8 @@ export const agentsFileSchema = z.strictObject({
   concurrency: z.record(z.string(), concurrencyEntrySchema).default({}),
   rates: z.record(z.string(), rateSchema).default({}),
   agents: z.record(z.string(), customAgentSchema).default({}),
+  qa: qaSchema.default({ repos: {} }),
+  deliver: deliverSchema.prefault({}),
   sync: z
     .strictObject({
       url: z.url().optional(),
@@ -76,5 +120,9 @@ export type AgentsFile = z.infer<typeof agentsFileSchema>;
 export type ConcurrencyEntry = z.infer<typeof concurrencyEntrySchema>;
 /** One validated `rates.<pool>` entry. */
 export type RateConfig = z.infer<typeof rateSchema>;
+/** One validated QA check. */
+export type QaCheckConfig = z.infer<typeof qaCheckSchema>;
+/** A hand-back mode. */
+export type DeliverMode = (typeof DELIVER_MODES)[number];
 /** One validated custom agent. */
 export type CustomAgentConfig = z.infer<typeof customAgentSchema>;
