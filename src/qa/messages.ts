@@ -20,15 +20,16 @@ export function failingChecks(report: QaReport): ToolResult[] {
 }
 
 /**
- * The question a failed QA leaves on the workspace: `QA failed: <check>: <last lines of its
- * output>`, at most 1,500 characters, for the first failing build or test check; undefined
- * when the report passed.
+ * The question a failed QA leaves on the workspace, for the first failing build or test check:
+ * `QA failed: <check>: <exit code, timeout or why it did not run>` and the last lines of its
+ * output below, at most 1,500 characters; undefined when the report passed.
  */
 export function qaFailureQuestion(report: QaReport): string | undefined {
   const first = failingChecks(report)[0];
   if (first === undefined) return undefined;
-  const head = `QA failed: ${first.name}: `;
-  return head + lastLines(detail(first), QUESTION_MAX - head.length, 20);
+  const head = `QA failed: ${first.name}: ${outcome(first)}`;
+  const tail = lastLines(first.output_tail, QUESTION_MAX - head.length - 1, 20);
+  return bounded(tail === '' ? head : `${head}\n${tail}`, QUESTION_MAX);
 }
 
 /**
@@ -44,15 +45,14 @@ export function qaFixAnswer(report: QaReport): string {
       'Fix the cause, run the failing check again to confirm, and commit your fix on this branch.',
   ];
   for (const t of failing) {
-    const status = t.status === 'timeout' ? `timed out after ${t.timeout_seconds} s` : exitText(t);
+    const tail = lastLines(t.output_tail, ANSWER_TAIL, 80);
     parts.push(
       [
-        `## ${t.name} (${t.kind}): ${status}`,
+        `## ${t.name} (${t.kind}): ${outcome(t)}`,
         `Reproduce from the repository root: ${shellLine(t.command)}`,
-        'Last lines of its output:',
-        '```',
-        lastLines(detail(t), ANSWER_TAIL, 80),
-        '```',
+        ...(tail === ''
+          ? ['It printed nothing.']
+          : ['Last lines of its output:', '```', tail, '```']),
       ].join('\n'),
     );
   }
@@ -73,17 +73,9 @@ export function qaFixAnswer(report: QaReport): string {
   return bounded(parts.join('\n\n'), ANSWER_MAX);
 }
 
-/** The output of a failing check, or what stands in for it when there is none. */
-function detail(t: ToolResult): string {
-  const lines: string[] = [];
-  if (t.status === 'timeout') lines.push(`timed out after ${t.timeout_seconds} s`);
-  else if (t.note !== undefined) lines.push(t.note);
-  if (t.output_tail.trim() !== '') lines.push(t.output_tail);
-  else if (t.note === undefined && t.status !== 'timeout') lines.push(`${exitText(t)}, no output`);
-  return lines.join('\n');
-}
-
-function exitText(t: ToolResult): string {
-  if (t.exit_code === null) return t.note ?? 'killed by a signal';
-  return `exit code ${t.exit_code}`;
+/** How a failing check ended, in a few words. */
+function outcome(t: ToolResult): string {
+  if (t.status === 'timeout') return `timed out after ${t.timeout_seconds} s`;
+  if (t.exit_code !== null) return `exit code ${t.exit_code}`;
+  return t.note ?? 'killed by a signal';
 }

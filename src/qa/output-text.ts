@@ -14,7 +14,11 @@ export function cleanOutput(text: string): string {
  * than that keeps its end, marked with `…`.
  */
 export function lastLines(text: string, maxChars: number, maxLines = 40): string {
-  const lines = text.replace(/\s+$/, '').split('\n').slice(-maxLines);
+  const lines = text
+    .replace(/\s+$/, '')
+    .replace(/^\s*\n/, '')
+    .split('\n')
+    .slice(-maxLines);
   const kept: string[] = [];
   let size = 0;
   for (let i = lines.length - 1; i >= 0; i--) {

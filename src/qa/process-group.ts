@@ -44,7 +44,6 @@ export async function killGroup(pgid: number, graceMs: number, term: boolean): P
   while (groupLive(pgid) && Date.now() < gone) await delay(25);
 }
 
-/** Resolves after `ms`. */
-export function delay(ms: number): Promise<void> {
+function delay(ms: number): Promise<void> {
   return new Promise((res) => setTimeout(res, ms));
 }

@@ -1,11 +1,12 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readTail } from '../lib/fs.js';
 import type { QaCheck } from './detect.js';
 import { findExecutable } from './executable.js';
 import { cleanOutput, lastLines } from './output-text.js';
-import { delay, killGroup } from './process-group.js';
+import { killGroup } from './process-group.js';
 import type { CheckStatus } from './report-schema.js';
 
 /** Most of stdout kept in memory for a parser; beyond it the output is not parsed. */
@@ -40,13 +41,16 @@ export interface RunCheckOptions {
   /** Path of coreutils `timeout`, used as a backstop that kills the check even if this process dies. */
   timeoutProgram: string | undefined;
   now: () => Date;
+  /** Aborting kills the running check's group; runCheck then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
  * Runs one check: its argv (never a shell) in its own process group, stdin ignored, stdout and
  * stderr into `logPath`. Past its timeout the group gets SIGTERM, then SIGKILL after the grace;
  * whatever the check leaves running in its group when it exits is killed the same way. A
- * program that is not installed comes back `skipped`. Never throws for the check's own faults.
+ * program that is not installed comes back `skipped`. Never throws for the check's own faults;
+ * rejects with the abort reason when `signal` aborts.
  */
 export async function runCheck(check: QaCheck, options: RunCheckOptions): Promise<CheckRun> {
   const started = options.now().getTime();
@@ -80,37 +84,46 @@ export async function runCheck(check: QaCheck, options: RunCheckOptions): Promis
   let timedOut = false;
   let ended: { code: number | null; error?: NodeJS.ErrnoException };
   try {
-    const child = spawn(argv[0] ?? '', argv.slice(1), {
-      cwd: options.cwd,
-      env: { ...options.env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.on('data', (chunk: Buffer) => {
-      writeSync(log, chunk);
-      stdoutBytes += chunk.length;
-      if (keepStdout && stdoutBytes <= MAX_PARSE_BYTES) stdoutChunks.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => writeSync(log, chunk));
-    const closed = new Promise<void>((res) => child.once('close', () => res()));
-    const pgid = child.pid;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (pgid !== undefined) void killGroup(pgid, options.killGraceMs, true);
-    }, check.timeout_seconds * 1000);
-    ended = await new Promise((res) => {
-      child.once('error', (error: NodeJS.ErrnoException) => res({ code: null, error }));
-      child.once('exit', (code) => res({ code }));
-    });
-    clearTimeout(timer);
-    // Whatever the check left behind in its group (a server, a watcher) goes with it.
-    if (pgid !== undefined) await killGroup(pgid, options.killGraceMs, !timedOut);
-    await Promise.race([closed, delay(PIPE_DRAIN_MS)]);
-    child.stdout.destroy();
-    child.stderr.destroy();
+    options.signal?.throwIfAborted();
+    const child = spawnOrError(argv, options);
+    if (child instanceof Error) {
+      ended = { code: null, error: child };
+    } else {
+      child.stdout.on('data', (chunk: Buffer) => {
+        writeSync(log, chunk);
+        stdoutBytes += chunk.length;
+        if (keepStdout && stdoutBytes <= MAX_PARSE_BYTES) stdoutChunks.push(chunk);
+      });
+      child.stderr.on('data', (chunk: Buffer) => writeSync(log, chunk));
+      const closed = new Promise<void>((res) => child.once('close', () => res()));
+      const pgid = child.pid;
+      const stop = (): void => {
+        if (pgid !== undefined) void killGroup(pgid, options.killGraceMs, true);
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        stop();
+      }, check.timeout_seconds * 1000);
+      options.signal?.addEventListener('abort', stop, { once: true });
+      try {
+        ended = await new Promise((res) => {
+          child.once('error', (error: NodeJS.ErrnoException) => res({ code: null, error }));
+          child.once('exit', (code) => res({ code }));
+        });
+      } finally {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', stop);
+      }
+      // Whatever the check left behind in its group (a server, a watcher) goes with it.
+      if (pgid !== undefined) await killGroup(pgid, options.killGraceMs, !timedOut);
+      await within(closed, PIPE_DRAIN_MS);
+      child.stdout.destroy();
+      child.stderr.destroy();
+    }
   } finally {
     closeSync(log);
   }
+  options.signal?.throwIfAborted();
   if (ended.error?.code === 'ENOENT') return notInstalled();
 
   const outputTail = lastLines(
@@ -144,4 +157,28 @@ export async function runCheck(check: QaCheck, options: RunCheckOptions): Promis
     status: ok ? 'passed' : 'failed',
     ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
   };
+}
+
+/** Spawns the check detached (its own process group); a synchronous spawn error comes back as a value. */
+function spawnOrError(
+  argv: readonly string[],
+  options: RunCheckOptions,
+): ChildProcessByStdio<null, Readable, Readable> | NodeJS.ErrnoException {
+  try {
+    return spawn(argv[0] ?? '', argv.slice(1), {
+      cwd: options.cwd,
+      env: { ...options.env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** Waits for `promise`, at most `ms`. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((res) => (timer = setTimeout(res, ms)))]);
+  clearTimeout(timer);
 }

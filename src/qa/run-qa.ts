@@ -33,6 +33,8 @@ export interface QaInput {
   logDir: string;
   /** Between SIGTERM and SIGKILL when a check times out (default 5 s). */
   killGraceMs?: number;
+  /** Aborting (the runner shutting down) kills the running check; runQa then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -40,7 +42,8 @@ export interface QaInput {
  * group with its timeout, a missing program `skipped`, an install step that failed failing the
  * checks that need it; findings parsed from linters' output and compared with the workspace's
  * history. Passed = every build and test check passed or was skipped; lint never gates.
- * Throws IO_FAILED when `repoDir` is not a directory; a check's own failure never throws.
+ * Throws IO_FAILED when `repoDir` is not a directory and the abort reason when `signal` aborts;
+ * a check's own failure never throws.
  */
 export async function runQa(input: QaInput): Promise<QaReport> {
   // A missing clone would otherwise pass as every program being "not installed".
@@ -85,6 +88,7 @@ export async function runQa(input: QaInput): Promise<QaReport> {
       killGraceMs,
       timeoutProgram,
       now: input.now,
+      ...(input.signal ? { signal: input.signal } : {}),
     });
     if (run.status === 'failed' || run.status === 'timeout') broken.add(check.name);
     const notes = run.note === undefined ? [] : [run.note];

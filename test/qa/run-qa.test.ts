@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../src/lib/proc.js';
+import { waitUntil } from '../helpers/dispatch.js';
 import {
   qaFailureQuestion,
   qaFixAnswer,
@@ -78,7 +79,7 @@ describe('runQa', () => {
     expect(report.tools[0]).toMatchObject({ status: 'failed', exit_code: 1 });
     expect(report.summary_text).toBe('QA failed: 1 check (npm test failed)');
     const question = qaFailureQuestion(report) ?? '';
-    expect(question).toMatch(/^QA failed: npm test: /);
+    expect(question).toMatch(/^QA failed: npm test: exit code 1\n/);
     expect(question).toContain('expected 2, got 3');
     expect(question.length).toBeLessThanOrEqual(1500);
     const answer = qaFixAnswer(report);
@@ -203,5 +204,23 @@ describe('runQa', () => {
     await expect(runQa(fx.input({ repoDir: join(fx.dir, 'gone') }))).rejects.toMatchObject({
       code: 'IO_FAILED',
     });
+  });
+
+  it('kills the running check and rejects when aborted (the runner shutting down)', async () => {
+    fx = fixture({ 'stubborn.cjs': STUBBORN });
+    const pidFile = join(fx.repo, 'child.pid');
+    const abort = new AbortController();
+    const running = runQa(
+      fx.input({
+        signal: abort.signal,
+        checks: [check('stubborn', ['node', 'stubborn.cjs'], { timeout_seconds: 60 })],
+      }),
+    );
+    const childPid = await waitUntil('the check to start its child', () =>
+      existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0,
+    );
+    abort.abort(new Error('runner stopping'));
+    await expect(running).rejects.toThrow('runner stopping');
+    expect(isProcessAlive(childPid)).toBe(false);
   });
 });
