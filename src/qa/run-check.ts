@@ -15,6 +15,8 @@ const MAX_PARSE_BYTES = 32 * 1024 * 1024;
 const TAIL_CHARS = 4000;
 /** How long to wait for the output pipes after the process group is gone. */
 const PIPE_DRAIN_MS = 2000;
+/** setTimeout's limit (about 24.8 days); a longer delay would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Seconds the `timeout` backstop waits past the check's own timeout before it acts. */
 const BACKSTOP_EXTRA_SECONDS = 5;
 
@@ -100,10 +102,13 @@ export async function runCheck(check: QaCheck, options: RunCheckOptions): Promis
       const stop = (): void => {
         if (pgid !== undefined) void killGroup(pgid, options.killGraceMs, true);
       };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        stop();
-      }, check.timeout_seconds * 1000);
+      const timer = setTimeout(
+        () => {
+          timedOut = true;
+          stop();
+        },
+        Math.min(check.timeout_seconds * 1000, MAX_TIMER_MS),
+      );
       options.signal?.addEventListener('abort', stop, { once: true });
       try {
         ended = await new Promise((res) => {

@@ -12,6 +12,7 @@ import { runCheck } from './run-check.js';
 /** Most findings a report keeps (the rest are counted in `summary.findings_dropped`). */
 export const MAX_FINDINGS = 1000;
 const DEFAULT_KILL_GRACE_MS = 5000;
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** What QA needs to check one commit of a workspace. */
 export interface QaInput {
@@ -26,7 +27,7 @@ export interface QaInput {
   /** Earlier journal lines of the workspace (parsed JSON, oldest first), for new/resolved/persistent. */
   history: readonly unknown[];
   changes: Changes;
-  /** The checks' environment (PATH included); CI=1 is added. */
+  /** The checks' environment; CI=1 is added, and a standard PATH when it has none. */
   env: Readonly<Record<string, string>>;
   now: () => Date;
   /** Where each check's full output goes, e.g. `<workspace>/.meta/qa`. */
@@ -52,7 +53,8 @@ export async function runQa(input: QaInput): Promise<QaReport> {
   const detection = input.checks === undefined ? detectChecks(input.repoDir) : undefined;
   const checks: QaCheck[] =
     detection?.checks ?? (input.checks ?? []).map((c) => ({ ...c, detected: false }));
-  const env: Record<string, string> = { ...input.env, CI: '1' };
+  // Without a PATH every program would look missing and QA would pass with everything skipped.
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, ...input.env, CI: '1' };
   const timeoutProgram = findExecutable('timeout', input.repoDir, env.PATH);
   const killGraceMs = input.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
 

@@ -223,4 +223,12 @@ describe('runQa', () => {
     await expect(running).rejects.toThrow('runner stopping');
     expect(isProcessAlive(childPid)).toBe(false);
   });
+
+  it('looks programs up on a standard PATH when the environment has none, instead of skipping them all', async () => {
+    fx = fixture();
+    const report = await runQa(
+      fx.input({ env: {}, checks: [check('sh', ['sh', '-c', 'exit 4'])] }),
+    );
+    expect(report.tools[0]).toMatchObject({ status: 'failed', exit_code: 4 });
+  });
 });
