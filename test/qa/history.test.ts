@@ -122,6 +122,11 @@ describe('finding history over QA cycles', () => {
         resolved: resolved.length,
         persistent: persistent.length,
       });
+      if (i === 0) expect(report.summary_text).toBe('QA passed: 1 check (ruff), 2 findings');
+      if (i === 4)
+        expect(report.summary_text).toBe(
+          'QA passed: 1 check (ruff), 2 findings (0 new, 1 resolved, 1 persistent)',
+        );
       journal.push({ status: 'completed', runs: i + 1, report: reportForJournal(report) });
       // A run that never reached QA leaves a journal line without a report.
       if (i === 3) journal.push({ status: 'failed', runs: i + 1 });

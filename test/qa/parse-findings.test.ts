@@ -202,4 +202,19 @@ describe('runQa with a real eslint', () => {
     expect([report.new, report.resolved, report.persistent]).toEqual([[], [], []]);
     expect(report.summary_text).toBe('QA passed: 1 check (eslint failed), 3 findings');
   });
+
+  it('keeps at most 1,000 findings and counts the rest', async () => {
+    fx = fixture({
+      'many.cjs':
+        "console.log(JSON.stringify(Array.from({ length: 1200 }, (_, i) => ({ code: 'E1', filename: 'a.py', location: { row: i + 1, column: 1 }, message: 'm' }))));\n",
+    });
+    const report = await runQa(
+      fx.input({
+        checks: [check('ruff', ['node', 'many.cjs'], { kind: 'lint', parse: 'ruff-json' })],
+      }),
+    );
+    expect(report.findings).toHaveLength(1000);
+    expect(report.summary).toMatchObject({ findings: 1000, findings_dropped: 200 });
+    expect(report.summary_text).toBe('QA passed: 1 check (ruff), 1200 findings');
+  });
 });
