@@ -7,15 +7,17 @@ import { lastLogLine, logPath } from '../dispatch/launch.js';
 import { Runner } from '../dispatch/runner.js';
 import { commitWorkspace } from '../lifecycle/commit.js';
 import { readRecord } from '../lifecycle/index.js';
+import { DELIVER_MODES } from '../config/index.js';
 import { AgenticError } from '../lib/errors.js';
 import {
+  isSettled,
   isTerminal,
   parseWorkspaceName,
   poolOf,
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
-import { age, EXIT, integer, oneLine, positiveInt, runVerb, writeJson } from './common.js';
+import { age, EXIT, integer, oneLine, oneOf, positiveInt, runVerb, writeJson } from './common.js';
 
 /** Registers dispatch, resume, cancel, logs and commit. */
 export function registerDispatch(program: Command): void {
@@ -39,6 +41,15 @@ export function registerDispatch(program: Command): void {
       'working branch (default: agent/<task slug>); also the leaf when no --issue/--pr',
     )
     .option('--priority <p>', 'higher runs first (default 0)', integer)
+    .option(
+      '--base <ref>',
+      "branch or commit the agent starts from (default: the source's current branch)",
+    )
+    .option(
+      '--deliver <mode>',
+      `hand-back when done: ${DELIVER_MODES.join(' or ')} (default: deliver.mode in agents.yaml, else none)`,
+      oneOf(DELIVER_MODES),
+    )
     .option('--wait', 'wait for the end, showing progress on stderr; exit 0 only if completed')
     .option('--json', 'print one JSON document')
     .action(async (opts: DispatchOpts, cmd: Command) =>
@@ -55,7 +66,7 @@ export function registerDispatch(program: Command): void {
           process.stdout.write(
             `${workspace}: ${final.status}${final.question ? ` — ${oneLine(final.question, 200)}` : ''}\n`,
           );
-        return final.status === 'completed' ? EXIT.ok : EXIT.failed;
+        return final.status === 'completed' || final.status === 'merged' ? EXIT.ok : EXIT.failed;
       }),
     );
 
@@ -140,6 +151,8 @@ interface DispatchOpts {
   pr?: number;
   branch?: string;
   priority?: number;
+  base?: string;
+  deliver?: string;
   wait?: boolean;
 }
 
@@ -169,7 +182,7 @@ async function waitFor(ctx: AppContext, name: string): Promise<StatusRecord> {
     for (;;) {
       const record = await readRecord(ctx, name);
       if (!record) throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace vanished: ${name}`);
-      if (isTerminal(record.status)) {
+      if (isSettled(record)) {
         if (tty) process.stderr.write('\n');
         return record;
       }
@@ -188,6 +201,7 @@ async function waitFor(ctx: AppContext, name: string): Promise<StatusRecord> {
 function progressLine(ctx: AppContext, name: string, r: StatusRecord): string {
   const now = ctx.clock.now();
   if (r.status === 'queued') return `${name}: queued ${age(r.queued_at, now)}`;
+  if (r.closeout === 'pending') return `${name}: checking the work (harvest, QA, hand-back)`;
   if (r.pid === undefined) return `${name}: preparing`;
   const log = lastLogLine(logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(r.agent)));
   return `${name}: running ${age(r.started_at, now)}${log ? ` | ${oneLine(log, 80)}` : ''}`;

@@ -9,6 +9,7 @@ import { registerDoctor } from './doctor.js';
 import { registerRunner } from './runner.js';
 import { registerHub } from './hub.js';
 import { registerMcp } from './mcp.js';
+import { registerReview } from './review.js';
 import { registerStatus } from './status.js';
 import { registerSync } from './sync.js';
 import { registerWorkspace } from './workspace.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerDispatch(program);
   registerStatus(program);
+  registerReview(program);
   registerRunner(program);
   registerWorkspace(program);
   registerDoctor(program);

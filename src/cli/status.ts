@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { readAllRecords } from '../lifecycle/index.js';
+import { deliveryState } from '../deliver/index.js';
 import {
   parseWorkspaceName,
   STATUSES,
+  type Changes,
   type Status,
   type StatusRecord,
 } from '../workspace/index.js';
@@ -24,6 +26,10 @@ export interface StatusRow {
   question: string | null;
   started_at: string | null;
   updated_at: string;
+  /** What the agent changed against its base, once harvested. */
+  changes: Changes | null;
+  /** `checking` (closeout running), `awaiting review`, `delivered`, or null. */
+  delivery: string | null;
 }
 
 /** Builds the status report from records: counts over everything, rows filtered and limited. */
@@ -54,6 +60,8 @@ export function statusReport(
       question: r.question ?? null,
       started_at: r.started_at ?? null,
       updated_at: r.updated_at,
+      changes: r.changes ?? null,
+      delivery: deliveryState(r) ?? null,
     });
   }
   return { counts, workspaces: filter.limit === undefined ? rows : rows.slice(0, filter.limit) };
@@ -84,7 +92,7 @@ export function registerStatus(program: Command): void {
           ['NAME', 'STATUS', 'AGENT', 'RUNS', 'AGE', 'QUESTION'],
           report.workspaces.map((w) => [
             w.name,
-            w.status,
+            w.delivery ? `${w.status} (${w.delivery})` : w.status,
             w.agent,
             w.runs,
             age(w.updated_at, now),

@@ -4,7 +4,8 @@ import { commitWorkspace } from '../lifecycle/commit.js';
 import { statsHeadline, workspaceStats } from '../lifecycle/stats.js';
 import { trackWorkspace } from '../lifecycle/index.js';
 import { readAllRecords } from '../lifecycle/index.js';
-import { STATUSES, isTerminal, workspaceDir, type Status } from '../workspace/index.js';
+import { keepReason } from '../deliver/index.js';
+import { STATUSES, isSettled, workspaceDir, type Status } from '../workspace/index.js';
 import { oneOf, positiveInt, runVerb, usage, writeJson, writeTable } from './common.js';
 
 /** Registers `agentic workspace …`. */
@@ -36,33 +37,60 @@ export function registerWorkspace(program: Command): Command {
   workspace
     .command('clean [which]')
     .description(
-      'commit, then delete finished workspaces: completed, failed or all (never queued or running)',
+      'commit, then delete finished workspaces (completed, failed or all); never one holding undelivered commits, uncommitted changes, or a queued, running or blocked status unless --force',
     )
     .option(
       '--older-than <age>',
       'only those last updated longer ago than this, e.g. 7d, 12h, 30m',
       parseAge,
     )
+    .option('--dry-run', 'list what would be removed and why each other one stays')
+    .option(
+      '--force',
+      'also remove workspaces whose work was not delivered (never queued or running ones)',
+    )
     .option('--json', 'print one JSON document')
-    .action(async (which: string | undefined, opts: { olderThan?: number }, cmd: Command) =>
-      runVerb(cmd, async (ctx, common) => {
-        const filter = which ?? 'completed';
-        if (!['completed', 'failed', 'all'].includes(filter))
-          usage('which', `expected completed, failed or all (got ${JSON.stringify(filter)})`);
-        const cutoff = ctx.clock.now().getTime() - (opts.olderThan ?? 0);
-        const removed: string[] = [];
-        for (const [name, r] of await readAllRecords(ctx)) {
-          if (!isTerminal(r.status)) continue;
-          if (filter !== 'all' && r.status !== filter) continue;
-          if (Date.parse(r.updated_at) > cutoff) continue;
-          await commitWorkspace(ctx, name);
-          rmSync(workspaceDir(ctx.config.workspaceRoot, name), { recursive: true, force: true });
-          await trackWorkspace(ctx, name, null);
-          removed.push(name);
-        }
-        if (common.json) return writeJson({ success: true, removed });
-        process.stdout.write(`removed ${removed.length} workspace(s)\n`);
-      }),
+    .action(
+      async (
+        which: string | undefined,
+        opts: { olderThan?: number; dryRun?: boolean; force?: boolean },
+        cmd: Command,
+      ) =>
+        runVerb(cmd, async (ctx, common) => {
+          const filter = which ?? 'completed';
+          if (!['completed', 'failed', 'all'].includes(filter))
+            usage('which', `expected completed, failed or all (got ${JSON.stringify(filter)})`);
+          const cutoff = ctx.clock.now().getTime() - (opts.olderThan ?? 0);
+          const removed: string[] = [];
+          const kept: Array<{ workspace: string; reason: string }> = [];
+          const records = [...(await readAllRecords(ctx))].sort(([a], [b]) => a.localeCompare(b));
+          for (const [name, r] of records) {
+            if (filter !== 'all' && r.status !== filter) continue;
+            if (Date.parse(r.updated_at) > cutoff) continue;
+            const reason = await keepReason(ctx, name, r);
+            const live = !isSettled(r);
+            if (reason !== undefined && (live || opts.force !== true)) {
+              kept.push({ workspace: name, reason });
+              continue;
+            }
+            removed.push(name);
+            if (opts.dryRun) continue;
+            await commitWorkspace(ctx, name);
+            rmSync(workspaceDir(ctx.config.workspaceRoot, name), { recursive: true, force: true });
+            await trackWorkspace(ctx, name, null);
+          }
+          if (common.json)
+            return writeJson({ success: true, dry_run: opts.dryRun === true, removed, kept });
+          const verb = opts.dryRun ? 'would remove' : 'removed';
+          process.stdout.write(`${verb} ${removed.length} workspace(s)\n`);
+          if (opts.dryRun) for (const name of removed) process.stdout.write(`  ${name}\n`);
+          if (kept.length > 0) {
+            process.stdout.write(
+              `kept ${kept.length}${opts.force ? '' : ' (--force removes finished ones anyway)'}:\n`,
+            );
+            for (const k of kept) process.stdout.write(`  ${k.workspace}: ${k.reason}\n`);
+          }
+        }),
     );
 
   workspace

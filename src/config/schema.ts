@@ -3,6 +3,15 @@ import { z } from 'zod';
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
+/** Placeholders `dispatch.prompt_template` may use. */
+export const PROMPT_PLACEHOLDERS: readonly string[] = [
+  'task',
+  'branch',
+  'base',
+  'workspace',
+  'repo_dir',
+];
+
 /** `concurrency.<pool>`: a pool total, or `{total, <model>: n}` with per-model sub-limits. */
 export const concurrencyEntrySchema = z.union(
   [positiveInt, z.object({ total: positiveInt }).catchall(positiveInt)],
@@ -81,7 +90,18 @@ export const agentsFileSchema = z.strictObject({
       kill_grace_seconds: z.number().positive().default(30),
       default_concurrency: positiveInt.default(2),
       /** Replaces the preamble of every agent prompt; `{task}`, `{branch}`, `{workspace}`, `{repo_dir}`, `{base}` are filled in. */
-      prompt_template: z.string().min(1).optional(),
+      prompt_template: z
+        .string()
+        .min(1)
+        .refine((t) => t.includes('{task}'), 'must contain {task}')
+        .refine(
+          (t) =>
+            [...t.matchAll(/\{([a-z_]+)\}/g)].every((m) =>
+              PROMPT_PLACEHOLDERS.includes(m[1] ?? ''),
+            ),
+          `may use only the placeholders {task}, {branch}, {base}, {workspace}, {repo_dir}`,
+        )
+        .optional(),
       /** Fast-failure back-off (DESIGN §8): `count` failures within `within_seconds` of their start pause the pool; 0 turns it off. */
       failure_backoff: z
         .strictObject({

@@ -1,18 +1,12 @@
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import { commitWorkspaces } from '../lifecycle/commit.js';
-import { readRecord, trackCommitted, type Track } from '../lifecycle/index.js';
+import { recordInTx, trackCommitted, type Track } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
 import { isoUtc } from '../lib/clock.js';
 import { readTail, readTextIfExists } from '../lib/fs.js';
-import { GROUPS, type EarlyCommit, type StoreOps } from '../store/index.js';
-import {
-  isTerminal,
-  poolOf,
-  registryRecord,
-  workspaceDir,
-  type StatusRecord,
-} from '../workspace/index.js';
+import type { EarlyCommit, StoreOps } from '../store/index.js';
+import { isTerminal, poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { logPath } from './launch.js';
 import {
   loadRuntime,
@@ -128,6 +122,8 @@ export async function endRuns(
         ...(decided.status === 'queued'
           ? { queued_at: isoUtc(now), continue_prompt: true }
           : { continue_prompt: undefined }),
+        // A completed run owes its closeout (harvest, QA, hand-back) before it is journaled.
+        closeout: decided.status === 'completed' ? 'pending' : undefined,
       });
       if (next) out.set(name, next);
     }
@@ -143,15 +139,18 @@ export async function endRuns(
 
 /**
  * The second half of {@link finishRuns}: commits the journal of the runs {@link endRuns} left
- * terminal, then announces every ended run (`finished`).
+ * terminal, then announces every ended run (`finished`) — except completed runs whose closeout
+ * is pending: the runner closes them out first.
  */
 export async function journalEnds(
   ctx: AppContext,
   finished: ReadonlyMap<string, StatusRecord>,
 ): Promise<void> {
-  const terminal = new Map([...finished].filter(([, r]) => isTerminal(r.status)));
+  // A run whose closeout is still owed is journaled and announced once it is closed out.
+  const ended = [...finished].filter(([, r]) => r.closeout !== 'pending');
+  const terminal = new Map(ended.filter(([, r]) => isTerminal(r.status)));
   if (terminal.size > 0) await commitWorkspaces(ctx, terminal);
-  for (const [name, record] of finished) ctx.events.emit('finished', name, record);
+  for (const [name, record] of ended) ctx.events.emit('finished', name, record);
 }
 
 interface Decision {
@@ -230,15 +229,4 @@ function decide(
     };
   }
   return { status: nextStatus('running', 'complete'), question: undefined, countsAsFailure: false };
-}
-
-/** The registry record inside a transaction, or status.json when the store is degraded. */
-export async function recordInTx(
-  ctx: AppContext,
-  tx: StoreOps,
-  name: string,
-): Promise<StatusRecord | undefined> {
-  const record = registryRecord(await tx.get(GROUPS.registry, name));
-  if (record) return record;
-  return (await ctx.store()).degraded ? readRecord(ctx, name) : undefined;
 }

@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  appendFileSync,
   closeSync,
   existsSync,
   mkdirSync,
@@ -13,13 +13,11 @@ import {
 } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { AgenticError } from '../lib/errors.js';
+import { headBranch, looseRef, runGit, sourceKind } from '../lib/git.js';
 import { hasControlCharacters } from '../lib/text.js';
 import { isErrno, readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
 import { validateBranch, validateSegment } from '../workspace/index.js';
-
-const run = promisify(execFile);
 
 /** A repository source: a local git checkout or a remote git URL. */
 export interface RepoSource {
@@ -30,11 +28,9 @@ export interface RepoSource {
   name: string;
 }
 
-const URL_FORMS = [/^(https?|ssh|git|file):\/\/[^\s]+$/, /^[\w.-]+@[\w.-]+:[^\s]+$/];
-
 /** Classifies a stored source (validated when it was enqueued) without asking git again. */
 export function sourceOf(location: string): RepoSource {
-  const kind = URL_FORMS.some((re) => re.test(location)) ? 'url' : 'local';
+  const kind = sourceKind(location);
   const last = location.replace(/\/+$/, '').split(/[/:]/).pop() ?? '';
   return { kind, location, name: last.replace(/\.git$/, '') };
 }
@@ -53,7 +49,7 @@ export function parseRepoSource(value: string, cwd: string): RepoSource {
   if (value.trim() === '') fail('must not be empty');
   if (value.startsWith('-')) fail('must not start with "-"');
   if (hasControlCharacters(value)) fail('must not contain control characters');
-  if (URL_FORMS.some((re) => re.test(value))) {
+  if (sourceKind(value) === 'url') {
     const last = value.replace(/\/+$/, '').split(/[/:]/).pop() ?? '';
     return { kind: 'url', location: value, name: repoNameFrom(last.replace(/\.git$/, '')) };
   }
@@ -93,38 +89,38 @@ export function slugify(task: string): string {
 export interface PrepResult {
   repoDir: string;
   branch: string;
-  baseBranch: string;
+  /** The branch (or commit) the agent branch started from. */
+  baseRef: string;
+  /** The commit the agent branch started from: changes are counted against it. */
+  baseSha: string;
   reused: boolean;
 }
 
+/** Where the agent branch starts: `ref` from `dispatch --base`, or what a reused clone recorded. */
+export interface BaseChoice {
+  ref?: string | undefined;
+  sha?: string | undefined;
+}
+
+/** Files agentic may put in a clone; listed in `.git/info/exclude` so no commit takes them. */
+export const AGENTIC_FILES = ['BLOCKED.md', 'ANSWER.md'] as const;
+
 /**
- * Makes `<workspace>/repo` a clone of the source on `branch` (created from the source's current
- * branch when it does not exist there). Local sources are cloned with hardlinks. An existing
- * clone is reused. Throws PREP_FAILED with git's message.
+ * Makes `<workspace>/repo` a clone of the source on `branch`, created from `base.ref` when
+ * given (a branch of the source, a tag or a commit) and else from the source's current branch,
+ * unless the branch exists there. Local sources are cloned with hardlinks. An existing clone is
+ * reused with the base it recorded. Throws PREP_FAILED with git's message.
  */
 export async function prepareClone(
   workspace: string,
   source: RepoSource,
   branch: string,
   env: Readonly<Record<string, string>>,
+  base: BaseChoice = {},
 ): Promise<PrepResult> {
   validateBranch(branch);
   const repoDir = join(workspace, 'repo');
-  const genv = gitEnv(env);
-  const git = async (args: string[], cwd = repoDir): Promise<string> => {
-    try {
-      return (
-        await run('git', args, { cwd, env: genv, maxBuffer: 16 * 1024 * 1024 })
-      ).stdout.trim();
-    } catch (err) {
-      const stderr = (err as { stderr?: string }).stderr?.trim();
-      throw new AgenticError(
-        'PREP_FAILED',
-        `git ${args[0] ?? ''} failed: ${stderr || (err as Error).message}`,
-        { cause: err },
-      );
-    }
-  };
+  const git = (args: string[], cwd = repoDir): Promise<string> => runGit(args, cwd, env);
   const reused = existsSync(join(repoDir, '.git'));
   if (!reused) {
     mkdirSync(workspace, { recursive: true });
@@ -145,19 +141,58 @@ export async function prepareClone(
   }
   // Only a clone from an earlier attempt can hold a lock a killed runner left behind.
   if (reused) clearStaleLocks(repoDir, branch);
+  excludeAgenticFiles(repoDir);
   // Read HEAD and refs from the files where we can: every git process costs milliseconds
   // per dispatch, and a fresh clone's layout is known.
-  const current = headBranch(repoDir) ?? (await git(['rev-parse', '--abbrev-ref', 'HEAD']));
-  const baseBranch = reused ? await originHead(git, current) : current;
-  if (current !== branch) {
+  const current = headBranch(repoDir);
+  const currentName = current ?? (await git(['rev-parse', '--abbrev-ref', 'HEAD']));
+  let baseRef: string;
+  let baseSha: string;
+  let start: string | undefined; // where a new agent branch starts, when not at HEAD
+  if (reused && base.sha !== undefined) {
+    baseRef = base.ref ?? base.sha;
+    baseSha = base.sha;
+  } else if (base.ref !== undefined && base.ref !== current) {
+    baseRef = base.ref;
+    start = hasRemoteBranch(repoDir, base.ref) ? `origin/${base.ref}` : base.ref;
+    baseSha = await git(['rev-parse', '--verify', '--quiet', `${start}^{commit}`]).catch(() => {
+      throw new AgenticError(
+        'PREP_FAILED',
+        `base ${JSON.stringify(base.ref)} is neither a branch nor a commit of ${source.location}`,
+        { field: 'base' },
+      );
+    });
+  } else if (reused) {
+    baseRef = base.ref ?? (await originHead(git, currentName));
+    baseSha = await git(['merge-base', 'HEAD', `origin/${baseRef}`]).catch(() =>
+      git(['rev-parse', 'HEAD']),
+    );
+  } else {
+    baseRef = current ?? (await git(['rev-parse', 'HEAD']));
+    baseSha = looseRef(repoDir, currentName) ?? (await git(['rev-parse', 'HEAD']));
+  }
+  if (currentName !== branch) {
     const local = reused && (await git(['branch', '--list', branch])) !== '';
     if (local) await git(['checkout', '--quiet', branch]);
     else if (hasRemoteBranch(repoDir, branch))
       await git(['checkout', '--quiet', '-b', branch, '--track', `origin/${branch}`]);
-    else if (reused || !(await branchFromHead(repoDir, current, branch)))
+    else if (start !== undefined) await git(['checkout', '--quiet', '-b', branch, baseSha]);
+    else if (reused || !(await branchFromHead(repoDir, currentName, branch)))
       await git(['checkout', '--quiet', '-b', branch]);
   }
-  return { repoDir, branch, baseBranch, reused };
+  return { repoDir, branch, baseRef, baseSha, reused };
+}
+
+/** Adds agentic's own files to the clone's `.git/info/exclude` (once), so no commit takes them. */
+function excludeAgenticFiles(repoDir: string): void {
+  const path = join(repoDir, '.git', 'info', 'exclude');
+  const text = readTextIfExists(path) ?? '';
+  const lines = new Set(text.split('\n'));
+  const missing = AGENTIC_FILES.map((f) => `/${f}`).filter((l) => !lines.has(l));
+  if (missing.length === 0) return;
+  mkdirSync(dirname(path), { recursive: true });
+  const sep = text === '' || text.endsWith('\n') ? '' : '\n';
+  appendFileSync(path, `${sep}# agentic's own files, never committed\n${missing.join('\n')}\n`);
 }
 
 /**
@@ -177,13 +212,6 @@ function clearStaleLocks(repoDir: string, branch: string): void {
   }
 }
 
-/** The branch HEAD points at, from .git/HEAD; undefined when detached or unreadable. */
-function headBranch(repoDir: string): string | undefined {
-  const head = readTextIfExists(join(repoDir, '.git', 'HEAD'));
-  const m = head === undefined ? null : /^ref: refs\/heads\/(.+)\n?$/.exec(head);
-  return m?.[1];
-}
-
 /**
  * `git checkout -b <branch>` in a fresh clone, as two file writes instead of a git process (a
  * spawn costs the runner's thread milliseconds per dispatch): the new branch points at HEAD's
@@ -194,8 +222,8 @@ function headBranch(repoDir: string): string | undefined {
 async function branchFromHead(repoDir: string, current: string, branch: string): Promise<boolean> {
   const dotGit = join(repoDir, '.git');
   if (/refstorage/i.test(readTextIfExists(join(dotGit, 'config')) ?? '')) return false;
-  const commit = readTextIfExists(join(dotGit, 'refs', 'heads', current))?.trim() ?? '';
-  if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(commit)) return false;
+  const commit = looseRef(repoDir, current);
+  if (commit === undefined) return false;
   const ref = join(dotGit, 'refs', 'heads', branch);
   if (existsSync(ref)) return false;
   try {
@@ -266,8 +294,4 @@ export async function writePrompt(workspace: string, prompt: string): Promise<st
     writeFileAtomicAsync(path, prompt),
   ]);
   return path;
-}
-
-function gitEnv(env: Readonly<Record<string, string>>): Record<string, string> {
-  return { ...env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' };
 }

@@ -1,9 +1,13 @@
 import type { Server } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
-import { readRecord, trackInTransaction } from '../lifecycle/index.js';
+import { readRecord, recordInTx, trackInTransaction } from '../lifecycle/index.js';
 import { hydrate, type Reattach } from '../lifecycle/hydrate.js';
+import type { AgentsFile } from '../config/index.js';
+import { closeoutRun } from '../deliver/index.js';
 import { batched } from '../lib/batch.js';
+import { Semaphore } from '../lib/mutex.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError, toAgenticError } from '../lib/errors.js';
 import { readTextIfExists } from '../lib/fs.js';
@@ -11,10 +15,11 @@ import { groupAlive, isProcessAlive, signalGroup } from '../lib/proc.js';
 import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { agentCommand, findExecutable } from './agents.js';
 import { claimReady, type Claim } from './claim.js';
-import { endRuns, journalEnds, recordInTx, type FinishItem, type RunEnd } from './finish.js';
+import { endRuns, journalEnds, type FinishItem, type RunEnd } from './finish.js';
 import { launchAgent, logPath, readExitRecord, type Launched } from './launch.js';
 import { RunnerLease } from './lease.js';
-import { prepareClone, sourceOf, writePrompt } from './prep.js';
+import { prepareClone, sourceOf, writePrompt, type PrepResult } from './prep.js';
+import { buildPrompt } from './prompt.js';
 import { listenForWakeups } from './wake.js';
 import { createSyncService, SyncDrainer } from '../sync/index.js';
 
@@ -33,7 +38,8 @@ interface Start {
   name: string;
   runs: number;
   launched: Launched;
-  baseBranch: string;
+  baseRef: string;
+  baseSha: string;
 }
 
 interface Watch {
@@ -85,7 +91,32 @@ export class Runner {
     const { record, durable } = await this.endBatch(item);
     this.wake();
     await durable;
-    if (record) await this.journalBatch([item.name, record]);
+    if (record?.closeout === 'pending') await this.closeout(item.name, record);
+    else if (record) await this.journalBatch([item.name, record]);
+  }
+
+  /** QA runs share the machine with the agents: at most this many at once. */
+  private readonly qaSlots = new Semaphore(Math.max(1, availableParallelism()));
+
+  /**
+   * Closes out a completed run (harvest, QA, hand-back), then journals the outcome; a QA fix
+   * round queues the workspace again instead. A failure is logged and left to the next runner
+   * start, which finds the closeout still pending.
+   */
+  private async closeout(name: string, record: StatusRecord): Promise<void> {
+    try {
+      const closed = await closeoutRun(this.ctx, name, record, (fn) => this.qaSlots.run(fn));
+      if (closed === undefined) return;
+      if (closed.status === 'queued') {
+        this.ctx.events.emit('finished', name, closed);
+        this.wake();
+      } else await this.journalBatch([name, closed]);
+    } catch (err) {
+      this.ctx.logger.error(
+        { workspace: name, err: toAgenticError(err).message },
+        'closeout failed; retried at the next runner start',
+      );
+    }
   }
 
   private constructor(
@@ -121,8 +152,9 @@ export class Runner {
   }
 
   private async begin(): Promise<void> {
-    const { reattach } = await hydrate(this.ctx);
+    const { reattach, closeouts } = await hydrate(this.ctx);
     for (const r of reattach) this.reattach(r);
+    for (const [name, record] of closeouts) this.track(name, this.closeout(name, record));
     this.server = await listenForWakeups(this.ctx.config.coreRoot, () => this.wake());
     // Sync rides along with the runner: every commit wakes the drain loop (a no-op offline).
     this.drainer = new SyncDrainer(await createSyncService(this.ctx));
@@ -201,8 +233,11 @@ export class Runner {
           'the record has no repository source; dispatch it again',
         );
       const source = sourceOf(record.source);
-      const prep = await prepareClone(dir, source, record.branch, env);
-      const prompt = promptFor(record, dir);
+      const prep = await prepareClone(dir, source, record.branch, env, {
+        ref: record.base_ref,
+        sha: record.base_sha,
+      });
+      const prompt = promptFor(this.ctx.config.file, name, record, prep);
       const promptFile = await writePrompt(dir, prompt);
       const model = record.agent.includes(':')
         ? record.agent.slice(record.agent.indexOf(':') + 1)
@@ -258,7 +293,8 @@ export class Runner {
         name,
         runs: record.runs,
         launched,
-        baseBranch: prep.baseBranch,
+        baseRef: prep.baseRef,
+        baseSha: prep.baseSha,
       });
       if (!started) {
         signalGroup(launched.pid, 'SIGTERM');
@@ -282,7 +318,7 @@ export class Runner {
   private async recordStarts(items: Start[]): Promise<Array<StatusRecord | undefined>> {
     return trackInTransaction(this.ctx, async (trackFn, tx) => {
       const out: Array<StatusRecord | undefined> = [];
-      for (const { name, runs, launched, baseBranch } of items) {
+      for (const { name, runs, launched, baseRef, baseSha } of items) {
         const now = await recordInTx(this.ctx, tx, name);
         if (now?.status !== 'running' || now.runs !== runs) {
           out.push(undefined);
@@ -295,7 +331,8 @@ export class Runner {
           process_id: `${this.node}:${launched.pid}`,
           runs: now.runs + 1,
           started_at: isoUtc(this.ctx.clock.now()),
-          base_branch: baseBranch,
+          base_ref: baseRef,
+          base_sha: baseSha,
         });
         out.push(started ?? undefined);
       }
@@ -432,24 +469,20 @@ export class Runner {
 }
 
 /**
- * The prompt of a run: the task, plus a note to continue after a usage limit or to read the
- * answer. The `shell` agent runs the task as a script, so it gets the task alone (its scripts
- * can read AGENTIC_CONTINUE instead).
+ * The prompt of a run: the preamble (agents.yaml `dispatch.prompt_template`, else the built-in
+ * one) around the task, plus the answer to an earlier question and a note to continue after a
+ * usage limit. The `shell` agent runs the task as a script, so it gets the task alone (its
+ * scripts can read AGENTIC_CONTINUE instead).
  */
-function promptFor(record: StatusRecord, dir: string): string {
+function promptFor(file: AgentsFile, name: string, record: StatusRecord, prep: PrepResult): string {
   if (poolOf(record.agent) === 'shell') return record.task;
-  const parts = [record.task];
-  if (readTextIfExists(join(dir, 'repo', 'ANSWER.md')) !== undefined) {
-    parts.push(
-      '',
-      'You asked a question in BLOCKED.md earlier; the answer is in ANSWER.md at the repository root. Continue the task.',
-    );
-  }
-  if (record.continue_prompt) {
-    parts.push(
-      '',
-      'Your previous run stopped at a usage limit. Continue the task from where you left off; check the working tree first.',
-    );
-  }
-  return parts.join('\n');
+  return buildPrompt(file.dispatch.prompt_template, {
+    task: record.task,
+    branch: prep.branch,
+    base: prep.baseRef,
+    workspace: name,
+    repoDir: prep.repoDir,
+    answer: readTextIfExists(join(prep.repoDir, 'ANSWER.md')),
+    continueAfterLimit: record.continue_prompt === true,
+  });
 }

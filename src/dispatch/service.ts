@@ -2,10 +2,12 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import { commitWorkspace } from '../lifecycle/commit.js';
-import { readAllRecords, readRecord, trackInTransaction } from '../lifecycle/index.js';
+import { readAllRecords, readRecord, recordInTx, trackInTransaction } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
 import { isoUtc } from '../lib/clock.js';
+import { DELIVER_MODES } from '../config/index.js';
 import { AgenticError } from '../lib/errors.js';
+import { runGit } from '../lib/git.js';
 import { writeFileAtomic } from '../lib/fs.js';
 import { signalGroup } from '../lib/proc.js';
 import {
@@ -17,7 +19,6 @@ import {
   type StatusRecord,
 } from '../workspace/index.js';
 import { validateAgent } from './agents.js';
-import { recordInTx } from './finish.js';
 import { parseRepoSource, slugify } from './prep.js';
 import { setFrozen } from './frozen.js';
 import { wakeRunner } from './wake.js';
@@ -33,6 +34,10 @@ export interface DispatchInput {
   pr?: number | undefined;
   branch?: string | undefined;
   priority?: number | undefined;
+  /** Branch or commit of the source the agent branch starts from (default: its current branch). */
+  base?: string | undefined;
+  /** Hand-back mode for this dispatch (default: agents.yaml `deliver.mode`). */
+  deliver?: string | undefined;
   /** Directory a relative `repo` path is resolved against (default: this process's cwd). */
   cwd?: string | undefined;
 }
@@ -71,7 +76,16 @@ export async function enqueueDispatch(
       field: 'priority',
     });
   }
+  if (input.base !== undefined) validateBranch(input.base, 'base');
+  if (input.deliver !== undefined && !(DELIVER_MODES as readonly string[]).includes(input.deliver))
+    throw new AgenticError(
+      'INPUT_INVALID',
+      `deliver must be one of ${DELIVER_MODES.join(', ')} (got ${JSON.stringify(input.deliver)})`,
+      { field: 'deliver' },
+    );
   const source = parseRepoSource(input.repo, input.cwd ?? process.cwd());
+  if (input.base !== undefined && source.kind === 'local')
+    await requireCommit(source.location, input.base, ctx.config.childEnv);
   const repo = input.name ?? source.name;
   const leaf = leafFor({ pr: input.pr, issue: input.issue, branch: input.branch });
   const name = workspaceName({ org, repo, leaf });
@@ -105,6 +119,8 @@ export async function enqueueDispatch(
       updated_at: now,
       queued_at: now,
       source: source.location,
+      ...(input.base !== undefined ? { base_ref: input.base } : {}),
+      ...(input.deliver !== undefined ? { deliver: input.deliver } : {}),
       ...(input.issue !== undefined ? { issue: input.issue } : {}),
       ...(input.pr !== undefined ? { pr: input.pr } : {}),
     };
@@ -219,6 +235,21 @@ export async function killAll(ctx: AppContext): Promise<{ killed: string[]; canc
   }
   await wakeRunner(ctx.config.coreRoot);
   return { killed, cancelled };
+}
+
+/** Checks that `ref` names a commit of a local source; throws INPUT_INVALID naming `base`. */
+async function requireCommit(
+  repo: string,
+  ref: string,
+  env: Readonly<Record<string, string>>,
+): Promise<void> {
+  await runGit(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], repo, env).catch(() => {
+    throw new AgenticError(
+      'INPUT_INVALID',
+      `base ${JSON.stringify(ref)} is neither a branch nor a commit of ${repo}`,
+      { field: 'base' },
+    );
+  });
 }
 
 async function requireRecord(ctx: AppContext, name: string): Promise<StatusRecord> {

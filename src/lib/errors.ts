@@ -17,6 +17,7 @@ const KINDS = {
   STORE_UNAVAILABLE: 'failure',
   STORE_SCHEMA_TOO_NEW: 'failure',
   PREP_FAILED: 'failure',
+  DELIVERY_FAILED: 'failure',
   SPAWN_FAILED: 'failure',
   HUB_UNAVAILABLE: 'failure',
   SYNC_FAILED: 'failure',

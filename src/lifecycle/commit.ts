@@ -15,6 +15,7 @@ import {
   type StatusRecord,
 } from '../workspace/index.js';
 import { readRecord } from './records.js';
+import { readReport, reportForJournal, type QaReport } from '../qa/index.js';
 
 /** What `agentic commit` and `agentic_commit` return. */
 export interface CommitResult {
@@ -61,6 +62,12 @@ export async function commitWorkspace(ctx: AppContext, name: string): Promise<Co
     throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
       field: 'workspace',
     });
+  if (record.closeout === 'pending')
+    throw new AgenticError(
+      'STATE_CONFLICT',
+      `${name} is being closed out (harvest, QA, hand-back); its journal line is written when that ends`,
+      { field: 'workspace' },
+    );
   const result = (await commitWorkspaces(ctx, new Map([[name, record]]))).get(name);
   if (!result) throw new AgenticError('INTERNAL', `commit produced no result for ${name}`);
   return result;
@@ -189,30 +196,25 @@ function journalRecord(
     updated_at: r.updated_at,
     committed_at: committedAt,
   };
-  const report = readReport(dir);
-  if (report) {
-    line['report'] = report;
-    if (Array.isArray(report['findings']) && report['findings'].length > 0)
-      line['findings'] = report['findings'];
-    if (
-      typeof report['changes'] === 'object' &&
-      report['changes'] !== null &&
-      Object.keys(report['changes']).length > 0
-    ) {
-      line['changes'] = report['changes'];
-    }
+  if (r.base_ref !== undefined) line['base_ref'] = r.base_ref;
+  if (r.base_sha !== undefined) line['base_sha'] = r.base_sha;
+  if (r.changes !== undefined) line['changes'] = r.changes;
+  if (r.qa !== undefined) line['qa'] = r.qa;
+  if (r.delivered !== undefined) line['delivered'] = r.delivered;
+  // The report of this version's QA, in its compact form (verdicts, counts, fingerprints: what
+  // the next cycle's finding history reads); a report from an earlier cycle is not this one's.
+  if (r.qa !== undefined) {
+    const report = readQaReport(dir);
+    if (report) line['report'] = reportForJournal(report);
   }
   return line;
 }
 
-function readReport(dir: string): Record<string, unknown> | undefined {
-  const text = readTextIfExists(join(dir, '.meta', 'report.json'));
-  if (text === undefined) return undefined;
+function readQaReport(dir: string): QaReport | undefined {
   try {
-    const parsed = z.record(z.string(), z.unknown()).safeParse(JSON.parse(text));
-    return parsed.success && Object.keys(parsed.data).length > 0 ? parsed.data : undefined;
+    return readReport(dir);
   } catch {
-    return undefined;
+    return undefined; // a hand-edited report: the record's qa summary still says the verdict
   }
 }
 

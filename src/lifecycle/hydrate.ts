@@ -41,6 +41,8 @@ export interface Reattach {
 export interface HydrateReport {
   workspaces: number;
   reattach: Reattach[];
+  /** Completed runs whose closeout (harvest, QA, hand-back) is still owed, for the runner. */
+  closeouts: Array<[string, StatusRecord]>;
   finished: string[];
   ghosts: string[];
   requeued: string[];
@@ -158,6 +160,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   const report: HydrateReport = {
     workspaces: 0,
     reattach: [],
+    closeouts: [],
     finished: [],
     ghosts: [],
     requeued: [],
@@ -247,6 +250,11 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
       if (record && isTerminal(record.status) && !missing.has(name)) uncommitted.set(name, record);
       else await store.delete(GROUPS.uncommitted, name);
     }
+  }
+  for (const [name, record] of uncommitted) {
+    if (record.closeout !== 'pending') continue;
+    uncommitted.delete(name);
+    report.closeouts.push([name, record]);
   }
   if (uncommitted.size > 0) await commitWorkspaces(ctx, uncommitted);
   report.committed.push(...uncommitted.keys());

@@ -1,4 +1,10 @@
-export { readAllRecords, readRecord, rebuildRegistryFromDisk, scanDiskRecords } from './records.js';
+export {
+  readAllRecords,
+  readRecord,
+  rebuildRegistryFromDisk,
+  recordInTx,
+  scanDiskRecords,
+} from './records.js';
 export {
   queueEntryOf,
   queueEntrySchema,

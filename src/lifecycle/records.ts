@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { GROUPS, type StateStore } from '../store/index.js';
+import { GROUPS, type StateStore, type StoreOps } from '../store/index.js';
 import {
   discoverWorkspaces,
   fingerprintOf,
@@ -36,6 +36,17 @@ export async function readRecord(ctx: AppContext, name: string): Promise<StatusR
   const read = readStatusFile(workspaceDir(ctx.config.workspaceRoot, name), ctx.clock.now());
   if (read.kind === 'corrupt') reportCorrupt(ctx, name, read.movedTo, read.reason);
   return read.kind === 'ok' ? read.record : undefined;
+}
+
+/** The registry record inside a transaction, or status.json when the store is degraded. */
+export async function recordInTx(
+  ctx: AppContext,
+  tx: StoreOps,
+  name: string,
+): Promise<StatusRecord | undefined> {
+  const record = registryRecord(await tx.get(GROUPS.registry, name));
+  if (record) return record;
+  return (await ctx.store()).degraded ? readRecord(ctx, name) : undefined;
 }
 
 /** Reads every status.json under the workspace root; corrupt files are quarantined and reported. */

@@ -12,7 +12,8 @@ export type StatusEvent =
   | 'resume'
   | 'cancel'
   | 'kill'
-  | 'merge';
+  | 'merge'
+  | 'reject';
 
 /**
  * The workspace state machine: the status after `event` in status `from`, or STATE_CONFLICT
@@ -45,11 +46,19 @@ function target(from: Status, event: StatusEvent): Status | undefined {
     case 'completed':
       if (event === 'resume' || event === 'enqueue') return 'queued';
       if (event === 'merge') return 'merged';
+      // QA judged the agent's work after it ended: the closeout may fail it.
+      if (event === 'fail') return 'failed';
+      if (event === 'reject') return 'cancelled';
       return undefined;
     case 'failed':
+      if (event === 'resume' || event === 'enqueue') return 'queued';
+      if (event === 'cancel' || event === 'reject') return 'cancelled';
+      // A reviewer may accept work whose QA failed.
+      if (event === 'merge') return 'merged';
+      return undefined;
     case 'blocked':
       if (event === 'resume' || event === 'enqueue') return 'queued';
-      if (event === 'cancel') return 'cancelled';
+      if (event === 'cancel' || event === 'reject') return 'cancelled';
       return undefined;
     case 'merged':
     case 'cancelled':

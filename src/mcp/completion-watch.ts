@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { readRecord } from '../lifecycle/index.js';
-import { isTerminal, type StatusRecord } from '../workspace/index.js';
+import { isSettled, type StatusRecord } from '../workspace/index.js';
 
 /** Receives the terminal record of a watched workspace, once. */
 export type CompletionListener = (name: string, record: StatusRecord) => void;
@@ -54,7 +54,7 @@ export class CompletionWatch {
   }
 
   private deliver(name: string, record: StatusRecord): void {
-    if (!isTerminal(record.status)) return;
+    if (!isSettled(record)) return;
     const set = this.subs.get(name);
     if (!set) return;
     for (const sub of [...set]) {

@@ -6,6 +6,7 @@ import type { Status, StatusRecord } from '../workspace/index.js';
 import type { CompletionWatch } from './completion-watch.js';
 import type { ToolEnv } from './tool-env.js';
 import { registerControlTools } from './tools-control.js';
+import { registerReviewTools } from './tools-review.js';
 import { registerStatusTools } from './tools-status.js';
 import { registerSyncTools } from './tools-sync.js';
 import { registerWorkspaceTools } from './tools-workspace.js';
@@ -104,6 +105,7 @@ export function createMcpSession(ctx: AppContext, options: McpSessionOptions): M
   registerStatusTools(server, env);
   registerSyncTools(server, env);
   registerControlTools(server, env);
+  registerReviewTools(server, env);
 
   return {
     server,

@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { DELIVER_MODES } from '../config/index.js';
 import { cancelWorkspace, enqueueDispatch, resumeWorkspace } from '../dispatch/service.js';
 import { commitWorkspace } from '../lifecycle/commit.js';
 import { parseWorkspaceName, STATUSES } from '../workspace/index.js';
@@ -82,6 +83,18 @@ export function registerWorkspaceTools(server: McpServer, env: ToolEnv): void {
           .max(1000)
           .optional()
           .describe('Higher runs first; -1000 to 1000 (default 0)'),
+        base: z
+          .string()
+          .optional()
+          .describe(
+            "Branch or commit the agent starts from (default: the source's current branch)",
+          ),
+        deliver: z
+          .enum(DELIVER_MODES)
+          .optional()
+          .describe(
+            'Hand-back when the work is done: none (await review) or branch (into the source repository); default deliver.mode in agents.yaml',
+          ),
       },
       outputSchema: {
         ...outcomeShape,

@@ -10,7 +10,10 @@ export {
 } from './name.js';
 export type { WorkspaceParts } from './name.js';
 export {
+  changesSchema,
+  deliveredSchema,
   fingerprintOf,
+  isSettled,
   isTerminal,
   KNOWN_STATUS_FIELDS,
   modelOf,
@@ -20,7 +23,7 @@ export {
   statusRecordSchema,
   TERMINAL_STATUSES,
 } from './record.js';
-export type { Status, StatusRecord } from './record.js';
+export type { Changes, Delivered, Status, StatusRecord } from './record.js';
 export {
   carriesMirrorMark,
   isCurrentMirror,

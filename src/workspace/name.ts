@@ -86,15 +86,16 @@ export function workspaceDir(root: string, name: string): string {
 
 /**
  * Validates a git branch name by git's ref rules (no `..`, `@{`, control characters, spaces,
- * `~^:?*[\`, leading `-`, a component ending in `.lock`, trailing `/`); throws WORKSPACE_NAME_INVALID naming `branch`.
+ * `~^:?*[\`, leading `-`, a component ending in `.lock`, trailing `/`); throws WORKSPACE_NAME_INVALID naming
+ * `field` (default `branch`).
  */
-export function validateBranch(branch: string): string {
+export function validateBranch(branch: string, field = 'branch'): string {
   const fail = (why: string): never => {
     throw new AgenticError(
       'WORKSPACE_NAME_INVALID',
-      `branch ${why} (got ${JSON.stringify(branch)})`,
+      `${field} ${why} (got ${JSON.stringify(branch)})`,
       {
-        field: 'branch',
+        field,
       },
     );
   };

@@ -26,8 +26,41 @@ export function isTerminal(status: Status): boolean {
   return status !== 'queued' && status !== 'running';
 }
 
+/** True when a record is terminal and nothing more is owed on it (no closeout pending). */
+export function isSettled(record: Pick<StatusRecord, 'status' | 'closeout'>): boolean {
+  return isTerminal(record.status) && record.closeout !== 'pending';
+}
+
 const optionalString = z.string().optional();
 const optionalInt = z.number().int().optional();
+const count = z.number().int().nonnegative();
+
+/** What an agent changed against the base it started from. */
+export const changesSchema = z.object({
+  commits: count,
+  files_changed: count,
+  insertions: count,
+  deletions: count,
+});
+/** A workspace's change size. */
+export type Changes = z.infer<typeof changesSchema>;
+
+/** The QA outcome kept on the record (the whole report is `.meta/report.json`). */
+export const qaOutcomeSchema = z.looseObject({
+  passed: z.boolean(),
+  summary_text: z.string(),
+  new_findings: count.default(0),
+});
+
+/** Where the work was handed back: mode, the ref it now lives at, its commit, and when. */
+export const deliveredSchema = z.looseObject({
+  mode: z.string(),
+  ref: z.string(),
+  sha: z.string(),
+  at: z.string(),
+});
+/** A delivery record. */
+export type Delivered = z.infer<typeof deliveredSchema>;
 
 /**
  * The status record (status.json and the `registry` group), snake_case as in the source
@@ -56,7 +89,18 @@ export const statusRecordSchema = z.looseObject({
   exit_code: optionalInt,
   /** Where the repository was cloned from: a local path or a git URL. */
   source: optionalString,
-  base_branch: optionalString,
+  /** The branch (or commit) the agent branch started from, and its commit at clone time. */
+  base_ref: optionalString,
+  base_sha: optionalString,
+  /** Hand-back mode chosen at dispatch (`--deliver`); agents.yaml decides when absent. */
+  deliver: optionalString,
+  /** Set while the closeout (harvest, QA, hand-back) of a completed run is owed. */
+  closeout: z.literal('pending').optional(),
+  /** QA fix rounds used: how often a failing QA resumed the agent. */
+  qa_round: optionalInt,
+  changes: changesSchema.optional(),
+  qa: qaOutcomeSchema.optional(),
+  delivered: deliveredSchema.optional(),
   /** Why the runner signalled the agent: the finish reads it to pick the final status. */
   kill_reason: z.enum(['timeout', 'operator', 'cancel']).optional(),
   /** Set when a usage limit requeued the task: the next run is told to continue. */

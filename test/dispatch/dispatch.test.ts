@@ -59,7 +59,7 @@ describe('dispatching shell agents through a daemon', () => {
       'git rev-parse --abbrev-ref HEAD > ../.meta/branch.txt; echo done',
     );
     const r = await finished(workspace);
-    expect(r).toMatchObject({ status: 'completed', runs: 1, exit_code: 0, base_branch: 'trunk' });
+    expect(r).toMatchObject({ status: 'completed', runs: 1, exit_code: 0, base_ref: 'trunk' });
     expect(r['pid']).toBeUndefined();
     const dir = join(root.coreRoot, 'workspace', workspace);
     expect(String(r['branch'])).toMatch(/^agent\/git-rev-parse-abbrev-ref-head/);

@@ -199,7 +199,7 @@ describe('concurrency limits, order and back-off', () => {
   it('does not let a full pool block another pool', async () => {
     writeAgentsYaml(
       root,
-      'concurrency:\n  shell: 1\n  other: 1\nagents:\n  other:\n    command: [/bin/sh, -c, "{prompt}"]\n',
+      'concurrency:\n  shell: 1\n  other: 1\nagents:\n  other:\n    command: [/bin/sh, -c, "exit 0"]\n',
     );
     ctx = testContext(root);
     const gate = join(root.coreRoot, 'gate');

@@ -22,7 +22,7 @@ describe('prepareClone', () => {
   it('leaves a fresh clone on a new branch that git itself sees as checked out and clean', async () => {
     const ws = join(root.coreRoot, 'ws');
     const prep = await prepareClone(ws, sourceOf(source), 'agent/fix-it', env);
-    expect(prep).toMatchObject({ branch: 'agent/fix-it', baseBranch: 'trunk', reused: false });
+    expect(prep).toMatchObject({ branch: 'agent/fix-it', baseRef: 'trunk', reused: false });
     const repo = prep.repoDir;
     expect(git(repo, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('agent/fix-it');
     expect(git(repo, 'rev-parse', 'HEAD')).toBe(git(source, 'rev-parse', 'HEAD'));

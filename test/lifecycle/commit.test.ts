@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { commitWorkspace } from '../../src/lifecycle/commit.js';
 import { trackWorkspace } from '../../src/lifecycle/index.js';
+import { runQa, writeReport } from '../../src/qa/index.js';
 import { GROUPS } from '../../src/store/index.js';
 import { ManualClock, tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import { sampleRecord } from '../helpers/records.js';
@@ -104,17 +105,65 @@ describe('commit', () => {
     expect(await (await ctx.store()).queryStats({ repo: 'core/go-io' })).toHaveLength(3);
   });
 
-  it('includes report, findings and changes from .meta/report.json', async () => {
+  it('carries changes, delivery and the compact QA report of this version, not a stale one', async () => {
     const name = 'core/go-io/task-3';
-    await trackWorkspace(ctx, name, sampleRecord({ status: 'completed', runs: 1 }));
-    mkdirSync(meta(name), { recursive: true });
-    const report = { passed: true, findings: [{ file: 'a.go', note: 'x' }], changes: { files: 2 } };
-    writeFileSync(join(meta(name), 'report.json'), JSON.stringify(report));
+    const dir = join(root.coreRoot, 'workspace', name);
+    mkdirSync(join(dir, 'repo'), { recursive: true });
+    const eslintOutput = JSON.stringify([
+      {
+        filePath: join(dir, 'repo', 'a.js'),
+        messages: [{ ruleId: 'no-unused-vars', line: 3, column: 1, severity: 2, message: 'x' }],
+      },
+    ]);
+    const report = await runQa({
+      workspace: name,
+      repoDir: join(dir, 'repo'),
+      commit: 'abc',
+      checks: [
+        {
+          name: 'lint',
+          run: [process.execPath, '-e', `console.log(${JSON.stringify(eslintOutput)})`],
+          timeout_seconds: 30,
+          kind: 'lint',
+          parse: 'eslint-json',
+        },
+      ],
+      history: [],
+      changes: { commits: 1, files_changed: 2, insertions: 3, deletions: 0 },
+      env: { PATH: process.env['PATH'] ?? '' },
+      now: () => clock.now(),
+      logDir: join(dir, '.meta', 'qa'),
+    });
+    await writeReport(dir, report);
+    const changes = { commits: 1, files_changed: 2, insertions: 3, deletions: 0 };
+    const delivered = {
+      mode: 'branch',
+      ref: 'refs/heads/agent/x',
+      sha: 'abc',
+      at: '2026-01-01T00:00:00Z',
+    };
+    // A version without QA (the report on disk is an earlier cycle's) carries no report.
+    await trackWorkspace(ctx, name, sampleRecord({ status: 'completed', runs: 1, changes }));
     await commitWorkspace(ctx, name);
-    expect(journal(name)[0]).toMatchObject({
-      report,
-      findings: report.findings,
-      changes: report.changes,
+    expect(journal(name)[0]?.['report']).toBeUndefined();
+    clock.advance(1000);
+    await trackWorkspace(
+      ctx,
+      name,
+      sampleRecord({
+        status: 'completed',
+        runs: 2,
+        changes,
+        delivered,
+        qa: { passed: true, summary_text: report.summary_text, new_findings: 0 },
+      }),
+    );
+    await commitWorkspace(ctx, name);
+    expect(journal(name)[1]).toMatchObject({
+      changes,
+      delivered,
+      qa: { passed: true },
+      report: { passed: true, lint_passed: true, findings: ['lint|a.js|3|no-unused-vars'] },
     });
   });
 

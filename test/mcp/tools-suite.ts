@@ -12,14 +12,18 @@ export interface Transport {
 }
 
 const TOOLS = [
+  'agentic_accept',
   'agentic_cancel',
   'agentic_commit',
+  'agentic_diff',
   'agentic_dispatch',
   'agentic_dispatch_shutdown',
   'agentic_dispatch_shutdown_now',
   'agentic_dispatch_start',
   'agentic_logs',
+  'agentic_reject',
   'agentic_resume',
+  'agentic_review',
   'agentic_status',
   'agentic_sync_pull',
   'agentic_sync_push',
@@ -75,7 +79,19 @@ export function describeTools(label: string, transport: Transport): void {
       const dispatchTool = tools.find((t) => t.name === 'agentic_dispatch');
       expect(dispatchTool?.inputSchema.required?.sort()).toEqual(['repo', 'task']);
       expect(Object.keys(dispatchTool?.inputSchema.properties ?? {}).sort()).toEqual(
-        ['agent', 'branch', 'issue', 'name', 'org', 'pr', 'priority', 'repo', 'task'].sort(),
+        [
+          'agent',
+          'base',
+          'branch',
+          'deliver',
+          'issue',
+          'name',
+          'org',
+          'pr',
+          'priority',
+          'repo',
+          'task',
+        ].sort(),
       );
     });
 
@@ -120,6 +136,50 @@ export function describeTools(label: string, transport: Transport): void {
       await noticeFor(d.workspace, 'completed');
       const logs = await callOk<{ text: string }>(h, 'agentic_logs', { workspace: d.workspace });
       expect(logs.text).toContain('PostgreSQL');
+    });
+
+    it('reviews, diffs, accepts and rejects finished work', async () => {
+      const a = await dispatch('echo reviewed > reviewed.txt');
+      const b = await dispatch('echo unwanted > unwanted.txt');
+      // The notification comes once the closeout (harvest, QA, hand-back) is done.
+      await noticeFor(a.workspace, 'completed');
+      await noticeFor(b.workspace, 'completed');
+      const review = await callOk<{ workspaces: Array<{ workspace: string; changes: unknown }> }>(
+        h,
+        'agentic_review',
+        {},
+      );
+      const mine = review.workspaces.filter((w) =>
+        [a.workspace, b.workspace].includes(w.workspace),
+      );
+      expect(mine).toHaveLength(2);
+      expect(mine[0]?.changes).toMatchObject({ commits: 1, files_changed: 1 });
+      const diff = await callOk<{ diff: string; truncated: boolean }>(h, 'agentic_diff', {
+        workspace: a.workspace,
+      });
+      expect(diff.diff).toContain('+reviewed');
+      expect(diff.truncated).toBe(false);
+      const accepted = await callOk<{
+        status: string;
+        merged: boolean;
+        delivered: { ref: string };
+      }>(h, 'agentic_accept', { workspace: a.workspace });
+      expect(accepted).toMatchObject({ success: true, status: 'completed', merged: false });
+      expect(accepted.delivered.ref).toMatch(/^refs\/heads\/agent\//);
+      const rejected = await callOk<{ status: string; question: string }>(h, 'agentic_reject', {
+        workspace: b.workspace,
+        reason: 'not needed',
+      });
+      expect(rejected).toMatchObject({ status: 'cancelled', question: 'rejected: not needed' });
+      const after = await callOk<{ workspaces: Array<{ workspace: string }> }>(
+        h,
+        'agentic_review',
+        {},
+      );
+      expect(after.workspaces.map((w) => w.workspace)).not.toContain(a.workspace);
+      expect(after.workspaces.map((w) => w.workspace)).not.toContain(b.workspace);
+      const again = await callError(h, 'agentic_accept', { workspace: b.workspace });
+      expect(again).toContain('[STATE_CONFLICT]');
     });
 
     it('reports agentic_commit as skipped after the automatic commit', async () => {

@@ -1,0 +1,114 @@
+import type { Command } from 'commander';
+import {
+  acceptWorkspace,
+  rejectWorkspace,
+  reviewList,
+  workspaceDiff,
+  type ReviewRow,
+} from '../deliver/index.js';
+import { parseWorkspaceName } from '../workspace/index.js';
+import { age, oneLine, runVerb, writeJson, writeTable } from './common.js';
+
+/** Registers the review loop: review, diff, accept and reject. */
+export function registerReview(program: Command): void {
+  program
+    .command('review')
+    .description('what waits for you: finished work not yet delivered, and blocked questions')
+    .option('--json', 'print one JSON document')
+    .action(async (_opts: unknown, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        const rows = await reviewList(ctx);
+        if (common.json) return writeJson({ workspaces: rows });
+        if (rows.length === 0) return void process.stdout.write('nothing to review\n');
+        const now = ctx.clock.now();
+        writeTable(
+          ['WORKSPACE', 'STATUS', 'COMMITS', '+/-', 'QA', 'AGE', 'TASK / QUESTION'],
+          rows.map((r) => [
+            r.workspace,
+            r.status,
+            r.changes?.commits ?? '-',
+            r.changes ? `+${r.changes.insertions}/-${r.changes.deletions}` : '-',
+            qaCell(r),
+            age(r.updated_at, now),
+            oneLine(r.status === 'blocked' ? (r.question ?? '') : r.task, 60),
+          ]),
+        );
+      }),
+    );
+
+  program
+    .command('diff <workspace>')
+    .description("the agent's change against the commit it started from")
+    .option('--stat', 'only the files and line counts')
+    .option('--json', 'print one JSON document')
+    .action(async (name: string, opts: { stat?: boolean }, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        parseWorkspaceName(name);
+        const color = !common.json && process.stdout.isTTY === true;
+        const diff = await workspaceDiff(ctx, name, { stat: opts.stat === true, color });
+        if (common.json) return writeJson({ workspace: name, stat: opts.stat === true, diff });
+        if (diff !== '') process.stdout.write(`${diff}\n`);
+      }),
+    );
+
+  program
+    .command('accept <workspace>')
+    .description(
+      'deliver the work as a branch of the same name into the source repository; --merge also merges it into its base branch when safe',
+    )
+    .option(
+      '--merge',
+      'merge into the base branch (fast-forward, or a merge commit when deliver.merge_commit allows)',
+    )
+    .option('--json', 'print one JSON document')
+    .action(async (name: string, opts: { merge?: boolean }, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        parseWorkspaceName(name);
+        const { record, merged, harvested } = await acceptWorkspace(ctx, name, {
+          merge: opts.merge === true,
+        });
+        if (common.json)
+          return writeJson({
+            success: true,
+            workspace: name,
+            status: record.status,
+            merged,
+            harvested,
+            delivered: record.delivered ?? null,
+            changes: record.changes ?? null,
+          });
+        const where = record.delivered
+          ? `${record.delivered.ref} (${record.delivered.sha.slice(0, 12)})`
+          : '';
+        process.stdout.write(
+          merged ? `${name}: merged into ${where}\n` : `${name}: delivered as ${where}\n`,
+        );
+      }),
+    );
+
+  program
+    .command('reject <workspace>')
+    .description('end a finished or blocked workspace cancelled; the work stays until cleaned')
+    .option('--reason <text>', 'why (kept as its question and in the journal)')
+    .option('--json', 'print one JSON document')
+    .action(async (name: string, opts: { reason?: string }, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        parseWorkspaceName(name);
+        const record = await rejectWorkspace(ctx, name, opts.reason);
+        if (common.json)
+          return writeJson({
+            success: true,
+            workspace: name,
+            status: record.status,
+            question: record.question ?? null,
+          });
+        process.stdout.write(`${name}: ${record.status}\n`);
+      }),
+    );
+}
+
+function qaCell(r: ReviewRow): string {
+  if (r.qa_passed === null) return '-';
+  const verdict = r.qa_passed ? 'pass' : 'FAIL';
+  return r.new_findings > 0 ? `${verdict} (${r.new_findings} new)` : verdict;
+}

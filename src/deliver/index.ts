@@ -1,0 +1,23 @@
+export { closeoutRun } from './closeout.js';
+export type { QaSlot } from './closeout.js';
+export { deliverBranch, mergeIntoBase } from './handback.js';
+export type { Handed, HandbackTarget, MergeOptions } from './handback.js';
+export {
+  changesBetween,
+  commitMessage,
+  FALLBACK_IDENTITY,
+  harvest,
+  resolveIdentity,
+} from './harvest.js';
+export type { Harvest, Identity } from './harvest.js';
+export { handbackTarget } from './target.js';
+export {
+  acceptWorkspace,
+  awaitsReview,
+  deliveryState,
+  keepReason,
+  rejectWorkspace,
+  reviewList,
+  workspaceDiff,
+} from './review.js';
+export type { Accepted, ReviewRow } from './review.js';
