@@ -22,6 +22,8 @@ th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(-
 th { font-weight: 600; color: var(--muted); font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; }
 td.question { max-width: 28rem; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.qa-pass { color: #1a7f37; font-weight: 600; }
+td.qa-fail { color: #cf222e; font-weight: 600; }
 #counts { display: flex; flex-wrap: wrap; gap: .5rem; list-style: none; margin: 0; padding: 0; }
 #counts button { border: 1px solid var(--line); border-radius: 999px; padding: .25rem .7rem; background: transparent; color: inherit; cursor: pointer; font: inherit; }
 #counts button[aria-pressed="true"] { border-color: var(--accent); outline: 1px solid var(--accent); }
@@ -153,6 +155,33 @@ const SCRIPT = `
     $('updated').textContent = 'updated ' + new Date(data.generated_at).toLocaleTimeString();
   }
 
+  function changeText(c) {
+    if (!c) return '-';
+    if (c.commits === 0) return 'none';
+    return '+' + c.insertions + ' \u2212' + c.deletions + ' (' + c.commits + ')';
+  }
+
+  function deliveryCell(td, d) {
+    var branch = document.createElement('code');
+    branch.textContent = d.branch || '';
+    td.appendChild(branch);
+    var url = d.pr_url || '';
+    if (url.indexOf('https://') === 0 || url.indexOf('http://') === 0) {
+      var a = document.createElement('a');
+      a.href = url;
+      a.rel = 'noopener noreferrer';
+      a.textContent = ' pull request';
+      td.appendChild(a);
+      return;
+    }
+    var note = document.createElement('span');
+    note.className = 'muted';
+    var into = d.delivered ? d.delivered.ref.replace('refs/heads/', '') : '';
+    if (d.delivered) note.textContent = into === d.branch ? ' delivered' : ' \u2192 ' + into + ' (' + d.delivered.mode + ')';
+    else if (d.changes && d.changes.commits > 0 && (d.status === 'completed' || d.status === 'failed')) note.textContent = ' awaiting review';
+    td.appendChild(note);
+  }
+
   function renderDispatches(rows) {
     var text = $('filter-text').value.trim().toLowerCase();
     var body = $('dispatches').tBodies[0];
@@ -171,6 +200,10 @@ const SCRIPT = `
       cell(tr, d.agent || '-');
       badge(cell(tr, ''), d.status);
       cell(tr, duration(d.duration_ms), 'num');
+      cell(tr, changeText(d.changes), 'num', d.changes ? d.changes.files_changed + ' file(s)' : '');
+      var qa = cell(tr, d.qa ? (d.qa.passed ? 'pass' : 'FAIL') : '-', d.qa ? (d.qa.passed ? 'qa-pass' : 'qa-fail') : '', d.qa ? d.qa.summary_text : '');
+      qa.dataset.qa = d.qa ? String(d.qa.passed) : '';
+      deliveryCell(cell(tr, ''), d);
       cell(tr, d.question || '', 'question', d.question || '');
       cell(tr, ago(d.updated_at || d.received_at), '', d.updated_at || d.received_at);
       body.appendChild(tr);
@@ -263,7 +296,7 @@ const BODY = `
       <label>Repo<input id="filter-repo" placeholder="org/repo or repo"></label>
       <label>Search<input id="filter-text" type="search" placeholder="task, question, workspace"></label>
     </form>
-    <table id="dispatches"><thead><tr><th>Node</th><th>Workspace</th><th>Repo</th><th>Agent</th><th>Status</th><th>Duration</th><th>Question</th><th>Updated</th></tr></thead><tbody></tbody></table>
+    <table id="dispatches"><thead><tr><th>Node</th><th>Workspace</th><th>Repo</th><th>Agent</th><th>Status</th><th>Duration</th><th>Change</th><th>QA</th><th>Branch / delivery</th><th>Question</th><th>Updated</th></tr></thead><tbody></tbody></table>
     <p id="dispatches-empty" class="muted" hidden>No dispatches match.</p>
   </section>
 </main>

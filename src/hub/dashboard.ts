@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { presenceOf, type Presence } from './presence.js';
 import type { DashboardDispatchRow, DashboardFilter, HubStorage } from './storage.js';
 
@@ -23,10 +24,37 @@ export interface DashboardDispatch {
   task: string | null;
   question: string | null;
   pr_url: string | null;
+  branch: string | null;
+  /** What the agent changed against its base, when the node harvested it. */
+  changes: DispatchChanges | null;
+  /** The QA verdict and its one-line summary, when QA ran. */
+  qa: { passed: boolean; summary_text: string } | null;
+  /** Where the work was handed back, when it was. */
+  delivered: { mode: string; ref: string } | null;
   started_at: string | null;
   updated_at: string | null;
   received_at: string;
   duration_ms: number | null;
+}
+
+/** A dispatch's change size as the node recorded it. */
+export type DispatchChanges = z.infer<typeof changesShape>;
+
+// Pushed records come from other machines: the dashboard takes these fields only when they
+// have the shape a node writes, and shows nothing for them otherwise.
+const count = z.number().int().nonnegative();
+const changesShape = z.object({
+  commits: count,
+  files_changed: count,
+  insertions: count,
+  deletions: count,
+});
+const qaShape = z.object({ passed: z.boolean(), summary_text: z.string().max(500) });
+const deliveredShape = z.object({ mode: z.string().max(20), ref: z.string().max(300) });
+
+function shaped<T>(schema: z.ZodType<T>, value: unknown): T | null {
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed.data : null;
 }
 
 /** The JSON document behind the dashboard page (`GET /v1/dashboard`). */
@@ -84,6 +112,10 @@ function dashboardDispatch(row: DashboardDispatchRow, now: Date): DashboardDispa
     task: str(r['task']),
     question: str(r['question']),
     pr_url: str(r['pr_url']),
+    branch: str(r['branch']),
+    changes: shaped(changesShape, r['changes']),
+    qa: shaped(qaShape, r['qa']),
+    delivered: shaped(deliveredShape, r['delivered']),
     started_at: startedAt,
     updated_at: updatedAt,
     received_at: row.receivedAt,

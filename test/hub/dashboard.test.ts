@@ -49,11 +49,18 @@ describe.skipIf(!runIt)('hub dashboard in headless Chromium', () => {
       hub.tokens.alice,
       'alice',
       [
-        dispatch('core/go-io/task-1', times),
+        dispatch('core/go-io/task-1', {
+          ...times,
+          changes: { commits: 2, files_changed: 3, insertions: 40, deletions: 7 },
+          qa: { passed: true, summary_text: 'QA passed: 2 checks (npm ci, npm test)' },
+          delivered: { mode: 'branch', ref: 'refs/heads/agent/task-1', sha: 'abc', at: ago(9) },
+        }),
         dispatch('core/go-io/task-2', {
           ...times,
           status: 'failed',
           question: 'the integration tests time out on CI',
+          changes: { commits: 1, files_changed: 1, insertions: 3, deletions: 0 },
+          qa: { passed: false, summary_text: 'QA failed: 1 of 2 checks' },
         }),
         dispatch('core/go-io/pr-7', {
           ...times,
@@ -104,7 +111,14 @@ describe.skipIf(!runIt)('hub dashboard in headless Chromium', () => {
     const running = page.locator('#dispatches tbody tr[data-id="lab/web/task-9"]');
     expect(await running.innerText()).toMatch(/running\s+25m 0s/);
     expect(await failed.innerText()).toMatch(
-      /alice\s+core\/go-io\/task-2\s+core\/go-io\s+codex\s+failed\s+30m 0s\s+the integration tests time out on CI\s+10m ago/,
+      /alice\s+core\/go-io\/task-2\s+core\/go-io\s+codex\s+failed\s+30m 0s\s+\+3 \u22120 \(1\)\s+FAIL\s+agent\/task-2 awaiting review\s+the integration tests time out on CI\s+10m ago/,
+    );
+    const delivered = page.locator('#dispatches tbody tr[data-id="core/go-io/task-1"]');
+    expect(await delivered.innerText()).toMatch(
+      /completed\s+30m 0s\s+\+40 \u22127 \(2\)\s+pass\s+agent\/task-1 \u2192 agent\/task-1 \(branch\)/,
+    );
+    expect(await delivered.locator('td[data-qa]').getAttribute('title')).toBe(
+      'QA passed: 2 checks (npm ci, npm test)',
     );
 
     mkdirSync(ARTIFACTS, { recursive: true });
