@@ -115,7 +115,7 @@ describe.skipIf(!runIt)('hub dashboard in headless Chromium', () => {
     );
     const delivered = page.locator('#dispatches tbody tr[data-id="core/go-io/task-1"]');
     expect(await delivered.innerText()).toMatch(
-      /completed\s+30m 0s\s+\+40 \u22127 \(2\)\s+pass\s+agent\/task-1 \u2192 agent\/task-1 \(branch\)/,
+      /completed\s+30m 0s\s+\+40 \u22127 \(2\)\s+pass\s+agent\/task-1 delivered/,
     );
     expect(await delivered.locator('td[data-qa]').getAttribute('title')).toBe(
       'QA passed: 2 checks (npm ci, npm test)',
