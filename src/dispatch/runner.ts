@@ -97,6 +97,8 @@ export class Runner {
 
   /** QA runs share the machine with the agents: at most this many at once. */
   private readonly qaSlots = new Semaphore(Math.max(1, availableParallelism()));
+  /** Closeouts at once (a restart may find hundreds pending; each spawns a few git processes). */
+  private readonly closeoutSlots = new Semaphore(16);
 
   /**
    * Closes out a completed run (harvest, QA, hand-back), then journals the outcome; a QA fix
@@ -105,7 +107,9 @@ export class Runner {
    */
   private async closeout(name: string, record: StatusRecord): Promise<void> {
     try {
-      const closed = await closeoutRun(this.ctx, name, record, (fn) => this.qaSlots.run(fn));
+      const closed = await this.closeoutSlots.run(() =>
+        closeoutRun(this.ctx, name, record, (fn) => this.qaSlots.run(fn)),
+      );
       if (closed === undefined) return;
       if (closed.status === 'queued') {
         this.ctx.events.emit('finished', name, closed);
