@@ -21,7 +21,7 @@ export function logExcerpt(text: string, maxLines = 40): string {
     .replace(/\u001b\[[0-9;]*[A-Za-z]/g, '')
     .replace(/section_(start|end):\d+:[^\r\n]*?\r?(?=\n|$)/g, '')
     .replace(/\r(?!\n)/g, '\n');
-  const lines = clean.split('\n').filter((l, i, all) => l.trim() !== '' || i < all.length - 1);
+  const lines = clean.split('\n').filter((l) => l.trim() !== '');
   const tail = lines.slice(-maxLines).join('\n').trim();
   return tail.length > EXCERPT_MAX_CHARS ? tail.slice(-EXCERPT_MAX_CHARS) : tail;
 }

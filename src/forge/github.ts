@@ -315,7 +315,7 @@ function toPull(p: z.infer<typeof pullSchema>): PullRequest {
     headSha: p.head.sha,
     base: p.base.ref,
     // GitHub computes mergeability in the background: null until it knows.
-    mergeable: p.mergeable ?? undefined,
+    mergeable: state === 'open' ? (p.mergeable ?? undefined) : false,
     conflict: p.mergeable_state === 'dirty' ? true : p.mergeable === true ? false : undefined,
   };
 }
