@@ -20,6 +20,11 @@ export interface AgenticEnv extends PathEnv {
   CORE_AGENT_FLEET_NODE_ID?: string | undefined;
   CORE_AGENT_SYNC_MAX_ATTEMPTS?: string | undefined;
   CORE_SYNC_MAX_ATTEMPTS?: string | undefined;
+  GITHUB_TOKEN?: string | undefined;
+  GH_TOKEN?: string | undefined;
+  GITLAB_TOKEN?: string | undefined;
+  GITEA_TOKEN?: string | undefined;
+  FORGEJO_TOKEN?: string | undefined;
 }
 
 /** Settings given on the command line; they win over env and file. */
