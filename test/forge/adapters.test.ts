@@ -304,6 +304,12 @@ describe.each(['github', 'gitlab', 'gitea', 'forgejo'] as const)('the %s adapter
     expect(forgeErrorDetail(err)?.retryAt?.getTime()).toBe(reset * 1000);
   });
 
+  it('removes the token from a forge message that repeats it', async () => {
+    fake.server.script(fake.error(422, `token ${fake.token} may not do this`), { method: 'POST' });
+    const err = await failure(forge.comment(1, 'hi'), 'FORGE_REJECTED');
+    expect(err.message).toContain('token *** may not do this');
+  });
+
   it('maps a forge that does not answer to FORGE_UNAVAILABLE', async () => {
     const dead = await startFakeForge(kind);
     const unreachable = dead.forge({ now: () => NOW });

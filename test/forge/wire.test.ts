@@ -47,6 +47,23 @@ describe('GitHub requests', () => {
   });
 });
 
+describe('GitHub rate limits', () => {
+  it('treats a 403 secondary rate limit without headers as rate-limited for a minute', async () => {
+    fake = await startFakeForge('github');
+    const forge = fake.forge({ now: () => 5_000_000 });
+    fake.server.script({
+      status: 403,
+      body: {
+        message:
+          'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+      },
+    });
+    const err = await forge.getPullRequest(1).catch((e: unknown) => e);
+    expect((err as AgenticError).code).toBe('FORGE_RATE_LIMITED');
+    expect(forgeErrorDetail(err)?.retryAt?.getTime()).toBe(5_060_000);
+  });
+});
+
 describe('GitLab requests', () => {
   it('sends PRIVATE-TOKEN, source/target branches, a Draft: title and the squash flag', async () => {
     fake = await startFakeForge('gitlab');
