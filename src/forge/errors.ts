@@ -165,12 +165,17 @@ export function mapHttpFailure(
   if (status >= 400 && status < 500) {
     return forgeError(ctx, 'FORGE_REJECTED', operation, `rejected (${status})${said}`, { status });
   }
+  // A 503 may say when to come back; otherwise the caller's own back-off decides.
+  const retryAt =
+    failure.headers['retry-after'] === undefined
+      ? undefined
+      : retryTime(failure.headers, ctx.now());
   return forgeError(
     ctx,
     'FORGE_UNAVAILABLE',
     operation,
-    `server error (${status})${said}; retry later`,
-    { status },
+    `server error (${status})${said}; retry ${retryAt ? `after ${retryAt.toISOString()}` : 'later'}`,
+    { status, retryAt },
   );
 }
 

@@ -4,6 +4,16 @@ import type { AgenticError } from '../lib/errors.js';
 import { failureContext, parseAnswer, saysAlreadyExists, type AdapterOptions } from './adapter.js';
 import { combineChecks, optional } from './checks.js';
 import { forgeError, mapHttpFailure, type FailureContext, type HttpFailure } from './errors.js';
+import {
+  checkRunSchema,
+  checkRunToCheck,
+  combinedStatusSchema,
+  mergeSchema,
+  pullSchema,
+  requestErrorSchema,
+  statusState,
+  toPull,
+} from './github-shapes.js';
 import { forgeMessage } from './http.js';
 import type {
   Check,
@@ -15,52 +25,6 @@ import type {
   OpenedPullRequest,
   PullRequest,
 } from './types.js';
-
-const pullSchema = z.looseObject({
-  number: z.number().int(),
-  html_url: z.string(),
-  state: z.string(),
-  merged: z.boolean().nullish(),
-  merged_at: z.string().nullish(),
-  mergeable: z.boolean().nullish(),
-  mergeable_state: z.string().nullish(),
-  draft: z.boolean().nullish(),
-  title: z.string(),
-  body: z.string().nullish(),
-  head: z.looseObject({ ref: z.string(), sha: z.string() }),
-  base: z.looseObject({ ref: z.string() }),
-});
-const checkRunSchema = z.looseObject({
-  name: z.string(),
-  status: z.string(),
-  conclusion: z.string().nullish(),
-  html_url: z.string().nullish(),
-  details_url: z.string().nullish(),
-  output: z.looseObject({ title: z.string().nullish(), summary: z.string().nullish() }).nullish(),
-});
-const combinedStatusSchema = z.looseObject({
-  statuses: z.array(
-    z.looseObject({
-      context: z.string(),
-      state: z.string(),
-      description: z.string().nullish(),
-      target_url: z.string().nullish(),
-    }),
-  ),
-});
-const mergeSchema = z.looseObject({ sha: z.string().nullish() });
-// What an Octokit RequestError carries that we use; never its `request` (auth header inside).
-const requestErrorSchema = z.looseObject({
-  status: z.number(),
-  message: z.string(),
-  response: z
-    .looseObject({ headers: z.record(z.string(), z.unknown()), data: z.unknown() })
-    .optional(),
-});
-
-/** Check-run conclusions that count as passed; the rest of the completed ones fail. */
-const PASSING_CONCLUSIONS = new Set(['success', 'neutral', 'skipped']);
-const SUMMARY_MAX = 1000;
 
 /** GitHub (github.com or Enterprise Server) through `@octokit/rest`. */
 export class GitHubForge implements Forge {
@@ -162,17 +126,23 @@ export class GitHubForge implements Forge {
 
   async getChecks(ref: string): Promise<ChecksReport> {
     const op = `get checks of ${ref}`;
-    const runs = await this.#call(op, () =>
-      this.#octokit.paginate(this.#octokit.rest.checks.listForRef, {
-        ...this.#repoArgs(),
-        ref,
-        filter: 'latest',
-        per_page: 100,
-      }),
-    );
-    const combined = await this.#call(op, () =>
-      this.#octokit.rest.repos.getCombinedStatusForRef({ ...this.#repoArgs(), ref, per_page: 100 }),
-    );
+    const [runs, combined] = await Promise.all([
+      this.#call(op, () =>
+        this.#octokit.paginate(this.#octokit.rest.checks.listForRef, {
+          ...this.#repoArgs(),
+          ref,
+          filter: 'latest',
+          per_page: 100,
+        }),
+      ),
+      this.#call(op, () =>
+        this.#octokit.rest.repos.getCombinedStatusForRef({
+          ...this.#repoArgs(),
+          ref,
+          per_page: 100,
+        }),
+      ),
+    ]);
     const checks: Check[] = [
       ...parseAnswer(this.#ctx, z.array(checkRunSchema), runs).map(checkRunToCheck),
       // A ref without statuses has combined state "pending" and none listed: not a pending check.
@@ -299,49 +269,4 @@ function toFailure(err: unknown): HttpFailure {
       headers[name.toLowerCase()] = String(value);
   }
   return { status, headers, message: forgeMessage(response.data) || parsed.data.message };
-}
-
-function toPull(p: z.infer<typeof pullSchema>): PullRequest {
-  const merged = p.merged === true || (p.merged_at !== undefined && p.merged_at !== null);
-  const state = merged ? 'merged' : p.state === 'open' ? 'open' : 'closed';
-  return {
-    number: p.number,
-    url: p.html_url,
-    state,
-    draft: p.draft === true,
-    title: p.title,
-    body: p.body ?? '',
-    head: p.head.ref,
-    headSha: p.head.sha,
-    base: p.base.ref,
-    // GitHub computes mergeability in the background: null until it knows.
-    mergeable: state === 'open' ? (p.mergeable ?? undefined) : false,
-    conflict: p.mergeable_state === 'dirty' ? true : p.mergeable === true ? false : undefined,
-  };
-}
-
-function checkRunToCheck(run: z.infer<typeof checkRunSchema>): Check {
-  const state: Check['state'] =
-    run.status !== 'completed'
-      ? 'pending'
-      : PASSING_CONCLUSIONS.has(run.conclusion ?? '')
-        ? 'success'
-        : 'failure';
-  const summary = [run.output?.title, run.output?.summary]
-    .filter((s): s is string => typeof s === 'string' && s.trim() !== '')
-    .join('\n')
-    .slice(0, SUMMARY_MAX);
-  return {
-    name: run.name,
-    state,
-    ...optional('url', run.html_url ?? run.details_url),
-    ...optional('summary', summary),
-  };
-}
-
-/** Commit status states: error, failure, pending, success. */
-function statusState(state: string): Check['state'] {
-  if (state === 'success') return 'success';
-  if (state === 'error' || state === 'failure') return 'failure';
-  return 'pending';
 }

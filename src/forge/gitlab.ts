@@ -2,9 +2,17 @@ import { Branches, Jobs, MergeRequestNotes, MergeRequests, Pipelines } from '@gi
 import { z } from 'zod';
 import type { AgenticError } from '../lib/errors.js';
 import { failureContext, parseAnswer, saysAlreadyExists, type AdapterOptions } from './adapter.js';
-import { combineChecks, logExcerpt, optional } from './checks.js';
+import { logExcerpt, optional } from './checks.js';
 import { forgeError, mapHttpFailure, type FailureContext, type HttpFailure } from './errors.js';
 import { gitlabFailureOf, gitlabRequester } from './gitlab-requester.js';
+import {
+  jobSchema,
+  jobState,
+  mrSchema,
+  pipelineSchema,
+  pipelineState,
+  toPull,
+} from './gitlab-shapes.js';
 import type {
   Check,
   ChecksReport,
@@ -16,51 +24,11 @@ import type {
   PullRequest,
 } from './types.js';
 
-const mrSchema = z.looseObject({
-  iid: z.number().int(),
-  web_url: z.string(),
-  state: z.string(),
-  draft: z.boolean().nullish(),
-  title: z.string(),
-  description: z.string().nullish(),
-  source_branch: z.string(),
-  target_branch: z.string(),
-  sha: z.string().nullish(),
-  has_conflicts: z.boolean().nullish(),
-  detailed_merge_status: z.string().nullish(),
-  merge_commit_sha: z.string().nullish(),
-  squash_commit_sha: z.string().nullish(),
-  rebase_in_progress: z.boolean().nullish(),
-  merge_error: z.string().nullish(),
-});
-const pipelineSchema = z.looseObject({
-  id: z.number().int(),
-  status: z.string(),
-  web_url: z.string().nullish(),
-});
-const jobSchema = z.looseObject({
-  id: z.number().int(),
-  name: z.string(),
-  stage: z.string().nullish(),
-  status: z.string(),
-  web_url: z.string().nullish(),
-  allow_failure: z.boolean().nullish(),
-  failure_reason: z.string().nullish(),
-});
-
 /** Failed jobs whose log tail is fetched for the agent; the rest get the failure reason only. */
 const MAX_TRACES = 5;
 /** A rebase is asked for and then polled this often, this many times, before the caller is told to retry. */
 const REBASE_POLLS = 20;
 const REBASE_POLL_MS = 250;
-const PENDING_STATUSES = new Set([
-  'created',
-  'waiting_for_resource',
-  'preparing',
-  'pending',
-  'running',
-  'scheduled',
-]);
 
 /** GitLab (gitlab.com or self-managed) merge requests and pipelines through `@gitbeaker/rest`. */
 export class GitLabForge implements Forge {
@@ -329,40 +297,4 @@ export class GitLabForge implements Forge {
       throw mapHttpFailure(this.#ctx, op, this.#failureOf(err));
     }
   }
-}
-
-function toPull(mr: z.infer<typeof mrSchema>): PullRequest {
-  const state = mr.state === 'merged' ? 'merged' : mr.state === 'opened' ? 'open' : 'closed';
-  const detailed = mr.detailed_merge_status ?? undefined;
-  const unknown = detailed === undefined || detailed === 'checking' || detailed === 'unchecked';
-  return {
-    number: mr.iid,
-    url: mr.web_url,
-    state,
-    draft: mr.draft === true,
-    title: mr.title,
-    body: mr.description ?? '',
-    head: mr.source_branch,
-    headSha: mr.sha ?? '',
-    base: mr.target_branch,
-    mergeable: state !== 'open' ? false : unknown ? undefined : detailed === 'mergeable',
-    conflict: mr.has_conflicts ?? (detailed === 'conflict' ? true : undefined),
-  };
-}
-
-/** GitLab job statuses; a failure allowed to fail and manual jobs do not block. */
-function jobState(job: z.infer<typeof jobSchema>): Check['state'] {
-  if (job.status === 'failed') return job.allow_failure === true ? 'success' : 'failure';
-  if (job.status === 'canceled') return 'failure';
-  if (PENDING_STATUSES.has(job.status)) return 'pending';
-  return 'success';
-}
-
-/** The pipeline's own status decides where it is final; otherwise its jobs do. */
-function pipelineState(status: string, checks: readonly Check[]): ChecksReport['state'] {
-  if (status === 'failed' || status === 'canceled') return 'failure';
-  if (status === 'success') return 'success';
-  if (PENDING_STATUSES.has(status)) return 'pending';
-  const combined = combineChecks(checks);
-  return combined === 'none' ? 'success' : combined;
 }

@@ -62,6 +62,19 @@ describe('GitHub rate limits', () => {
     expect((err as AgenticError).code).toBe('FORGE_RATE_LIMITED');
     expect(forgeErrorDetail(err)?.retryAt?.getTime()).toBe(5_060_000);
   });
+
+  it('keeps the Retry-After of a 503 on FORGE_UNAVAILABLE', async () => {
+    fake = await startFakeForge('github');
+    const forge = fake.forge({ now: () => 5_000_000 });
+    fake.server.script({
+      status: 503,
+      headers: { 'retry-after': '30' },
+      body: { message: 'Service Unavailable' },
+    });
+    const err = await forge.getPullRequest(1).catch((e: unknown) => e);
+    expect((err as AgenticError).code).toBe('FORGE_UNAVAILABLE');
+    expect(forgeErrorDetail(err)?.retryAt?.getTime()).toBe(5_030_000);
+  });
 });
 
 describe('GitLab requests', () => {
