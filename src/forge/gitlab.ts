@@ -83,16 +83,23 @@ export class GitLabForge implements Forge {
           return { ...updated, created: false };
         }
       }
-      if (
-        failure.status !== undefined &&
-        failure.status < 500 &&
-        /target.?branch/i.test(failure.message)
-      ) {
+      // Validation failures name the field: {"message": {"target_branch": ["is invalid"]}}.
+      const invalid = failure.status !== undefined && failure.status < 500;
+      if (invalid && /target.?branch/i.test(failure.message)) {
         throw forgeError(
           this.#ctx,
           'FORGE_NOT_FOUND',
           op,
           `the target branch ${input.base} is not on the forge (deleted?): ${failure.message}`,
+          { status: failure.status },
+        );
+      }
+      if (invalid && /source.?branch/i.test(failure.message)) {
+        throw forgeError(
+          this.#ctx,
+          'FORGE_NOT_FOUND',
+          op,
+          `the branch ${input.head} is not on the forge (push it first): ${failure.message}`,
           { status: failure.status },
         );
       }

@@ -251,17 +251,14 @@ describe.each(['github', 'gitlab', 'gitea', 'forgejo'] as const)('the %s adapter
     );
   });
 
-  it.skipIf(kind === 'gitlab')(
-    'says the base branch is gone when opening against a deleted base',
-    async () => {
-      fake.state.pushBranch('agent/orphan');
-      const err = await failure(
-        forge.openPullRequest({ head: 'agent/orphan', base: 'release-9', title: 't', body: 'b' }),
-        'FORGE_NOT_FOUND',
-      );
-      expect(err.message).toMatch(/release-9.*deleted\?/);
-    },
-  );
+  it('says the base branch is gone when opening against a deleted base', async () => {
+    fake.state.pushBranch('agent/orphan');
+    const err = await failure(
+      forge.openPullRequest({ head: 'agent/orphan', base: 'release-9', title: 't', body: 'b' }),
+      'FORGE_NOT_FOUND',
+    );
+    expect(err.message).toMatch(/release-9.*deleted\?/);
+  });
 
   it('maps 422 to FORGE_REJECTED with the forge message', async () => {
     fake.server.script(fake.error(422, 'Validation Failed: body is too long'), { method: 'PATCH' });

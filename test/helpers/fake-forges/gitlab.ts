@@ -95,7 +95,7 @@ export class FakeGitLab extends FakeForgeServer {
   /** A GitLab error body (`{"message": …}`) with the given status. */
   static error(
     status: number,
-    message: string | string[],
+    message: string | string[] | Record<string, string[]>,
     headers: Record<string, string> = {},
   ): Reply {
     return { status, headers, body: { message } };
@@ -145,6 +145,11 @@ export class FakeGitLab extends FakeForgeServer {
     const base = String(body['target_branch'] ?? '');
     if (!head || !base || !body['title'])
       return FakeGitLab.error(400, '400 Bad request - title is missing');
+    // Validation errors come as a map of field → messages (400).
+    if (!this.state.branches.has(base))
+      return FakeGitLab.error(400, { target_branch: ['is invalid'] });
+    if (!this.state.branches.has(head))
+      return FakeGitLab.error(400, { source_branch: ['does not exist'] });
     const existing = this.state.openPullFor(head, base);
     if (existing) {
       return FakeGitLab.error(409, [
