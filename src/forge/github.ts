@@ -126,23 +126,18 @@ export class GitHubForge implements Forge {
 
   async getChecks(ref: string): Promise<ChecksReport> {
     const op = `get checks of ${ref}`;
-    const [runs, combined] = await Promise.all([
-      this.#call(op, () =>
-        this.#octokit.paginate(this.#octokit.rest.checks.listForRef, {
-          ...this.#repoArgs(),
-          ref,
-          filter: 'latest',
-          per_page: 100,
-        }),
-      ),
-      this.#call(op, () =>
-        this.#octokit.rest.repos.getCombinedStatusForRef({
-          ...this.#repoArgs(),
-          ref,
-          per_page: 100,
-        }),
-      ),
-    ]);
+    // One request at a time: GitHub asks integrations not to run requests concurrently.
+    const runs = await this.#call(op, () =>
+      this.#octokit.paginate(this.#octokit.rest.checks.listForRef, {
+        ...this.#repoArgs(),
+        ref,
+        filter: 'latest',
+        per_page: 100,
+      }),
+    );
+    const combined = await this.#call(op, () =>
+      this.#octokit.rest.repos.getCombinedStatusForRef({ ...this.#repoArgs(), ref, per_page: 100 }),
+    );
     const checks: Check[] = [
       ...parseAnswer(this.#ctx, z.array(checkRunSchema), runs).map(checkRunToCheck),
       // A ref without statuses has combined state "pending" and none listed: not a pending check.
