@@ -190,7 +190,7 @@ function isRateLimited(failure: HttpFailure): boolean {
   );
 }
 
-/** When to try again: Retry-After (seconds or an HTTP date), else the reset epoch, else in a minute. */
+/** When to try again: Retry-After (seconds or an HTTP date), else the reset time (epoch seconds or GitLab's HTTP date), else in a minute; never in the past. */
 export function retryTime(headers: Readonly<Record<string, string>>, now: number): Date {
   const after = headers['retry-after']?.trim();
   if (after !== undefined && after !== '') {
@@ -202,5 +202,8 @@ export function retryTime(headers: Readonly<Record<string, string>>, now: number
   if (reset !== undefined && /^\d+$/.test(reset.trim())) {
     return new Date(Math.max(Number(reset) * 1000, now));
   }
+  // GitLab also sends the reset as an HTTP date.
+  const resetTime = Date.parse(headers['ratelimit-resettime'] ?? '');
+  if (!Number.isNaN(resetTime)) return new Date(Math.max(resetTime, now));
   return new Date(now + 60_000);
 }
