@@ -20,6 +20,11 @@ export interface AgenticEnv extends PathEnv {
   CORE_AGENT_FLEET_NODE_ID?: string | undefined;
   CORE_AGENT_SYNC_MAX_ATTEMPTS?: string | undefined;
   CORE_SYNC_MAX_ATTEMPTS?: string | undefined;
+  GITHUB_TOKEN?: string | undefined;
+  GH_TOKEN?: string | undefined;
+  GITLAB_TOKEN?: string | undefined;
+  GITEA_TOKEN?: string | undefined;
+  FORGEJO_TOKEN?: string | undefined;
 }
 
 /** Settings given on the command line; they win over env and file. */
@@ -51,7 +56,22 @@ export interface Config {
     fleetNodeId: string | undefined;
     maxAttempts: number | undefined;
   }>;
+  /**
+   * The non-empty forge token variables: the usual ones (`GITHUB_TOKEN`, `GH_TOKEN`,
+   * `GITLAB_TOKEN`, `GITEA_TOKEN`, `FORGEJO_TOKEN`) and each `forges[].token_env`, by name;
+   * resolved into a token per forge by src/forge. Never logged.
+   */
+  readonly forgeEnv: Readonly<Record<string, string>>;
 }
+
+/** The variables forge tokens are read from when agents.yaml names none. */
+const FORGE_TOKEN_VARS = [
+  'GITHUB_TOKEN',
+  'GH_TOKEN',
+  'GITLAB_TOKEN',
+  'GITEA_TOKEN',
+  'FORGEJO_TOKEN',
+];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -84,6 +104,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: AgenticEnv = readProces
     );
   }
 
+  const childEnv = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
   const config: Config = {
     coreRoot,
     workspaceRoot: resolveWorkspaceRoot(coreRoot, file.dispatch.workspace_root),
@@ -93,9 +116,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: AgenticEnv = readProces
     storeUrl: nonEmpty(env.CORE_AGENT_STORE_URL) ?? file.store.url,
     nodeId: nonEmpty(env.CORE_AGENT_FLEET_NODE_ID) ?? file.sync.fleet_node_id ?? hostname(),
     warnings,
-    childEnv: Object.fromEntries(
-      Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
-    ),
+    childEnv,
     syncEnv: {
       apiUrl: nonEmpty(env.CORE_API_URL),
       apiKey: nonEmpty(env.CORE_AGENT_API_KEY) ?? nonEmpty(env.CORE_BRAIN_KEY),
@@ -103,6 +124,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: AgenticEnv = readProces
       fleetNodeId: nonEmpty(env.CORE_AGENT_FLEET_NODE_ID),
       maxAttempts: parseMaxAttempts(env, warnings),
     },
+    forgeEnv: pickForgeEnv(childEnv, file),
   };
   return deepFreeze(config);
 }
@@ -192,6 +214,16 @@ function parseMaxAttempts(env: AgenticEnv, warnings: string[]): number | undefin
     warnings.push(`${name}="${value}" is not a positive integer; ignored`);
   }
   return undefined;
+}
+
+function pickForgeEnv(env: Record<string, string>, file: AgentsFile): Record<string, string> {
+  const names = new Set([...FORGE_TOKEN_VARS, ...file.forges.flatMap((f) => f.token_env ?? [])]);
+  const picked: Record<string, string> = {};
+  for (const name of names) {
+    const value = nonEmpty(env[name]);
+    if (value !== undefined) picked[name] = value.trim();
+  }
+  return picked;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -78,6 +78,35 @@ export const deliverSchema = deliverSettingsSchema.extend({
   repos: z.record(z.string(), deliverSettingsSchema).default({}),
 });
 
+/** The forge kinds agentic can open pull requests on (Forgejo speaks Gitea's API). */
+export const FORGE_KINDS = ['github', 'gitea', 'forgejo', 'gitlab'] as const;
+
+/**
+ * `forges[]`: a self-hosted forge, matched by the remote URL's host as written (with its port
+ * when it has one). `api_url` defaults to the kind's usual API root on that host; the token comes
+ * from `token_env` or `token_file`, else the kind's usual variables (e.g. `GITEA_TOKEN`).
+ */
+export const forgeSchema = z
+  .strictObject({
+    host: z
+      .string()
+      .min(1)
+      .regex(
+        /^[^/\s@]+$/,
+        'expected a host as written in the remote URL, e.g. "git.example.com:3000"',
+      ),
+    kind: z.enum(FORGE_KINDS),
+    api_url: z.url().optional(),
+    token_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+      .optional(),
+    token_file: z.string().min(1).optional(),
+  })
+  .refine((f) => f.token_env === undefined || f.token_file === undefined, {
+    message: 'give token_env or token_file, not both',
+  });
+
 /** The whole agents.yaml file. Unknown keys are errors (with a did-you-mean hint). */
 export const agentsFileSchema = z.strictObject({
   version: z.literal(1).optional(),
@@ -117,6 +146,7 @@ export const agentsFileSchema = z.strictObject({
   agents: z.record(z.string(), customAgentSchema).default({}),
   qa: qaSchema.default({ repos: {} }),
   deliver: deliverSchema.prefault({}),
+  forges: z.array(forgeSchema).default([]),
   sync: z
     .strictObject({
       url: z.url().optional(),
@@ -144,5 +174,9 @@ export type RateConfig = z.infer<typeof rateSchema>;
 export type QaCheckConfig = z.infer<typeof qaCheckSchema>;
 /** A hand-back mode. */
 export type DeliverMode = (typeof DELIVER_MODES)[number];
+/** One validated `forges[]` entry. */
+export type ForgeConfig = z.infer<typeof forgeSchema>;
+/** A forge kind. */
+export type ForgeKind = (typeof FORGE_KINDS)[number];
 /** One validated custom agent. */
 export type CustomAgentConfig = z.infer<typeof customAgentSchema>;

@@ -22,6 +22,16 @@ const KINDS = {
   HUB_UNAVAILABLE: 'failure',
   SYNC_FAILED: 'failure',
   IO_FAILED: 'failure',
+  // Pull requests on a forge (GitHub, GitLab, Gitea/Forgejo): src/forge.
+  FORGE_UNKNOWN: 'usage',
+  FORGE_TOKEN_MISSING: 'usage',
+  FORGE_AUTH_FAILED: 'usage',
+  FORGE_NOT_FOUND: 'usage',
+  FORGE_REJECTED: 'usage',
+  FORGE_CONFLICT: 'failure',
+  FORGE_PR_CLOSED: 'failure',
+  FORGE_RATE_LIMITED: 'failure',
+  FORGE_UNAVAILABLE: 'failure',
   INTERNAL: 'internal',
 } as const satisfies Record<string, ErrorKind>;
 
