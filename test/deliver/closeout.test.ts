@@ -1,55 +1,28 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { json, runCli } from '../helpers/cli.js';
-import { tempRoot, type TempRoot } from '../helpers/context.js';
-import {
-  GIT_ENV,
-  makeSourceRepo,
-  startDaemon,
-  waitUntil,
-  writeAgentsYaml,
-} from '../helpers/dispatch.js';
+import type { TempRoot } from '../helpers/context.js';
+import { DeliverFixture } from '../helpers/deliver.js';
+import { startDaemon, waitUntil, writeAgentsYaml } from '../helpers/dispatch.js';
 import { git } from '../helpers/git.js';
 
-interface Summary {
-  workspace: string;
-  status: string;
-  question: string | null;
-}
-
 describe('closing out a finished run: prompt, QA and fix rounds', () => {
+  let f: DeliverFixture;
   let root: TempRoot;
   let repo: string;
-  let env: Record<string, string>;
 
   beforeEach(() => {
-    root = tempRoot();
-    repo = makeSourceRepo(root);
-    env = { ...root.env, ...GIT_ENV };
+    f = new DeliverFixture();
+    root = f.root;
+    repo = f.repo;
   });
-  afterEach(() => root.cleanup());
+  afterEach(() => f.cleanup());
 
-  const cli = (args: string[]) => runCli(args, env, { timeoutMs: 120_000 });
-  const dispatchWait = async (task: string, agent = 'shell', extra: string[] = []) => {
-    const res = await cli([
-      'dispatch',
-      '--repo',
-      repo,
-      '--agent',
-      agent,
-      '--task',
-      task,
-      '--wait',
-      '--json',
-      ...extra,
-    ]);
-    expect([0, 1], res.stderr).toContain(res.code);
-    return json<Summary>(res);
-  };
-  const wsDir = (name: string): string => join(root.coreRoot, 'workspace', name);
-  const status = (name: string): Record<string, unknown> =>
-    JSON.parse(readFileSync(join(wsDir(name), 'status.json'), 'utf8')) as Record<string, unknown>;
+  const cli = (args: string[]) => f.cli(args);
+  const dispatchWait = (task: string, agent = 'shell', extra: string[] = []) =>
+    f.dispatchWait(task, extra, agent);
+  const wsDir = (name: string) => f.dir(name);
+  const status = (name: string) => f.status(name);
 
   // A custom agent that keeps the prompt it was given and answers its question once.
   const PROMPT_AGENT = [

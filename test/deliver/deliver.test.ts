@@ -1,56 +1,32 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { json, runCli } from '../helpers/cli.js';
-import { tempRoot, type TempRoot } from '../helpers/context.js';
-import { GIT_ENV, makeSourceRepo, writeAgentsYaml } from '../helpers/dispatch.js';
+import { json } from '../helpers/cli.js';
+import type { TempRoot } from '../helpers/context.js';
+import { DeliverFixture, type Summary } from '../helpers/deliver.js';
+import { writeAgentsYaml } from '../helpers/dispatch.js';
 import { git } from '../helpers/git.js';
 
-interface Summary {
-  workspace: string;
-  status: string;
-  question: string | null;
-}
-
 describe('delivering an agent’s work', () => {
+  let f: DeliverFixture;
   let root: TempRoot;
   let repo: string;
-  let env: Record<string, string>;
 
   beforeEach(() => {
-    root = tempRoot();
-    repo = makeSourceRepo(root);
-    env = { ...root.env, ...GIT_ENV };
+    f = new DeliverFixture();
+    root = f.root;
+    repo = f.repo;
   });
-  afterEach(() => root.cleanup());
+  afterEach(() => f.cleanup());
 
-  const cli = (args: string[]) => runCli(args, env, { timeoutMs: 120_000 });
-  const dispatchWait = async (task: string, extra: string[] = []): Promise<Summary> => {
-    const res = await cli([
-      'dispatch',
-      '--repo',
-      repo,
-      '--agent',
-      'shell',
-      '--task',
-      task,
-      '--wait',
-      '--json',
-      ...extra,
-    ]);
-    expect([0, 1], res.stderr).toContain(res.code);
-    return json<Summary>(res);
+  const cli = (args: string[]) => f.cli(args);
+  const dispatchWait = (task: string, extra: string[] = []): Promise<Summary> => {
+    f.repo = repo;
+    return f.dispatchWait(task, extra);
   };
-  const status = (name: string): Record<string, unknown> =>
-    JSON.parse(
-      readFileSync(join(root.coreRoot, 'workspace', name, 'status.json'), 'utf8'),
-    ) as Record<string, unknown>;
-  const clone = (name: string): string => join(root.coreRoot, 'workspace', name, 'repo');
-  const journal = (name: string): Array<Record<string, unknown>> =>
-    readFileSync(join(root.coreRoot, 'workspace', name, '.meta', 'journal.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const status = (name: string) => f.status(name);
+  const clone = (name: string) => f.clone(name);
+  const journal = (name: string) => f.journal(name);
 
   it('commits what the agent left uncommitted as the configured identity, never agentic’s own files', async () => {
     writeAgentsYaml(
