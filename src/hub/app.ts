@@ -6,7 +6,13 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { checkBounds, MAX_RECORD_BYTES, MAX_RECORD_DEPTH, type RecordBounds } from './bounds.js';
-import { authenticate, authorizeAgent, requireAdmin, type Principal } from './auth.js';
+import {
+  authenticate,
+  authorizeAgent,
+  dashboardScope,
+  requireAdmin,
+  type Principal,
+} from './auth.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
 import { dashboardData } from './dashboard.js';
 import { toErrorResponse } from './http-errors.js';
@@ -235,13 +241,15 @@ export function createHubApp(options: HubAppOptions): Hono<Env> {
   });
 
   app.get('/v1/dashboard', async (c) => {
-    principalOf(c);
     const q = parseInput(dashboardQuerySchema, c.req.query());
+    // An agent token sees its own records only; the fleet view needs an admin or viewer token.
+    const scope = dashboardScope(principalOf(c), q.agent_id);
     const data = await dashboardData(
       storage,
       { agentId: q.agent_id, status: q.status, repo: q.repo, limit: q.limit },
       clock.now(),
       onlineWindowMs,
+      scope,
     );
     return c.json(data);
   });
