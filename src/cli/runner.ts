@@ -22,11 +22,15 @@ export function registerRunner(program: Command): void {
     // MCP over streamable HTTP beside the runner (issue 6); see src/mcp/http.ts.
     .option('--mcp-port <port>', 'also serve the MCP tools over HTTP on this port (0 = any)', port)
     .option('--mcp-host <host>', 'interface for --mcp-port (default 127.0.0.1)')
-    .option('--mcp-token <token>', 'bearer token for --mcp-port (default: <CoreRoot>/mcp.token)')
+    .option(
+      '--mcp-token <token>',
+      'bearer token for --mcp-port; visible in ps, so prefer --mcp-token-file or $CORE_AGENT_MCP_TOKEN (default: <CoreRoot>/mcp.token)',
+    )
+    .option('--mcp-token-file <path>', 'read the bearer token for --mcp-port from this file')
     .option('--mcp-allow-remote', 'allow a --mcp-host other machines can reach')
     .action(async (opts: McpHttpFlags, cmd: Command) =>
       runVerb(cmd, async (ctx) => {
-        const mcpSettings = resolveMcpHttpFlags(opts);
+        const mcpSettings = resolveMcpHttpFlags(opts, ctx.config.mcpTokenEnv);
         // Listen for the stop signals before anything is announced: a SIGTERM sent as soon as
         // the MCP endpoint logs that it listens must stop the daemon in order, not kill it.
         const stopSignal = new Promise<void>((resolve) => {

@@ -20,6 +20,7 @@ export interface AgenticEnv extends PathEnv {
   CORE_AGENT_FLEET_NODE_ID?: string | undefined;
   CORE_AGENT_SYNC_MAX_ATTEMPTS?: string | undefined;
   CORE_SYNC_MAX_ATTEMPTS?: string | undefined;
+  CORE_AGENT_MCP_TOKEN?: string | undefined;
 }
 
 /** Settings given on the command line; they win over env and file. */
@@ -43,6 +44,8 @@ export interface Config {
   readonly childEnv: Readonly<Record<string, string>>;
   /** Warnings found while loading (e.g. an ignored env value), to be logged once by the caller. */
   readonly warnings: readonly string[];
+  /** The MCP HTTP bearer token from `$CORE_AGENT_MCP_TOKEN` (kept out of `ps`, unlike a flag), or undefined. */
+  readonly mcpTokenEnv: string | undefined;
   /** Raw sync-related env, resolved by src/sync. */
   readonly syncEnv: Readonly<{
     apiUrl: string | undefined;
@@ -93,9 +96,13 @@ export function loadConfig(flags: ConfigFlags = {}, env: AgenticEnv = readProces
     storeUrl: nonEmpty(env.CORE_AGENT_STORE_URL) ?? file.store.url,
     nodeId: nonEmpty(env.CORE_AGENT_FLEET_NODE_ID) ?? file.sync.fleet_node_id ?? hostname(),
     warnings,
+    // The MCP token guards this node's tools; agents and git have no use for it.
     childEnv: Object.fromEntries(
-      Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      Object.entries(env).filter(
+        (e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'CORE_AGENT_MCP_TOKEN',
+      ),
     ),
+    mcpTokenEnv: nonEmpty(env.CORE_AGENT_MCP_TOKEN)?.trim(),
     syncEnv: {
       apiUrl: nonEmpty(env.CORE_API_URL),
       apiKey: nonEmpty(env.CORE_AGENT_API_KEY) ?? nonEmpty(env.CORE_BRAIN_KEY),
