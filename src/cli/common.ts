@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import { loadConfig } from '../config/index.js';
 import { createContext, type AppContext } from '../context.js';
 import { AgenticError, toAgenticError } from '../lib/errors.js';
+import { printable } from '../lib/text.js';
 
 /** Options every verb accepts (global ones included). */
 export interface CommonOptions {
@@ -79,7 +80,8 @@ export function writeTable(head: string[], rows: Array<Array<string | number>>):
     },
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
   });
-  table.push(...rows.map((r) => r.map(String)));
+  // Cells often carry agent-written text: nothing in them may drive the terminal.
+  table.push(...rows.map((r) => r.map((cell) => printable(String(cell)).replace(/[\n\t]/g, ' '))));
   process.stdout.write(`${table.toString()}\n`);
 }
 
@@ -117,10 +119,10 @@ export function age(iso: string | undefined, now: Date): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** Shortens text to one line of at most `max` characters. */
+/** Shortens text to one line of at most `max` characters, without escape sequences or control characters. */
 export function oneLine(text: string | undefined, max = 60): string {
   if (!text) return '';
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = printable(text.replace(/\s+/g, ' ')).trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
