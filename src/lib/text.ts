@@ -44,3 +44,14 @@ const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066
 export function printable(text: string): string {
   return text.replace(ESCAPES, '').replace(UNPRINTABLE, '');
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * True when `value` holds a lone surrogate (not valid UTF-16, so not valid UTF-8 on disk or on
+ * the wire) or an invisible format character such as a bidi override (U+202E), which makes a
+ * name read other than it is.
+ */
+export function hasUnsafeUnicode(value: string): boolean {
+  return LONE_SURROGATE.test(value) || /\p{Cf}/u.test(value);
+}
