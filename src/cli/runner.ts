@@ -9,7 +9,7 @@ import { AgenticError } from '../lib/errors.js';
 import { poolOf, workspaceDir } from '../workspace/index.js';
 import { lastLogLine, logPath } from '../dispatch/launch.js';
 import type { StatusRecord } from '../workspace/index.js';
-import { age, oneLine, runVerb, writeJson, writeTable } from './common.js';
+import { age, oneLine, positiveInt, runVerb, writeJson, writeTable } from './common.js';
 import { naturalOrder } from './status.js';
 import { resolveMcpHttpFlags, startMcpHttp, type McpHttpFlags } from '../mcp/index.js';
 import { port } from './mcp.js';
@@ -30,6 +30,12 @@ export function registerRunner(program: Command): void {
     )
     .option('--mcp-token-file <path>', 'read the bearer token for --mcp-port from this file')
     .option('--mcp-allow-remote', 'allow a --mcp-host other machines can reach')
+    .option('--mcp-max-sessions <n>', 'most MCP HTTP sessions at once (default 100)', positiveInt)
+    .option(
+      '--mcp-idle-minutes <n>',
+      'close an MCP HTTP session idle this long (default 5)',
+      positiveInt,
+    )
     .action(async (opts: McpHttpFlags, cmd: Command) =>
       runVerb(cmd, async (ctx) => {
         const mcpSettings = resolveMcpHttpFlags(opts, ctx.config.mcpTokenEnv);

@@ -11,6 +11,8 @@ export interface McpHttpFlags {
   /** A file holding the token (first line), so it never shows in `ps`. */
   mcpTokenFile?: string | undefined;
   mcpAllowRemote?: boolean | undefined;
+  mcpMaxSessions?: number | undefined;
+  mcpIdleMinutes?: number | undefined;
 }
 
 /** Validated settings of the MCP HTTP transport. */
@@ -19,6 +21,10 @@ export interface McpHttpSettings {
   host: string;
   /** The given token; undefined = use (or create) `<CoreRoot>/mcp.token`. */
   token: string | undefined;
+  /** `--mcp-max-sessions`; undefined = the default. */
+  maxSessions?: number | undefined;
+  /** `--mcp-idle-minutes` in ms; undefined = the default. */
+  idleMs?: number | undefined;
 }
 
 /** Default interface: loopback only. */
@@ -43,13 +49,20 @@ export function resolveMcpHttpFlags(
   envToken?: string,
 ): McpHttpSettings | undefined {
   if (flags.mcpPort === undefined) {
-    const stray = (['mcpHost', 'mcpToken', 'mcpTokenFile', 'mcpAllowRemote'] as const).find(
-      (k) => flags[k] !== undefined,
-    );
+    const stray = (
+      [
+        'mcpHost',
+        'mcpToken',
+        'mcpTokenFile',
+        'mcpAllowRemote',
+        'mcpMaxSessions',
+        'mcpIdleMinutes',
+      ] as const
+    ).find((k) => flags[k] !== undefined);
     if (stray)
       throw new AgenticError(
         'USAGE',
-        '--mcp-host, --mcp-token, --mcp-token-file and --mcp-allow-remote need --mcp-port',
+        '--mcp-host, --mcp-token, --mcp-token-file, --mcp-allow-remote, --mcp-max-sessions and --mcp-idle-minutes need --mcp-port',
         {
           field: 'mcp-port',
         },
