@@ -18,7 +18,8 @@ describe('sync pull and status', () => {
     root = tempRoot();
     hub = await FakeHub.start();
     ctx = testContext(root, { env: hubEnv(hub.url), clock });
-    sync = await createSyncService(ctx, { requestTimeoutMs: 300 });
+    // Long enough for an answer on a loaded machine; the hanging hub below times out at it.
+    sync = await createSyncService(ctx, { requestTimeoutMs: 2_000 });
   });
   afterEach(async () => {
     await ctx.close();

@@ -17,10 +17,12 @@ describe('sync retries and drops', () => {
   let clock: ManualClock;
   let sync: SyncService;
 
-  const open = async (env: Record<string, string> = {}) => {
+  // Generous: a request that is meant to succeed must not time out on a loaded machine. Only the
+  // test of a hanging hub uses a short timeout, and a hang never answers whatever the load.
+  const open = async (env: Record<string, string> = {}, requestTimeoutMs = 15_000) => {
     ctx = testContext(root, { env: hubEnv(hub.url, env), clock });
     // One request at a time keeps the scripted answers in a known order.
-    sync = await createSyncService(ctx, { random: () => 0.5, requestTimeoutMs: 300, window: 1 });
+    sync = await createSyncService(ctx, { random: () => 0.5, requestTimeoutMs, window: 1 });
   };
 
   beforeEach(async () => {
@@ -92,11 +94,13 @@ describe('sync retries and drops', () => {
   });
 
   it('retries a request that times out and one whose connection is reset', async () => {
+    await ctx.close();
+    await open({}, 2_000);
     await seedHistory(ctx, 1);
     await sync.enqueue();
     hub.script('sync', { kind: 'hang' });
     const timedOut = await sync.drain();
-    expect(timedOut.lastError).toMatch(/timeout after 300 ms/);
+    expect(timedOut.lastError).toMatch(/timeout after 2000 ms/);
     expect(await head()).toMatchObject({ attempts: 1, next_attempt: at(1_000) });
     clock.advance(1_000);
     // One reset is taken for a stale keep-alive connection and retried at once; two are a failure.
@@ -219,7 +223,7 @@ describe('sync retries and drops', () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(root.coreRoot, 'agents.yaml'), 'sync:\n  batch_size: 1\n');
     ctx = testContext(root, { env: hubEnv(hub.url), clock });
-    sync = await createSyncService(ctx, { random: () => 0.5, requestTimeoutMs: 300, window: 4 });
+    sync = await createSyncService(ctx, { random: () => 0.5, requestTimeoutMs: 15_000, window: 4 });
     await seedHistory(ctx, 6);
     // Whichever request arrives first fails; the others succeed, so the hub is healthy and the
     // failed entry goes again in the same pass instead of waiting out its back-off.
