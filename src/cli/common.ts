@@ -20,7 +20,8 @@ export const cliState = { exitCode: EXIT.ok as number };
 
 /**
  * Runs a verb with a fresh context: loads config from the global flags, closes the store after,
- * and maps any error to the exit code and message (see {@link reportError}).
+ * and maps any error to the exit code and message (see {@link reportError}). When the store
+ * turns out damaged (STORE_CORRUPT) the verb runs once more on the rebuilt store.
  */
 export async function runVerb(
   command: Command,
@@ -29,8 +30,20 @@ export async function runVerb(
   const opts = command.optsWithGlobals<CommonOptions>();
   let ctx: AppContext | undefined;
   try {
-    ctx = createContext({ config: loadConfig({ config: opts.config, logLevel: opts.logLevel }) });
-    const code = await body(ctx, opts);
+    const config = loadConfig({ config: opts.config, logLevel: opts.logLevel });
+    ctx = createContext({ config });
+    let code: number | void;
+    try {
+      code = await body(ctx, opts);
+    } catch (err) {
+      if (!(err instanceof AgenticError && err.code === 'STORE_CORRUPT')) throw err;
+      // A query found the database damaged and marked it: a fresh context moves it aside,
+      // rebuilds it from the workspaces' files, and the verb runs once more on that.
+      ctx.logger.warn({ reason: err.message }, 'state store damaged; rebuilding and retrying');
+      await ctx.close();
+      ctx = createContext({ config, logger: ctx.logger });
+      code = await body(ctx, opts);
+    }
     cliState.exitCode = code ?? EXIT.ok;
   } catch (err) {
     cliState.exitCode = reportError(err, opts.json === true);
