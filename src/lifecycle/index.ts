@@ -1,4 +1,6 @@
-export { readAllRecords, readRecord, rebuildRegistryFromDisk, scanDiskRecords } from './records.js';
+export { readAllRecords, readRecord, scanDiskRecords } from './records.js';
+export { rebuildRegistryFromDisk } from './rebuild.js';
+export type { RebuildReport } from './rebuild.js';
 export {
   queueEntryOf,
   queueEntrySchema,
