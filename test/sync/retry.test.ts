@@ -162,6 +162,22 @@ describe('sync retries and drops', () => {
     expect(status).toMatchObject({ queued: 0, dropped: 1 });
   });
 
+  it('a 403 names the agent id used and how to fix it; retry-dropped then pushes as the fixed identity', async () => {
+    await ctx.close();
+    await open({ AGENT_NAME: 'wrong-host' });
+    await seedHistory(ctx, 2);
+    hub.script('sync', { status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    const first = await sync.push();
+    expect(first).toMatchObject({ success: false, dropped: 1 });
+    expect(first.error).toMatch(/pushed as agent id "wrong-host"; set AGENT_NAME/);
+    await ctx.close();
+    await open({ AGENT_NAME: 'node-a' });
+    const report = await sync.retryDropped();
+    expect(report).toMatchObject({ success: true, count: 1, pushed: 2 });
+    const last = hub.pushes.at(-1)?.body as { agent_id: string };
+    expect(last.agent_id).toBe('node-a');
+  });
+
   it('retry-dropped requeues dropped entries with a fresh attempt count and pushes them', async () => {
     await seedHistory(ctx, 3);
     hub.script('sync', { status: 422 });
