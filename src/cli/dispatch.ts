@@ -46,8 +46,15 @@ export function registerDispatch(program: Command): void {
       runVerb(cmd, async (ctx, common) => {
         const { workspace, record } = await enqueueDispatch(ctx, opts);
         if (!opts.wait) {
-          if (common.json) return writeJson(summary(workspace, record));
+          // Queued work waits for a runner: say so when none is up, or it looks lost.
+          const runner = leaseHeld(ctx.config.coreRoot, ctx.clock.now());
+          if (common.json)
+            return writeJson({ ...summary(workspace, record), runner_running: runner });
           process.stdout.write(`queued ${workspace} (${record.agent})\n`);
+          if (!runner)
+            process.stderr.write(
+              'agentic: queued; no runner is running — start `agentic daemon` (or use --wait)\n',
+            );
           return;
         }
         const final = await waitFor(ctx, workspace);

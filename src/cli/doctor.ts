@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { leaseHeld, readLease } from '../dispatch/lease.js';
 import { createContext } from '../context.js';
 import { VERSION } from '../lib/version.js';
 import { checkSqliteIntegrity } from '../store/index.js';
@@ -14,6 +16,10 @@ export function registerDoctor(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
         let store = await ctx.store();
+        const lease = readLease(ctx.config.coreRoot);
+        const runnerUp = leaseHeld(ctx.config.coreRoot, ctx.clock.now());
+        // The flag's file mirror: read without the store, which may be the thing being checked.
+        const frozen = existsSync(join(ctx.config.coreRoot, 'runtime', 'frozen'));
         // The open above only reads the schema; a damaged page shows only to a full check.
         let integrity: string | null = null;
         let rebuilt = false;
@@ -30,6 +36,7 @@ export function registerDoctor(program: Command): void {
         }
         const report = {
           version: VERSION,
+          runner: { running: runnerUp, pid: runnerUp ? (lease?.pid ?? null) : null, frozen },
           core_root: ctx.config.coreRoot,
           workspace_root: ctx.config.workspaceRoot,
           config_path: ctx.config.configPath,
@@ -62,6 +69,9 @@ export function registerDoctor(program: Command): void {
             ? `                DEGRADED: ${report.store.reason ?? ''}`
             : `                healthy`,
         ];
+        lines.push(
+          `runner:         ${runnerUp ? `running (pid ${lease?.pid ?? '?'})` : 'not running — queued work waits for `agentic daemon`'}${frozen ? '; FROZEN (agentic start resumes)' : ''}`,
+        );
         if (integrity !== null && integrity !== 'ok')
           lines.push(
             `integrity:      DAMAGED (${integrity})${rebuilt ? '; moved aside and rebuilt from the workspaces’ files' : ''}`,

@@ -159,6 +159,38 @@ describe('what the operator sees', () => {
     expect(json(res)).toMatchObject({ workspace, status: 'cancelled', cancel_pending: false });
   });
 
+  it('dispatch with no runner up says the work waits for one; doctor reports the runner and the frozen flag', async () => {
+    const repo = makeSourceRepo(root);
+    const env = { ...root.env, ...GIT_ENV };
+    const queued = await runCli(
+      ['dispatch', '--repo', repo, '--task', 'true', '--agent', 'shell'],
+      env,
+    );
+    expect(queued.code).toBe(0);
+    expect(queued.stderr).toMatch(/no runner is running — start `agentic daemon`/);
+    const asJson = await runCli(
+      [
+        'dispatch',
+        '--repo',
+        repo,
+        '--task',
+        'true',
+        '--agent',
+        'shell',
+        '--branch',
+        'b2',
+        '--json',
+      ],
+      env,
+    );
+    expect(json(asJson)).toMatchObject({ status: 'queued', runner_running: false });
+    expect((await runCli(['stop'], env)).code).toBe(0);
+    const doctor = json<{ runner: unknown }>(await runCli(['doctor', '--json'], env));
+    expect(doctor.runner).toEqual({ running: false, pid: null, frozen: true });
+    const human = await runCli(['doctor'], env);
+    expect(human.stdout).toMatch(/runner:\s+not running.*FROZEN/);
+  });
+
   it('formats daemon log lines for a terminal, one readable line each', () => {
     const line = JSON.stringify({
       level: 30,
