@@ -47,4 +47,16 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // A test must hold on its own: benchmarks are free to change, so no test depends on one.
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['**/bench/**'], message: 'Tests must not import bench/ modules.' }],
+        },
+      ],
+    },
+  },
 );

@@ -1,6 +1,6 @@
 // Reliability under random runner kills (issue: restart safety). Needs `npm run build` first.
 // Usage: npx tsx bench/chaos.ts [tasks=300] [concurrency=16] [min-kills=20]
-import { runChaos } from './chaos-run.js';
+import { runChaos } from '../test/helpers/chaos-run.js';
 
 const tasks = Number(process.argv[2] ?? 300);
 const concurrency = Number(process.argv[3] ?? 16);

@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import { loadConfig } from '../config/index.js';
 import { createContext, type AppContext } from '../context.js';
 import { AgenticError, toAgenticError } from '../lib/errors.js';
+import { printable } from '../lib/text.js';
 
 /** Options every verb accepts (global ones included). */
 export interface CommonOptions {
@@ -19,7 +20,8 @@ export const cliState = { exitCode: EXIT.ok as number };
 
 /**
  * Runs a verb with a fresh context: loads config from the global flags, closes the store after,
- * and maps any error to the exit code and message (see {@link reportError}).
+ * and maps any error to the exit code and message (see {@link reportError}). When the store
+ * turns out damaged (STORE_CORRUPT) the verb runs once more on the rebuilt store.
  */
 export async function runVerb(
   command: Command,
@@ -28,8 +30,20 @@ export async function runVerb(
   const opts = command.optsWithGlobals<CommonOptions>();
   let ctx: AppContext | undefined;
   try {
-    ctx = createContext({ config: loadConfig({ config: opts.config, logLevel: opts.logLevel }) });
-    const code = await body(ctx, opts);
+    const config = loadConfig({ config: opts.config, logLevel: opts.logLevel });
+    ctx = createContext({ config });
+    let code: number | void;
+    try {
+      code = await body(ctx, opts);
+    } catch (err) {
+      if (!(err instanceof AgenticError && err.code === 'STORE_CORRUPT')) throw err;
+      // A query found the database damaged and marked it: a fresh context moves it aside,
+      // rebuilds it from the workspaces' files, and the verb runs once more on that.
+      ctx.logger.warn({ reason: err.message }, 'state store damaged; rebuilding and retrying');
+      await ctx.close();
+      ctx = createContext({ config, logger: ctx.logger });
+      code = await body(ctx, opts);
+    }
     cliState.exitCode = code ?? EXIT.ok;
   } catch (err) {
     cliState.exitCode = reportError(err, opts.json === true);
@@ -79,7 +93,8 @@ export function writeTable(head: string[], rows: Array<Array<string | number>>):
     },
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
   });
-  table.push(...rows.map((r) => r.map(String)));
+  // Cells often carry agent-written text: nothing in them may drive the terminal.
+  table.push(...rows.map((r) => r.map((cell) => printable(String(cell)).replace(/[\n\t]/g, ' '))));
   process.stdout.write(`${table.toString()}\n`);
 }
 
@@ -117,10 +132,10 @@ export function age(iso: string | undefined, now: Date): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** Shortens text to one line of at most `max` characters. */
+/** Shortens text to one line of at most `max` characters, without escape sequences or control characters. */
 export function oneLine(text: string | undefined, max = 60): string {
   if (!text) return '';
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = printable(text.replace(/\s+/g, ' ')).trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 

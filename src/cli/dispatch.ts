@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { AppContext } from '../context.js';
 import { enqueueDispatch, resumeWorkspace, cancelWorkspace } from '../dispatch/service.js';
@@ -9,6 +9,7 @@ import { commitWorkspace } from '../lifecycle/commit.js';
 import { readRecord } from '../lifecycle/index.js';
 import { DELIVER_MODES } from '../config/index.js';
 import { AgenticError } from '../lib/errors.js';
+import { printable } from '../lib/text.js';
 import {
   isSettled,
   isTerminal,
@@ -17,7 +18,17 @@ import {
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
-import { age, EXIT, integer, oneLine, oneOf, positiveInt, runVerb, writeJson } from './common.js';
+import {
+  age,
+  EXIT,
+  integer,
+  oneLine,
+  oneOf,
+  positiveInt,
+  runVerb,
+  usage,
+  writeJson,
+} from './common.js';
 
 /** Registers dispatch, resume, cancel, logs and commit. */
 export function registerDispatch(program: Command): void {
@@ -56,8 +67,15 @@ export function registerDispatch(program: Command): void {
       runVerb(cmd, async (ctx, common) => {
         const { workspace, record } = await enqueueDispatch(ctx, opts);
         if (!opts.wait) {
-          if (common.json) return writeJson(summary(workspace, record));
+          // Queued work waits for a runner: say so when none is up, or it looks lost.
+          const runner = leaseHeld(ctx.config.coreRoot, ctx.clock.now());
+          if (common.json)
+            return writeJson({ ...summary(workspace, record), runner_running: runner });
           process.stdout.write(`queued ${workspace} (${record.agent})\n`);
+          if (!runner)
+            process.stderr.write(
+              'agentic: queued; no runner is running — start `agentic daemon` (or use --wait)\n',
+            );
           return;
         }
         const final = await waitFor(ctx, workspace);
@@ -92,27 +110,42 @@ export function registerDispatch(program: Command): void {
     .action(async (name: string, _opts: unknown, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
         parseWorkspaceName(name);
-        const record = await cancelWorkspace(ctx, name);
-        if (common.json) return writeJson(summary(name, record));
+        const requested = await cancelWorkspace(ctx, name);
+        // A running agent is only signalled here; answer with the status it ends in, not the
+        // `running` it had, unless it outlives the wait (then `cancel_pending` says so).
+        const record =
+          requested.status === 'running' ? await settled(ctx, name, CANCEL_WAIT_MS) : requested;
+        const pending = record.status === 'running';
+        if (common.json) return writeJson({ ...summary(name, record), cancel_pending: pending });
         process.stdout.write(
-          record.status === 'running' ? `stopping ${name}\n` : `${name}: ${record.status}\n`,
+          pending ? `stopping ${name} (still running)\n` : `${name}: ${record.status}\n`,
         );
       }),
     );
 
   program
     .command('logs <workspace>')
-    .description("print the agent's output")
+    .description("print the agent's output (control characters and escape sequences removed)")
     .option('--follow', 'keep printing until the workspace finishes')
+    .option('--json', 'print one JSON document {workspace, status, agent, path, output}')
     .action(async (name: string, opts: { follow?: boolean }, cmd: Command) =>
-      runVerb(cmd, async (ctx) => {
+      runVerb(cmd, async (ctx, common) => {
         parseWorkspaceName(name);
+        if (common.json && opts.follow) usage('follow', '--follow and --json do not go together');
         const record = await readRecord(ctx, name);
         if (!record)
           throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
             field: 'workspace',
           });
         const path = logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(record.agent));
+        if (common.json)
+          return writeJson({
+            workspace: name,
+            status: record.status,
+            agent: record.agent,
+            path,
+            output: existsSync(path) ? readFileSync(path, 'utf8') : '',
+          });
         let offset = copyFrom(path, 0);
         while (opts.follow) {
           const now = await readRecord(ctx, name);
@@ -171,6 +204,20 @@ function summary(workspace: string, r: StatusRecord): Record<string, unknown> {
   };
 }
 
+/** How long `cancel` waits for a running agent to end before answering. */
+const CANCEL_WAIT_MS = 15_000;
+
+/** The record once terminal, or as it is after `ms`. */
+async function settled(ctx: AppContext, name: string, ms: number): Promise<StatusRecord> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const record = await readRecord(ctx, name);
+    if (!record) throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace vanished: ${name}`);
+    if (isTerminal(record.status) || Date.now() >= deadline) return record;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Waits for a workspace to reach a terminal status, running an embedded runner when no runner holds the lease. */
 async function waitFor(ctx: AppContext, name: string): Promise<StatusRecord> {
   const runner = leaseHeld(ctx.config.coreRoot, ctx.clock.now())
@@ -215,7 +262,7 @@ function copyFrom(path: string, offset: number): number {
   try {
     const buf = Buffer.alloc(size - offset);
     readSync(fd, buf, 0, buf.length, offset);
-    process.stdout.write(buf);
+    process.stdout.write(printable(buf.toString('utf8')));
   } finally {
     closeSync(fd);
   }

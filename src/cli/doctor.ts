@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { leaseHeld, readLease } from '../dispatch/lease.js';
+import { createContext } from '../context.js';
 import { VERSION } from '../lib/version.js';
-import { runVerb, writeJson } from './common.js';
+import { checkSqliteIntegrity } from '../store/index.js';
+import { EXIT, runVerb, writeJson } from './common.js';
 
 /** Registers `agentic doctor`. */
 export function registerDoctor(program: Command): void {
@@ -10,9 +15,28 @@ export function registerDoctor(program: Command): void {
     .option('--json', 'print one JSON document')
     .action(async (_opts: unknown, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
-        const store = await ctx.store();
+        let store = await ctx.store();
+        const lease = readLease(ctx.config.coreRoot);
+        const runnerUp = leaseHeld(ctx.config.coreRoot, ctx.clock.now());
+        // The flag's file mirror: read without the store, which may be the thing being checked.
+        const frozen = existsSync(join(ctx.config.coreRoot, 'runtime', 'frozen'));
+        // The open above only reads the schema; a damaged page shows only to a full check.
+        let integrity: string | null = null;
+        let rebuilt = false;
+        if (store.engine === 'sqlite') {
+          integrity = await checkSqliteIntegrity(store.location);
+          if (integrity !== 'ok' && existsSync(`${store.location}.damaged`)) {
+            // Repair now: a fresh context moves the damaged files aside and rebuilds.
+            await ctx.close();
+            const fresh = createContext({ config: ctx.config, logger: ctx.logger });
+            store = await fresh.store();
+            rebuilt = true;
+            await fresh.close();
+          }
+        }
         const report = {
           version: VERSION,
+          runner: { running: runnerUp, pid: runnerUp ? (lease?.pid ?? null) : null, frozen },
           core_root: ctx.config.coreRoot,
           workspace_root: ctx.config.workspaceRoot,
           config_path: ctx.config.configPath,
@@ -27,9 +51,14 @@ export function registerDoctor(program: Command): void {
             schema_version: store.schemaVersion,
             degraded: store.degraded,
             reason: store.reason ?? null,
+            integrity,
+            rebuilt,
           },
         };
-        if (common.json) return writeJson(report);
+        if (common.json) {
+          writeJson(report);
+          return integrity !== null && integrity !== 'ok' && !rebuilt ? EXIT.failed : EXIT.ok;
+        }
         const lines = [
           `agentic ${report.version}`,
           `core root:      ${report.core_root}`,
@@ -40,7 +69,16 @@ export function registerDoctor(program: Command): void {
             ? `                DEGRADED: ${report.store.reason ?? ''}`
             : `                healthy`,
         ];
+        lines.push(
+          `runner:         ${runnerUp ? `running (pid ${lease?.pid ?? '?'})` : 'not running — queued work waits for `agentic daemon`'}${frozen ? '; FROZEN (agentic start resumes)' : ''}`,
+        );
+        if (integrity !== null && integrity !== 'ok')
+          lines.push(
+            `integrity:      DAMAGED (${integrity})${rebuilt ? '; moved aside and rebuilt from the workspaces’ files' : ''}`,
+          );
+        else if (integrity === 'ok') lines.push('integrity:      ok (quick_check)');
         process.stdout.write(`${lines.join('\n')}\n`);
+        return integrity !== null && integrity !== 'ok' && !rebuilt ? EXIT.failed : EXIT.ok;
       }),
     );
 }

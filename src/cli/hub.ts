@@ -1,8 +1,9 @@
-import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AppContext } from '../context.js';
 import { redactUrl } from '../store/index.js';
+import { isLoopback } from '../mcp/http-options.js';
 import { integer, positiveInt, runVerb, usage, writeJson } from './common.js';
+import { hubDb, registerHubToken } from './hub-token.js';
 
 /** Default port of `agentic hub`. */
 export const DEFAULT_HUB_PORT = 7420;
@@ -10,15 +11,10 @@ export const DEFAULT_HUB_PORT = 7420;
 interface ServeOptions {
   port: number;
   host: string;
+  allowRemote: boolean;
   db?: string;
   maxBodyBytes?: number;
   shutdownTimeout: number;
-}
-
-interface TokenOptions {
-  agent?: string;
-  admin?: boolean;
-  db?: string;
 }
 
 function port(value: string): number {
@@ -27,12 +23,7 @@ function port(value: string): number {
   return n;
 }
 
-/** The hub database a verb uses: `--db`, else `<CoreRoot>/hub.sqlite`. */
-function hubDb(ctx: AppContext, db: string | undefined): string {
-  return db ?? join(ctx.config.coreRoot, 'hub.sqlite');
-}
-
-/** Registers `agentic hub` (serve the fleet hub, the default) and `agentic hub token create`. */
+/** Registers `agentic hub` (serve the fleet hub, the default) and `agentic hub token …`. */
 export function registerHub(program: Command): void {
   const hub = program
     .command('hub')
@@ -43,6 +34,7 @@ export function registerHub(program: Command): void {
     .description('serve the hub API and dashboard in the foreground until SIGINT/SIGTERM')
     .option('--port <port>', `TCP port; 0 picks a free one (default: ${DEFAULT_HUB_PORT})`, port)
     .option('--host <address>', 'interface to bind (default: 127.0.0.1, loopback only)')
+    .option('--allow-remote', 'allow a --host other machines can reach (tokens still apply)')
     .option('--db <path|url>', 'SQLite file or postgres:// URL (default: <CoreRoot>/hub.sqlite)')
     .option('--max-body-bytes <n>', 'larger request bodies get 413 (default: 10 MiB)', positiveInt)
     .option(
@@ -56,6 +48,7 @@ export function registerHub(program: Command): void {
         const opts: ServeOptions = {
           port: raw.port ?? DEFAULT_HUB_PORT,
           host: raw.host ?? '127.0.0.1',
+          allowRemote: raw.allowRemote === true,
           shutdownTimeout: raw.shutdownTimeout ?? 10,
           ...(raw.db !== undefined ? { db: raw.db } : {}),
           ...(raw.maxBodyBytes !== undefined ? { maxBodyBytes: raw.maxBodyBytes } : {}),
@@ -64,39 +57,16 @@ export function registerHub(program: Command): void {
       }),
     );
 
-  hub
-    .command('token')
-    .description('manage hub tokens')
-    .command('create')
-    .description('create a token for one agent (--agent) or an operator token (--admin)')
-    .option('--agent <name>', 'the agent id the token may push and pull as')
-    .option('--admin', 'an operator token: any agent id, notes, dashboard')
-    .option('--db <path|url>', 'SQLite file or postgres:// URL (default: <CoreRoot>/hub.sqlite)')
-    .option('--json', 'print one JSON document {agent, admin, token}')
-    .action(async (raw: TokenOptions, cmd: Command) =>
-      runVerb(cmd, async (ctx, common) => {
-        if ((raw.agent === undefined) === (raw.admin !== true))
-          usage('agent', 'give exactly one of --agent <name> or --admin');
-        const { createToken, openHubStorage } = await import('../hub/index.js');
-        const storage = await openHubStorage(hubDb(ctx, raw.db), {
-          logger: ctx.logger,
-          now: () => ctx.clock.now(),
-        });
-        try {
-          const created = await createToken(storage, raw.agent ?? null, ctx.clock);
-          if (common.json) return writeJson(created);
-          process.stderr.write(
-            `agentic: created ${created.admin ? 'an admin token' : `a token for agent "${created.agent ?? ''}"`}; only its hash is stored, so keep it now\n`,
-          );
-          process.stdout.write(`${created.token}\n`);
-        } finally {
-          await storage.close();
-        }
-      }),
-    );
+  registerHubToken(hub);
 }
 
 async function serveHub(ctx: AppContext, opts: ServeOptions, json: boolean): Promise<void> {
+  // Same rule as the MCP endpoint: reachable from other machines only when the operator says so.
+  if (!isLoopback(opts.host) && !opts.allowRemote)
+    usage(
+      'host',
+      `host ${opts.host} is reachable from other machines; add --allow-remote to confirm (every request still needs a token; put TLS in front)`,
+    );
   const { openHubStorage, startHubServer } = await import('../hub/index.js');
   const db = hubDb(ctx, opts.db);
   const logger = ctx.logger.child({ component: 'hub' });

@@ -60,6 +60,13 @@ export async function main(argv: string[]): Promise<number> {
 const invokedDirectly =
   process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
+  // A reader that went away (`agentic status | head -1`) is not an error: stop quietly.
+  const quitOnClosedPipe = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(cliState.exitCode);
+  };
+  process.stdout.on('error', quitOnClosedPipe);
+  process.stderr.on('error', quitOnClosedPipe);
   main(process.argv).then(
     (code) => {
       process.exitCode = code;

@@ -8,7 +8,9 @@ import { readAllRecords } from '../lifecycle/index.js';
 import { AgenticError } from '../lib/errors.js';
 import { poolOf, workspaceDir } from '../workspace/index.js';
 import { lastLogLine, logPath } from '../dispatch/launch.js';
-import { age, oneLine, runVerb, writeJson, writeTable } from './common.js';
+import type { StatusRecord } from '../workspace/index.js';
+import { age, oneLine, positiveInt, runVerb, writeJson, writeTable } from './common.js';
+import { naturalOrder } from './status.js';
 import { resolveMcpHttpFlags, startMcpHttp, type McpHttpFlags } from '../mcp/index.js';
 import { port } from './mcp.js';
 
@@ -22,11 +24,21 @@ export function registerRunner(program: Command): void {
     // MCP over streamable HTTP beside the runner (issue 6); see src/mcp/http.ts.
     .option('--mcp-port <port>', 'also serve the MCP tools over HTTP on this port (0 = any)', port)
     .option('--mcp-host <host>', 'interface for --mcp-port (default 127.0.0.1)')
-    .option('--mcp-token <token>', 'bearer token for --mcp-port (default: <CoreRoot>/mcp.token)')
+    .option(
+      '--mcp-token <token>',
+      'bearer token for --mcp-port; visible in ps, so prefer --mcp-token-file or $CORE_AGENT_MCP_TOKEN (default: <CoreRoot>/mcp.token)',
+    )
+    .option('--mcp-token-file <path>', 'read the bearer token for --mcp-port from this file')
     .option('--mcp-allow-remote', 'allow a --mcp-host other machines can reach')
+    .option('--mcp-max-sessions <n>', 'most MCP HTTP sessions at once (default 100)', positiveInt)
+    .option(
+      '--mcp-idle-minutes <n>',
+      'close an MCP HTTP session idle this long (default 5)',
+      positiveInt,
+    )
     .action(async (opts: McpHttpFlags, cmd: Command) =>
       runVerb(cmd, async (ctx) => {
-        const mcpSettings = resolveMcpHttpFlags(opts);
+        const mcpSettings = resolveMcpHttpFlags(opts, ctx.config.mcpTokenEnv);
         // Listen for the stop signals before anything is announced: a SIGTERM sent as soon as
         // the MCP endpoint logs that it listens must stop the daemon in order, not kill it.
         const stopSignal = new Promise<void>((resolve) => {
@@ -103,37 +115,87 @@ export function registerRunner(program: Command): void {
 
   program
     .command('watch')
-    .description('a live view of all workspaces')
+    .description('a live view of all workspaces; q or Ctrl-C quits')
     .option('--once', 'print one frame and exit')
     .option('--interval <ms>', 'refresh interval', (v) => Number(v), 1000)
     .action(async (opts: { once?: boolean; interval: number }, cmd: Command) =>
       runVerb(cmd, async (ctx) => {
         let stop = false;
-        process.once('SIGINT', () => (stop = true));
-        do {
-          const records = await readAllRecords(ctx);
-          const now = ctx.clock.now();
-          const rows = [...records]
-            .sort(([a], [b]) => a.localeCompare(b))
-            .map(([name, r]) => [
-              name,
-              r.status === 'running' && r.pid === undefined ? 'preparing' : r.status,
-              r.agent,
-              age(r.status === 'running' ? r.started_at : r.updated_at, now),
-              r.status === 'running'
-                ? oneLine(
-                    lastLogLine(
-                      logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(r.agent)),
-                    ),
-                    60,
-                  )
-                : oneLine(r.question, 60),
-            ]);
-          if (!opts.once && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
-          writeTable(['WORKSPACE', 'STATUS', 'AGENT', 'ELAPSED', 'LAST LINE / QUESTION'], rows);
-          if (opts.once) break;
-          await new Promise((r) => setTimeout(r, opts.interval));
-        } while (!stop);
+        let wake: () => void = () => undefined;
+        const quit = (): void => {
+          stop = true;
+          wake();
+        };
+        process.once('SIGINT', quit);
+        const keys = opts.once ? undefined : watchKeys(quit);
+        try {
+          do {
+            const records = await readAllRecords(ctx);
+            const now = ctx.clock.now();
+            const rows = [...records]
+              .sort(([a], [b]) => naturalOrder(a, b))
+              .map(([name, r]) => [
+                name,
+                r.status === 'running' && r.pid === undefined ? 'preparing' : r.status,
+                r.agent,
+                elapsed(r, now),
+                r.status === 'running'
+                  ? oneLine(
+                      lastLogLine(
+                        logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(r.agent)),
+                      ),
+                      60,
+                    )
+                  : oneLine(r.question, 60),
+              ]);
+            if (!opts.once && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
+            writeTable(['WORKSPACE', 'STATUS', 'AGENT', 'ELAPSED', 'LAST LINE / QUESTION'], rows);
+            if (opts.once || stop) break;
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, opts.interval);
+              wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+          } while (!stop);
+        } finally {
+          process.off('SIGINT', quit);
+          keys?.();
+        }
       }),
     );
+}
+
+/**
+ * How long a workspace has been at it: running or preparing since it started; finished work
+ * shows how long it ran (start to last update), which no longer grows; queued work, how long it
+ * has waited.
+ */
+function elapsed(r: StatusRecord, now: Date): string {
+  if (r.status === 'running') return age(r.started_at, now);
+  if (r.status === 'queued') return age(r.queued_at ?? r.updated_at, now);
+  if (r.started_at === undefined) return '-';
+  return age(r.started_at, new Date(r.updated_at));
+}
+
+/**
+ * Quits `watch` on `q` (or Ctrl-C, which raw mode turns into a key) from stdin; on a terminal
+ * stdin goes into raw mode so no Enter is needed. Returns the function that restores stdin.
+ */
+function watchKeys(quit: () => void): () => void {
+  const stdin = process.stdin;
+  const raw = stdin.isTTY === true;
+  if (raw) stdin.setRawMode(true);
+  const onData = (chunk: Buffer): void => {
+    const text = chunk.toString('utf8');
+    if (text.includes('q') || text.includes('Q') || text.includes('\u0003')) quit();
+  };
+  stdin.on('data', onData);
+  stdin.resume();
+  return () => {
+    stdin.off('data', onData);
+    if (raw) stdin.setRawMode(false);
+    stdin.pause();
+  };
 }

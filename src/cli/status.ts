@@ -8,7 +8,18 @@ import {
   type Status,
   type StatusRecord,
 } from '../workspace/index.js';
-import { age, oneLine, oneOf, positiveInt, runVerb, writeJson, writeTable } from './common.js';
+import { AgenticError } from '../lib/errors.js';
+import {
+  age,
+  EXIT,
+  oneLine,
+  oneOf,
+  positiveInt,
+  reportError,
+  runVerb,
+  writeJson,
+  writeTable,
+} from './common.js';
 
 /** Counts per status plus the total, as `agentic status --json` prints them. */
 export type StatusCounts = Record<'total' | Status, number>;
@@ -32,7 +43,17 @@ export interface StatusRow {
   delivery: string | null;
 }
 
-/** Builds the status report from records: counts over everything, rows filtered and limited. */
+/** Orders workspace names naturally, so `task-3` comes before `task-11`. */
+export function naturalOrder(a: string, b: string): number {
+  return NATURAL.compare(a, b);
+}
+
+const NATURAL = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
+
+/**
+ * Builds the status report from records: counts over everything, rows filtered, in natural name
+ * order; `limit` keeps the most recently updated rows (still shown in name order).
+ */
 export function statusReport(
   records: ReadonlyMap<string, StatusRecord>,
   filter: {
@@ -43,7 +64,7 @@ export function statusReport(
 ): { counts: StatusCounts; workspaces: StatusRow[] } {
   const counts = Object.fromEntries([['total', 0], ...STATUSES.map((s) => [s, 0])]) as StatusCounts;
   const rows: StatusRow[] = [];
-  for (const [name, r] of [...records].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, r] of [...records].sort(([a], [b]) => naturalOrder(a, b))) {
     counts.total += 1;
     counts[r.status] += 1;
     if (filter.workspace !== undefined && name !== filter.workspace) continue;
@@ -64,7 +85,14 @@ export function statusReport(
       delivery: deliveryState(r) ?? null,
     });
   }
-  return { counts, workspaces: filter.limit === undefined ? rows : rows.slice(0, filter.limit) };
+  if (filter.limit === undefined || rows.length <= filter.limit)
+    return { counts, workspaces: rows };
+  const newest = new Set(
+    [...rows]
+      .sort((a, b) => b.updated_at.localeCompare(a.updated_at) || naturalOrder(a.name, b.name))
+      .slice(0, filter.limit),
+  );
+  return { counts, workspaces: rows.filter((r) => newest.has(r)) };
 }
 
 /** Registers `agentic status`. */
@@ -79,7 +107,18 @@ export function registerStatus(program: Command): void {
     .action(async (opts: { workspace?: string; status?: Status; limit?: number }, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
         if (opts.workspace !== undefined) parseWorkspaceName(opts.workspace);
-        const report = statusReport(await readAllRecords(ctx), opts);
+        const records = await readAllRecords(ctx);
+        // Asking about a workspace that does not exist is a failed lookup (exit 1), not bad input.
+        if (opts.workspace !== undefined && !records.has(opts.workspace)) {
+          reportError(
+            new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${opts.workspace}`, {
+              field: 'workspace',
+            }),
+            common.json === true,
+          );
+          return EXIT.failed;
+        }
+        const report = statusReport(records, opts);
         if (common.json) return writeJson(report);
         const c = report.counts;
         process.stdout.write(

@@ -37,10 +37,17 @@ export function registerSync(program: Command): void {
     .action(async (opts: { since?: string }, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
         const result = await (await createSyncService(ctx)).pull({ since: opts.since });
-        if (common.json) return writeJson(result);
-        const from =
-          result.source === 'hub' ? `${result.fetched} new from the hub` : `cache: ${result.error}`;
-        process.stdout.write(`${result.count} context items (${from})\n`);
+        if (common.json) writeJson(result);
+        else {
+          const from =
+            result.source === 'hub'
+              ? `${result.fetched} new from the hub`
+              : `cache: ${result.error}`;
+          process.stdout.write(`${result.count} context items (${from})\n`);
+          if (!result.success)
+            process.stderr.write(`agentic: sync pull failed: ${result.error ?? 'unknown'}\n`);
+        }
+        return result.success ? EXIT.ok : EXIT.failed;
       }),
     );
 

@@ -25,6 +25,7 @@ export interface AgenticEnv extends PathEnv {
   GITLAB_TOKEN?: string | undefined;
   GITEA_TOKEN?: string | undefined;
   FORGEJO_TOKEN?: string | undefined;
+  CORE_AGENT_MCP_TOKEN?: string | undefined;
 }
 
 /** Settings given on the command line; they win over env and file. */
@@ -48,6 +49,8 @@ export interface Config {
   readonly childEnv: Readonly<Record<string, string>>;
   /** Warnings found while loading (e.g. an ignored env value), to be logged once by the caller. */
   readonly warnings: readonly string[];
+  /** The MCP HTTP bearer token from `$CORE_AGENT_MCP_TOKEN` (kept out of `ps`, unlike a flag), or undefined. */
+  readonly mcpTokenEnv: string | undefined;
   /** Raw sync-related env, resolved by src/sync. */
   readonly syncEnv: Readonly<{
     apiUrl: string | undefined;
@@ -104,8 +107,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: AgenticEnv = readProces
     );
   }
 
+  // The MCP token guards this node's tools; agents and git have no use for it.
   const childEnv = Object.fromEntries(
-    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    Object.entries(env).filter(
+      (e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'CORE_AGENT_MCP_TOKEN',
+    ),
   );
   const config: Config = {
     coreRoot,
@@ -117,6 +123,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: AgenticEnv = readProces
     nodeId: nonEmpty(env.CORE_AGENT_FLEET_NODE_ID) ?? file.sync.fleet_node_id ?? hostname(),
     warnings,
     childEnv,
+    mcpTokenEnv: nonEmpty(env.CORE_AGENT_MCP_TOKEN)?.trim(),
     syncEnv: {
       apiUrl: nonEmpty(env.CORE_API_URL),
       apiKey: nonEmpty(env.CORE_AGENT_API_KEY) ?? nonEmpty(env.CORE_BRAIN_KEY),

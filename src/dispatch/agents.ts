@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { AgentsFile, CustomAgentConfig } from '../config/index.js';
 import { AgenticError } from '../lib/errors.js';
-import { hasControlCharacters } from '../lib/text.js';
+import { hasControlCharacters, hasUnsafeUnicode } from '../lib/text.js';
 import { modelOf, poolOf } from '../workspace/index.js';
 
 /** Everything an agent command may refer to. */
@@ -55,6 +55,9 @@ export function knownAgents(file: AgentsFile): string[] {
   return [...new Set([...Object.keys(BUILT_INS), ...Object.keys(file.agents)])].sort();
 }
 
+/** Longest model name accepted after `base:` (real ones are under 60 characters). */
+export const MAX_MODEL_LENGTH = 200;
+
 /**
  * Checks an agent string `base[:model]` against the known agents and returns it normalised.
  * Throws AGENT_NOT_FOUND (a usage error) listing the known agents.
@@ -71,11 +74,20 @@ export function validateAgent(file: AgentsFile, agent: string): string {
   }
   if (
     model !== undefined &&
-    (model === '' || /\s/.test(model) || hasControlCharacters(model) || model.startsWith('-'))
+    (model === '' ||
+      model.length > MAX_MODEL_LENGTH ||
+      /\s/.test(model) ||
+      hasControlCharacters(model) ||
+      hasUnsafeUnicode(model) ||
+      model.startsWith('-'))
   ) {
+    const shown =
+      model.length > 60
+        ? `${JSON.stringify(model.slice(0, 60))}… (${model.length} characters)`
+        : JSON.stringify(model);
     throw new AgenticError(
       'INPUT_INVALID',
-      `agent model ${JSON.stringify(model)} is not a valid model name`,
+      `agent model ${shown} is not a valid model name: at most ${MAX_MODEL_LENGTH} characters, no whitespace, control or format characters, not starting with "-"`,
       { field: 'agent' },
     );
   }

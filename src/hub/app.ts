@@ -5,7 +5,14 @@ import { HTTPException } from 'hono/http-exception';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
-import { authenticate, authorizeAgent, requireAdmin, type Principal } from './auth.js';
+import { checkBounds, MAX_RECORD_BYTES, MAX_RECORD_DEPTH, type RecordBounds } from './bounds.js';
+import {
+  authenticate,
+  authorizeAgent,
+  dashboardScope,
+  requireAdmin,
+  type Principal,
+} from './auth.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
 import { dashboardData } from './dashboard.js';
 import { toErrorResponse } from './http-errors.js';
@@ -42,6 +49,10 @@ export interface HubAppOptions {
   maxBodyBytes?: number;
   /** More records in one push get 400. Default {@link DEFAULT_MAX_RECORDS}. */
   maxRecords?: number;
+  /** Records (and note fields) nested deeper get 400. Default {@link MAX_RECORD_DEPTH}. */
+  maxRecordDepth?: number;
+  /** Records (and notes) larger than this as JSON get 400. Default {@link MAX_RECORD_BYTES}. */
+  maxRecordBytes?: number;
   /** An agent that pushed or pulled within this window is `online`. Default 15 min. */
   onlineWindowMs?: number;
   /** How long an Idempotency-Key replays its first response. Default 7 days. */
@@ -63,6 +74,10 @@ export function createHubApp(options: HubAppOptions): Hono<Env> {
   const syncSchema = syncBodySchema(options.maxRecords ?? DEFAULT_MAX_RECORDS);
   const onlineWindowMs = options.onlineWindowMs ?? DEFAULT_ONLINE_WINDOW_MS;
   const retentionMs = options.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS;
+  const bounds: RecordBounds = {
+    maxDepth: options.maxRecordDepth ?? MAX_RECORD_DEPTH,
+    maxBytes: options.maxRecordBytes ?? MAX_RECORD_BYTES,
+  };
   let lastPrune = 0;
 
   const app = new Hono<Env>();
@@ -136,6 +151,7 @@ export function createHubApp(options: HubAppOptions): Hono<Env> {
     const principal = principalOf(c);
     const body = parseInput(syncSchema, parseJson(await c.req.text()));
     authorizeAgent(principal, body.agent_id);
+    body.dispatches.forEach((d, i) => checkBounds(d, `dispatches[${i}]`, bounds));
     const key = c.req.header('idempotency-key');
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
       throw new AgenticError(
@@ -193,6 +209,7 @@ export function createHubApp(options: HubAppOptions): Hono<Env> {
   app.post('/v1/agent/context', limit, async (c) => {
     requireAdmin(principalOf(c));
     const { text, agent_id, ...extra } = parseInput(noteBodySchema, parseJson(await c.req.text()));
+    checkBounds(extra, 'body', bounds);
     const note = await storage.addNote({
       text,
       agentId: agent_id ?? null,
@@ -224,13 +241,15 @@ export function createHubApp(options: HubAppOptions): Hono<Env> {
   });
 
   app.get('/v1/dashboard', async (c) => {
-    principalOf(c);
     const q = parseInput(dashboardQuerySchema, c.req.query());
+    // An agent token sees its own records only; the fleet view needs an admin or viewer token.
+    const scope = dashboardScope(principalOf(c), q.agent_id);
     const data = await dashboardData(
       storage,
       { agentId: q.agent_id, status: q.status, repo: q.repo, limit: q.limit },
       clock.now(),
       onlineWindowMs,
+      scope,
     );
     return c.json(data);
   });

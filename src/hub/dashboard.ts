@@ -61,25 +61,30 @@ function shaped<T>(schema: z.ZodType<T>, value: unknown): T | null {
 export interface DashboardData {
   generated_at: string;
   nodes: DashboardNode[];
-  /** Current dispatches per status across the fleet (unfiltered). */
+  /** Current dispatches per status across the fleet (unfiltered), or of one agent for an agent token. */
   counts: Record<string, number>;
   total: number;
   /** Current dispatches matching the filter, most recently received first. */
   dispatches: DashboardDispatch[];
 }
 
-/** Gathers the dashboard document at `now`. */
+/**
+ * Gathers the dashboard document at `now`: the whole fleet, or only `scope`'s node, counts and
+ * dispatches when a scope (one agent id) is given.
+ */
 export async function dashboardData(
   storage: HubStorage,
   filter: DashboardFilter,
   now: Date,
   onlineWindowMs: number,
+  scope?: string,
 ): Promise<DashboardData> {
-  const [agents, counts, rows] = await Promise.all([
+  const [all, counts, rows] = await Promise.all([
     storage.agents(),
-    storage.statusCounts(),
-    storage.recentDispatches(filter),
+    storage.statusCounts(scope),
+    storage.recentDispatches(scope === undefined ? filter : { ...filter, agentId: scope }),
   ]);
+  const agents = scope === undefined ? all : all.filter((a) => a.agentId === scope);
   return {
     generated_at: now.toISOString(),
     nodes: agents.map((a) => ({

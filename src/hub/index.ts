@@ -25,7 +25,16 @@ export type {
   IngestResponse,
   NoteItem,
 } from './storage.js';
-export { createToken, hashToken, TOKEN_PREFIX } from './tokens.js';
-export type { CreatedToken } from './tokens.js';
+export {
+  createToken,
+  hashToken,
+  listTokens,
+  revokeTokens,
+  roleOf,
+  rotateToken,
+  TOKEN_ID_LENGTH,
+  TOKEN_PREFIX,
+} from './tokens.js';
+export type { CreatedToken, TokenInfo, TokenRole } from './tokens.js';
 export { CONTEXT_MAX_ITEMS, DASHBOARD_MAX_ROWS, dispatchRecordSchema, versionOf } from './wire.js';
 export type { DispatchRecord } from './wire.js';

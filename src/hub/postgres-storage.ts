@@ -98,6 +98,31 @@ class PostgresHubStorage implements HubStorage {
       : { tokenHash, agentId: row.agent_id, admin: row.admin, createdAt: row.created_at };
   }
 
+  async listTokens(): Promise<TokenRow[]> {
+    const res = await this.db().query<{
+      token_hash: string;
+      agent_id: string | null;
+      admin: boolean;
+      created_at: string;
+    }>(
+      'SELECT token_hash, agent_id, admin, created_at FROM hub_tokens ORDER BY created_at, token_hash',
+    );
+    return res.rows.map((r) => ({
+      tokenHash: r.token_hash,
+      agentId: r.agent_id,
+      admin: r.admin,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async removeTokens(tokenHashes: readonly string[]): Promise<number> {
+    if (tokenHashes.length === 0) return 0;
+    const res = await this.db().query('DELETE FROM hub_tokens WHERE token_hash = ANY($1::text[])', [
+      [...tokenHashes],
+    ]);
+    return res.rowCount ?? 0;
+  }
+
   ingest(batch: IngestBatch): Promise<IngestOutcome> {
     return ingestPostgres(this.db(), batch);
   }
@@ -167,9 +192,11 @@ class PostgresHubStorage implements HubStorage {
     return res.rows.map(agentRow);
   }
 
-  async statusCounts(): Promise<Record<string, number>> {
+  async statusCounts(agentId?: string): Promise<Record<string, number>> {
     const res = await this.db().query<{ status: string | null; n: number }>(
-      'SELECT status, COUNT(*)::int AS n FROM hub_dispatches GROUP BY status ORDER BY status',
+      `SELECT status, COUNT(*)::int AS n FROM hub_dispatches WHERE $1::text IS NULL OR agent_id = $1
+       GROUP BY status ORDER BY status`,
+      [agentId ?? null],
     );
     return Object.fromEntries(res.rows.map((r) => [r.status ?? 'unknown', r.n]));
   }

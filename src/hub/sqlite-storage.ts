@@ -88,6 +88,29 @@ class SqliteHubStorage implements HubStorage {
       : { tokenHash, agentId: row.agent_id, admin: row.admin === 1, createdAt: row.created_at };
   }
 
+  async listTokens(): Promise<TokenRow[]> {
+    return this.open()
+      .prepare<
+        [],
+        { token_hash: string; agent_id: string | null; admin: number; created_at: string }
+      >(
+        'SELECT token_hash, agent_id, admin, created_at FROM hub_tokens ORDER BY created_at, token_hash',
+      )
+      .all()
+      .map((r) => ({
+        tokenHash: r.token_hash,
+        agentId: r.agent_id,
+        admin: r.admin === 1,
+        createdAt: r.created_at,
+      }));
+  }
+
+  async removeTokens(tokenHashes: readonly string[]): Promise<number> {
+    const db = this.open();
+    const remove = db.prepare('DELETE FROM hub_tokens WHERE token_hash = ?');
+    return db.transaction(() => tokenHashes.reduce((n, h) => n + remove.run(h).changes, 0))();
+  }
+
   async ingest(batch: IngestBatch): Promise<IngestOutcome> {
     this.open();
     return this.ingestTx.immediate(batch);
@@ -163,12 +186,13 @@ class SqliteHubStorage implements HubStorage {
       .map(agentRow);
   }
 
-  async statusCounts(): Promise<Record<string, number>> {
+  async statusCounts(agentId?: string): Promise<Record<string, number>> {
     const rows = this.open()
-      .prepare<[], { status: string | null; n: number }>(
-        'SELECT status, COUNT(*) AS n FROM hub_dispatches GROUP BY status ORDER BY status',
+      .prepare<[string | null, string | null], { status: string | null; n: number }>(
+        `SELECT status, COUNT(*) AS n FROM hub_dispatches WHERE ? IS NULL OR agent_id = ?
+         GROUP BY status ORDER BY status`,
       )
-      .all();
+      .all(agentId ?? null, agentId ?? null);
     return Object.fromEntries(rows.map((r) => [r.status ?? 'unknown', r.n]));
   }
 

@@ -1,7 +1,10 @@
 /** Which database engine backs a hub. */
 export type HubEngine = 'sqlite' | 'postgres';
 
-/** A stored token: only its hash; `agentId` is null for operator (admin) tokens. */
+/**
+ * A stored token: only its hash. An agent token has an `agentId`; a token without one is an
+ * operator (admin) token when `admin`, else a read-only fleet `viewer` token.
+ */
 export interface TokenRow {
   tokenHash: string;
   agentId: string | null;
@@ -118,6 +121,10 @@ export interface HubStorage {
   addToken(token: TokenRow): Promise<void>;
   /** The token with this hash, or undefined. */
   findToken(tokenHash: string): Promise<TokenRow | undefined>;
+  /** Every stored token, oldest first. */
+  listTokens(): Promise<TokenRow[]>;
+  /** Deletes the tokens with these hashes (taking effect on the next request); returns how many existed. */
+  removeTokens(tokenHashes: readonly string[]): Promise<number>;
   /** Applies a push in one transaction: every record or none, each (agent, id, fingerprint) once, a known key replayed. */
   ingest(batch: IngestBatch): Promise<IngestOutcome>;
   /** Other agents' current dispatches received after `since`, plus notes for this agent, newest first, at most `limit`. */
@@ -137,8 +144,8 @@ export interface HubStorage {
   agent(agentId: string): Promise<AgentRow | undefined>;
   /** Every agent the hub has heard from, by agent id. */
   agents(): Promise<AgentRow[]>;
-  /** Current dispatches per status, across the fleet. */
-  statusCounts(): Promise<Record<string, number>>;
+  /** Current dispatches per status, across the fleet or of one agent. */
+  statusCounts(agentId?: string): Promise<Record<string, number>>;
   /** Current dispatches matching the filter, most recently received first. */
   recentDispatches(filter: DashboardFilter): Promise<DashboardDispatchRow[]>;
   /** Deletes Idempotency-Key entries created before `before`; returns how many. */

@@ -16,6 +16,7 @@ const KINDS = {
   IDEMPOTENCY_KEY_REUSED: 'usage',
   STORE_UNAVAILABLE: 'failure',
   STORE_SCHEMA_TOO_NEW: 'failure',
+  STORE_CORRUPT: 'failure',
   PREP_FAILED: 'failure',
   DELIVERY_FAILED: 'failure',
   SPAWN_FAILED: 'failure',

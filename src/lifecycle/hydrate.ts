@@ -25,6 +25,7 @@ import {
   STATUS_FILE,
   statusPath,
   workspaceDir,
+  writeStatusFile,
   type StatusRecord,
 } from '../workspace/index.js';
 import { recoverOrphanBuffers } from './buffers.js';
@@ -124,11 +125,14 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
         'corrupt status.json quarantined',
       );
     }
-    if (read.kind !== 'ok') return;
-    if (known === undefined || read.record.updated_at > known.updated_at) {
+    if (read.kind === 'ok' && (known === undefined || read.record.updated_at > known.updated_at)) {
       records.set(name, read.record);
       changed.set(name, read.record);
+      return;
     }
+    // The mirror is missing, unreadable or an older version (a crash between the store's commit
+    // and the mirror write): the registry is the truth, so the mirror is written again from it.
+    if (known !== undefined) writeStatusFile(join(root, name), known, { durable: false });
   };
   const markMissing = (name: string, record: StatusRecord): void => {
     if (record.status === 'failed' && record.question === MISSING_QUESTION) return;

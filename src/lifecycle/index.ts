@@ -1,10 +1,6 @@
-export {
-  readAllRecords,
-  readRecord,
-  rebuildRegistryFromDisk,
-  recordInTx,
-  scanDiskRecords,
-} from './records.js';
+export { readAllRecords, readRecord, recordInTx, scanDiskRecords } from './records.js';
+export { rebuildRegistryFromDisk } from './rebuild.js';
+export type { RebuildReport } from './rebuild.js';
 export {
   queueEntryOf,
   queueEntrySchema,

@@ -1,16 +1,12 @@
 import type { AppContext } from '../context.js';
-import { GROUPS, type StateStore, type StoreOps } from '../store/index.js';
+import { GROUPS, type StoreOps } from '../store/index.js';
 import {
   discoverWorkspaces,
-  fingerprintOf,
-  isTerminal,
   readStatusFile,
   registryRecord,
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
-import { needsCommit } from './commit.js';
-import { rebuildDerivedGroups } from './track.js';
 
 /**
  * Every workspace record: from the registry when the store is available, else from the
@@ -65,19 +61,4 @@ function reportCorrupt(ctx: AppContext, name: string, movedTo: string, reason: s
     { workspace: name, moved_to: movedTo, reason },
     'corrupt status.json quarantined',
   );
-}
-
-/** Refills the registry and its derived groups from the status.json files (after a corrupt database was replaced). */
-export async function rebuildRegistryFromDisk(ctx: AppContext, store: StateStore): Promise<number> {
-  const records = scanDiskRecords(ctx);
-  await store.transaction(async (tx) => {
-    for (const [name, record] of records) {
-      await tx.set(GROUPS.registry, name, record);
-      if (isTerminal(record.status) && needsCommit(ctx, name, record))
-        await tx.set(GROUPS.uncommitted, name, fingerprintOf(record));
-    }
-    await rebuildDerivedGroups(ctx, tx, records);
-  });
-  ctx.logger.info({ workspaces: records.size }, 'registry rebuilt from status.json files');
-  return records.size;
 }

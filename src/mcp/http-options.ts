@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { AgenticError } from '../lib/errors.js';
 import { validateToken } from './token.js';
@@ -7,7 +8,11 @@ export interface McpHttpFlags {
   mcpPort?: number | undefined;
   mcpHost?: string | undefined;
   mcpToken?: string | undefined;
+  /** A file holding the token (first line), so it never shows in `ps`. */
+  mcpTokenFile?: string | undefined;
   mcpAllowRemote?: boolean | undefined;
+  mcpMaxSessions?: number | undefined;
+  mcpIdleMinutes?: number | undefined;
 }
 
 /** Validated settings of the MCP HTTP transport. */
@@ -16,6 +21,10 @@ export interface McpHttpSettings {
   host: string;
   /** The given token; undefined = use (or create) `<CoreRoot>/mcp.token`. */
   token: string | undefined;
+  /** `--mcp-max-sessions`; undefined = the default. */
+  maxSessions?: number | undefined;
+  /** `--mcp-idle-minutes` in ms; undefined = the default. */
+  idleMs?: number | undefined;
 }
 
 /** Default interface: loopback only. */
@@ -31,17 +40,29 @@ export function isLoopback(host: string): boolean {
 /**
  * Checks the daemon's MCP flags before anything starts: undefined when `--mcp-port` is absent
  * (other MCP flags then are a USAGE error); a non-loopback `--mcp-host` needs
- * `--mcp-allow-remote`; a given `--mcp-token` must pass {@link validateToken}.
+ * `--mcp-allow-remote`. The token is, in order, `--mcp-token`, the first line of
+ * `--mcp-token-file`, `envToken` (`$CORE_AGENT_MCP_TOKEN`), else undefined (the generated
+ * file); a given one must pass {@link validateToken}. Throws USAGE for an unreadable token file.
  */
-export function resolveMcpHttpFlags(flags: McpHttpFlags): McpHttpSettings | undefined {
+export function resolveMcpHttpFlags(
+  flags: McpHttpFlags,
+  envToken?: string,
+): McpHttpSettings | undefined {
   if (flags.mcpPort === undefined) {
-    const stray = (['mcpHost', 'mcpToken', 'mcpAllowRemote'] as const).find(
-      (k) => flags[k] !== undefined,
-    );
+    const stray = (
+      [
+        'mcpHost',
+        'mcpToken',
+        'mcpTokenFile',
+        'mcpAllowRemote',
+        'mcpMaxSessions',
+        'mcpIdleMinutes',
+      ] as const
+    ).find((k) => flags[k] !== undefined);
     if (stray)
       throw new AgenticError(
         'USAGE',
-        '--mcp-host, --mcp-token and --mcp-allow-remote need --mcp-port',
+        '--mcp-host, --mcp-token, --mcp-token-file, --mcp-allow-remote, --mcp-max-sessions and --mcp-idle-minutes need --mcp-port',
         {
           field: 'mcp-port',
         },
@@ -55,9 +76,23 @@ export function resolveMcpHttpFlags(flags: McpHttpFlags): McpHttpSettings | unde
       `mcp-host ${host} is reachable from other machines; add --mcp-allow-remote to confirm (the bearer token is still required; put TLS in front)`,
       { field: 'mcp-host' },
     );
+  const token = flags.mcpToken ?? tokenFromFile(flags.mcpTokenFile) ?? envToken;
   return {
     port: flags.mcpPort,
     host,
-    token: flags.mcpToken === undefined ? undefined : validateToken(flags.mcpToken),
+    token: token === undefined ? undefined : validateToken(token),
   };
+}
+
+function tokenFromFile(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8').split(/\r?\n/)[0]?.trim() ?? '';
+  } catch (err) {
+    throw new AgenticError(
+      'USAGE',
+      `mcp-token-file: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`,
+      { field: 'mcp-token-file', cause: err },
+    );
+  }
 }

@@ -15,12 +15,29 @@ export const MCP_PATH = '/mcp';
 /** Largest accepted POST body. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
+/** Default most concurrent MCP sessions. */
+export const DEFAULT_MAX_SESSIONS = 100;
+/** Default time a session with no open request or stream lives on, in ms: 5 minutes. */
+export const DEFAULT_IDLE_MS = 5 * 60_000;
+/** Default grace after a client's listening stream ends before its session is freed, in ms. */
+export const DEFAULT_GONE_GRACE_MS = 3_000;
+
 /** Options of {@link startMcpHttp} beyond the validated flags. */
 export interface McpHttpOptions extends McpHttpSettings {
-  /** Most concurrent sessions (default 100); an initialize beyond it gets 503. */
-  maxSessions?: number;
-  /** A session with no open request or stream for this long is closed, in ms (default 30 min). */
-  idleMs?: number;
+  /**
+   * Most concurrent sessions (default {@link DEFAULT_MAX_SESSIONS}). At the limit, an initialize
+   * first frees the longest-idle session with nothing open; only when every session is busy
+   * does it get 503.
+   */
+  maxSessions?: number | undefined;
+  /** A session with no open request or stream for this long is closed, in ms (default {@link DEFAULT_IDLE_MS}). */
+  idleMs?: number | undefined;
+  /**
+   * A client that closes (the SDK client aborts its listening GET stream and sends nothing
+   * else) frees its session this long after the stream ended with nothing else open, in ms
+   * (default {@link DEFAULT_GONE_GRACE_MS}); a request in between keeps the session.
+   */
+  goneGraceMs?: number;
   /** Completion polling interval, in ms (default 1000). */
   pollMs?: number;
 }
@@ -32,6 +49,8 @@ export interface McpHttpServer {
   readonly port: number;
   /** Where the token lives, when it was not given on the command line. */
   readonly tokenPath: string | undefined;
+  /** Sessions currently held (for `doctor`-style reporting and tests). */
+  sessionCount(): number;
   /** Closes every session and the listener. */
   close(): Promise<void>;
 }
@@ -41,6 +60,8 @@ interface Live {
   session: McpSession;
   open: number;
   lastActive: number;
+  /** Pending close after the client's listening stream ended. */
+  goneTimer?: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -56,18 +77,39 @@ export async function startMcpHttp(
 ): Promise<McpHttpServer> {
   const fromFile = options.token === undefined ? loadOrCreateToken(ctx.config.coreRoot) : undefined;
   const token = options.token ?? fromFile?.token ?? '';
-  const maxSessions = options.maxSessions ?? 100;
-  const idleMs = options.idleMs ?? 30 * 60_000;
+  const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
+  const goneGraceMs = options.goneGraceMs ?? DEFAULT_GONE_GRACE_MS;
   const watch = new CompletionWatch(ctx, options.pollMs);
   const sessions = new Map<string, Live>();
   const log = ctx.logger;
 
-  const track = (live: Live, res: ServerResponse): void => {
+  const track = (live: Live, res: ServerResponse, listening = false): void => {
     live.open += 1;
+    clearTimeout(live.goneTimer);
+    live.goneTimer = undefined;
     res.on('close', () => {
       live.open -= 1;
       live.lastActive = Date.now();
+      // The listening stream ending with nothing else open is how a closed SDK client looks:
+      // free its session soon, unless the client comes back (a reconnect) within the grace.
+      if (listening && live.open === 0)
+        live.goneTimer = setTimeout(() => {
+          if (live.open === 0) void live.transport.close();
+        }, goneGraceMs).unref();
     });
+  };
+
+  /** Closes the longest-idle session that has nothing open; false when every session is busy. */
+  const evictIdle = async (): Promise<boolean> => {
+    let oldest: Live | undefined;
+    for (const live of sessions.values())
+      if (live.open === 0 && (oldest === undefined || live.lastActive < oldest.lastActive))
+        oldest = live;
+    if (oldest === undefined) return false;
+    log.info({ session: oldest.transport.sessionId }, 'mcp: freeing an idle session for a new one');
+    await oldest.transport.close();
+    return true;
   };
 
   const openSession = async (
@@ -75,8 +117,13 @@ export async function startMcpHttp(
     res: ServerResponse,
     body: unknown,
   ): Promise<void> => {
-    if (sessions.size >= maxSessions) {
-      return rpcError(res, 503, -32000, `too many open sessions (${maxSessions}); close one first`);
+    if (sessions.size >= maxSessions && !(await evictIdle())) {
+      return rpcError(
+        res,
+        503,
+        -32000,
+        `too many busy sessions (${maxSessions}); close one first or raise --mcp-max-sessions`,
+      );
     }
     const session = createMcpSession(ctx, { watch });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
@@ -90,6 +137,8 @@ export async function startMcpHttp(
     });
     transport.onclose = () => {
       const id = transport.sessionId;
+      const live = id === undefined ? undefined : sessions.get(id);
+      clearTimeout(live?.goneTimer);
       if (id !== undefined && sessions.delete(id)) log.info({ session: id }, 'mcp: session closed');
       void session.close();
     };
@@ -132,7 +181,7 @@ export async function startMcpHttp(
       if (sessionId === undefined)
         return rpcError(res, 400, -32000, 'missing Mcp-Session-Id header');
       if (!live) return rpcError(res, 404, -32001, 'session not found; initialize a new one');
-      track(live, res);
+      track(live, res, req.method === 'GET');
       return live.transport.handleRequest(req, res);
     }
     res.setHeader('Allow', 'GET, POST, DELETE');
@@ -170,7 +219,7 @@ export async function startMcpHttp(
       for (const live of sessions.values())
         if (live.open === 0 && live.lastActive < cutoff) void live.transport.close();
     },
-    Math.min(60_000, idleMs),
+    Math.max(1_000, Math.min(15_000, idleMs / 2)),
   ).unref();
 
   log.info({ url, token_file: fromFile?.path ?? null }, 'mcp: listening');
@@ -178,8 +227,10 @@ export async function startMcpHttp(
     url,
     port,
     tokenPath: fromFile?.path,
+    sessionCount: () => sessions.size,
     async close() {
       clearInterval(reaper);
+      for (const live of sessions.values()) clearTimeout(live.goneTimer);
       const closing = new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.allSettled([...sessions.values()].map((l) => l.session.close()));
       sessions.clear();

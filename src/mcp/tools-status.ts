@@ -41,7 +41,8 @@ export function registerStatusTools(server: McpServer, env: ToolEnv): void {
       title: 'Workspace status',
       description:
         'Counts of all workspaces by status, every blocked workspace with its question, and the workspace rows ' +
-        '(most recently updated first). Counts and blocked always cover all workspaces; workspace, status and limit filter the rows.',
+        '(most recently updated first). Counts and blocked cover all workspaces, or only the one named by workspace ' +
+        '(an unknown workspace is an error); status and limit filter the rows.',
       inputSchema: {
         workspace: workspaceArg.optional().describe('Only this workspace (org/repo/leaf)'),
         status: statusEnum.optional().describe('Only rows with this status'),
@@ -76,7 +77,15 @@ export function registerStatusTools(server: McpServer, env: ToolEnv): void {
     },
     guarded(env, async (args) => {
       if (args.workspace !== undefined) parseWorkspaceName(args.workspace);
-      const records = await readAllRecords(ctx);
+      const all = await readAllRecords(ctx);
+      const one = args.workspace === undefined ? undefined : all.get(args.workspace);
+      if (args.workspace !== undefined && one === undefined)
+        throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${args.workspace}`, {
+          field: 'workspace',
+        });
+      // Counts answer the question asked: one workspace's, when one is named.
+      const records =
+        args.workspace !== undefined && one !== undefined ? new Map([[args.workspace, one]]) : all;
       const { counts, workspaces } = statusReport(records, {
         workspace: args.workspace,
         status: args.status,

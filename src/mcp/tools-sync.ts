@@ -83,7 +83,8 @@ export function registerSyncTools(server: McpServer, env: ToolEnv): void {
       title: 'Pull fleet context from the hub',
       description:
         "Fetch the other agents' dispatches and operator notes from the hub into the local cache and return the " +
-        'cached context (newest first). Offline or when the hub fails, the cache is returned.',
+        'cached context (newest first). Offline or when the hub fails, the cache is returned; a hub failure ' +
+        'sets success:false and gives the reason in error.',
       inputSchema: {
         ...identityShape,
         since: z
@@ -104,7 +105,8 @@ export function registerSyncTools(server: McpServer, env: ToolEnv): void {
       const result = await (await syncService(env, args)).pull({ since: args.since });
       const from =
         result.source === 'hub' ? `${result.fetched} new from the hub` : `cache: ${result.error}`;
-      return okResult(`${result.count} context items (${from})`, { ...result });
+      const failed = result.success ? '' : 'pull FAILED; ';
+      return okResult(`${failed}${result.count} context items (${from})`, { ...result });
     }),
   );
 

@@ -1,5 +1,5 @@
 export { createNullStore } from './null-store.js';
-export { openStateStore, redactUrl } from './open.js';
+export { checkSqliteIntegrity, openStateStore, redactUrl } from './open.js';
 export type { OpenedStore, OpenStoreOptions } from './open.js';
 export { compareQueueCursors, GROUPS } from './types.js';
 export type {

@@ -1,11 +1,15 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { compactUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { createNullStore } from './null-store.js';
-import { openSqliteStore } from './sqlite/engine.js';
+import {
+  damageMarkerPath,
+  isCorruptCode,
+  openSqliteStore,
+  quarantineSqlite,
+} from './sqlite/engine.js';
 import type { StateStore } from './types.js';
 
 type DatabaseConstructor = new (path: string, options?: { timeout?: number }) => SqliteDatabase;
@@ -27,12 +31,11 @@ export interface OpenedStore {
   quarantined: string | undefined;
 }
 
-const CORRUPT_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
-
 /**
  * Opens the state store. Never throws for an unusable store: it returns the degraded no-op
- * store with a reason (DESIGN §4). A database file that is not SQLite is moved to
- * `<CoreRoot>/quarantine/` and a fresh one is created (the caller rebuilds it from disk). A
+ * store with a reason (DESIGN §4). A database file that is not SQLite, or that a query found
+ * damaged (it left a `.damaged` marker), is moved to `<CoreRoot>/quarantine/` with its `-wal`
+ * and `-shm`, and a fresh one is created (the caller rebuilds it from disk). A
  * schema newer than this build is the one fatal case: STORE_SCHEMA_TOO_NEW.
  */
 export async function openStateStore(options: OpenStoreOptions): Promise<OpenedStore> {
@@ -74,14 +77,28 @@ export async function openStateStore(options: OpenStoreOptions): Promise<OpenedS
   } catch (err) {
     return degraded(path, `cannot create ${options.coreRoot}: ${(err as Error).message}`);
   }
+  const marker = damageMarkerPath(path);
+  // A query (here or in another process) found the database damaged and moved it aside; a
+  // fresh one is rebuilt from the workspaces' files. A marker left by `doctor` with the file
+  // still in place asks for the move.
+  const pending = (): string | undefined => {
+    if (!existsSync(marker)) return undefined;
+    const recorded = readTextOr(marker, '').trim();
+    const where = existsSync(path) ? quarantineSqlite(path, now()) : recorded || 'unknown';
+    rmSync(marker, { force: true });
+    return where;
+  };
   try {
-    return { store: openSqliteStore(Database, path), quarantined: undefined };
+    const quarantined = pending();
+    if (quarantined !== undefined)
+      options.logger.warn({ quarantined }, 'state store was found damaged; rebuilding it');
+    return { store: openSqliteStore(Database, path), quarantined };
   } catch (err) {
-    if (err instanceof AgenticError) throw err;
-    const code = (err as { code?: string }).code ?? '';
-    if (!CORRUPT_CODES.has(code))
+    if (!(err instanceof AgenticError && err.code === 'STORE_CORRUPT')) {
+      if (err instanceof AgenticError) throw err;
       return degraded(path, `cannot open ${path}: ${(err as Error).message}`);
-    const quarantined = quarantineDatabase(options.coreRoot, path, now());
+    }
+    const quarantined = pending() ?? 'unknown';
     options.logger.warn(
       { quarantined },
       'state store was not a valid SQLite database; moved aside and rebuilt',
@@ -99,21 +116,56 @@ async function loadBetterSqlite(): Promise<DatabaseConstructor> {
   return mod.default;
 }
 
-function degraded(location: string, reason: string): OpenedStore {
-  return { store: createNullStore(location, reason), quarantined: undefined };
+function readTextOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
 }
 
-function quarantineDatabase(coreRoot: string, path: string, now: Date): string {
-  const dir = join(coreRoot, 'quarantine');
-  mkdirSync(dir, { recursive: true });
-  const target = join(dir, `db.sqlite.${compactUtc(now)}`);
-  for (const suffix of ['', '-wal', '-shm']) {
-    if (existsSync(path + suffix)) renameSync(path + suffix, target + suffix);
-  }
-  return target;
+function degraded(location: string, reason: string): OpenedStore {
+  return { store: createNullStore(location, reason), quarantined: undefined };
 }
 
 /** Hides the password of a connection URL for logs and output. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+/**
+ * Runs `PRAGMA quick_check` on the SQLite state store at `path` over a separate read-only
+ * connection: "ok", or the problems SQLite lists (or the error it raised). A damaged database
+ * gets the marker, so the next open moves it aside and rebuilds it. Never throws.
+ */
+export async function checkSqliteIntegrity(path: string): Promise<string> {
+  let result: string;
+  let corrupt = false;
+  try {
+    const Database = await loadBetterSqlite();
+    const db = new (
+      Database as unknown as new (
+        p: string,
+        o: { readonly: boolean; fileMustExist: boolean },
+      ) => SqliteDatabase
+    )(path, { readonly: true, fileMustExist: true });
+    try {
+      const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
+      result = rows.map((r) => r.quick_check).join('; ');
+      corrupt = result !== 'ok';
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    result = err instanceof Error ? err.message : String(err);
+    corrupt = isCorruptCode(String((err as { code?: unknown }).code ?? ''));
+  }
+  if (corrupt) {
+    try {
+      writeFileSync(damageMarkerPath(path), `quick_check: ${result}\n`);
+    } catch {
+      // Reported below all the same.
+    }
+  }
+  return result;
 }

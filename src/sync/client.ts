@@ -78,7 +78,7 @@ export class HubClient {
       ok: false,
       retryable: status === 408 || status === 429 || status >= 500,
       status,
-      reason: `HTTP ${status}${text.trim() ? `: ${text.trim().slice(0, 200)}` : ''}`,
+      reason: `HTTP ${status}${text.trim() ? `: ${text.trim().slice(0, 200)}` : ''}${status === 403 ? identityHint(body) : ''}`,
       retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), this.options.clock.now()),
       aborted: false,
     };
@@ -193,4 +193,16 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
   if (cause && typeof cause.code === 'string') return `network error: ${cause.code}`;
   if (cause && typeof cause.message === 'string') return `network error: ${cause.message}`;
   return `network error: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** What a 403 on a push means for the operator: the agent id sent, and how to change it. */
+function identityHint(body: string): string {
+  let agentId = '?';
+  try {
+    const parsed = JSON.parse(body) as { agent_id?: unknown };
+    if (typeof parsed.agent_id === 'string') agentId = parsed.agent_id;
+  } catch {
+    // The body is ours; an unreadable one still gets the hint.
+  }
+  return ` (pushed as agent id "${agentId}"; set AGENT_NAME to the agent the hub token was made for, then run agentic sync retry-dropped)`;
 }

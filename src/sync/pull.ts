@@ -9,7 +9,10 @@ import { contextItemSchema, type ContextItem } from './schema.js';
 /** The most context items kept in the cache (newest first). */
 export const CONTEXT_LIMIT = 1000;
 
-/** The result of a pull: the (merged) cached context, and whether it came fresh from the hub. */
+/**
+ * The result of a pull: the (merged) cached context, and whether it came fresh from the hub.
+ * `success` is false when the hub was asked and failed, even though the cache is served.
+ */
 export interface PullResult {
   success: boolean;
   /** Items in `context`. */
@@ -18,7 +21,7 @@ export interface PullResult {
   /** Items the hub returned this time (0 when served from the cache). */
   fetched: number;
   source: 'hub' | 'cache';
-  /** Why the cache was served: offline, or the hub error. */
+  /** Why the cache was served: offline (success stays true), or the hub error (success false). */
   error?: string;
 }
 
@@ -32,7 +35,8 @@ export function isRfc3339(value: string): boolean {
 /**
  * Pulls `GET /v1/agent/context` since `since` (default: `last_pull_at`), merges it into
  * `sync/context.json`, sets `last_pull_at` to when the request started and writes a `pull`
- * history record. Offline or on any hub failure it returns the cache. Throws INPUT_INVALID
+ * history record. Offline it returns the cache; on a hub failure it returns the cache with
+ * `success: false` and the reason, so callers never mistake stale context for fresh. Throws INPUT_INVALID
  * only for a `since` that is not RFC 3339.
  */
 export async function pullContext(
@@ -48,11 +52,11 @@ export async function pullContext(
       },
     );
   const { client, settings, runner, clock, logger, paths } = deps;
-  const cache = (error: string): PullResult => {
+  const cache = (error: string, failed: boolean): PullResult => {
     const context = readContextCache(paths, { now: clock.now(), logger });
-    return { success: true, count: context.length, context, fetched: 0, source: 'cache', error };
+    return { success: !failed, count: context.length, context, fetched: 0, source: 'cache', error };
   };
-  if (client === undefined) return cache(`offline: ${settings.offlineReason ?? 'no token'}`);
+  if (client === undefined) return cache(`offline: ${settings.offlineReason ?? 'no token'}`, false);
   const startedAt = isoUtc(clock.now());
   const since = options.since ?? (await runner.run((tx) => tx.marks(), 'defer')).last_pull_at;
   let fresh: { items: ContextItem[]; bytes: number };
@@ -61,7 +65,7 @@ export async function pullContext(
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     logger.warn({ reason: message }, 'sync pull failed; serving the cached context');
-    return cache(message);
+    return cache(message, true);
   }
   const context = await runner.run(async (tx) => {
     const merged = mergeContext(fresh.items, readContextCache(paths, { now: clock.now(), logger }));

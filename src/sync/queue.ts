@@ -162,10 +162,15 @@ async function dropEntry(
   });
 }
 
-/** Moves every dropped entry back to the queue with a fresh attempt count, ready now; returns how many entries and records. */
+/**
+ * Moves every dropped entry back to the queue with a fresh attempt count, ready now, under
+ * `identity` (the node's current agent and fleet node id) when given; returns how many entries
+ * and records.
+ */
 export async function requeueDropped(
   tx: SyncTx,
   now: Date,
+  identity?: { agentId: string; fleetNodeId: string | undefined },
 ): Promise<{ entries: number; records: number }> {
   let entries = 0;
   let records = 0;
@@ -178,7 +183,17 @@ export async function requeueDropped(
       throttled: _throttled,
       ...entry
     } = dropped;
-    await tx.putQueue({ ...entry, attempts: 0, next_attempt: isoUtc(now) });
+    // An entry dropped for a wrong identity (403) goes again as who this node is now.
+    const { fleet_node_id: _node, ...rest } = entry;
+    const who =
+      identity === undefined
+        ? entry
+        : {
+            ...rest,
+            agent_id: identity.agentId,
+            ...(identity.fleetNodeId !== undefined ? { fleet_node_id: identity.fleetNodeId } : {}),
+          };
+    await tx.putQueue({ ...who, attempts: 0, next_attempt: isoUtc(now) });
     await tx.deleteDropped(dropped.id);
     entries += 1;
     records += entry.dispatches.length;

@@ -111,8 +111,10 @@ export class SyncService {
 
   /** Requeues every dropped entry with a fresh attempt count and (online) drains the queue once. */
   async retryDropped(): Promise<RetryDroppedReport> {
-    const { runner, clock } = this.deps;
-    const moved = await runner.run((tx) => requeueDropped(tx, clock.now()));
+    const { runner, clock, settings } = this.deps;
+    // Retried as who this node is now: a batch dropped with a wrong AGENT_NAME goes through once fixed.
+    const identity = { agentId: settings.agentId, fleetNodeId: settings.fleetNodeId };
+    const moved = await runner.run((tx) => requeueDropped(tx, clock.now(), identity));
     const drained = await this.drain({ force: true });
     return {
       success: drained.dropped === 0,

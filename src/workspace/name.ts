@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { AgenticError } from '../lib/errors.js';
-import { hasControlCharacters } from '../lib/text.js';
+import { hasControlCharacters, hasUnsafeUnicode } from '../lib/text.js';
 
 /** Longest accepted name segment (org, repo or leaf). */
 export const MAX_SEGMENT_LENGTH = 100;
@@ -15,8 +15,8 @@ export interface WorkspaceParts {
 
 /**
  * Validates one segment of a workspace name; throws WORKSPACE_NAME_INVALID naming `field`
- * for empty values, `.`/`..`, path separators, NUL or control characters, a leading `-`, or
- * more than 100 characters.
+ * for empty values, `.`/`..`, path separators, NUL or control characters, lone surrogates or
+ * invisible format characters (bidi overrides), a leading `-`, or more than 100 characters.
  */
 export function validateSegment(field: string, value: string, label = field): string {
   const fail = (why: string): never => {
@@ -29,6 +29,8 @@ export function validateSegment(field: string, value: string, label = field): st
   if (value.length === 0) fail('must not be empty');
   if (value.length > MAX_SEGMENT_LENGTH) fail(`must be at most ${MAX_SEGMENT_LENGTH} characters`);
   if (hasControlCharacters(value)) fail('must not contain NUL or control characters');
+  if (hasUnsafeUnicode(value))
+    fail('must not contain lone surrogates or invisible format characters (e.g. bidi overrides)');
   if (value.includes('/') || value.includes('\\')) fail('must not contain a path separator');
   if (value === '.' || value === '..') fail('must not be "." or ".."');
   if (value.startsWith('-')) fail('must not start with "-"');
@@ -86,8 +88,9 @@ export function workspaceDir(root: string, name: string): string {
 
 /**
  * Validates a git branch name by git's ref rules (no `..`, `@{`, control characters, spaces,
- * `~^:?*[\`, leading `-`, a component ending in `.lock`, trailing `/`); throws WORKSPACE_NAME_INVALID naming
- * `field` (default `branch`).
+ * `~^:?*[\`, leading `-`, a component ending in `.lock`, trailing `/`), refusing also `HEAD` and
+ * the other names git gives special refs, lone surrogates and invisible format characters;
+ * throws WORKSPACE_NAME_INVALID naming `field` (default `branch`).
  */
 export function validateBranch(branch: string, field = 'branch'): string {
   const fail = (why: string): never => {
@@ -101,6 +104,10 @@ export function validateBranch(branch: string, field = 'branch'): string {
   };
   if (branch.length === 0) fail('must not be empty');
   if (branch.length > 200) fail('must be at most 200 characters');
+  if (SPECIAL_REFS.has(branch))
+    fail('must not be a name git gives a special ref (HEAD, FETCH_HEAD, ORIG_HEAD, MERGE_HEAD)');
+  if (hasUnsafeUnicode(branch))
+    fail('must not contain lone surrogates or invisible format characters (e.g. bidi overrides)');
   if (hasControlCharacters(branch) || /[ ~^:?*[\\]/.test(branch))
     fail('must not contain spaces, control characters or any of ~^:?*[\\');
   if (branch.startsWith('-') || branch.startsWith('/') || branch.endsWith('/'))
@@ -117,6 +124,8 @@ export function validateBranch(branch: string, field = 'branch'): string {
     fail('must not have a component starting with "."');
   return branch;
 }
+
+const SPECIAL_REFS = new Set(['HEAD', 'FETCH_HEAD', 'ORIG_HEAD', 'MERGE_HEAD', 'CHERRY_PICK_HEAD']);
 
 function positive(field: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) {

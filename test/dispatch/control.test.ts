@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
+import { claimReady } from '../../src/dispatch/claim.js';
 import { enqueueDispatch } from '../../src/dispatch/service.js';
 import { Runner } from '../../src/dispatch/runner.js';
 import { readAllRecords, readRecord } from '../../src/lifecycle/index.js';
@@ -114,8 +115,11 @@ describe('timeouts, back-off and operator control', () => {
       return state?.backoff?.['shell'];
     });
     expect(mirrored).toBe(backoff['shell']);
-    r.wake();
-    await new Promise((r) => setTimeout(r, 300));
+    // What the runner's wake-up does, asked directly: no claim while the back-off holds, and
+    // its end as the time to look again (a fixed sleep would prove nothing under load).
+    const held = await claimReady(ctx, 1000, ctx.config.nodeId);
+    expect(held.claims).toEqual([]);
+    expect(held.retryAt?.toISOString()).toBe(backoff['shell']);
     expect(await statusOf(ctx, names[3] ?? '')).toBe('queued');
     clock.advance(31 * 60_000);
     r.wake();
@@ -168,8 +172,9 @@ describe('timeouts, back-off and operator control', () => {
       string
     >;
     expect(Date.parse(backoff['shell'] ?? '')).toBe(resetAt * 1000);
-    r.wake();
-    await new Promise((r) => setTimeout(r, 300));
+    const held = await claimReady(ctx, 1000, ctx.config.nodeId);
+    expect(held.claims).toEqual([]);
+    expect(held.retryAt?.getTime()).toBe(resetAt * 1000);
     expect(await readRecord(ctx, workspace)).toMatchObject({ status: 'queued', runs: 1 });
     clock.advance(7201 * 1000);
     r.wake();
@@ -213,7 +218,8 @@ describe('timeouts, back-off and operator control', () => {
     const second = await d('true', 'second');
     writeFileSync(gate, 'go');
     await until(ctx, first, 'completed');
-    await new Promise((r) => setTimeout(r, 300));
+    // Frozen: a claim finds nothing, whoever makes it.
+    expect(await claimReady(ctx, 1000, 'test')).toMatchObject({ frozen: true, claims: [] });
     expect(await statusOf(ctx, second)).toBe('queued');
     expect((await runCli(['start'], env)).code).toBe(0);
     await until(ctx, second, 'completed');
@@ -231,7 +237,7 @@ describe('timeouts, back-off and operator control', () => {
       await waitUntil(`${n} commit`, () => existsSync(marker));
     }
     const after = await d('true', 'after-kill');
-    await new Promise((r) => setTimeout(r, 300));
+    expect(await claimReady(ctx, 1000, 'test')).toMatchObject({ frozen: true, claims: [] });
     expect(await statusOf(ctx, after)).toBe('queued');
     expect([...(await readAllRecords(ctx)).keys()]).toHaveLength(5);
   });

@@ -156,7 +156,8 @@ describe('dispatching shell agents through a daemon', () => {
     expect(unknown.stderr).toMatch(
       /unknown agent "nope"; known agents: claude, codex, gemini, opencode, shell/,
     );
-  });
+    // Twelve CLI processes in a row: on a loaded machine each may take seconds.
+  }, 180_000);
 
   it('fails a dispatch whose agent CLI is not on PATH, without retrying', async () => {
     writeAgentsYaml(

@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
@@ -279,13 +288,16 @@ describe('concurrency limits, order and back-off', () => {
       expect(records.get(first.workspace)?.status).toBe('completed');
       expect(records.get(second.workspace)?.status).toBe('running');
       // ...but nothing acts on them outside the store before they are on disk: no agent, no
-      // journal line, and the mirror still shows the run.
-      await new Promise((r) => setTimeout(r, 300));
+      // journal line, and the mirror still shows the run. Checked now, and proved below by
+      // file times against a marker written at the release (no sleep-and-hope).
       expect(existsSync(join(secondDir, 'started'))).toBe(false);
       expect(existsSync(join(firstDir, '.meta', 'journal.jsonl'))).toBe(false);
       expect(JSON.parse(readFileSync(join(firstDir, 'status.json'), 'utf8'))).toMatchObject({
         status: 'running',
       });
+      const marker = join(root.coreRoot, 'released');
+      writeFileSync(marker, '');
+      const releasedAt = statSync(marker).mtimeMs;
       release();
       await waitUntil('second to complete', async () =>
         (await readAllRecords(c)).get(second.workspace)?.status === 'completed' ? true : undefined,
@@ -293,6 +305,10 @@ describe('concurrency limits, order and back-off', () => {
       expect(existsSync(join(secondDir, 'started'))).toBe(true);
       await waitUntil('first’s journal commit', () =>
         existsSync(join(firstDir, '.meta', 'commit.json')),
+      );
+      expect(statSync(join(secondDir, 'started')).mtimeMs).toBeGreaterThanOrEqual(releasedAt);
+      expect(statSync(join(firstDir, '.meta', 'journal.jsonl')).mtimeMs).toBeGreaterThanOrEqual(
+        releasedAt,
       );
     } finally {
       release();

@@ -72,6 +72,8 @@ describe('agentic hub CLI', () => {
     expect(created).toEqual({
       agent: 'alice',
       admin: false,
+      role: 'agent',
+      id: hashToken(created.token).slice(0, 12),
       token: expect.stringMatching(/^agh_[\w-]{43}$/),
     });
     const file = readFileSync(db).toString('latin1');
@@ -93,7 +95,12 @@ describe('agentic hub CLI', () => {
   });
 
   it('token create exits 2 without --agent or --admin, with both, or with an invalid agent id', async () => {
-    for (const args of [[], ['--agent', 'a', '--admin'], ['--agent', 'two words']]) {
+    for (const args of [
+      [],
+      ['--agent', 'a', '--admin'],
+      ['--viewer', '--admin'],
+      ['--agent', 'two words'],
+    ]) {
       const res = await runCli(['hub', 'token', 'create', '--db', db, '--json', ...args], root.env);
       expect(res.code, args.join(' ')).toBe(2);
       expect(json<{ error: { code: string } }>(res).error.code).toBe('USAGE');
@@ -125,6 +132,65 @@ describe('agentic hub CLI', () => {
     expect(stderr).toMatch(/stopped/);
     expect(stderr).not.toContain(token);
     expect(JSON.parse(running.stdout())).toMatchObject({ url: running.url, db });
+  });
+
+  it('token list shows ids and roles but never tokens; revoke and rotate take effect on a running hub at once', async () => {
+    const create = async (...args: string[]) =>
+      json<{ id: string; token: string }>(
+        await runCli(['hub', 'token', 'create', ...args, '--db', db, '--json'], root.env),
+      );
+    const alice = await create('--agent', 'alice');
+    const bob = await create('--agent', 'bob');
+    const viewer = await create('--viewer');
+    running = await spawnHub(['--port', '0', '--db', db], root.env);
+    const status = (token: string, agent: string) =>
+      call(running?.url ?? '', 'GET', `/v1/agent/status?agent_id=${agent}`, { token }).then(
+        (r) => r.status,
+      );
+    expect(await status(alice.token, 'alice')).toBe(200);
+
+    const listed = await runCli(['hub', 'token', 'list', '--db', db, '--json'], root.env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).not.toContain(alice.token);
+    expect(json<{ tokens: unknown[] }>(listed).tokens).toEqual([
+      { id: alice.id, agent: 'alice', role: 'agent', created_at: expect.any(String) },
+      { id: bob.id, agent: 'bob', role: 'agent', created_at: expect.any(String) },
+      { id: viewer.id, agent: null, role: 'viewer', created_at: expect.any(String) },
+    ]);
+
+    const revoked = await runCli(
+      ['hub', 'token', 'revoke', alice.id, '--db', db, '--json'],
+      root.env,
+    );
+    expect(revoked.code).toBe(0);
+    expect(await status(alice.token, 'alice')).toBe(401);
+    expect(await status(bob.token, 'bob')).toBe(200);
+
+    const rotated = await runCli(
+      ['hub', 'token', 'rotate', bob.id, '--db', db, '--json'],
+      root.env,
+    );
+    expect(rotated.code).toBe(0);
+    const fresh = json<{ token: string; agent: string; replaced: string }>(rotated);
+    expect(fresh).toMatchObject({ agent: 'bob', replaced: bob.id });
+    expect(await status(bob.token, 'bob')).toBe(401);
+    expect(await status(fresh.token, 'bob')).toBe(200);
+
+    const byAgent = await runCli(
+      ['hub', 'token', 'revoke', '--agent', 'bob', '--db', db],
+      root.env,
+    );
+    expect(byAgent.code).toBe(0);
+    expect(await status(fresh.token, 'bob')).toBe(401);
+    const unknown = await runCli(['hub', 'token', 'revoke', 'abcdef12', '--db', db], root.env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no token with id/);
+  });
+
+  it('refuses a --host other machines can reach unless --allow-remote is given', async () => {
+    const res = await runCli(['hub', '--host', '0.0.0.0', '--port', '0', '--db', db], root.env);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/--allow-remote/);
   });
 
   it('exits 1 with a message when the port is taken', async () => {

@@ -1,3 +1,4 @@
+import { createToken } from '../../src/hub/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { call, dispatch, hubEngines, push, startFixture, type HubFixture } from './fixture.js';
 
@@ -253,6 +254,42 @@ describe.each(hubEngines())('hub context, status and dashboard data on $name', (
       expect(await ids('agent_id=bob')).toEqual(['lab/web/task-9']);
       expect(await ids('repo=core/go-io')).toEqual(['core/go-io/task-1', 'core/go-io/task-2']);
       expect(await ids('repo=web')).toEqual(['lab/web/task-9']);
+    });
+
+    it('shows an agent token only its own node, counts and records; the fleet needs admin or viewer', async () => {
+      const own = await call(hub.url, 'GET', '/v1/dashboard', { token: hub.tokens.bob });
+      expect(own.status).toBe(200);
+      const body = own.body as {
+        nodes: Array<{ agent_id: string }>;
+        counts: Record<string, number>;
+        total: number;
+        dispatches: Array<{ agent_id: string; id: string }>;
+      };
+      expect(body.nodes.map((n) => n.agent_id)).toEqual(['bob']);
+      expect(body.counts).toEqual({ running: 1 });
+      expect(body.total).toBe(1);
+      expect(body.dispatches.map((d) => d.id)).toEqual(['lab/web/task-9']);
+      const other = await call(hub.url, 'GET', '/v1/dashboard?agent_id=alice', {
+        token: hub.tokens.bob,
+      });
+      expect(other.status).toBe(403);
+
+      const viewer = (await createToken(hub.storage, null, hub.clock, 'viewer')).token;
+      const fleet = await call(hub.url, 'GET', '/v1/dashboard', { token: viewer });
+      expect(fleet).toMatchObject({ status: 200, body: { total: 3 } });
+      // Read-only: a viewer can neither push nor add notes.
+      expect(
+        (
+          await call(hub.url, 'POST', '/v1/agent/sync', {
+            token: viewer,
+            body: { agent_id: 'alice', dispatches: [] },
+          })
+        ).status,
+      ).toBe(403);
+      expect(
+        (await call(hub.url, 'POST', '/v1/agent/context', { token: viewer, body: { text: 'x' } }))
+          .status,
+      ).toBe(403);
     });
 
     it('needs a token', async () => {

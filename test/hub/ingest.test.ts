@@ -141,6 +141,56 @@ describe.each(hubEngines())('hub ingestion on $name', (engine) => {
       expect(badKey).toMatchObject({ status: 400, body: { error: { field: 'Idempotency-Key' } } });
     });
 
+    it('refuses a record nested 4,100 levels deep with 400 naming the limit, and context pulls keep working', async () => {
+      // Built as text: JSON.stringify itself overflows the stack on such a value.
+      const deep = `${'{"d":'.repeat(4100)}"bottom"${'}'.repeat(4100)}`;
+      const records = [dispatch('core/a/task-1'), dispatch('core/a/task-2')];
+      const rawBody = JSON.stringify({ agent_id: 'alice', dispatches: records }).replace(
+        '"id":"core/a/task-2"',
+        `"id":"core/a/task-2","extra":${deep}`,
+      );
+      const res = await call(hub.url, 'POST', '/v1/agent/sync', {
+        token: hub.tokens.alice,
+        rawBody,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({
+        error: {
+          code: 'INPUT_INVALID',
+          field: 'dispatches[1]',
+          message: expect.stringContaining('at most 32 levels'),
+        },
+      });
+      expect(await hub.storage.versionCount()).toBe(0);
+      const pulled = await call(hub.url, 'GET', '/v1/agent/context?agent_id=bob', {
+        token: hub.tokens.bob,
+      });
+      expect(pulled.status).toBe(200);
+    });
+
+    it('refuses an oversized record and a deeply nested note with 400 naming the limit', async () => {
+      const big = await push(hub, hub.tokens.alice, 'alice', [
+        dispatch('core/a/task-1', { blob: 'x'.repeat(300 * 1024) }),
+      ]);
+      expect(big).toMatchObject({
+        status: 400,
+        body: {
+          error: {
+            field: 'dispatches[0]',
+            message: expect.stringContaining('at most 262144 bytes'),
+          },
+        },
+      });
+      let deep: unknown = 1;
+      for (let i = 0; i < 100; i++) deep = [deep];
+      const note = await call(hub.url, 'POST', '/v1/agent/context', {
+        token: hub.tokens.admin,
+        body: { text: 'hello', extra: deep },
+      });
+      expect(note).toMatchObject({ status: 400, body: { error: { code: 'INPUT_INVALID' } } });
+    });
+
     it('keeps unknown record fields verbatim', async () => {
       await push(hub, hub.tokens.alice, 'alice', [
         dispatch('core/a/task-1', { report: { passed: 12, notes: ['ok'] }, custom: 'x' }),

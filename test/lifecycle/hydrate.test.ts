@@ -289,6 +289,27 @@ describe('hydrate on runner start', () => {
     expect(existsSync(ws(vanished))).toBe(false);
   });
 
+  it('rewrites a stale mirror from the registry: running on disk, completed in the store (a crash between the two)', async () => {
+    const name = 'core/a/task-1';
+    const running = await trackWorkspace(
+      ctx,
+      name,
+      sampleRecord({ status: 'running', runs: 1, pid: 999_999 }),
+    );
+    if (!running) throw new Error('no record');
+    await trackWorkspace(ctx, name, sampleRecord({ status: 'completed', runs: 1 }));
+    // The mirror write of the completed version was lost: status.json still has the run.
+    writeStatusFile(ws(name), running, { durable: true });
+    expect(onDisk(name)).toMatchObject({ status: 'running' });
+
+    await hydrate(ctx);
+    expect(onDisk(name)).toMatchObject({ status: 'completed', runs: 1 });
+    expect(await readRecord(ctx, name)).toMatchObject({ status: 'completed' });
+    // A second restart finds nothing left to repair.
+    await hydrate(ctx);
+    expect(onDisk(name)).toMatchObject({ status: 'completed' });
+  });
+
   it('replays back-off persisted by one instance in a new one', async () => {
     const until = new Date(Date.now() + 20 * 60_000).toISOString();
     const store = await ctx.store();

@@ -72,10 +72,14 @@ export interface McpDaemon {
 }
 
 /** Starts the daemon with the MCP HTTP transport and reads the URL it logged on stderr. */
-export async function startMcpDaemon(root: TempRoot, args: string[] = []): Promise<McpDaemon> {
+export async function startMcpDaemon(
+  root: TempRoot,
+  args: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<McpDaemon> {
   let stderr = '';
   const proc = spawn(process.execPath, [CLI, 'daemon', '--mcp-port', '0', ...args], {
-    env: serverEnv(root),
+    env: { ...serverEnv(root), ...extraEnv },
     cwd: root.coreRoot,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -103,6 +103,33 @@ describe('agentic daemon --mcp-port', () => {
     expect((await post(daemon.url, { Authorization: `Bearer ${first}` })).status).toBe(401);
     h = await connectHttp(daemon, given);
     expect((await callOk<{ total: number }>(h, 'agentic_status')).total).toBe(0);
+  });
+
+  it('takes the token from --mcp-token-file or $CORE_AGENT_MCP_TOKEN, so it never shows in ps', async () => {
+    root = tempRoot('agentic-mcp-');
+    const fromFile = 'a-token-kept-in-a-file-0001';
+    const file = join(root.coreRoot, 'given.token');
+    writeFileSync(file, `${fromFile}\n`, { mode: 0o600 });
+    daemon = await startMcpDaemon(root, ['--mcp-token-file', file]);
+    expect(readFileSync(`/proc/${daemon.proc.pid}/cmdline`, 'utf8')).not.toContain(fromFile);
+    h = await connectHttp(daemon, fromFile);
+    expect((await callOk<{ total: number }>(h, 'agentic_status')).total).toBe(0);
+    await h.close();
+    h = undefined;
+    expect(await daemon.stop()).toBe(0);
+
+    const fromEnv = 'a-token-kept-in-the-environment';
+    daemon = await startMcpDaemon(root, [], { CORE_AGENT_MCP_TOKEN: fromEnv });
+    expect((await post(daemon.url, { Authorization: `Bearer ${fromFile}` })).status).toBe(401);
+    h = await connectHttp(daemon, fromEnv);
+    expect((await callOk<{ total: number }>(h, 'agentic_status')).total).toBe(0);
+
+    const missing = await runCli(
+      ['daemon', '--mcp-port', '0', '--mcp-token-file', join(root.coreRoot, 'nope')],
+      serverEnv(root),
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('mcp-token-file');
   });
 
   it('refuses a non-loopback address without --mcp-allow-remote, and weak or stray flags', async () => {

@@ -254,6 +254,48 @@ export function describeTools(label: string, transport: Transport): void {
       expect(status).toMatchObject({ status: 'offline', queued: push.queued });
     });
 
+    it('refuses hostile values: branch HEAD, a 10,000-character model, bidi and lone-surrogate names', async () => {
+      const before = (await callOk<{ total: number }>(h, 'agentic_status')).total;
+      expect(await callError(h, 'agentic_dispatch', { repo, task: 'x', branch: 'HEAD' })).toMatch(
+        /^branch: .*special ref/,
+      );
+      expect(
+        await callError(h, 'agentic_dispatch', {
+          repo,
+          task: 'x',
+          agent: `shell:${'m'.repeat(10_000)}`,
+        }),
+      ).toMatch(/^agent: .*at most 200 characters/);
+      expect(
+        await callError(h, 'agentic_dispatch', { repo, task: 'x', name: 'evil\u202etxt.exe' }),
+      ).toMatch(/bidi/);
+      expect(await callError(h, 'agentic_dispatch', { repo, task: 'x', org: 'a\ud800' })).toMatch(
+        /^org: .*lone surrogates/,
+      );
+      expect(await callError(h, 'agentic_status', { workspace: 'core/x\u202e/task-1' })).toMatch(
+        /bidi/,
+      );
+      expect((await callOk<{ total: number }>(h, 'agentic_status')).total).toBe(before);
+    });
+
+    it('agentic_status with a workspace counts that workspace only, and fails for an unknown one', async () => {
+      const all = await callOk<{
+        total: number;
+        workspaces: Array<{ name: string; status: string }>;
+      }>(h, 'agentic_status', {});
+      expect(all.total).toBeGreaterThan(1);
+      const [first] = all.workspaces;
+      if (!first) throw new Error('no workspace to filter on');
+      const one = await callOk<Record<string, unknown>>(h, 'agentic_status', {
+        workspace: first.name,
+      });
+      expect(one).toMatchObject({ total: 1, workspaces: [{ name: first.name }] });
+      if (first.status !== 'blocked') expect(one[first.status]).toBe(1);
+      expect(
+        await callError(h, 'agentic_status', { workspace: 'core/no-such-repo/task-1' }),
+      ).toMatch(/WORKSPACE_NOT_FOUND/);
+    });
+
     it('answers bad arguments with an isError result naming the field', async () => {
       expect(await callError(h, 'agentic_dispatch', { repo, task: 'x', org: '../x' })).toMatch(
         /^org: must not contain a path separator/,

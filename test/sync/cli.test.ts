@@ -76,6 +76,20 @@ describe('agentic sync CLI', { timeout: 120_000 }, () => {
     expect(json(retry)).toEqual({ success: true, count: 1, records: 1, pushed: 1 });
   });
 
+  it('sync pull exits 1 with success:false and the reason when the hub fails, though it serves the cache', async () => {
+    hub.contextItems = [{ type: 'note', id: 'note-1', at: '2026-01-01T00:00:00.000Z', text: 'x' }];
+    expect((await runCli(['sync', 'pull', '--json'], env)).code).toBe(0);
+    hub.script('context', { status: 500 });
+    const failed = await runCli(['sync', 'pull', '--json'], env);
+    expect(failed.code).toBe(1);
+    expect(json(failed)).toMatchObject({ success: false, source: 'cache', count: 1 });
+    expect(json<{ error: string }>(failed).error).toMatch(/500/);
+    hub.script('context', { status: 500 });
+    const human = await runCli(['sync', 'pull'], env);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toMatch(/sync pull failed/);
+  });
+
   it('offline: push queues, status says offline, pull --since garbage is a usage error', async () => {
     await seed(2);
     const { CORE_AGENT_API_KEY: _token, ...offline } = env;

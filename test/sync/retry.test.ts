@@ -17,10 +17,12 @@ describe('sync retries and drops', () => {
   let clock: ManualClock;
   let sync: SyncService;
 
-  const open = async (env: Record<string, string> = {}) => {
+  // Generous: a request that is meant to succeed must not time out on a loaded machine. Only the
+  // test of a hanging hub uses a short timeout, and a hang never answers whatever the load.
+  const open = async (env: Record<string, string> = {}, requestTimeoutMs = 15_000) => {
     ctx = testContext(root, { env: hubEnv(hub.url, env), clock });
     // One request at a time keeps the scripted answers in a known order.
-    sync = await createSyncService(ctx, { random: () => 0.5, requestTimeoutMs: 300, window: 1 });
+    sync = await createSyncService(ctx, { random: () => 0.5, requestTimeoutMs, window: 1 });
   };
 
   beforeEach(async () => {
@@ -92,11 +94,13 @@ describe('sync retries and drops', () => {
   });
 
   it('retries a request that times out and one whose connection is reset', async () => {
+    await ctx.close();
+    await open({}, 2_000);
     await seedHistory(ctx, 1);
     await sync.enqueue();
     hub.script('sync', { kind: 'hang' });
     const timedOut = await sync.drain();
-    expect(timedOut.lastError).toMatch(/timeout after 300 ms/);
+    expect(timedOut.lastError).toMatch(/timeout after 2000 ms/);
     expect(await head()).toMatchObject({ attempts: 1, next_attempt: at(1_000) });
     clock.advance(1_000);
     // One reset is taken for a stale keep-alive connection and retried at once; two are a failure.
@@ -156,6 +160,22 @@ describe('sync retries and drops', () => {
     });
     const status = await sync.status();
     expect(status).toMatchObject({ queued: 0, dropped: 1 });
+  });
+
+  it('a 403 names the agent id used and how to fix it; retry-dropped then pushes as the fixed identity', async () => {
+    await ctx.close();
+    await open({ AGENT_NAME: 'wrong-host' });
+    await seedHistory(ctx, 2);
+    hub.script('sync', { status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    const first = await sync.push();
+    expect(first).toMatchObject({ success: false, dropped: 1 });
+    expect(first.error).toMatch(/pushed as agent id "wrong-host"; set AGENT_NAME/);
+    await ctx.close();
+    await open({ AGENT_NAME: 'node-a' });
+    const report = await sync.retryDropped();
+    expect(report).toMatchObject({ success: true, count: 1, pushed: 2 });
+    const last = hub.pushes.at(-1)?.body as { agent_id: string };
+    expect(last.agent_id).toBe('node-a');
   });
 
   it('retry-dropped requeues dropped entries with a fresh attempt count and pushes them', async () => {
@@ -219,7 +239,7 @@ describe('sync retries and drops', () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(root.coreRoot, 'agents.yaml'), 'sync:\n  batch_size: 1\n');
     ctx = testContext(root, { env: hubEnv(hub.url), clock });
-    sync = await createSyncService(ctx, { random: () => 0.5, requestTimeoutMs: 300, window: 4 });
+    sync = await createSyncService(ctx, { random: () => 0.5, requestTimeoutMs: 15_000, window: 4 });
     await seedHistory(ctx, 6);
     // Whichever request arrives first fails; the others succeed, so the hub is healthy and the
     // failed entry goes again in the same pass instead of waiting out its back-off.

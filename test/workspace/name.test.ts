@@ -36,6 +36,11 @@ describe('workspace names', () => {
     ['a\nb', 'org'],
     ['a\u001bb', 'org'],
     ['x'.repeat(101), 'org'],
+    ['core\u202eexe.txt', 'org'],
+    ['a\u2066b', 'org'],
+    ['a\u200bb', 'org'],
+    ['a\ud800b', 'org'],
+    ['a\udc00', 'org'],
   ];
   it.each(hostile)('rejects org %j naming the field', (value, field) => {
     expect(() => workspaceName({ org: value, repo: 'r', leaf: 'l' })).toThrow(
@@ -65,6 +70,15 @@ describe('workspace names', () => {
       );
     },
   );
+
+  it('rejects branch HEAD and the other special ref names, bidi overrides and lone surrogates', () => {
+    for (const branch of ['HEAD', 'FETCH_HEAD', 'ORIG_HEAD', 'feat\u202eure', 'a\ud83db'])
+      expect(() => validateBranch(branch), branch).toThrow(
+        expect.objectContaining({ code: 'WORKSPACE_NAME_INVALID', field: 'branch' }),
+      );
+    expect(validateBranch('feature/HEAD-less')).toBe('feature/HEAD-less');
+    expect(workspaceName({ org: 'o', repo: 'r', leaf: 'emoji-😀' })).toBe('o/r/emoji-😀');
+  });
 
   it.each([
     'a..b',

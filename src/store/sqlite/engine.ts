@@ -1,5 +1,15 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { compactUtc } from '../../lib/clock.js';
 import { AgenticError } from '../../lib/errors.js';
 import { fsyncAsync, isErrno } from '../../lib/fs.js';
 import { Mutex } from '../../lib/mutex.js';
@@ -88,8 +98,9 @@ export function openSqliteStore(
     db.pragma('synchronous = NORMAL');
     return new SqliteStore(db, path, schemaVersion, new SyncBarrier(syncWal));
   } catch (err) {
+    const corrupt = damaged(path, err);
     db.close();
-    throw err;
+    throw corrupt ?? err;
   }
 }
 
@@ -288,11 +299,65 @@ class SqliteStore implements StateStore {
   }
 
   private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    return this.mutex.run(() => {
+    return this.mutex.run(async () => {
       if (this.closed) throw new AgenticError('STORE_UNAVAILABLE', 'the state store is closed');
-      return fn();
+      try {
+        return await fn();
+      } catch (err) {
+        throw damaged(this.location, err) ?? err;
+      }
     });
   }
+}
+
+/** True for SQLite's result codes of a damaged file (SQLITE_CORRUPT and its extended codes, SQLITE_NOTADB). */
+export function isCorruptCode(code: string): boolean {
+  return code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT');
+}
+
+/** The marker beside the database that tells the next open it was moved aside (and where), or that it must be. */
+export function damageMarkerPath(dbPath: string): string {
+  return `${dbPath}.damaged`;
+}
+
+/**
+ * Moves the database with its `-wal` and `-shm` to `<dir>/quarantine/db.sqlite.<time>*`, all
+ * three together (the WAL belongs to that file and would be replayed into a fresh one), and
+ * returns the new path of the database.
+ */
+export function quarantineSqlite(dbPath: string, now: Date): string {
+  const dir = join(dirname(dbPath), 'quarantine');
+  mkdirSync(dir, { recursive: true });
+  const target = join(dir, `${basename(dbPath)}.${compactUtc(now)}`);
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (existsSync(dbPath + suffix)) renameSync(dbPath + suffix, target + suffix);
+  }
+  return target;
+}
+
+/**
+ * For an error that says the database is damaged: moves it aside with its WAL at once (while
+ * this connection still holds them, so closing it cannot fold the WAL away), leaves the marker
+ * naming where it went (so the next open rebuilds it) and returns STORE_CORRUPT; for any other
+ * error, undefined.
+ */
+export function damaged(dbPath: string, err: unknown): AgenticError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !isCorruptCode(code)) return undefined;
+  let where = 'still in place';
+  try {
+    if (existsSync(dbPath)) {
+      where = quarantineSqlite(dbPath, new Date());
+      writeFileSync(damageMarkerPath(dbPath), `${where}\n`);
+    }
+  } catch {
+    // The error below still stops the caller; the next open checks the file again.
+  }
+  return new AgenticError(
+    'STORE_CORRUPT',
+    `the state store ${dbPath} is damaged (${(err as Error).message}); moved to ${where}, it is rebuilt from the workspaces' files when opened again`,
+    { cause: err },
+  );
 }
 
 /**

@@ -1,0 +1,160 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { readTextIfExists } from '../lib/fs.js';
+import { GROUPS, type StateStore, type StatsRow } from '../store/index.js';
+import {
+  fingerprintOf,
+  isTerminal,
+  modelOf,
+  STATUSES,
+  workspaceDir,
+  type StatusRecord,
+} from '../workspace/index.js';
+import { needsCommit } from './commit.js';
+import { scanDiskRecords } from './records.js';
+import { rebuildDerivedGroups } from './track.js';
+
+/** The fields of a journal line a rebuild reads; the rest is kept as written. */
+const journalLineSchema = z.looseObject({
+  workspace: z.string(),
+  repo: z.string(),
+  org: z.string(),
+  agent: z.string(),
+  status: z.enum(STATUSES),
+  question: z.string().optional(),
+  runs: z.number().int(),
+  started_at: z.string().optional(),
+  updated_at: z.string(),
+  committed_at: z.string(),
+});
+type JournalLine = z.infer<typeof journalLineSchema>;
+
+/** A sync queue entry as its JSON mirror holds it: an id, the rest as written. */
+const queueMirrorSchema = z.array(z.looseObject({ id: z.string().min(1) }));
+
+/** What a rebuild restored. */
+export interface RebuildReport {
+  workspaces: number;
+  /** Journal lines turned back into stats rows. */
+  versions: number;
+  /** Stale non-terminal mirrors whose run the journal already holds, restored from the journal. */
+  journaled: number;
+  /** Sync queue entries restored from `sync/queue.json`. */
+  syncQueued: number;
+}
+
+/**
+ * Refills the store after a damaged database was replaced, from what lives outside it: the
+ * registry from the status.json files, `dispatch_history` (last line per workspace) and stats
+ * (every line) from each `.meta/journal.jsonl`, and the sync queue from `sync/queue.json`. A
+ * mirror still `running` (or `queued`) for a run the journal already ended (same `runs`) takes
+ * the journal's end, so the run is not finished a second time with a new fingerprint.
+ */
+export async function rebuildRegistryFromDisk(
+  ctx: AppContext,
+  store: StateStore,
+): Promise<RebuildReport> {
+  const records = scanDiskRecords(ctx);
+  const journals = new Map<string, JournalLine[]>();
+  let journaled = 0;
+  for (const [name, record] of records) {
+    const lines = readJournal(join(workspaceDir(ctx.config.workspaceRoot, name), '.meta'));
+    journals.set(name, lines);
+    const last = lines.at(-1);
+    if (
+      !isTerminal(record.status) &&
+      last &&
+      last.runs === record.runs &&
+      isTerminal(last.status)
+    ) {
+      records.set(name, fromJournal(record, last));
+      journaled += 1;
+    }
+  }
+  const queue = readQueueMirror(ctx);
+  let versions = 0;
+  await store.transaction(async (tx) => {
+    for (const [name, record] of records) {
+      await tx.set(GROUPS.registry, name, record);
+      if (isTerminal(record.status) && needsCommit(ctx, name, record))
+        await tx.set(GROUPS.uncommitted, name, fingerprintOf(record));
+      const lines = journals.get(name) ?? [];
+      for (const line of lines) {
+        await tx.addStats(statsRow(name, line));
+        versions += 1;
+      }
+      const last = lines.at(-1);
+      // Unsynced: the hub keeps each (agent, id, fingerprint) once, so a re-push is harmless.
+      if (last) await tx.set(GROUPS.dispatchHistory, name, { ...last, id: name, synced: false });
+    }
+    for (const entry of queue) {
+      const { degraded: _d, lease_owner: _o, lease_until: _u, ...stored } = entry;
+      await tx.set(GROUPS.syncQueue, entry.id, stored);
+    }
+    await rebuildDerivedGroups(ctx, tx, records);
+  });
+  const report = { workspaces: records.size, versions, journaled, syncQueued: queue.length };
+  ctx.logger.info(
+    report,
+    'state store rebuilt from status.json files, journals and sync/queue.json',
+  );
+  return report;
+}
+
+/** The record as the journal line ended it: the mirror missed that write (a crash between). */
+function fromJournal(record: StatusRecord, line: JournalLine): StatusRecord {
+  const { pid: _pid, pid_start: _start, ...rest } = record;
+  return {
+    ...rest,
+    status: line.status,
+    updated_at: line.updated_at,
+    ...(line.question ? { question: line.question } : {}),
+  };
+}
+
+function readJournal(meta: string): JournalLine[] {
+  const text = readTextIfExists(join(meta, 'journal.jsonl'));
+  if (text === undefined) return [];
+  const lines: JournalLine[] = [];
+  for (const raw of text.split('\n')) {
+    if (raw.trim() === '') continue;
+    try {
+      const parsed = journalLineSchema.safeParse(JSON.parse(raw));
+      if (parsed.success) lines.push(parsed.data);
+    } catch {
+      // A torn line (a crash mid-append) holds nothing committed.
+    }
+  }
+  return lines;
+}
+
+function readQueueMirror(ctx: AppContext): Array<z.infer<typeof queueMirrorSchema>[number]> {
+  const text = readTextIfExists(join(ctx.config.coreRoot, 'sync', 'queue.json'));
+  if (text === undefined) return [];
+  try {
+    const parsed = queueMirrorSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
+}
+
+function statsRow(name: string, line: JournalLine): StatsRow {
+  const started = line.started_at ? line.started_at : null;
+  const ms = started === null ? NaN : Date.parse(line.updated_at) - Date.parse(started);
+  return {
+    workspace: name,
+    repo: line.repo,
+    org: line.org,
+    agent: line.agent,
+    model: modelOf(line.agent) ?? null,
+    outcome: line.status,
+    runs: line.runs,
+    duration_ms: Number.isFinite(ms) && ms >= 0 ? ms : null,
+    started_at: started,
+    ended_at: line.updated_at,
+    committed_at: line.committed_at,
+    fingerprint: fingerprintOf(line),
+  };
+}

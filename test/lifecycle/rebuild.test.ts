@@ -1,0 +1,93 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../src/context.js';
+import { commitWorkspace } from '../../src/lifecycle/commit.js';
+import { readRecord, trackWorkspace } from '../../src/lifecycle/index.js';
+import { GROUPS } from '../../src/store/index.js';
+import { workspaceDir, writeStatusFile } from '../../src/workspace/index.js';
+import { ManualClock, tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { sampleRecord } from '../helpers/records.js';
+
+describe('rebuilding a replaced state store', () => {
+  let root: TempRoot;
+  let ctx: AppContext | undefined;
+  beforeEach(() => {
+    root = tempRoot();
+  });
+  afterEach(async () => {
+    await ctx?.close();
+    ctx = undefined;
+    root.cleanup();
+  });
+
+  const RESUMED = 'core/go-io/task-1';
+  const STALE = 'core/go-io/task-2';
+
+  it('restores history and stats from the journals, the sync queue from queue.json, and recognises a journaled run', async () => {
+    const clock = new ManualClock(new Date('2026-02-01T10:00:00.000Z'));
+    const seed = testContext(root, { clock });
+    // One workspace run three times, each run committed: three journal lines.
+    for (let runs = 1; runs <= 3; runs++) {
+      clock.advance(60_000);
+      await trackWorkspace(
+        seed,
+        RESUMED,
+        sampleRecord({ status: 'completed', runs, started_at: '2026-02-01T10:00:00.000Z' }),
+      );
+      await commitWorkspace(seed, RESUMED);
+    }
+    // A run that ended and was journaled, whose mirror a crash left at `running`.
+    clock.advance(60_000);
+    const running = sampleRecord({
+      status: 'running',
+      runs: 1,
+      pid: 999_999,
+      started_at: '2026-02-01T10:00:00.000Z',
+    });
+    const before = await trackWorkspace(seed, STALE, running);
+    clock.advance(60_000);
+    await trackWorkspace(
+      seed,
+      STALE,
+      sampleRecord({ status: 'failed', runs: 1, question: 'boom' }),
+    );
+    await commitWorkspace(seed, STALE);
+    const staleDir = workspaceDir(join(root.coreRoot, 'workspace'), STALE);
+    if (!before) throw new Error('no record');
+    writeStatusFile(staleDir, before, { durable: true });
+    const journalBefore = readFileSync(join(staleDir, '.meta', 'journal.jsonl'), 'utf8');
+    await seed.close();
+    // Entries queued for a hub that was down, as the mirror holds them.
+    mkdirSync(join(root.coreRoot, 'sync'), { recursive: true });
+    writeFileSync(
+      join(root.coreRoot, 'sync', 'queue.json'),
+      JSON.stringify([
+        { id: 'entry-1', records: [], attempts: 2 },
+        { id: 'entry-2', records: [], attempts: 0 },
+      ]),
+    );
+    // The database is replaced by garbage: the next open quarantines and rebuilds it.
+    writeFileSync(join(root.coreRoot, 'db.sqlite'), 'this is not a database');
+
+    ctx = testContext(root, { clock });
+    const store = await ctx.store();
+    expect(await store.count(GROUPS.dispatchHistory)).toBe(2);
+    const stats = await store.queryStats({ limit: 100 });
+    expect(
+      stats
+        .filter((r) => r.workspace === RESUMED)
+        .map((r) => r.runs)
+        .sort(),
+    ).toEqual([1, 2, 3]);
+    expect(stats.filter((r) => r.workspace === STALE)).toHaveLength(1);
+    expect((await store.entries(GROUPS.syncQueue)).map(([id]) => id).sort()).toEqual([
+      'entry-1',
+      'entry-2',
+    ]);
+    // The stale mirror's run is recognised by its journal line: ended, and already committed.
+    expect(await readRecord(ctx, STALE)).toMatchObject({ status: 'failed', runs: 1 });
+    expect(await store.get(GROUPS.uncommitted, STALE)).toBeUndefined();
+    expect(readFileSync(join(staleDir, '.meta', 'journal.jsonl'), 'utf8')).toBe(journalBefore);
+  });
+});
