@@ -30,6 +30,8 @@ export interface StatusRow {
   changes: Changes | null;
   /** `checking` (closeout running), `awaiting review`, `delivered`, or null. */
   delivery: string | null;
+  /** The pull request the work was delivered as. */
+  pr_url: string | null;
 }
 
 /** Builds the status report from records: counts over everything, rows filtered and limited. */
@@ -62,6 +64,7 @@ export function statusReport(
       updated_at: r.updated_at,
       changes: r.changes ?? null,
       delivery: deliveryState(r) ?? null,
+      pr_url: r.pr_url ?? null,
     });
   }
   return { counts, workspaces: filter.limit === undefined ? rows : rows.slice(0, filter.limit) };
@@ -89,14 +92,14 @@ export function registerStatus(program: Command): void {
         if (report.workspaces.length === 0) return;
         const now = ctx.clock.now();
         writeTable(
-          ['NAME', 'STATUS', 'AGENT', 'RUNS', 'AGE', 'QUESTION'],
+          ['NAME', 'STATUS', 'AGENT', 'RUNS', 'AGE', 'QUESTION / PR'],
           report.workspaces.map((w) => [
             w.name,
             w.delivery ? `${w.status} (${w.delivery})` : w.status,
             w.agent,
             w.runs,
             age(w.updated_at, now),
-            oneLine(w.question ?? ''),
+            w.question ? oneLine(w.question) : (w.pr_url ?? ''),
           ]),
         );
       }),
