@@ -13,6 +13,7 @@ import {
 import { startFakeForge, type FakeForgeHandle } from '../helpers/fake-forges/index.js';
 import { startGitHttp, type GitHttpServer } from '../helpers/git-http.js';
 import { git } from '../helpers/git.js';
+import { callOk, connectStdio } from '../mcp/fixture.js';
 
 interface Summary {
   workspace: string;
@@ -227,6 +228,42 @@ for (const kind of ['github', 'gitlab'] as const) {
       expect(filesContaining(root.coreRoot, forge.token)).toEqual([]);
       expect(logs.filter((l) => l.includes(forge.token))).toEqual([]);
     });
+
+    it.runIf(kind === 'github')(
+      'opens the pull request and reports its checks through the MCP tools',
+      async () => {
+        const done = await dispatchWait('echo mcp > mcp.txt', ['--deliver', 'none']);
+        expect(done.status).toBe('completed');
+        expect(status(done.workspace)['delivered']).toBeUndefined();
+        expect(pullsCreated()).toHaveLength(0);
+        const h = await connectStdio({
+          ...root,
+          env: { ...root.env, [forge.tokenVar]: forge.token },
+        });
+        try {
+          const created = await callOk<{ pr_number: number; pr_url: string; sha: string }>(
+            h,
+            'agentic_create_pr',
+            { workspace: done.workspace },
+          );
+          expect(created.pr_number).toBe(1);
+          expect(status(done.workspace)['pr_url']).toBe(created.pr_url);
+          forge.state.checks.set(created.sha, 'red');
+          const pr = await callOk<{ state: string; checks: { state: string } }>(
+            h,
+            'agentic_pr_status',
+            { workspace: done.workspace },
+          );
+          expect(pr).toMatchObject({ state: 'open', checks: { state: 'failure' } });
+          logs.push(h.stderr());
+        } finally {
+          await h.close();
+        }
+        expect(forge.state.pulls).toHaveLength(1);
+        expect(filesContaining(root.coreRoot, forge.token)).toEqual([]);
+        expect(logs.filter((l) => l.includes(forge.token))).toEqual([]);
+      },
+    );
   });
 }
 
