@@ -65,6 +65,8 @@ export async function startGitHttp(
     const out: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.resume();
+    // http-backend may answer (and exit) without reading the request body.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(body);
     await new Promise<void>((resolve, reject) => {
       child.on('error', reject);
