@@ -237,6 +237,33 @@ for (const kind of ['github', 'gitlab', 'gitea'] as const) {
       });
 
       it.runIf(kind === 'github')(
+        'accept --pr says when the forge rate-limits it, keeps the work as it was, and succeeds later',
+        async () => {
+          const done = await dispatchWait('echo later > later.txt', ['--deliver', 'none']);
+          expect(done.status).toBe('completed');
+          forge.server.script(
+            forge.error(429, 'API rate limit exceeded', { 'retry-after': '120' }),
+            {
+              method: 'POST',
+              path: /\/pulls$/,
+            },
+          );
+          const limited = await cli(['accept', done.workspace, '--pr']);
+          expect(limited.code).toBe(1);
+          expect(limited.stderr).toMatch(/rate-limited \(429\); retry after \d{4}-/);
+          const kept = status(done.workspace);
+          expect(kept['status']).toBe('completed');
+          expect(kept['delivered']).toBeUndefined();
+          expect(kept['pr_number']).toBeUndefined();
+          const again = await cli(['accept', done.workspace, '--pr']);
+          expect(again.code, again.stderr).toBe(0);
+          expect(again.stdout).toMatch(/pull request #1 /);
+          expect(forge.state.pulls).toHaveLength(1);
+          expect(status(done.workspace)['pr_number']).toBe(1);
+        },
+      );
+
+      it.runIf(kind === 'github')(
         'opens the pull request and reports its checks through the MCP tools',
         async () => {
           const done = await dispatchWait('echo mcp > mcp.txt', ['--deliver', 'none']);
