@@ -21,8 +21,8 @@ export type QaSlot = <T>(fn: () => Promise<T>) => Promise<T>;
  * The closeout of a run that ended `completed`: harvest (commit what the agent left, count
  * its changes against the base), QA when enabled (a failure fails the workspace, or resumes the
  * agent with the failure as its answer while `qa.fix_rounds` allow), then the hand-back
- * `deliver.mode` asks for (a branch, or a pull request). Each step is idempotent, so a closeout cut short by a crash is
- * simply run again. The outcome is recorded through trackWorkspace only if the record is still
+ * `deliver.mode` asks for (a branch, or a pull request). Each step is idempotent, so a
+ * closeout cut short by a crash is simply run again. The outcome is recorded through trackWorkspace only if the record is still
  * the one that was closed out; returns it, or undefined when the record moved on meanwhile.
  * A failed step never loses work: the record stays `completed` with the reason as question.
  */
