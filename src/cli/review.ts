@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
 import {
   acceptWorkspace,
+  pullRequestStatus,
   rejectWorkspace,
   reviewList,
   workspaceDiff,
   type ReviewRow,
 } from '../deliver/index.js';
 import { parseWorkspaceName } from '../workspace/index.js';
-import { age, oneLine, runVerb, writeJson, writeTable } from './common.js';
+import { age, oneLine, runVerb, usage, writeJson, writeTable } from './common.js';
 
-/** Registers the review loop: review, diff, accept and reject. */
+/** Registers the review loop: review, diff, accept, pr and reject. */
 export function registerReview(program: Command): void {
   program
     .command('review')
@@ -33,6 +34,8 @@ export function registerReview(program: Command): void {
             oneLine(r.status === 'blocked' ? (r.question ?? '') : r.task, 60),
           ]),
         );
+        for (const r of rows)
+          if (r.pr_url !== null) process.stdout.write(`${r.workspace}: pull request ${r.pr_url}\n`);
       }),
     );
 
@@ -60,12 +63,22 @@ export function registerReview(program: Command): void {
       '--merge',
       'merge into the base branch (fast-forward, or a merge commit when deliver.merge_commit allows)',
     )
+    .option(
+      '--pr',
+      "deliver as a pull request against the base branch on the source's forge instead, whatever deliver.mode says (again: updates the same pull request)",
+    )
     .option('--json', 'print one JSON document')
-    .action(async (name: string, opts: { merge?: boolean }, cmd: Command) =>
+    .action(async (name: string, opts: { merge?: boolean; pr?: boolean }, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
         parseWorkspaceName(name);
+        if (opts.merge === true && opts.pr === true)
+          usage(
+            'merge',
+            '--merge and --pr cannot be combined: a pull request is merged on its forge',
+          );
         const { record, merged, harvested } = await acceptWorkspace(ctx, name, {
           merge: opts.merge === true,
+          pr: opts.pr === true,
         });
         if (common.json)
           return writeJson({
@@ -76,13 +89,41 @@ export function registerReview(program: Command): void {
             harvested,
             delivered: record.delivered ?? null,
             changes: record.changes ?? null,
+            pr_url: record.pr_url ?? null,
+            pr_number: record.pr_number ?? null,
           });
+        if (opts.pr === true)
+          return void process.stdout.write(
+            `${name}: pull request #${record.pr_number ?? '?'} ${record.pr_url ?? ''}\n`,
+          );
         const where = record.delivered
           ? `${record.delivered.ref} (${record.delivered.sha.slice(0, 12)})`
           : '';
         process.stdout.write(
           merged ? `${name}: merged into ${where}\n` : `${name}: delivered as ${where}\n`,
         );
+      }),
+    );
+
+  program
+    .command('pr <workspace>')
+    .description("the workspace's pull request: its state and the checks on its head commit")
+    .option('--json', 'print one JSON document')
+    .action(async (name: string, _opts: unknown, cmd: Command) =>
+      runVerb(cmd, async (ctx, common) => {
+        parseWorkspaceName(name);
+        const pr = await pullRequestStatus(ctx, name);
+        if (common.json) return writeJson(pr);
+        const out = [
+          `${name}: pull request #${pr.pr_number} ${pr.state}${pr.draft ? ' (draft)' : ''}: ${pr.title}`,
+          `  ${pr.pr_url}`,
+          `  ${pr.head} → ${pr.base}${pr.mergeable === false ? ' (cannot merge: conflict?)' : ''}`,
+          `  checks: ${pr.checks.state}`,
+          ...pr.checks.checks.map(
+            (c) => `    ${c.state.padEnd(8)} ${c.name}${c.url ? `  ${c.url}` : ''}`,
+          ),
+        ];
+        process.stdout.write(`${out.join('\n')}\n`);
       }),
     );
 

@@ -41,6 +41,8 @@ export interface StatusRow {
   changes: Changes | null;
   /** `checking` (closeout running), `awaiting review`, `delivered`, or null. */
   delivery: string | null;
+  /** The pull request the work was delivered as. */
+  pr_url: string | null;
 }
 
 /** Orders workspace names naturally, so `task-3` comes before `task-11`. */
@@ -83,6 +85,7 @@ export function statusReport(
       updated_at: r.updated_at,
       changes: r.changes ?? null,
       delivery: deliveryState(r) ?? null,
+      pr_url: r.pr_url ?? null,
     });
   }
   if (filter.limit === undefined || rows.length <= filter.limit)
@@ -128,14 +131,14 @@ export function registerStatus(program: Command): void {
         if (report.workspaces.length === 0) return;
         const now = ctx.clock.now();
         writeTable(
-          ['NAME', 'STATUS', 'AGENT', 'RUNS', 'AGE', 'QUESTION'],
+          ['NAME', 'STATUS', 'AGENT', 'RUNS', 'AGE', 'QUESTION / PR'],
           report.workspaces.map((w) => [
             w.name,
             w.delivery ? `${w.status} (${w.delivery})` : w.status,
             w.agent,
             w.runs,
             age(w.updated_at, now),
-            oneLine(w.question ?? ''),
+            w.question ? oneLine(w.question) : (w.pr_url ?? ''),
           ]),
         );
       }),

@@ -63,8 +63,8 @@ export const qaSchema = z.union([
   }),
 ]);
 
-/** Hand-back modes: `none` (awaits review) and `branch` (into the source repository). */
-export const DELIVER_MODES = ['none', 'branch'] as const;
+/** Hand-back modes: `none` (awaits review), `branch` (into the source repository) and `pr` (a pull request on its forge). */
+export const DELIVER_MODES = ['none', 'branch', 'pr'] as const;
 const deliverSettingsSchema = z.strictObject({
   mode: z.enum(DELIVER_MODES).optional(),
   /** Merge with a merge commit when a fast-forward is not possible (`accept --merge`). */

@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../lib/fs.js';
 import { workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { deliverBranch } from './handback.js';
 import { harvest, resolveIdentity } from './harvest.js';
+import { deliverPullRequest } from './pull-request.js';
 import { checkWork } from './qa-step.js';
 import { handbackTarget } from './target.js';
 
@@ -20,8 +21,8 @@ export type QaSlot = <T>(fn: () => Promise<T>) => Promise<T>;
  * The closeout of a run that ended `completed`: harvest (commit what the agent left, count
  * its changes against the base), QA when enabled (a failure fails the workspace, or resumes the
  * agent with the failure as its answer while `qa.fix_rounds` allow), then the hand-back
- * `deliver.mode` asks for. Each step is idempotent, so a closeout cut short by a crash is
- * simply run again. The outcome is recorded through trackWorkspace only if the record is still
+ * `deliver.mode` asks for (a branch, or a pull request). Each step is idempotent, so a
+ * closeout cut short by a crash is simply run again. The outcome is recorded through trackWorkspace only if the record is still
  * the one that was closed out; returns it, or undefined when the record moved on meanwhile.
  * A failed step never loses work: the record stays `completed` with the reason as question.
  */
@@ -103,6 +104,19 @@ async function decideCloseout(
     try {
       const handed = await deliverBranch(target, record.branch, h.head);
       done.delivered = { mode, ...handed, at: isoUtc(ctx.clock.now()) };
+    } catch (err) {
+      done.question = `delivery failed: ${toAgenticError(err).message}`;
+    }
+  } else if (mode === 'pr') {
+    try {
+      const { created: _created, ...pr } = await deliverPullRequest(
+        ctx,
+        target,
+        done,
+        h.head,
+        h.changes,
+      );
+      Object.assign(done, pr);
     } catch (err) {
       done.question = `delivery failed: ${toAgenticError(err).message}`;
     }

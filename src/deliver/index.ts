@@ -11,6 +11,10 @@ export {
 } from './harvest.js';
 export type { Harvest, Identity } from './harvest.js';
 export { handbackTarget } from './target.js';
+export { deliverPullRequest, forgeFor, pullRequestBody, pullRequestTitle } from './pull-request.js';
+export type { PullRequestDelivery, PullRequestRecord } from './pull-request.js';
+export { pullRequestStatus } from './pr-status.js';
+export type { PullRequestStatus } from './pr-status.js';
 export {
   acceptWorkspace,
   awaitsReview,

@@ -8,9 +8,15 @@ import { nextStatus } from '../lifecycle/transitions.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
 import { runGit } from '../lib/git.js';
-import { workspaceDir, type Changes, type StatusRecord } from '../workspace/index.js';
+import {
+  workspaceDir,
+  type Changes,
+  type Delivered,
+  type StatusRecord,
+} from '../workspace/index.js';
 import { deliverBranch, mergeIntoBase } from './handback.js';
 import { harvest, resolveIdentity } from './harvest.js';
+import { deliverPullRequest } from './pull-request.js';
 import { handbackTarget } from './target.js';
 
 /** One workspace awaiting a human: work to review, or a question to answer. */
@@ -26,6 +32,8 @@ export interface ReviewRow {
   qa_summary: string | null;
   new_findings: number;
   question: string | null;
+  /** The pull request of an earlier delivery, when there is one. */
+  pr_url: string | null;
   updated_at: string;
 }
 
@@ -49,6 +57,7 @@ export async function reviewList(ctx: AppContext): Promise<ReviewRow[]> {
       qa_summary: r.qa?.summary_text ?? null,
       new_findings: r.qa?.new_findings ?? 0,
       question: r.question ?? null,
+      pr_url: r.pr_url ?? null,
       updated_at: r.updated_at,
     });
   }
@@ -110,8 +119,9 @@ export interface Accepted {
 }
 
 /**
- * Delivers a finished workspace as a branch into its source (see deliverBranch) and, with
- * `merge`, merges it into the base branch when that is safe (see mergeIntoBase), setting status
+ * Delivers a finished workspace as a branch into its source (see deliverBranch), or with `pr`
+ * as a pull request on its forge whatever deliver.mode says (see deliverPullRequest), and, with
+ * `merge` (branch only), merges it into the base branch when that is safe (see mergeIntoBase), setting status
  * `merged`. Leftover uncommitted changes are harvested first. The new record is journaled.
  * Throws STATE_CONFLICT when there is nothing to accept, DELIVERY_FAILED when the source
  * refuses (nothing is lost; fix the cause and accept again).
@@ -119,7 +129,7 @@ export interface Accepted {
 export async function acceptWorkspace(
   ctx: AppContext,
   name: string,
-  options: { merge?: boolean } = {},
+  options: { merge?: boolean; pr?: boolean } = {},
 ): Promise<Accepted> {
   const record = await requireRecord(ctx, name);
   if (record.status === 'merged') return { record, harvested: false, merged: true };
@@ -159,10 +169,22 @@ export async function acceptWorkspace(
     throw new AgenticError('STATE_CONFLICT', `${name} changed nothing: nothing to accept`, {
       field: 'workspace',
     });
-  const handed = await deliverBranch(target, record.branch, h.head);
-  let delivered = { mode: 'branch', ...handed, at: isoUtc(ctx.clock.now()) };
+  let delivered: Delivered;
+  let pr: { pr_url: string; pr_number: number } | undefined;
+  if (options.pr) {
+    const {
+      delivered: d,
+      pr_url,
+      pr_number,
+    } = await deliverPullRequest(ctx, target, record, h.head, h.changes);
+    delivered = d;
+    pr = { pr_url, pr_number };
+  } else {
+    const handed = await deliverBranch(target, record.branch, h.head);
+    delivered = { mode: 'branch', ...handed, at: isoUtc(ctx.clock.now()) };
+  }
   let merged = false;
-  if (options.merge) {
+  if (options.merge && !options.pr) {
     const base = record.base_ref;
     if (base === undefined || /^[0-9a-f]{40,64}$/.test(base))
       throw new AgenticError(
@@ -186,10 +208,14 @@ export async function acceptWorkspace(
         `${name} changed while it was being accepted (now ${current?.status ?? 'gone'}); its branch was delivered, run accept again to record it`,
         { field: 'workspace' },
       );
+    // A delivery that failed earlier is answered by this one.
+    const { question, ...kept } = current;
     return track(name, {
-      ...current,
+      ...kept,
+      ...(question !== undefined && !question.startsWith('delivery failed:') ? { question } : {}),
       changes: h.changes,
       delivered,
+      ...pr,
       ...(merged ? { status: nextStatus(current.status, 'merge') } : {}),
     });
   });

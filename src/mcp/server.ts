@@ -6,6 +6,7 @@ import type { Status, StatusRecord } from '../workspace/index.js';
 import type { CompletionWatch } from './completion-watch.js';
 import type { ToolEnv } from './tool-env.js';
 import { registerControlTools } from './tools-control.js';
+import { registerPullRequestTools } from './tools-pr.js';
 import { registerReviewTools } from './tools-review.js';
 import { registerStatusTools } from './tools-status.js';
 import { registerSyncTools } from './tools-sync.js';
@@ -106,6 +107,7 @@ export function createMcpSession(ctx: AppContext, options: McpSessionOptions): M
   registerSyncTools(server, env);
   registerControlTools(server, env);
   registerReviewTools(server, env);
+  registerPullRequestTools(server, env);
 
   return {
     server,

@@ -42,6 +42,7 @@ export function registerReviewTools(server: McpServer, env: ToolEnv): void {
             qa_summary: z.string().nullable(),
             new_findings: z.number(),
             question: z.string().nullable(),
+            pr_url: z.string().nullable(),
             updated_at: z.string(),
           }),
         ),

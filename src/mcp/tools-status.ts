@@ -30,6 +30,20 @@ const rowSchema = z.object({
   question: z.string().nullable(),
   started_at: z.string().nullable(),
   updated_at: z.string(),
+  changes: z
+    .object({
+      commits: z.number(),
+      files_changed: z.number(),
+      insertions: z.number(),
+      deletions: z.number(),
+    })
+    .nullable()
+    .describe('What the agent changed against its base, once harvested'),
+  delivery: z
+    .string()
+    .nullable()
+    .describe('checking (closeout running), awaiting review, delivered, or null'),
+  pr_url: z.string().nullable().describe('The pull request the work was delivered as'),
 });
 
 /** Registers agentic_status and agentic_logs: what a lead agent reads while its workers run. */

@@ -93,7 +93,7 @@ export function registerWorkspaceTools(server: McpServer, env: ToolEnv): void {
           .enum(DELIVER_MODES)
           .optional()
           .describe(
-            'Hand-back when the work is done: none (await review) or branch (into the source repository); default deliver.mode in agents.yaml',
+            'Hand-back when the work is done: none (await review), branch (into the source repository) or pr (a pull request against the base branch, for a URL source on GitHub, GitLab or Gitea/Forgejo); default deliver.mode in agents.yaml',
           ),
       },
       outputSchema: {

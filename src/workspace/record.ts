@@ -83,6 +83,8 @@ export const statusRecordSchema = z.looseObject({
   question: optionalString,
   runs: z.number().int().nonnegative().default(0),
   pr_url: optionalString,
+  /** The number of the pull request the work was delivered as (GitLab: the merge request IID). */
+  pr_number: optionalInt,
   node: optionalString,
   priority: z.number().int().default(0),
   queued_at: optionalString,
