@@ -165,10 +165,11 @@ const SCRIPT = `
     var branch = document.createElement('code');
     branch.textContent = d.branch || '';
     td.appendChild(branch);
-    var url = d.pr_url || '';
-    if (url.indexOf('https://') === 0 || url.indexOf('http://') === 0) {
+    var url = null;
+    try { url = d.pr_url ? new URL(d.pr_url) : null; } catch (e) { url = null; }
+    if (url && (url.protocol === 'https:' || url.protocol === 'http:')) {
       var a = document.createElement('a');
-      a.href = url;
+      a.href = url.href;
       a.rel = 'noopener noreferrer';
       a.textContent = ' pull request';
       td.appendChild(a);

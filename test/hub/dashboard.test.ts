@@ -186,6 +186,8 @@ describe.skipIf(!runIt)('hub dashboard in headless Chromium', () => {
     await page.fill('#token-input', hub.tokens.bob);
     await page.click('#login-form button');
     await ready(page);
-    await expect.poll(() => rows(page).count()).toBe(5);
+    // An agent's token shows that agent's own dispatches only.
+    await expect.poll(() => rows(page).count()).toBe(2);
+    expect(await page.locator('#dispatches tbody tr[data-agent-id="alice"]').count()).toBe(0);
   });
 });
