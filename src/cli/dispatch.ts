@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { AppContext } from '../context.js';
 import { enqueueDispatch, resumeWorkspace, cancelWorkspace } from '../dispatch/service.js';
@@ -25,7 +25,11 @@ export function registerDispatch(program: Command): void {
       'queue a task for an agent in a fresh workspace (a clone of --repo on its own branch)',
     )
     .requiredOption('--repo <path|url>', 'local git repository or git URL')
-    .requiredOption('--task <text>', 'what the agent should do')
+    .option('--task <text>', 'what the agent should do')
+    .option(
+      '--task-file <path>',
+      'read the task from a file, "-" for stdin (for tasks too long for a command line)',
+    )
     .option('--agent <agent>', 'base[:model], e.g. codex:gpt-5.4 (default: dispatch.default_agent)')
     .option(
       '--org <org>',
@@ -43,7 +47,10 @@ export function registerDispatch(program: Command): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: DispatchOpts, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
-        const { workspace, record } = await enqueueDispatch(ctx, opts);
+        const { workspace, record } = await enqueueDispatch(ctx, {
+          ...opts,
+          task: taskOf(opts),
+        });
         if (!opts.wait) {
           if (common.json) return writeJson(summary(workspace, record));
           process.stdout.write(`queued ${workspace} (${record.agent})\n`);
@@ -130,9 +137,31 @@ export function registerDispatch(program: Command): void {
     );
 }
 
+/** The task from `--task` or `--task-file` (exactly one of them). */
+function taskOf(opts: DispatchOpts): string {
+  if ((opts.task === undefined) === (opts.taskFile === undefined))
+    throw new AgenticError(
+      'INPUT_INVALID',
+      'give the task with exactly one of --task and --task-file',
+      {
+        field: 'task',
+      },
+    );
+  if (opts.task !== undefined) return opts.task;
+  const path = opts.taskFile === '-' ? 0 : (opts.taskFile ?? '');
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AgenticError('INPUT_INVALID', `cannot read --task-file: ${(err as Error).message}`, {
+      field: 'task',
+    });
+  }
+}
+
 interface DispatchOpts {
   repo: string;
-  task: string;
+  task?: string;
+  taskFile?: string;
   agent?: string;
   org?: string;
   name?: string;

@@ -23,6 +23,9 @@ const CLOCK =
   /(?:resets?|try again|retry)\s+(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b|(?:resets?|try again|retry)\s+at\s+(\d{1,2}):(\d{2})\b/i;
 const ISO =
   /(?:resets?|try again|retry)(?:\s+(?:at|after))?\s+(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)/i;
+/** Codex past a day: "try again at Dec 8th, 2026 12:24 AM". */
+const DATED =
+  /(?:resets?|try again|retry)\s+(?:at|on)\s+([A-Z][a-z]{2,8}\.?\s+\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4}),?\s+(\d{1,2}:\d{2}(?:\s*[AP]M)?)/i;
 const COMPACT =
   /(?:try again|retry|retrying|resets?)\s+(?:in|after)\s+((?:\d+(?:\.\d+)?[dhms]\s*){1,4})(?![a-z])/i;
 const WORDS =
@@ -63,6 +66,11 @@ function statedReset(output: string, now: Date): Date | undefined {
   const iso = ISO.exec(output);
   if (iso?.[1]) {
     const t = Date.parse(iso[1].replace(' ', 'T'));
+    if (!Number.isNaN(t)) return new Date(t);
+  }
+  const dated = DATED.exec(output);
+  if (dated?.[1] && dated[2] && dated[3]) {
+    const t = Date.parse(`${dated[1]} ${dated[2]} ${dated[3]}`);
     if (!Number.isNaN(t)) return new Date(t);
   }
   const compact = COMPACT.exec(output);

@@ -48,6 +48,15 @@ describe('usage limits in what a CLI said', () => {
     expect(clock?.resetAt.getTime()).toBeGreaterThan(now.getTime());
   });
 
+  it('reads a dated reset more than a day away, as codex prints it', () => {
+    const limit = detectUsageLimit(
+      "You've hit your usage limit. Upgrade to Pro or try again at Dec 8th, 2026 12:24 AM.",
+      now,
+    );
+    expect(limit?.resetAt).toEqual(new Date(2026, 11, 8, 0, 24));
+    expect(limit?.kind).toBe('quota');
+  });
+
   it('finds nothing in an ordinary failure', () => {
     expect(detectUsageLimit('error: cannot find module foo', now)).toBeUndefined();
   });
