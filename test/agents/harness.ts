@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRecord } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
@@ -143,7 +143,9 @@ export async function scenario(
     async close() {
       for (const d of daemons) await d.stop('SIGKILL');
       await api.close();
-      root.cleanup();
+      // A CLI's own background work (opencode installs its plugins into HOME) may still be
+      // finishing a write: retry instead of failing on ENOTEMPTY.
+      rmSync(root.coreRoot, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
 }

@@ -8,7 +8,8 @@ describeRealCli(
     limitQuestion:
       /^usage limit reached; retrying after .*\(no reset time given\): You exceeded your current quota/,
     pauseMs: { min: 55 * 60_000, max: 65 * 60_000 },
-    hangTimeoutMinutes: 0.5,
+    hangTimeoutMinutes: 0.75,
+    concurrent: true,
     authCause: /Incorrect API key provided/,
   },
   (start) => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ensureAgentClis, type RealCli } from '../helpers/agent-clis.js';
 import type { ModelBehaviour } from '../helpers/model-apis.js';
 import {
@@ -25,6 +25,8 @@ export interface CliExpectations {
   authCause: RegExp;
   /** The run timeout for the never-answering model API: long enough for the CLI to start and ask. */
   hangTimeoutMinutes: number;
+  /** Run this CLI's tests side by side (for a CLI that takes long to start). */
+  concurrent?: boolean;
 }
 
 /**
@@ -42,18 +44,15 @@ export function describeRealCli(
   const clis = ensureAgentClis();
   describe.skipIf(!clis.ok)(
     `${cli} (real CLI) through agentic dispatch`,
-    { timeout: 150_000 },
+    // Each test has its own CoreRoot and stand-in, so a slow CLI's tests may run side by side.
+    { timeout: 150_000, concurrent: expected.concurrent === true },
     () => {
-      let s: Scenario | undefined;
       const start: Start = async (behaviour, options = {}) => {
         if (!clis.ok) throw new Error(clis.reason);
-        s = await scenario(cli, clis.bin, { behaviour, ...options });
+        const s = await scenario(cli, clis.bin, { behaviour, ...options });
+        onTestFinished(() => s.close());
         return s;
       };
-      afterEach(async () => {
-        await s?.close();
-        s = undefined;
-      });
 
       it('completes, wrote the file, and got a task starting with "-" longer than 128 KiB intact', async () => {
         const sc = await start({ kind: 'write', path: 'out.txt', content: `hello from ${cli}\n` });
