@@ -5,6 +5,7 @@ import { enqueueDispatch, resumeWorkspace, cancelWorkspace } from '../dispatch/s
 import { leaseHeld } from '../dispatch/lease.js';
 import { lastLogLine, logPath } from '../dispatch/launch.js';
 import { Runner } from '../dispatch/runner.js';
+import { pausedPoolsFromFile } from '../dispatch/runtime-state.js';
 import { commitWorkspace } from '../lifecycle/commit.js';
 import { readRecord } from '../lifecycle/index.js';
 import { AgenticError } from '../lib/errors.js';
@@ -216,7 +217,14 @@ async function waitFor(ctx: AppContext, name: string): Promise<StatusRecord> {
 
 function progressLine(ctx: AppContext, name: string, r: StatusRecord): string {
   const now = ctx.clock.now();
-  if (r.status === 'queued') return `${name}: queued ${age(r.queued_at, now)}`;
+  if (r.status === 'queued') {
+    const pause = pausedPoolsFromFile(ctx.config.coreRoot, now).find(
+      (p) => p.pool === poolOf(r.agent),
+    );
+    if (pause)
+      return `${name}: waiting for ${pause.pool} ${oneLine(pause.reason, 80)} until ${pause.until}`;
+    return `${name}: queued ${age(r.queued_at, now)}`;
+  }
   if (r.pid === undefined) return `${name}: preparing`;
   const log = lastLogLine(logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(r.agent)));
   return `${name}: running ${age(r.started_at, now)}${log ? ` | ${oneLine(log, 80)}` : ''}`;

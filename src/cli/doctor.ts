@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { VERSION } from '../lib/version.js';
-import { runVerb, writeJson } from './common.js';
+import { pausedPoolsFromFile } from '../dispatch/runtime-state.js';
+import { oneLine, runVerb, writeJson } from './common.js';
 
 /** Registers `agentic doctor`. */
 export function registerDoctor(program: Command): void {
@@ -28,6 +29,7 @@ export function registerDoctor(program: Command): void {
             degraded: store.degraded,
             reason: store.reason ?? null,
           },
+          paused: pausedPoolsFromFile(ctx.config.coreRoot, ctx.clock.now()),
         };
         if (common.json) return writeJson(report);
         const lines = [
@@ -39,6 +41,10 @@ export function registerDoctor(program: Command): void {
           report.store.degraded
             ? `                DEGRADED: ${report.store.reason ?? ''}`
             : `                healthy`,
+          ...report.paused.map(
+            (p) =>
+              `paused pool:    ${p.pool} until ${p.until}: ${oneLine(p.reason, 160)} (agentic start clears it)`,
+          ),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }),

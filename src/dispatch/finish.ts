@@ -266,8 +266,10 @@ function failure(
         countsAsFailure: false,
       };
     const current = runtime.backoff[pool];
-    if (current === undefined || Date.parse(current) < limit.resetAt.getTime())
+    if (current === undefined || Date.parse(current) < limit.resetAt.getTime()) {
       runtime.backoff[pool] = isoUtc(limit.resetAt);
+      runtime.backoff_reason[pool] = `${what}${cause ? `: ${cause.slice(0, 200)}` : ''}`;
+    }
     return {
       status: nextStatus('running', 'requeue'),
       question: clip(
