@@ -6,6 +6,7 @@ import { leaseHeld } from '../dispatch/lease.js';
 import { lastLogLine, logPath } from '../dispatch/launch.js';
 import { Runner } from '../dispatch/runner.js';
 import { pausedPoolsFromFile } from '../dispatch/runtime-state.js';
+import { renderLogLine } from '../dispatch/transcript.js';
 import { commitWorkspace } from '../lifecycle/commit.js';
 import { readRecord } from '../lifecycle/index.js';
 import { AgenticError } from '../lib/errors.js';
@@ -99,9 +100,10 @@ export function registerDispatch(program: Command): void {
 
   program
     .command('logs <workspace>')
-    .description("print the agent's output")
+    .description("print the agent's output as a transcript (--raw: exactly as the CLI wrote it)")
     .option('--follow', 'keep printing until the workspace finishes')
-    .action(async (name: string, opts: { follow?: boolean }, cmd: Command) =>
+    .option('--raw', "the log as written: the CLI's JSON events, colour and all")
+    .action(async (name: string, opts: { follow?: boolean; raw?: boolean }, cmd: Command) =>
       runVerb(cmd, async (ctx) => {
         parseWorkspaceName(name);
         const record = await readRecord(ctx, name);
@@ -110,14 +112,16 @@ export function registerDispatch(program: Command): void {
             field: 'workspace',
           });
         const path = logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(record.agent));
-        let offset = copyFrom(path, 0);
+        const out = opts.raw ? rawWriter() : transcriptWriter();
+        let offset = copyFrom(path, 0, out.write);
         while (opts.follow) {
           const now = await readRecord(ctx, name);
           if (!now || isTerminal(now.status)) break;
           await new Promise((r) => setTimeout(r, 250));
-          offset = copyFrom(path, offset);
+          offset = copyFrom(path, offset, out.write);
         }
-        copyFrom(path, offset);
+        copyFrom(path, offset, out.write);
+        out.end();
       }),
     );
 
@@ -230,7 +234,7 @@ function progressLine(ctx: AppContext, name: string, r: StatusRecord): string {
   return `${name}: running ${age(r.started_at, now)}${log ? ` | ${oneLine(log, 80)}` : ''}`;
 }
 
-function copyFrom(path: string, offset: number): number {
+function copyFrom(path: string, offset: number, write: (buf: Buffer) => void): number {
   if (!existsSync(path)) return offset;
   const size = statSync(path).size;
   if (size <= offset) return offset;
@@ -238,9 +242,37 @@ function copyFrom(path: string, offset: number): number {
   try {
     const buf = Buffer.alloc(size - offset);
     readSync(fd, buf, 0, buf.length, offset);
-    process.stdout.write(buf);
+    write(buf);
   } finally {
     closeSync(fd);
   }
   return size;
+}
+
+interface LogWriter {
+  write(buf: Buffer): void;
+  end(): void;
+}
+
+function rawWriter(): LogWriter {
+  return { write: (buf) => process.stdout.write(buf), end: () => undefined };
+}
+
+/** Renders whole lines as they arrive; a line still being written waits for its end. */
+function transcriptWriter(): LogWriter {
+  let pending = '';
+  const emit = (line: string): void => {
+    for (const out of renderLogLine(line)) process.stdout.write(`${out}\n`);
+  };
+  return {
+    write(buf) {
+      const lines = (pending + buf.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(emit);
+    },
+    end() {
+      if (pending !== '') emit(pending);
+      pending = '';
+    },
+  };
 }

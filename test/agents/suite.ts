@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ensureAgentClis, type RealCli } from '../helpers/agent-clis.js';
+import { runCli } from '../helpers/cli.js';
 import type { ModelBehaviour } from '../helpers/model-apis.js';
 import {
   backoffOf,
@@ -65,6 +66,12 @@ export function describeRealCli(
         // The first lines of the task, as the model API received them (JSON-escaped).
         const head = JSON.stringify(task.slice(0, 200)).slice(1, -1);
         expect(sc.api.requests.some((r) => r.text.includes(head))).toBe(true);
+        // The transcript shows the tool call on one line; --raw keeps the CLI's JSON events.
+        const name = String(summary['workspace']);
+        const transcript = await runCli(['logs', name], sc.env);
+        expect(transcript.stdout).toMatch(/^→ .*out\.txt/m);
+        expect(transcript.stdout).not.toMatch(/^\{"/m);
+        expect((await runCli(['logs', name, '--raw'], sc.env)).stdout).toMatch(/^\{"/m);
       });
 
       it('requeues on a usage-limit answer and pauses the pool for as long as the limit says', async () => {
