@@ -145,7 +145,7 @@ export async function scenario(
       await api.close();
       // A CLI's own background work (opencode installs its plugins into HOME) may still be
       // finishing a write: retry instead of failing on ENOTEMPTY.
-      rmSync(root.coreRoot, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+      rmSync(root.coreRoot, { recursive: true, force: true, maxRetries: 60, retryDelay: 250 });
     },
   };
 }
@@ -222,7 +222,7 @@ export async function waitForRecord(
   name: string,
   what: string,
   check: (r: Record<string, unknown>) => boolean,
-  timeoutMs = 90_000,
+  timeoutMs = 150_000,
 ): Promise<Record<string, unknown>> {
   return waitUntil(
     what,

@@ -46,7 +46,7 @@ export function describeRealCli(
   describe.skipIf(!clis.ok)(
     `${cli} (real CLI) through agentic dispatch`,
     // Each test has its own CoreRoot and stand-in, so a slow CLI's tests may run side by side.
-    { timeout: 150_000, concurrent: expected.concurrent === true },
+    { timeout: 240_000, concurrent: expected.concurrent === true },
     () => {
       const start: Start = async (behaviour, options = {}) => {
         if (!clis.ok) throw new Error(clis.reason);
@@ -68,8 +68,10 @@ export function describeRealCli(
         expect(sc.api.requests.some((r) => r.text.includes(head))).toBe(true);
         // The transcript shows the tool call on one line; --raw keeps the CLI's JSON events.
         const name = String(summary['workspace']);
-        const transcript = await runCli(['logs', name], sc.env);
-        expect(transcript.stdout).toMatch(/^→ .*out\.txt/m);
+        const transcript = await runCli(['logs', name], sc.env, { timeoutMs: 120_000 });
+        expect(transcript.stdout, `exit ${transcript.code}: ${transcript.stderr}`).toMatch(
+          /^→ .*out\.txt/m,
+        );
         expect(transcript.stdout).not.toMatch(/^\{"/m);
         expect((await runCli(['logs', name, '--raw'], sc.env)).stdout).toMatch(/^\{"/m);
       });
