@@ -5,6 +5,8 @@ import { enqueueDispatch, resumeWorkspace, cancelWorkspace } from '../dispatch/s
 import { leaseHeld } from '../dispatch/lease.js';
 import { lastLogLine, logPath } from '../dispatch/launch.js';
 import { Runner } from '../dispatch/runner.js';
+import { pausedPoolsFromFile } from '../dispatch/runtime-state.js';
+import { renderLogLine } from '../dispatch/transcript.js';
 import { commitWorkspace } from '../lifecycle/commit.js';
 import { readRecord } from '../lifecycle/index.js';
 import { DELIVER_MODES } from '../config/index.js';
@@ -38,7 +40,11 @@ export function registerDispatch(program: Command): void {
       'queue a task for an agent in a fresh workspace (a clone of --repo on its own branch)',
     )
     .requiredOption('--repo <path|url>', 'local git repository or git URL')
-    .requiredOption('--task <text>', 'what the agent should do')
+    .option('--task <text>', 'what the agent should do')
+    .option(
+      '--task-file <path>',
+      'read the task from a file, "-" for stdin (for tasks too long for a command line)',
+    )
     .option('--agent <agent>', 'base[:model], e.g. codex:gpt-5.4 (default: dispatch.default_agent)')
     .option(
       '--org <org>',
@@ -65,7 +71,10 @@ export function registerDispatch(program: Command): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: DispatchOpts, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
-        const { workspace, record } = await enqueueDispatch(ctx, opts);
+        const { workspace, record } = await enqueueDispatch(ctx, {
+          ...opts,
+          task: taskOf(opts),
+        });
         if (!opts.wait) {
           // Queued work waits for a runner: say so when none is up, or it looks lost.
           const runner = leaseHeld(ctx.config.coreRoot, ctx.clock.now());
@@ -125,10 +134,11 @@ export function registerDispatch(program: Command): void {
 
   program
     .command('logs <workspace>')
-    .description("print the agent's output (control characters and escape sequences removed)")
+    .description("print the agent's output as a transcript (--raw: exactly as the CLI wrote it)")
     .option('--follow', 'keep printing until the workspace finishes')
+    .option('--raw', "the log as written: the CLI's JSON events, colour and all")
     .option('--json', 'print one JSON document {workspace, status, agent, path, output}')
-    .action(async (name: string, opts: { follow?: boolean }, cmd: Command) =>
+    .action(async (name: string, opts: { follow?: boolean; raw?: boolean }, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
         parseWorkspaceName(name);
         if (common.json && opts.follow) usage('follow', '--follow and --json do not go together');
@@ -146,14 +156,16 @@ export function registerDispatch(program: Command): void {
             path,
             output: existsSync(path) ? readFileSync(path, 'utf8') : '',
           });
-        let offset = copyFrom(path, 0);
+        const out = opts.raw ? rawWriter() : transcriptWriter();
+        let offset = copyFrom(path, 0, out.write);
         while (opts.follow) {
           const now = await readRecord(ctx, name);
           if (!now || isTerminal(now.status)) break;
           await new Promise((r) => setTimeout(r, 250));
-          offset = copyFrom(path, offset);
+          offset = copyFrom(path, offset, out.write);
         }
-        copyFrom(path, offset);
+        copyFrom(path, offset, out.write);
+        out.end();
       }),
     );
 
@@ -174,9 +186,31 @@ export function registerDispatch(program: Command): void {
     );
 }
 
+/** The task from `--task` or `--task-file` (exactly one of them). */
+function taskOf(opts: DispatchOpts): string {
+  if ((opts.task === undefined) === (opts.taskFile === undefined))
+    throw new AgenticError(
+      'INPUT_INVALID',
+      'give the task with exactly one of --task and --task-file',
+      {
+        field: 'task',
+      },
+    );
+  if (opts.task !== undefined) return opts.task;
+  const path = opts.taskFile === '-' ? 0 : (opts.taskFile ?? '');
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AgenticError('INPUT_INVALID', `cannot read --task-file: ${(err as Error).message}`, {
+      field: 'task',
+    });
+  }
+}
+
 interface DispatchOpts {
   repo: string;
-  task: string;
+  task?: string;
+  taskFile?: string;
   agent?: string;
   org?: string;
   name?: string;
@@ -247,14 +281,21 @@ async function waitFor(ctx: AppContext, name: string): Promise<StatusRecord> {
 
 function progressLine(ctx: AppContext, name: string, r: StatusRecord): string {
   const now = ctx.clock.now();
-  if (r.status === 'queued') return `${name}: queued ${age(r.queued_at, now)}`;
+  if (r.status === 'queued') {
+    const pause = pausedPoolsFromFile(ctx.config.coreRoot, now).find(
+      (p) => p.pool === poolOf(r.agent),
+    );
+    if (pause)
+      return `${name}: waiting for ${pause.pool} ${oneLine(pause.reason, 80)} until ${pause.until}`;
+    return `${name}: queued ${age(r.queued_at, now)}`;
+  }
   if (r.closeout === 'pending') return `${name}: checking the work (harvest, QA, hand-back)`;
   if (r.pid === undefined) return `${name}: preparing`;
   const log = lastLogLine(logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(r.agent)));
   return `${name}: running ${age(r.started_at, now)}${log ? ` | ${oneLine(log, 80)}` : ''}`;
 }
 
-function copyFrom(path: string, offset: number): number {
+function copyFrom(path: string, offset: number, write: (buf: Buffer) => void): number {
   if (!existsSync(path)) return offset;
   const size = statSync(path).size;
   if (size <= offset) return offset;
@@ -262,9 +303,37 @@ function copyFrom(path: string, offset: number): number {
   try {
     const buf = Buffer.alloc(size - offset);
     readSync(fd, buf, 0, buf.length, offset);
-    process.stdout.write(printable(buf.toString('utf8')));
+    write(buf);
   } finally {
     closeSync(fd);
   }
   return size;
+}
+
+interface LogWriter {
+  write(buf: Buffer): void;
+  end(): void;
+}
+
+function rawWriter(): LogWriter {
+  return { write: (buf) => process.stdout.write(buf), end: () => undefined };
+}
+
+/** Renders whole lines as they arrive; a line still being written waits for its end. */
+function transcriptWriter(): LogWriter {
+  let pending = '';
+  const emit = (line: string): void => {
+    for (const out of renderLogLine(line)) process.stdout.write(`${printable(out)}\n`);
+  };
+  return {
+    write(buf) {
+      const lines = (pending + buf.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(emit);
+    },
+    end() {
+      if (pending !== '') emit(pending);
+      pending = '';
+    },
+  };
 }

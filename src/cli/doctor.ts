@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { leaseHeld, readLease } from '../dispatch/lease.js';
 import { createContext } from '../context.js';
 import { VERSION } from '../lib/version.js';
+import { pausedPoolsFromFile } from '../dispatch/runtime-state.js';
 import { checkSqliteIntegrity } from '../store/index.js';
-import { EXIT, runVerb, writeJson } from './common.js';
+import { EXIT, oneLine, runVerb, writeJson } from './common.js';
 
 /** Registers `agentic doctor`. */
 export function registerDoctor(program: Command): void {
@@ -54,6 +55,7 @@ export function registerDoctor(program: Command): void {
             integrity,
             rebuilt,
           },
+          paused: pausedPoolsFromFile(ctx.config.coreRoot, ctx.clock.now()),
         };
         if (common.json) {
           writeJson(report);
@@ -68,6 +70,10 @@ export function registerDoctor(program: Command): void {
           report.store.degraded
             ? `                DEGRADED: ${report.store.reason ?? ''}`
             : `                healthy`,
+          ...report.paused.map(
+            (p) =>
+              `paused pool:    ${p.pool} until ${p.until}: ${oneLine(p.reason, 160)} (agentic start clears it)`,
+          ),
         ];
         lines.push(
           `runner:         ${runnerUp ? `running (pid ${lease?.pid ?? '?'})` : 'not running — queued work waits for `agentic daemon`'}${frozen ? '; FROZEN (agentic start resumes)' : ''}`,

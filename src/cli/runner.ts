@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { setFrozen } from '../dispatch/frozen.js';
 import { readLease } from '../dispatch/lease.js';
 import { Runner } from '../dispatch/runner.js';
+import { clearPauses, pausedPoolsFromFile } from '../dispatch/runtime-state.js';
 import { killAll } from '../dispatch/service.js';
 import { wakeRunner } from '../dispatch/wake.js';
 import { readAllRecords } from '../lifecycle/index.js';
@@ -86,14 +87,18 @@ export function registerRunner(program: Command): void {
 
   program
     .command('start')
-    .description('unfreeze dispatching')
+    .description('unfreeze dispatching and clear paused pools')
     .option('--json', 'print one JSON document')
     .action(async (_opts: unknown, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
         await setFrozen(ctx, false);
+        // Starting again is also the operator's word that a paused pool may run now.
+        const unpaused = await clearPauses(ctx);
         await wakeRunner(ctx.config.coreRoot);
-        if (common.json) return writeJson({ success: true, frozen: false });
-        process.stdout.write('dispatching resumed\n');
+        if (common.json) return writeJson({ success: true, frozen: false, unpaused });
+        process.stdout.write(
+          `dispatching resumed${unpaused.length > 0 ? `; pause cleared for ${unpaused.join(', ')}` : ''}\n`,
+        );
       }),
     );
 
@@ -150,6 +155,10 @@ export function registerRunner(program: Command): void {
               ]);
             if (!opts.once && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
             writeTable(['WORKSPACE', 'STATUS', 'AGENT', 'ELAPSED', 'LAST LINE / QUESTION'], rows);
+            for (const p of pausedPoolsFromFile(ctx.config.coreRoot, now))
+              process.stdout.write(
+                `pool ${p.pool} paused until ${p.until}: ${oneLine(p.reason, 100)}\n`,
+              );
             if (opts.once || stop) break;
             await new Promise<void>((resolve) => {
               const timer = setTimeout(resolve, opts.interval);

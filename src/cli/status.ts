@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { pausedPoolsFromFile } from '../dispatch/runtime-state.js';
 import { readAllRecords } from '../lifecycle/index.js';
 import { deliveryState } from '../deliver/index.js';
 import {
@@ -122,12 +123,17 @@ export function registerStatus(program: Command): void {
           return EXIT.failed;
         }
         const report = statusReport(records, opts);
-        if (common.json) return writeJson(report);
+        const paused = pausedPoolsFromFile(ctx.config.coreRoot, ctx.clock.now());
+        if (common.json) return writeJson({ ...report, paused });
         const c = report.counts;
         process.stdout.write(
           `${c.total} workspaces: ${c.queued} queued, ${c.running} running, ${c.completed} completed, ${c.failed} failed, ` +
             `${c.blocked} blocked, ${c.merged} merged, ${c.cancelled} cancelled\n`,
         );
+        for (const p of paused)
+          process.stdout.write(
+            `pool ${p.pool} paused until ${p.until}: ${oneLine(p.reason, 160)} (agentic start clears it)\n`,
+          );
         if (report.workspaces.length === 0) return;
         const now = ctx.clock.now();
         writeTable(

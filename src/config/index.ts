@@ -3,9 +3,10 @@ export type { AgenticEnv, Config, ConfigFlags } from './load.js';
 export { resolveCoreRoot, resolveHome, resolveWorkspaceRoot } from './paths.js';
 export { deliverSettingsFor, qaSettingsFor } from './per-repo.js';
 export type { DeliverSettings, QaSettings } from './per-repo.js';
-export { DELIVER_MODES, FORGE_KINDS } from './schema.js';
+export { BUILT_IN_AGENTS, DELIVER_MODES, FORGE_KINDS } from './schema.js';
 export type {
   AgentsFile,
+  BuiltInAgent,
   ConcurrencyEntry,
   CustomAgentConfig,
   DeliverMode,

@@ -31,11 +31,29 @@ export const rateSchema = z.strictObject({
   burst_delay: nonNegativeInt.default(0),
 });
 
-/** `agents.<name>`: a custom agent command with `{prompt}`, `{prompt_file}`, `{model}`, `{workspace}`, `{repo_dir}` placeholders. */
+/** The agents agentic knows without configuration; agents.yaml may tune them without a `command`. */
+export const BUILT_IN_AGENTS = ['claude', 'codex', 'gemini', 'opencode', 'shell'] as const;
+/** The name of a built-in agent. */
+export type BuiltInAgent = (typeof BUILT_IN_AGENTS)[number];
+
+/**
+ * `agents.<name>`: a custom agent command with `{prompt}`, `{prompt_file}`, `{model}`,
+ * `{workspace}`, `{repo_dir}` placeholders, or, for a built-in agent, settings on top of its
+ * built-in command (`env`, `extra_args`, a default `model`) with `command` left out.
+ */
 export const customAgentSchema = z.strictObject({
-  command: z.array(z.string().min(1)).min(1, 'expected a non-empty argv array'),
+  command: z.array(z.string().min(1)).min(1, 'expected a non-empty argv array').optional(),
   env: z.record(z.string(), z.string()).optional(),
   cwd: z.enum(['repo', 'workspace']).default('repo'),
+  /** Arguments added after the agent's own flags (built-in or `command`). */
+  extra_args: z.array(z.string()).optional(),
+  /** The model used when the agent string has no `:model` suffix. */
+  model: z
+    .string()
+    .regex(/^[^\s-][^\s]*$/, 'expected a model name (no spaces, not starting with "-")')
+    .optional(),
+  /** `prompt` feeds the prompt file to the agent's stdin (long prompts never touch argv). */
+  stdin: z.enum(['none', 'prompt']).default('none'),
 });
 
 /** One QA check: an argv run in the clone, with a timeout, a kind and how its output is parsed. */
@@ -131,6 +149,8 @@ export const agentsFileSchema = z.strictObject({
           `may use only the placeholders {task}, {branch}, {base}, {workspace}, {repo_dir}`,
         )
         .optional(),
+      /** How many times one workspace is requeued for a usage limit before it fails with the reason. */
+      max_requeues: nonNegativeInt.default(5),
       /** Fast-failure back-off (DESIGN §8): `count` failures within `within_seconds` of their start pause the pool; 0 turns it off. */
       failure_backoff: z
         .strictObject({
@@ -143,7 +163,19 @@ export const agentsFileSchema = z.strictObject({
     .prefault({}),
   concurrency: z.record(z.string(), concurrencyEntrySchema).default({}),
   rates: z.record(z.string(), rateSchema).default({}),
-  agents: z.record(z.string(), customAgentSchema).default({}),
+  agents: z
+    .record(z.string(), customAgentSchema)
+    .default({})
+    .superRefine((agents, ctx) => {
+      for (const [name, agent] of Object.entries(agents)) {
+        if (agent.command === undefined && !(BUILT_IN_AGENTS as readonly string[]).includes(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: [name, 'command'],
+            message: `expected a command: "${name}" is not a built-in agent (${BUILT_IN_AGENTS.join(', ')})`,
+          });
+      }
+    }),
   qa: qaSchema.default({ repos: {} }),
   deliver: deliverSchema.prefault({}),
   forges: z.array(forgeSchema).default([]),

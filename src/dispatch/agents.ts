@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import type { AgentsFile, CustomAgentConfig } from '../config/index.js';
+import type { AgentsFile, BuiltInAgent, CustomAgentConfig } from '../config/index.js';
 import { AgenticError } from '../lib/errors.js';
 import { hasControlCharacters, hasUnsafeUnicode } from '../lib/text.js';
 import { modelOf, poolOf } from '../workspace/index.js';
@@ -14,40 +14,89 @@ export interface LaunchVars {
   repoDir: string;
 }
 
-/** A resolved agent command: argv (never a shell string with the prompt pasted in), env and cwd. */
+/**
+ * A resolved agent command: argv (never a shell string with the prompt pasted in), env, cwd, and
+ * the file fed to its stdin (the prompt file for the built-in CLIs, so a long task never meets
+ * the kernel's argv limit and a task starting with `-` is never read as a flag).
+ */
 export interface AgentCommand {
   argv: [string, ...string[]];
   env: Record<string, string>;
   cwd: string;
+  stdin?: string;
 }
 
-type Builder = (v: LaunchVars) => [string, ...string[]];
+/** What a built-in agent needs from its argv builder. */
+interface BuiltIn {
+  argv: (model: string | undefined, v: LaunchVars) => [string, ...string[]];
+  /** True when the CLI reads its prompt from stdin. */
+  promptOnStdin: boolean;
+}
 
 const withModel = (flag: string, model: string | undefined): string[] =>
   model ? [flag, model] : [];
 
-/** The built-in agents (DESIGN §10; issue: dispatch). */
-const BUILT_INS: Readonly<Record<string, Builder>> = {
-  claude: (v) => [
-    'claude',
-    '-p',
-    v.prompt,
-    '--output-format',
-    'stream-json',
-    '--verbose',
-    '--dangerously-skip-permissions',
-    ...withModel('--model', v.model),
-  ],
-  codex: (v) => [
-    'codex',
-    'exec',
-    '--dangerously-bypass-approvals-and-sandbox',
-    ...withModel('--model', v.model),
-    v.prompt,
-  ],
-  gemini: (v) => ['gemini', '-p', v.prompt, '--yolo', ...withModel('-m', v.model)],
-  opencode: (v) => ['opencode', 'run', ...withModel('--model', v.model), v.prompt],
-  shell: (v) => ['/bin/sh', '-c', v.prompt],
+/**
+ * The built-in agents. Each runs non-interactively with its permission prompts off (the agent
+ * may edit any file and run any command the daemon's user can, inside the workspace clone it is
+ * started in) and reads its prompt from stdin, which every one of these CLIs supports.
+ */
+const BUILT_INS: Readonly<Record<BuiltInAgent, BuiltIn>> = {
+  // -p with no prompt argument reads stdin; stream-json (which needs --verbose) keeps the
+  // result and error events machine-readable for failure and usage-limit detection.
+  claude: {
+    argv: (model) => [
+      'claude',
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--dangerously-skip-permissions',
+      ...withModel('--model', model),
+    ],
+    promptOnStdin: true,
+  },
+  // `-` as the prompt reads stdin; --json prints events, errors among them.
+  codex: {
+    argv: (model) => [
+      'codex',
+      'exec',
+      '--dangerously-bypass-approvals-and-sandbox',
+      '--json',
+      '--color',
+      'never',
+      ...withModel('--model', model),
+      '-',
+    ],
+    promptOnStdin: true,
+  },
+  // Without -p a piped stdin runs headless; every workspace is a fresh, untrusted folder, so
+  // --skip-trust is needed or gemini exits 55.
+  gemini: {
+    argv: (model) => [
+      'gemini',
+      '--yolo',
+      '--skip-trust',
+      '--output-format',
+      'stream-json',
+      ...withModel('--model', model),
+    ],
+    promptOnStdin: true,
+  },
+  // `run` with no message reads stdin; --auto approves permissions not explicitly denied
+  // (without it edits needing approval are refused and opencode still exits 0).
+  opencode: {
+    argv: (model) => [
+      'opencode',
+      'run',
+      '--auto',
+      '--format',
+      'json',
+      ...withModel('--model', model),
+    ],
+    promptOnStdin: true,
+  },
+  shell: { argv: (_model, v) => ['/bin/sh', '-c', v.prompt], promptOnStdin: false },
 };
 
 /** Names of every agent this config knows: built-ins plus agents.yaml `agents`. */
@@ -94,23 +143,45 @@ export function validateAgent(file: AgentsFile, agent: string): string {
   return agent;
 }
 
-/** Builds the command for `agent` (custom agents in agents.yaml take precedence over built-ins). */
+/**
+ * Builds the command for `agent`. An agents.yaml entry with a `command` replaces the built-in;
+ * one without (allowed for built-ins only) adds its `env`, `extra_args` and default `model` to
+ * the built-in command. A `:model` suffix on the agent string wins over the default model.
+ */
 export function agentCommand(file: AgentsFile, agent: string, vars: LaunchVars): AgentCommand {
   validateAgent(file, agent);
   const pool = poolOf(agent);
-  const custom: CustomAgentConfig | undefined = file.agents[pool];
-  if (custom) {
-    const argv = custom.command.map((part) => fill(part, vars)) as [string, ...string[]];
+  const settings: CustomAgentConfig | undefined = file.agents[pool];
+  const model = vars.model ?? settings?.model;
+  const filled: LaunchVars = { ...vars, model };
+  const extra = settings?.extra_args ?? [];
+  const env = { ...(settings?.env ?? {}) };
+  if (settings?.command) {
+    const argv = [...settings.command.map((part) => fill(part, filled)), ...extra] as [
+      string,
+      ...string[],
+    ];
     return {
       argv,
-      env: { ...(custom.env ?? {}) },
-      cwd: custom.cwd === 'workspace' ? vars.workspace : vars.repoDir,
+      env,
+      cwd: settings.cwd === 'workspace' ? vars.workspace : vars.repoDir,
+      ...(settings.stdin === 'prompt' ? { stdin: vars.promptFile } : {}),
     };
   }
-  const build = BUILT_INS[pool];
-  if (!build)
+  const builtIn = isBuiltIn(pool) ? BUILT_INS[pool] : undefined;
+  if (!builtIn)
     throw new AgenticError('AGENT_NOT_FOUND', `unknown agent "${pool}"`, { field: 'agent' });
-  return { argv: build(vars), env: {}, cwd: vars.repoDir };
+  const [command, ...args] = builtIn.argv(model, filled);
+  return {
+    argv: [command, ...args, ...extra],
+    env,
+    cwd: settings?.cwd === 'workspace' ? vars.workspace : vars.repoDir,
+    ...(builtIn.promptOnStdin ? { stdin: vars.promptFile } : {}),
+  };
+}
+
+function isBuiltIn(name: string): name is BuiltInAgent {
+  return Object.hasOwn(BUILT_INS, name);
 }
 
 function fill(template: string, v: LaunchVars): string {

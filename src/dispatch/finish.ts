@@ -15,11 +15,11 @@ import {
   saveRuntime,
   type RuntimeState,
 } from './runtime-state.js';
-import { detectUsageLimit } from './usage-limit.js';
+import { hintFor, readAgentReport, type AgentReport } from './agent-output.js';
 
 /** Longest question taken from BLOCKED.md. */
 export const MAX_QUESTION = 2000;
-/** How much of an agent's log is searched for a usage-limit message. */
+/** How much of an agent's log is read for its own error output and usage-limit messages. */
 const USAGE_TAIL_BYTES = 64 * 1024;
 /** The ghost question (DESIGN §7). */
 export const GHOST_QUESTION = 'agent process died while the dispatcher was down';
@@ -118,6 +118,7 @@ export async function endRuns(
         ...rest,
         status: decided.status,
         question: decided.question,
+        ...decided.patch,
         ...(end.kind === 'exited' ? { exit_code: end.exitCode } : {}),
         ...(decided.status === 'queued'
           ? { queued_at: isoUtc(now), continue_prompt: true }
@@ -158,6 +159,8 @@ interface Decision {
   question: string | undefined;
   /** False for operator actions and deaths that are not the agent's fault. */
   countsAsFailure: boolean;
+  /** Record fields the decision sets besides status and question. */
+  patch?: Partial<StatusRecord>;
 }
 
 function decide(
@@ -208,25 +211,81 @@ function decide(
       question: end.question,
       countsAsFailure: false,
     };
-  if (end.exitCode !== 0) {
-    const resetAt = detectUsageLimit(
-      readTail(logPath(dir, poolOf(record.agent)), USAGE_TAIL_BYTES),
-      now,
-    );
-    if (resetAt !== undefined) {
-      runtime.backoff[poolOf(record.agent)] = isoUtc(resetAt);
+  const pool = poolOf(record.agent);
+  if (end.exitCode !== 0 || REFUSES_QUIETLY.has(pool)) {
+    const log = logPath(dir, pool);
+    const tail = readTail(log, USAGE_TAIL_BYTES);
+    const report = readAgentReport(tail, now, Buffer.byteLength(tail) >= USAGE_TAIL_BYTES);
+    if (end.exitCode === 0) {
+      if (report.refusal === undefined)
+        return {
+          status: nextStatus('running', 'complete'),
+          question: undefined,
+          countsAsFailure: false,
+        };
       return {
-        status: nextStatus('running', 'requeue'),
-        question: `usage limit reached; retrying after ${isoUtc(resetAt)}`,
-        countsAsFailure: false,
+        status: nextStatus('running', 'fail'),
+        question: clip(
+          `${pool} exited 0 but its permission rules refused an edit (${report.refusal}); allow it in the CLI's config or keep --auto on its command line`,
+        ),
+        countsAsFailure: true,
       };
     }
-    const how = end.signal ? `was killed by ${end.signal}` : `exited with code ${end.exitCode}`;
-    return {
-      status: nextStatus('running', 'fail'),
-      question: `agent ${how}`,
-      countsAsFailure: true,
-    };
+    return failure(ctx, record, end, report, now, runtime);
   }
   return { status: nextStatus('running', 'complete'), question: undefined, countsAsFailure: false };
+}
+
+/** CLIs that exit 0 although their permission rules refused an edit: their output is read on success too. */
+const REFUSES_QUIETLY: ReadonlySet<string> = new Set(['opencode']);
+
+/** A failed exit: a usage limit requeues (up to `dispatch.max_requeues`), anything else fails with the CLI's own cause. */
+function failure(
+  ctx: AppContext,
+  record: StatusRecord,
+  end: Extract<RunEnd, { kind: 'exited' }>,
+  report: AgentReport,
+  now: Date,
+  runtime: RuntimeState,
+): Decision {
+  const pool = poolOf(record.agent);
+  const how = end.signal ? `was killed by ${end.signal}` : `exited with code ${end.exitCode}`;
+  // A signal's death says it all (the shell's "Terminated" adds nothing).
+  const cause = end.signal ? undefined : report.errors.at(-1);
+  const limit = report.limit;
+  if (limit !== undefined) {
+    const what = limit.kind === 'rate' ? 'rate limit' : 'usage limit';
+    const requeues = record.usage_requeues ?? 0;
+    if (requeues >= ctx.config.file.dispatch.max_requeues)
+      return {
+        status: nextStatus('running', 'fail'),
+        question: clip(
+          `${pool} hit its ${what} again after ${requeues} requeues (dispatch.max_requeues); giving up: ${cause ?? what}`,
+        ),
+        countsAsFailure: false,
+      };
+    const current = runtime.backoff[pool];
+    if (current === undefined || Date.parse(current) < limit.resetAt.getTime()) {
+      runtime.backoff[pool] = isoUtc(limit.resetAt);
+      runtime.backoff_reason[pool] = `${what}${cause ? `: ${cause.slice(0, 200)}` : ''}`;
+    }
+    return {
+      status: nextStatus('running', 'requeue'),
+      question: clip(
+        `${what} reached; retrying after ${isoUtc(limit.resetAt)}${limit.stated ? '' : ' (no reset time given)'}${cause ? `: ${cause}` : ''}`,
+      ),
+      countsAsFailure: false,
+      patch: { usage_requeues: requeues + 1 },
+    };
+  }
+  const hint = cause === undefined ? undefined : hintFor(pool, report.errors.join('\n'));
+  return {
+    status: nextStatus('running', 'fail'),
+    question: clip(`agent ${how}${cause ? `: ${cause}` : ''}${hint ? ` — hint: ${hint}` : ''}`),
+    countsAsFailure: true,
+  };
+}
+
+function clip(question: string): string {
+  return question.length > MAX_QUESTION ? `${question.slice(0, MAX_QUESTION - 1)}…` : question;
 }

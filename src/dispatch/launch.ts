@@ -16,16 +16,18 @@ import type { AgentCommand } from './agents.js';
  * signal handling and the wrapper survives to record the exit. Each file is one short write by
  * a shell builtin, no `mv` (a process per file, ~2 ms of CPU): readers take a file they cannot
  * parse for an absent one, and read exit.json as final only once the wrapper's pid is gone or
- * it parses.
+ * it parses. Only the exit statuses of the signals that end processes (HUP, INT, QUIT, ABRT,
+ * BUS, FPE, KILL, SEGV, PIPE, ALRM, TERM) are read as a signal: a CLI may exit 144 or 173 by
+ * itself (gemini does). The agent's stdin is the command's `stdin` file (the prompt) or /dev/null.
  */
 const WRAPPER = `
-meta=$1; run=$2; shift 2
+meta=$1; run=$2; input=$3; shift 3
 printf '{"pid":%d,"run":%d}\\n' "$$" "$run" > "$meta/launch.json"
 trap 'sig_seen=1' TERM INT HUP
-"$@" </dev/null
+"$@" <"$input"
 code=$?
 sig=null
-if [ "$code" -gt 128 ]; then name=$(kill -l $((code - 128)) 2>/dev/null) && sig="\\"SIG$name\\""; fi
+case $code in 129|130|131|134|135|136|137|139|141|142|143) name=$(kill -l $((code - 128)) 2>/dev/null) && sig="\\"SIG$name\\"";; esac
 printf '{"exit_code":%d,"signal":%s,"run":%d}\\n' "$code" "$sig" "$run" > "$meta/exit.json"
 exit "$code"
 `;
@@ -86,7 +88,15 @@ export async function launchAgent(
   try {
     const child = spawn(
       '/bin/sh',
-      ['-c', WRAPPER, 'agentic-wrap', meta, String(run), ...command.argv],
+      [
+        '-c',
+        WRAPPER,
+        'agentic-wrap',
+        meta,
+        String(run),
+        command.stdin ?? '/dev/null',
+        ...command.argv,
+      ],
       {
         cwd: command.cwd,
         env: { ...env, ...command.env },

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { z } from 'zod';
 import type { RateConfig } from '../config/index.js';
+import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { readTextIfExists, writeFileAtomic } from '../lib/fs.js';
 import { GROUPS, type StoreOps } from '../store/index.js';
@@ -20,6 +21,8 @@ const rateStateSchema = z.object({
 });
 const runtimeSchema = z.object({
   backoff: z.record(z.string(), z.string()).default({}),
+  /** Why each pool in `backoff` is paused, for status, doctor and `dispatch --wait`. */
+  backoff_reason: z.record(z.string(), z.string()).default({}),
   fail_count: z.record(z.string(), z.number().int()).default({}),
   rates: z.record(z.string(), rateStateSchema).default({}),
 });
@@ -28,6 +31,8 @@ const runtimeSchema = z.object({
 export type RuntimeState = z.infer<typeof runtimeSchema>;
 type RateState = z.infer<typeof rateStateSchema>;
 
+const RUNTIME_KEYS = ['backoff', 'backoff_reason', 'fail_count', 'rates'] as const;
+
 /** `<CoreRoot>/runtime/dispatch.json`, the runtime state's file mirror. */
 export function runtimeFile(coreRoot: string): string {
   return join(coreRoot, 'runtime', 'dispatch.json');
@@ -35,8 +40,8 @@ export function runtimeFile(coreRoot: string): string {
 
 /** Reads runtime state: store first; the file fills pools the store lacks (and carries it all when degraded). */
 export async function loadRuntime(tx: StoreOps, coreRoot: string): Promise<RuntimeState> {
-  const state: RuntimeState = { backoff: {}, fail_count: {}, rates: {} };
-  for (const key of ['backoff', 'fail_count', 'rates'] as const) {
+  const state: RuntimeState = { backoff: {}, backoff_reason: {}, fail_count: {}, rates: {} };
+  for (const key of RUNTIME_KEYS) {
     const parsed = runtimeSchema.shape[key].safeParse(await tx.get(GROUPS.runtime, key));
     if (parsed.success) Object.assign(state[key], parsed.data);
   }
@@ -45,7 +50,7 @@ export async function loadRuntime(tx: StoreOps, coreRoot: string): Promise<Runti
     try {
       const file = runtimeSchema.safeParse(JSON.parse(text));
       if (file.success) {
-        for (const key of ['backoff', 'fail_count', 'rates'] as const) {
+        for (const key of RUNTIME_KEYS) {
           for (const [pool, value] of Object.entries(file.data[key])) {
             if (!(pool in state[key])) (state[key] as Record<string, unknown>)[pool] = value;
           }
@@ -60,7 +65,7 @@ export async function loadRuntime(tx: StoreOps, coreRoot: string): Promise<Runti
 
 /** Writes runtime state to the store (empty keys deleted) inside `tx`; call {@link mirrorRuntime} after commit. */
 export async function saveRuntime(tx: StoreOps, state: RuntimeState): Promise<void> {
-  for (const key of ['backoff', 'fail_count', 'rates'] as const) {
+  for (const key of RUNTIME_KEYS) {
     if (Object.keys(state[key]).length === 0) await tx.delete(GROUPS.runtime, key);
     else await tx.set(GROUPS.runtime, key, state[key]);
   }
@@ -80,6 +85,8 @@ export function mirrorRuntime(coreRoot: string, state: RuntimeState, durable: bo
 export function pruneBackoff(state: RuntimeState, now: Date): void {
   for (const [pool, until] of Object.entries(state.backoff))
     if (Date.parse(until) <= now.getTime()) delete state.backoff[pool];
+  for (const pool of Object.keys(state.backoff_reason))
+    if (state.backoff[pool] === undefined) delete state.backoff_reason[pool];
 }
 
 /** Records how a run ended: fast failures count up and pause the pool at the limit; anything else resets the count. */
@@ -97,6 +104,8 @@ export function recordOutcome(
   const count = (state.fail_count[pool] ?? 0) + 1;
   if (count >= policy.count) {
     state.backoff[pool] = isoUtc(new Date(now.getTime() + policy.pause_minutes * 60_000));
+    state.backoff_reason[pool] =
+      `${count} runs failed within ${policy.within_seconds}s of their start`;
     delete state.fail_count[pool];
   } else {
     state.fail_count[pool] = count;
@@ -151,4 +160,47 @@ export function countStart(
     count: st?.window_start === start ? st.count + 1 : 1,
     last_start: isoUtc(now),
   };
+}
+
+/** A paused pool: until when, and why. */
+export interface PoolPause {
+  pool: string;
+  until: string;
+  reason: string;
+}
+
+/** The pools paused at `now` (back-off deadline in the future), from the runtime state. */
+export function pausedPools(state: RuntimeState, now: Date): PoolPause[] {
+  return Object.entries(state.backoff)
+    .filter(([, until]) => Date.parse(until) > now.getTime())
+    .map(([pool, until]) => ({ pool, until, reason: state.backoff_reason[pool] ?? 'paused' }))
+    .sort((a, b) => a.pool.localeCompare(b.pool));
+}
+
+/** The paused pools as the file mirror last recorded them (no store access: for progress lines). */
+export function pausedPoolsFromFile(coreRoot: string, now: Date): PoolPause[] {
+  const text = readTextIfExists(runtimeFile(coreRoot));
+  if (text === undefined) return [];
+  try {
+    const parsed = runtimeSchema.safeParse(JSON.parse(text));
+    return parsed.success ? pausedPools(parsed.data, now) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Clears every pool's pause and fast-failure count (`agentic start`); returns the pools that were paused. */
+export async function clearPauses(ctx: AppContext): Promise<string[]> {
+  const store = await ctx.store();
+  const state = await store.transaction(async (tx) => {
+    const runtime = await loadRuntime(tx, ctx.config.coreRoot);
+    const paused = pausedPools(runtime, ctx.clock.now()).map((p) => p.pool);
+    runtime.backoff = {};
+    runtime.backoff_reason = {};
+    runtime.fail_count = {};
+    await saveRuntime(tx, runtime);
+    return { runtime, paused };
+  });
+  mirrorRuntime(ctx.config.coreRoot, state.runtime, store.degraded);
+  return state.paused;
 }

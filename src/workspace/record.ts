@@ -107,6 +107,8 @@ export const statusRecordSchema = z.looseObject({
   kill_reason: z.enum(['timeout', 'operator', 'cancel']).optional(),
   /** Set when a usage limit requeued the task: the next run is told to continue. */
   continue_prompt: z.boolean().optional(),
+  /** How many times a usage limit requeued this workspace (bounded by `dispatch.max_requeues`). */
+  usage_requeues: optionalInt,
 });
 
 /** A validated status record. */

@@ -87,7 +87,7 @@ describe('dispatching shell agents through a daemon', () => {
     });
     expect(await finished(failing.workspace)).toMatchObject({
       status: 'failed',
-      question: 'agent exited with code 3',
+      question: 'agent exited with code 3: nope',
       exit_code: 3,
     });
     for (const name of [blocked.workspace, failing.workspace]) {
