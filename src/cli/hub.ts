@@ -27,7 +27,7 @@ function port(value: string): number {
 export function registerHub(program: Command): void {
   const hub = program
     .command('hub')
-    .description('run the fleet hub that nodes push dispatch history to (DESIGN §9)');
+    .description('run the fleet hub that nodes push dispatch history to');
 
   hub
     .command('serve', { isDefault: true })

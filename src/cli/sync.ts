@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createSyncService } from '../sync/index.js';
 import { EXIT, runVerb, writeJson } from './common.js';
 
-/** Registers `agentic sync push|pull|status|retry-dropped` (DESIGN §9). */
+/** Registers `agentic sync push|pull|status|retry-dropped` (README: Sync). */
 export function registerSync(program: Command): void {
   const sync = program
     .command('sync')

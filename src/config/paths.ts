@@ -1,7 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { AgenticError } from '../lib/errors.js';
 
-/** The environment variables the path rules read (DESIGN §2, §11). */
+/** The environment variables the path rules read (README: where state lives). */
 export interface PathEnv {
   CORE_WORKSPACE?: string | undefined;
   CORE_HOME?: string | undefined;

@@ -151,7 +151,7 @@ export const agentsFileSchema = z.strictObject({
         .optional(),
       /** How many times one workspace is requeued for a usage limit before it fails with the reason. */
       max_requeues: nonNegativeInt.default(5),
-      /** Fast-failure back-off (DESIGN §8): `count` failures within `within_seconds` of their start pause the pool; 0 turns it off. */
+      /** Fast-failure back-off (docs/ARCHITECTURE.md): `count` failures within `within_seconds` of their start pause the pool; 0 turns it off. */
       failure_backoff: z
         .strictObject({
           count: nonNegativeInt.default(3),

@@ -21,7 +21,7 @@ import { hintFor, readAgentReport, type AgentReport } from './agent-output.js';
 export const MAX_QUESTION = 2000;
 /** How much of an agent's log is read for its own error output and usage-limit messages. */
 const USAGE_TAIL_BYTES = 64 * 1024;
-/** The ghost question (DESIGN §7). */
+/** The ghost question (docs/ARCHITECTURE.md). */
 export const GHOST_QUESTION = 'agent process died while the dispatcher was down';
 
 /** How a run ended, as the runner observed it. */

@@ -50,7 +50,7 @@ function isStale(lease: LeaseInfo, now: Date): boolean {
 }
 
 /**
- * The runner lease of one CoreRoot (DESIGN §6): created with O_EXCL; a stale one (dead holder,
+ * The runner lease of one CoreRoot (docs/ARCHITECTURE.md): created with O_EXCL; a stale one (dead holder,
  * or a heartbeat older than 15 s) is taken over. The holder re-checks ownership on every
  * heartbeat and reports loss through `onLost`.
  */

@@ -51,7 +51,7 @@ interface Watch {
 }
 
 /**
- * The one process per CoreRoot that spawns agents (DESIGN §6): holds the lease, hydrates on
+ * The one process per CoreRoot that spawns agents (docs/ARCHITECTURE.md): holds the lease, hydrates on
  * start (re-attaching live agents, reaping ghosts), then claims queued work whenever it is
  * woken (a client's wake-up, a finished run, a back-off deadline) and watches every agent to
  * its end; it also runs the sync drain loop. Closing stops claiming and syncing and leaves

@@ -62,7 +62,7 @@ export interface HubAppOptions {
 type Env = { Variables: { principal: Principal | undefined } };
 
 /**
- * Builds the hub's HTTP application (DESIGN §9): `POST /v1/agent/sync`, `GET|POST
+ * Builds the hub's HTTP application (README: Hub): `POST /v1/agent/sync`, `GET|POST
  * /v1/agent/context`, `GET /v1/agent/status`, `GET /v1/dashboard`, `GET /healthz` and the
  * dashboard page at `/`. Errors are mapped by {@link toErrorResponse}.
  */

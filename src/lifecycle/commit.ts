@@ -39,7 +39,7 @@ const journalKeySchema = z.looseObject({
   committed_at: z.string(),
 });
 
-/** The journal record of one committed dispatch version (DESIGN §3; issue: restart safety). */
+/** The journal record of one committed dispatch version (docs/ARCHITECTURE.md). */
 export type JournalRecord = Record<string, unknown> & {
   workspace: string;
   updated_at: string;

@@ -65,7 +65,7 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 export const MISSING_QUESTION = 'workspace directory missing';
 
 /**
- * Restores a consistent state at runner start (DESIGN §7), in order: runtime back-off; the
+ * Restores a consistent state at runner start (docs/ARCHITECTURE.md), in order: runtime back-off; the
  * registry from the store, then from status.json files (newer `updated_at` wins; disk-only
  * workspaces are adopted; entries whose directory vanished become failed and are kept); the
  * queue and concurrency groups rebuilt; every running record reconciled (alive with the same

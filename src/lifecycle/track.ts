@@ -15,7 +15,7 @@ import {
   type StatusRecord,
 } from '../workspace/index.js';
 
-/** The `queue` group value of a queued workspace (DESIGN §4). */
+/** The `queue` group value of a queued workspace (docs/ARCHITECTURE.md). */
 export const queueEntrySchema = z.object({
   repo: z.string(),
   org: z.string(),
@@ -31,7 +31,7 @@ export type QueueEntry = z.infer<typeof queueEntrySchema>;
 export type Track = (name: string, record: StatusRecord | null) => Promise<StatusRecord | null>;
 
 /**
- * THE function that changes a workspace's status (DESIGN §4). In one store transaction it
+ * THE function that changes a workspace's status (docs/ARCHITECTURE.md). In one store transaction it
  * upserts `registry`, keeps `queue` in step (present exactly while `queued`) and refreshes the
  * `concurrency` snapshot of the pools involved; then it writes the status.json mirror (fsynced
  * when the store is degraded, since the file is then the only copy). `null` removes the

@@ -10,7 +10,7 @@ export interface EmbeddedRunnerOptions {
 }
 
 /**
- * The runner of an `agentic mcp` session (DESIGN §6): started in-process when no runner holds
+ * The runner of an `agentic mcp` session (docs/ARCHITECTURE.md): started in-process when no runner holds
  * the lease; otherwise the session is a plain client and checks every `takeoverMs` whether the
  * lease became free (the daemon or another session ended), so queued work never waits for a
  * runner that is gone. Closing stops the runner; its agents keep running for the next one.

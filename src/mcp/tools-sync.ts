@@ -35,7 +35,7 @@ async function syncService(
   });
 }
 
-/** Registers agentic_sync_push, agentic_sync_pull and agentic_sync_status (DESIGN §9). */
+/** Registers agentic_sync_push, agentic_sync_pull and agentic_sync_status (README: Sync). */
 export function registerSyncTools(server: McpServer, env: ToolEnv): void {
   server.registerTool(
     'agentic_sync_push',

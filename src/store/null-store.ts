@@ -1,6 +1,6 @@
 import type { StateStore, StoreOps } from './types.js';
 
-/** A store that could not be opened: every operation is a safe no-op (DESIGN §4, graceful degradation). */
+/** A store that could not be opened: every operation is a safe no-op (degraded mode; docs/ARCHITECTURE.md). */
 export function createNullStore(location: string, reason: string): StateStore {
   const ops: StoreOps = {
     get: () => Promise.resolve(undefined),

@@ -33,7 +33,7 @@ export interface OpenedStore {
 
 /**
  * Opens the state store. Never throws for an unusable store: it returns the degraded no-op
- * store with a reason (DESIGN §4). A database file that is not SQLite, or that a query found
+ * store with a reason (docs/ARCHITECTURE.md). A database file that is not SQLite, or that a query found
  * damaged (it left a `.damaged` marker), is moved to `<CoreRoot>/quarantine/` with its `-wal`
  * and `-shm`, and a fresh one is created (the caller rebuilds it from disk). A
  * schema newer than this build is the one fatal case: STORE_SCHEMA_TOO_NEW.

@@ -1,6 +1,6 @@
 import { byteOrder } from '../lib/text.js';
 
-/** The state groups of DESIGN §4, plus the port's own bookkeeping groups. */
+/** The state groups (docs/ARCHITECTURE.md, where state lives), plus the port's own bookkeeping groups. */
 export const GROUPS = {
   registry: 'registry',
   queue: 'queue',
@@ -42,7 +42,7 @@ export interface StoreOps {
    */
   entries(group: Group, page?: EntriesPage): Promise<Array<[string, unknown]>>;
   /**
-   * Up to `limit` entries of the `queue` group in claim order (DESIGN §6): `priority` high
+   * Up to `limit` entries of the `queue` group in claim order (docs/ARCHITECTURE.md): `priority` high
    * first, then `queued_at` oldest first, then name — a value without a numeric priority sorts
    * as 0, one without a string queued_at as ''. The page starts after the row whose `cursor`
    * is given and leaves out entries whose agent's pool is in `skipPools`. The claim reads the
@@ -113,7 +113,7 @@ export interface EarlyCommit<T> {
 }
 
 /**
- * The authoritative state store (DESIGN §4). Every engine implements the same behaviour; the
+ * The authoritative state store (docs/ARCHITECTURE.md). Every engine implements the same behaviour; the
  * degraded store implements it as safe no-ops so JSON files carry the state.
  */
 export interface StateStore extends StoreOps {

@@ -1,4 +1,4 @@
-/** The retry schedule of DESIGN §9 in ms: 1 s → 5 s → 15 s → 60 s → 5 min (the cap). */
+/** The sync retry schedule (README: Sync) in ms: 1 s → 5 s → 15 s → 60 s → 5 min (the cap). */
 export const BACKOFF_SCHEDULE_MS: readonly number[] = [1_000, 5_000, 15_000, 60_000, 300_000];
 
 /** Jitter applied to scheduled delays: ±20 %, so a fleet that failed together does not retry together. */

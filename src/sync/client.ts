@@ -22,7 +22,7 @@ export interface HubClientOptions {
   timeoutMs?: number;
 }
 
-/** How one push ended: accepted (2xx), or failed, retryable or not (DESIGN §9). */
+/** How one push ended: accepted (2xx), or failed, retryable or not (README: Sync). */
 export type PushResult =
   | { ok: true; status: number }
   | {
@@ -40,7 +40,7 @@ export type PushResult =
 const contextResponseSchema = z.object({ data: z.array(contextItemSchema) });
 const statusResponseSchema = z.object({ data: z.record(z.string(), z.unknown()) });
 
-/** Speaks DESIGN §9 to the hub: `POST /v1/agent/sync`, `GET /v1/agent/context`, `GET /v1/agent/status`, with `Authorization: Bearer`. */
+/** Speaks the sync protocol (README: Sync) to the hub: `POST /v1/agent/sync`, `GET /v1/agent/context`, `GET /v1/agent/status`, with `Authorization: Bearer`. */
 export class HubClient {
   private readonly fetch: FetchLike;
   private readonly timeoutMs: number;

@@ -5,7 +5,7 @@ import { leasedByOther, type LeaseOwner } from './lease.js';
 import type { DroppedEntry, QueueEntry } from './schema.js';
 import type { SyncTx } from './tx.js';
 
-/** The request body of a queued entry (DESIGN §9); the same bytes on every attempt. */
+/** The request body of a queued entry (README: Sync); the same bytes on every attempt. */
 export function pushBody(entry: QueueEntry): string {
   return JSON.stringify({
     agent_id: entry.agent_id,

@@ -22,7 +22,7 @@ export const pushRecordSchema = z.custom<PushRecord>(
 const isoString = z.string().min(1);
 
 /**
- * One queued push (DESIGN §4 `sync_queue`): sent as one request with `Idempotency-Key: <id>`.
+ * One queued push (the `sync_queue` group): sent as one request with `Idempotency-Key: <id>`.
  * `lease_*` hold the entry's lease in queue.json when degraded (the store keeps leases apart);
  * `degraded` marks entries created while the store was unavailable (imported once it is back).
  */

@@ -50,7 +50,7 @@ export interface RetryDroppedReport {
 }
 
 /**
- * The sync client of one process (DESIGN §9): push through the offline queue, pull into the
+ * The sync client of one process (README: Sync): push through the offline queue, pull into the
  * context cache, status. Uses the state store when it is healthy and the JSON files under
  * `<CoreRoot>/sync/` when it is degraded. Create with {@link createSyncService}.
  */

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { readTextIfExists } from '../lib/fs.js';
 
-/** Attempts before a queued push is dropped when neither env nor agents.yaml says otherwise (DESIGN §9). */
+/** Attempts before a queued push is dropped when neither env nor agents.yaml says otherwise (README: Sync). */
 export const DEFAULT_MAX_ATTEMPTS = 100;
 
 /** How the sync client talks to the hub, resolved once from env and agents.yaml. */

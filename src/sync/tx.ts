@@ -1,7 +1,7 @@
 import type { EntryTiming } from './gate.js';
 import type { DroppedEntry, HistoryRecord, Lease, QueueEntry, SyncMarks } from './schema.js';
 
-/** How many sync history records are kept (DESIGN §9). */
+/** How many sync history records are kept (README: Sync). */
 export const HISTORY_LIMIT = 100;
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Every status a workspace can have (DESIGN §2). */
+/** Every status a workspace can have (docs/ARCHITECTURE.md). */
 export const STATUSES = [
   'queued',
   'running',
