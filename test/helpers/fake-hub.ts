@@ -21,7 +21,7 @@ export interface RecordedRequest {
 type Route = 'sync' | 'context' | 'status';
 
 /**
- * A small DESIGN §9 hub on 127.0.0.1 for client tests (node:http): stores pushed records once
+ * A small hub speaking the sync protocol on 127.0.0.1 for client tests (node:http): stores pushed records once
  * per (agent_id, id, fingerprint), replays Idempotency-Keys, serves context/status, and can be
  * told to answer the next requests of a route with a status, a hang or a connection reset.
  */
