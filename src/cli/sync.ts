@@ -32,7 +32,10 @@ export function registerSync(program: Command): void {
   sync
     .command('pull')
     .description('fetch context from the hub into the local cache (the cache is served offline)')
-    .option('--since <time>', 'only items since this RFC 3339 time (default: the last pull)')
+    .option(
+      '--since <time>',
+      'only items the hub received after this RFC 3339 time (default: all after the last pull)',
+    )
     .option('--json', 'print one JSON document')
     .action(async (opts: { since?: string }, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
@@ -44,6 +47,7 @@ export function registerSync(program: Command): void {
               ? `${result.fetched} new from the hub`
               : `cache: ${result.error}`;
           process.stdout.write(`${result.count} context items (${from})\n`);
+          if (result.warning !== undefined) process.stderr.write(`agentic: ${result.warning}\n`);
           if (!result.success)
             process.stderr.write(`agentic: sync pull failed: ${result.error ?? 'unknown'}\n`);
         }

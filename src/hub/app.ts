@@ -199,11 +199,17 @@ export function createHubApp(options: HubAppOptions): Hono<Env> {
     const q = parseInput(contextQuerySchema, c.req.query());
     authorizeAgent(principal, q.agent_id);
     const since = q.since === undefined ? undefined : new Date(q.since).toISOString();
-    const items = await storage.context(q.agent_id, since, q.limit ?? CONTEXT_MAX_ITEMS);
+    const limit = q.limit ?? CONTEXT_MAX_ITEMS;
+    const page =
+      q.cursor === undefined
+        ? undefined
+        : await storage.contextPage(q.agent_id, Number(q.cursor), since, limit);
+    const items = page?.items ?? (await storage.context(q.agent_id, since, limit));
     // An operator reading an agent's context is not that agent pulling.
     if (principal.agentId === q.agent_id)
       await storage.recordPull(q.agent_id, clock.now().toISOString());
-    return c.json({ data: items });
+    if (page === undefined) return c.json({ data: items });
+    return c.json({ data: items, cursor: String(page.cursor), has_more: page.hasMore });
   });
 
   app.post('/v1/agent/context', limit, async (c) => {

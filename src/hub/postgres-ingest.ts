@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import { inTransaction } from '../store/postgres/transaction.js';
+import { AgenticError } from '../lib/errors.js';
+import { CONTEXT_COUNTER } from './rows.js';
 import type { IngestBatch, IngestOutcome, IngestRecord, IngestResponse } from './storage.js';
 
 /** Keeps the highest version per dispatch id, because one INSERT … ON CONFLICT DO UPDATE may touch a row only once. */
@@ -20,7 +22,8 @@ function newestPerId(records: IngestRecord[]): IngestRecord[] {
 /**
  * Applies one push to PostgreSQL in one transaction: replays or refuses a known
  * Idempotency-Key (per-key advisory lock, so concurrent retries wait), inserts each
- * (agent, id, fingerprint) once, advances the current row of each dispatch, stamps the agent.
+ * (agent, id, fingerprint) once, advances the current row of each dispatch (numbered from the
+ * change counter, so context pages see it), stamps the agent.
  */
 export async function ingestPostgres(pool: pg.Pool, batch: IngestBatch): Promise<IngestOutcome> {
   return inTransaction(pool, async (client) => {
@@ -58,13 +61,23 @@ export async function ingestPostgres(pool: pg.Pool, batch: IngestBatch): Promise
     const fresh = new Set(inserted.rows.map((r) => `${r.dispatch_id}\n${r.fingerprint}`));
     const current = newestPerId(rs.filter((r) => fresh.has(`${r.id}\n${r.fingerprint}`)));
     if (current.length > 0) {
+      // The counter row stays locked until COMMIT: transactions commit in the order of their
+      // change numbers, so a reader that saw a number has seen every lower one.
+      const bumped = await client.query<{ value: string }>(
+        'UPDATE hub_counter SET value = value + $1 WHERE name = $2 RETURNING value',
+        [current.length, CONTEXT_COUNTER],
+      );
+      const top = bumped.rows[0]?.value;
+      if (top === undefined)
+        throw new AgenticError('INTERNAL', 'the hub change counter is missing');
+      const first = Number(top) - current.length + 1;
       // Only a higher (updated_at, runs) version replaces the current one.
       await client.query(
-        `INSERT INTO hub_dispatches (agent_id, dispatch_id, fingerprint, fleet_node_id, version_ms, version_runs, status, org, repo, agent, record, received_at)
-           SELECT $1, t.id, t.fp, $2, t.ms, t.runs, t.status, t.org, t.repo, t.agent, t.rec, $3
-           FROM unnest($4::text[], $5::text[], $6::bigint[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-             AS t(id, fp, ms, runs, status, org, repo, agent, rec)
-           ON CONFLICT (agent_id, dispatch_id) DO UPDATE SET
+        `INSERT INTO hub_dispatches (agent_id, dispatch_id, fingerprint, fleet_node_id, version_ms, version_runs, status, org, repo, agent, record, received_at, change_seq)
+           SELECT $1, t.id, t.fp, $2, t.ms, t.runs, t.status, t.org, t.repo, t.agent, t.rec, $3, t.seq
+           FROM unnest($4::text[], $5::text[], $6::bigint[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
+             AS t(id, fp, ms, runs, status, org, repo, agent, rec, seq)
+           ON CONFLICT (agent_id, dispatch_id) DO UPDATE SET change_seq = EXCLUDED.change_seq,
              fingerprint = EXCLUDED.fingerprint, fleet_node_id = EXCLUDED.fleet_node_id,
              version_ms = EXCLUDED.version_ms, version_runs = EXCLUDED.version_runs,
              status = EXCLUDED.status, org = EXCLUDED.org, repo = EXCLUDED.repo, agent = EXCLUDED.agent,
@@ -83,6 +96,7 @@ export async function ingestPostgres(pool: pg.Pool, batch: IngestBatch): Promise
           current.map((r) => r.repo),
           current.map((r) => r.agent),
           current.map((r) => r.json),
+          current.map((_, i) => first + i),
         ],
       );
     }

@@ -8,6 +8,10 @@ import { ingestPostgres } from './postgres-ingest.js';
 import {
   AGENT_SELECT,
   agentRow,
+  CONTEXT_COUNTER,
+  contextChangeSql,
+  contextPageOf,
+  type ContextChangeRow,
   dashboardRow,
   dispatchItem,
   mergeNewestFirst,
@@ -19,6 +23,7 @@ import {
 import type {
   AgentRow,
   ContextItem,
+  ContextPage,
   DashboardDispatchRow,
   DashboardFilter,
   HubStorage,
@@ -27,6 +32,9 @@ import type {
   NoteItem,
   TokenRow,
 } from './storage.js';
+
+const PARAMS = { after: '$1', agent: '$2', since: '$3', limit: '$4' } as const;
+const CHANGES_SQL = contextChangeSql((name) => PARAMS[name]);
 
 /** Advisory lock key held while migrating the hub schema ("hub0" in ASCII). */
 const MIGRATE_LOCK = 0x68756230;
@@ -145,6 +153,29 @@ class PostgresHubStorage implements HubStorage {
     return mergeNewestFirst(dispatches.rows.map(dispatchItem), notes.rows.map(noteItem), limit);
   }
 
+  async contextPage(
+    agentId: string,
+    after: number,
+    since: string | undefined,
+    limit: number,
+  ): Promise<ContextPage> {
+    // The counter is read first: every change up to it was committed before the query below
+    // takes its snapshot (writers hold the counter row until they commit).
+    const counter = await this.db().query<{ value: string }>(
+      'SELECT value FROM hub_counter WHERE name = $1',
+      [CONTEXT_COUNTER],
+    );
+    const top = Number(counter.rows[0]?.value ?? 0);
+    const from = after > top ? 0 : after;
+    const rows = await this.db().query<ContextChangeRow>(CHANGES_SQL, [
+      from,
+      agentId,
+      since ?? '',
+      limit + 1,
+    ]);
+    return contextPageOf(rows.rows, from, top, limit);
+  }
+
   async contextCount(agentId: string): Promise<number> {
     const res = await this.db().query<{ n: number }>(
       `SELECT ((SELECT COUNT(*) FROM hub_dispatches WHERE agent_id <> $1)
@@ -161,11 +192,21 @@ class PostgresHubStorage implements HubStorage {
     createdAt: string;
   }): Promise<NoteItem> {
     const json = JSON.stringify({ ...note.extra, text: note.text });
-    const res = await this.db().query<NoteRowFields>(
-      `INSERT INTO hub_notes (target_agent_id, note, created_at) VALUES ($1, $2, $3)
-       RETURNING seq, target_agent_id, note, created_at`,
-      [note.agentId, json, note.createdAt],
-    );
+    const res = await inTransaction(this.db(), async (client) => {
+      // The counter row stays locked until COMMIT, so changes commit in counter order.
+      const bumped = await client.query<{ value: string }>(
+        'UPDATE hub_counter SET value = value + 1 WHERE name = $1 RETURNING value',
+        [CONTEXT_COUNTER],
+      );
+      const seq = bumped.rows[0]?.value;
+      if (seq === undefined)
+        throw new AgenticError('INTERNAL', 'the hub change counter is missing');
+      return client.query<NoteRowFields>(
+        `INSERT INTO hub_notes (target_agent_id, note, created_at, change_seq) VALUES ($1, $2, $3, $4)
+         RETURNING seq, target_agent_id, note, created_at`,
+        [note.agentId, json, note.createdAt, seq],
+      );
+    });
     const row = res.rows[0];
     if (row === undefined) throw new AgenticError('INTERNAL', 'INSERT … RETURNING returned no row');
     return noteItem(row);

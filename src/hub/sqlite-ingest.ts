@@ -1,10 +1,13 @@
 import type { Database as SqliteDatabase, Transaction } from 'better-sqlite3';
+import { AgenticError } from '../lib/errors.js';
+import { CONTEXT_COUNTER } from './rows.js';
 import type { IngestBatch, IngestOutcome, IngestResponse } from './storage.js';
 
 /**
  * Prepares the SQLite push transaction (run it with `.immediate()` so the write lock is taken
  * up front): replays or refuses a known Idempotency-Key, inserts each (agent, id, fingerprint)
- * once, advances the current row of each dispatch, stamps the agent, remembers the key.
+ * once, advances the current row of each dispatch (with the next value of the change counter,
+ * so context pages see it), stamps the agent, remembers the key.
  */
 export function prepareSqliteIngest(
   db: SqliteDatabase,
@@ -20,15 +23,19 @@ export function prepareSqliteIngest(
   // Only a higher (updated_at, runs) version replaces the current one, so a late retry of an
   // old version never rolls the dashboard back.
   const upsertCurrent = db.prepare(
-    `INSERT INTO hub_dispatches (agent_id, dispatch_id, fingerprint, fleet_node_id, version_ms, version_runs, status, org, repo, agent, record, received_at)
-     VALUES (@agentId, @id, @fingerprint, @fleetNodeId, @versionMs, @versionRuns, @status, @org, @repo, @agent, @json, @receivedAt)
-     ON CONFLICT (agent_id, dispatch_id) DO UPDATE SET
+    `INSERT INTO hub_dispatches (agent_id, dispatch_id, fingerprint, fleet_node_id, version_ms, version_runs, status, org, repo, agent, record, received_at, change_seq)
+     VALUES (@agentId, @id, @fingerprint, @fleetNodeId, @versionMs, @versionRuns, @status, @org, @repo, @agent, @json, @receivedAt, @changeSeq)
+     ON CONFLICT (agent_id, dispatch_id) DO UPDATE SET change_seq = excluded.change_seq,
        fingerprint = excluded.fingerprint, fleet_node_id = excluded.fleet_node_id,
        version_ms = excluded.version_ms, version_runs = excluded.version_runs,
        status = excluded.status, org = excluded.org, repo = excluded.repo, agent = excluded.agent,
        record = excluded.record, received_at = excluded.received_at
      WHERE (excluded.version_ms, excluded.version_runs) >= (hub_dispatches.version_ms, hub_dispatches.version_runs)`,
   );
+  const readCounter = db.prepare<[string], { value: number }>(
+    'SELECT value FROM hub_counter WHERE name = ?',
+  );
+  const writeCounter = db.prepare('UPDATE hub_counter SET value = ? WHERE name = ?');
   const touchAgent = db.prepare(
     `INSERT INTO hub_agents (agent_id, fleet_node_id, last_push_at) VALUES (?, ?, ?)
      ON CONFLICT (agent_id) DO UPDATE SET last_push_at = excluded.last_push_at,
@@ -47,17 +54,23 @@ export function prepareSqliteIngest(
       }
     }
     let accepted = 0;
+    const start = readCounter.get(CONTEXT_COUNTER)?.value;
+    if (start === undefined)
+      throw new AgenticError('INTERNAL', 'the hub change counter is missing');
+    let changeSeq = start;
     for (const r of batch.records) {
       const row = {
         ...r,
         agentId: batch.agentId,
         fleetNodeId: batch.fleetNodeId,
         receivedAt: batch.receivedAt,
+        changeSeq: changeSeq + 1,
       };
       if (insertVersion.run(row).changes === 0) continue;
       accepted++;
-      upsertCurrent.run(row);
+      if (upsertCurrent.run(row).changes > 0) changeSeq += 1;
     }
+    if (changeSeq !== start) writeCounter.run(changeSeq, CONTEXT_COUNTER);
     touchAgent.run(batch.agentId, batch.fleetNodeId, batch.receivedAt);
     const response = { accepted, duplicates: batch.records.length - accepted };
     if (batch.idempotencyKey !== null)

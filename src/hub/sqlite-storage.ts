@@ -5,6 +5,10 @@ import { prepareSqliteIngest } from './sqlite-ingest.js';
 import {
   AGENT_SELECT,
   agentRow,
+  CONTEXT_COUNTER,
+  contextChangeSql,
+  contextPageOf,
+  type ContextChangeRow,
   dashboardRow,
   dispatchItem,
   mergeNewestFirst,
@@ -16,6 +20,7 @@ import {
 import type {
   AgentRow,
   ContextItem,
+  ContextPage,
   DashboardDispatchRow,
   DashboardFilter,
   HubStorage,
@@ -135,6 +140,33 @@ class SqliteHubStorage implements HubStorage {
     return mergeNewestFirst(dispatches.map(dispatchItem), notes.map(noteItem), limit);
   }
 
+  async contextPage(
+    agentId: string,
+    after: number,
+    since: string | undefined,
+    limit: number,
+  ): Promise<ContextPage> {
+    const db = this.open();
+    const counter = db.prepare<[string], { value: number }>(
+      'SELECT value FROM hub_counter WHERE name = ?',
+    );
+    const changes = db.prepare<[Record<string, string | number>], ContextChangeRow>(
+      contextChangeSql((name) => `@${name}`),
+    );
+    // One read transaction: the counter and the rows come from the same snapshot.
+    return db.transaction(() => {
+      const top = counter.get(CONTEXT_COUNTER)?.value ?? 0;
+      const from = after > top ? 0 : after;
+      const rows = changes.all({
+        after: from,
+        agent: agentId,
+        since: since ?? '',
+        limit: limit + 1,
+      });
+      return contextPageOf(rows, from, top, limit);
+    })();
+  }
+
   async contextCount(agentId: string): Promise<number> {
     const row = this.open()
       .prepare<[string, string], { n: number }>(
@@ -152,9 +184,21 @@ class SqliteHubStorage implements HubStorage {
     createdAt: string;
   }): Promise<NoteItem> {
     const json = JSON.stringify({ ...note.extra, text: note.text });
-    const info = this.open()
-      .prepare('INSERT INTO hub_notes (target_agent_id, note, created_at) VALUES (?, ?, ?)')
-      .run(note.agentId, json, note.createdAt);
+    const db = this.open();
+    const bump = db.prepare<[string], { value: number }>(
+      'UPDATE hub_counter SET value = value + 1 WHERE name = ? RETURNING value',
+    );
+    const insert = db.prepare(
+      'INSERT INTO hub_notes (target_agent_id, note, created_at, change_seq) VALUES (?, ?, ?, ?)',
+    );
+    const info = db
+      .transaction(() => {
+        const seq = bump.get(CONTEXT_COUNTER)?.value;
+        if (seq === undefined)
+          throw new AgenticError('INTERNAL', 'the hub change counter is missing');
+        return insert.run(note.agentId, json, note.createdAt, seq);
+      })
+      .immediate();
     return noteItem({
       seq: Number(info.lastInsertRowid),
       target_agent_id: note.agentId,

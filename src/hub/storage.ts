@@ -81,6 +81,17 @@ export interface NoteItem {
 /** One item of `GET /v1/agent/context`. */
 export type ContextItem = DispatchItem | NoteItem;
 
+/**
+ * One page of an agent's context in change order (oldest change first): `cursor` is where the
+ * next page starts, `hasMore` whether one is waiting. A cursor is the hub's own change counter,
+ * never a node's clock.
+ */
+export interface ContextPage {
+  items: ContextItem[];
+  cursor: number;
+  hasMore: boolean;
+}
+
 /** What the hub has seen of one agent. */
 export interface AgentRow {
   agentId: string;
@@ -129,6 +140,17 @@ export interface HubStorage {
   ingest(batch: IngestBatch): Promise<IngestOutcome>;
   /** Other agents' current dispatches received after `since`, plus notes for this agent, newest first, at most `limit`. */
   context(agentId: string, since: string | undefined, limit: number): Promise<ContextItem[]>;
+  /**
+   * The changes after cursor `after` this agent's context holds (other agents' current
+   * dispatches, its notes), oldest first, at most `limit`, received after `since` when given.
+   * A cursor beyond the hub's counter (a database restored or replaced) starts from the beginning.
+   */
+  contextPage(
+    agentId: string,
+    after: number,
+    since: string | undefined,
+    limit: number,
+  ): Promise<ContextPage>;
   /** How many context items this agent would get without `since` (uncapped). */
   contextCount(agentId: string): Promise<number>;
   /** Stores an operator note and returns it as a context item. */

@@ -56,10 +56,23 @@ export function syncBodySchema(maxRecords: number) {
   });
 }
 
-/** The query of `GET /v1/agent/context`: `since` is RFC 3339 (any offset), `limit` 1–1000. */
+/**
+ * A context cursor as the hub hands it out: the decimal text of its change counter. Nodes treat
+ * it as opaque and send back what they were given; `0` is the beginning.
+ */
+export const contextCursorSchema = z
+  .string()
+  .regex(/^(0|[1-9]\d{0,14})$/, 'expected a cursor this hub returned (or 0)');
+
+/**
+ * The query of `GET /v1/agent/context`: `since` is RFC 3339 (any offset), `limit` 1–1000. With
+ * `cursor` the answer is one page in change order with the next cursor and `has_more`; without
+ * it, the newest items by time (what nodes before paging ask for).
+ */
 export const contextQuerySchema = z.object({
   agent_id: agentIdSchema,
   since: z.iso.datetime({ offset: true }).optional(),
+  cursor: contextCursorSchema.optional(),
   limit: z.coerce.number().int().min(1).max(CONTEXT_MAX_ITEMS).optional(),
 });
 

@@ -49,8 +49,8 @@ export type JournalRecord = Record<string, unknown> & {
 
 /**
  * Commits the workspace's current status: appends one line to `.meta/journal.jsonl` (fsynced),
- * stores the record in `dispatch_history` (`id` = name, `synced: false`) with a stats row in
- * one transaction, then writes `.meta/commit.json`. Idempotent: when the marker — or, after a
+ * stores the record in `dispatch_history` (`id` = name, `synced: false`), the version in
+ * `sync_versions` (waiting for the hub) and a stats row in one transaction, then writes `.meta/commit.json`. Idempotent: when the marker — or, after a
  * crash before the marker, the journal's last line — already holds this `updated_at` and
  * `runs`, nothing is appended and the result says `skipped`. A torn last journal line is cut
  * off first. Throws WORKSPACE_NOT_FOUND when the workspace has no status.
@@ -128,6 +128,14 @@ export async function commitWorkspaces(
   await store.transaction(async (tx) => {
     for (const { name, record, line } of pending) {
       await tx.set(GROUPS.dispatchHistory, name, { ...line, id: name, synced: false });
+      // Every committed version waits for the hub on its own: dispatch_history keeps only the
+      // latest, and a workspace resumed before the next push would lose the earlier one.
+      const fingerprint = fingerprintOf(record);
+      await tx.set(GROUPS.syncVersions, `${name}#${fingerprint}`, {
+        ...line,
+        id: name,
+        fingerprint,
+      });
       await tx.addStats(statsRow(name, record, line.committed_at));
       if ((await tx.get(GROUPS.uncommitted, name)) === fingerprintOf(record))
         await tx.delete(GROUPS.uncommitted, name);

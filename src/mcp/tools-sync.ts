@@ -90,15 +90,19 @@ export function registerSyncTools(server: McpServer, env: ToolEnv): void {
         since: z
           .string()
           .optional()
-          .describe('Only items after this RFC 3339 time (default: the last pull)'),
+          .describe(
+            'Only items the hub received after this RFC 3339 time (default: everything after the hub cursor of the last pull)',
+          ),
       },
       outputSchema: {
         success: z.boolean(),
         count: z.number().int().describe('Items in context'),
         context: z.array(z.record(z.string(), z.unknown())).describe('Context items, newest first'),
-        fetched: z.number().int().describe('Items the hub returned this time'),
+        fetched: z.number().int().describe('Items the hub returned this time, over every page'),
+        pages: z.number().int().describe('Requests made to the hub'),
         source: z.enum(['hub', 'cache']),
         error: z.string().optional().describe('Why the cache was served'),
+        warning: z.string().optional().describe('A problem to fix although the pull worked'),
       },
     },
     guarded(env, async (args) => {

@@ -12,6 +12,12 @@ export const GROUPS = {
   syncLedger: 'sync_ledger',
   syncState: 'sync_state',
   syncHistory: 'sync_history',
+  /**
+   * Committed versions not yet queued for the hub, written with their journal line:
+   * `<name>#<fingerprint>` → the line with `id` and `fingerprint`. The sync collector moves them
+   * into the queue, so a version replaced before a push still reaches the hub.
+   */
+  syncVersions: 'sync_versions',
   runner: 'runner',
   /** Terminal records not yet committed to the journal: name → fingerprint. */
   uncommitted: 'uncommitted',

@@ -37,7 +37,22 @@ export type PushResult =
       aborted: boolean;
     };
 
-const contextResponseSchema = z.object({ data: z.array(contextItemSchema) });
+// `cursor` and `has_more` come from a hub that pages context; a hub before paging leaves them out.
+const contextResponseSchema = z.object({
+  data: z.array(contextItemSchema),
+  cursor: z.string().min(1).max(64).optional(),
+  has_more: z.boolean().optional(),
+});
+
+/** One answer of `GET /v1/agent/context`. */
+export interface ContextAnswer {
+  items: ContextItem[];
+  /** Where the next page starts; undefined when the hub does not page (a hub before paging). */
+  cursor: string | undefined;
+  /** Whether the hub holds more after `cursor`. */
+  hasMore: boolean;
+  bytes: number;
+}
 const statusResponseSchema = z.object({ data: z.record(z.string(), z.unknown()) });
 
 /** Speaks the sync protocol (README: Sync) to the hub: `POST /v1/agent/sync`, `GET /v1/agent/context`, `GET /v1/agent/status`, with `Authorization: Bearer`. */
@@ -84,16 +99,22 @@ export class HubClient {
     };
   }
 
-  /** `GET /v1/agent/context`; throws HUB_UNAVAILABLE on any failure (network, status, shape). */
+  /**
+   * `GET /v1/agent/context` from `cursor` (the hub's, opaque; `0` is the beginning), received
+   * after `since` when given; throws HUB_UNAVAILABLE on any failure (network, status, shape).
+   */
   async context(
     agentId: string,
-    since: string | undefined,
-  ): Promise<{ items: ContextItem[]; bytes: number }> {
-    const query = new URLSearchParams({ agent_id: agentId });
-    if (since !== undefined) query.set('since', since);
+    page: { cursor: string; since?: string | undefined },
+  ): Promise<ContextAnswer> {
+    const query = new URLSearchParams({ agent_id: agentId, cursor: page.cursor });
+    if (page.since !== undefined) query.set('since', page.since);
     const text = await this.getText(`/v1/agent/context?${query.toString()}`);
+    const body = parseBody(contextResponseSchema, text, 'context');
     return {
-      items: parseBody(contextResponseSchema, text, 'context').data,
+      items: body.data,
+      cursor: body.cursor,
+      hasMore: body.has_more === true,
       bytes: Buffer.byteLength(text),
     };
   }

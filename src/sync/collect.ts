@@ -31,8 +31,8 @@ export interface Collected {
 let entrySeq = 0;
 
 /**
- * Queues every dispatch that still has to reach the hub: unsynced `dispatch_history` records
- * plus `explicit` ones, skipping those whose fingerprint the ledger already holds and those
+ * Queues every dispatch that still has to reach the hub: each committed version waiting in
+ * `sync_versions`, unsynced `dispatch_history` records and `explicit` ones, skipping those whose fingerprint the ledger already holds and those
  * already waiting in the queue or the dead-letter list with the same fingerprint. Records go
  * oldest `updated_at` first, `batchSize` to an entry. Throws INPUT_INVALID for a malformed
  * explicit dispatch. Must run inside {@link SyncTx} so concurrent collectors see each other.
@@ -44,6 +44,17 @@ export async function collectPending(
   explicit: readonly unknown[] = [],
 ): Promise<Collected> {
   const candidates: PushRecord[] = explicit.map(explicitRecord);
+  // Each committed version first (a workspace resumed since holds only its latest in
+  // dispatch_history); they leave the waiting group in this transaction, into the queue.
+  for (const [key, value] of await tx.pendingVersions()) {
+    await tx.deleteVersion(key);
+    const record = pushRecordOf(value);
+    if (record === undefined) {
+      io.logger.warn({ key }, 'committed version cannot be synced (no id or fingerprint); skipped');
+      continue;
+    }
+    candidates.push(record);
+  }
   for (const [id, value] of await tx.dispatchHistory()) {
     // Synced records are most of the group: skip them first.
     if ((value as { synced?: unknown } | null)?.synced === true) continue;
@@ -117,6 +128,16 @@ function explicitRecord(raw: unknown, index: number): PushRecord {
   const fingerprint = version.success
     ? fingerprintOf(version.data)
     : `sha256:${createHash('sha256').update(JSON.stringify(record)).digest('hex')}`;
+  return { ...record, id, fingerprint };
+}
+
+/** A waiting version as a push record: its `id` and `fingerprint` as commit wrote them, or undefined when either is missing. */
+function pushRecordOf(value: unknown): PushRecord | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { id, fingerprint } = value as { id?: unknown; fingerprint?: unknown };
+  if (typeof id !== 'string' || id === '' || typeof fingerprint !== 'string' || fingerprint === '')
+    return undefined;
+  const { synced: _synced, ...record } = value as Record<string, unknown>;
   return { ...record, id, fingerprint };
 }
 

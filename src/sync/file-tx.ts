@@ -133,6 +133,10 @@ class FileSyncTx implements SyncTx {
     this.dirty.add('marks');
   }
 
+  async pendingVersions(): Promise<Array<[string, unknown]>> {
+    return [];
+  }
+  async deleteVersion(): Promise<void> {}
   async dispatchHistory(): Promise<Array<[string, unknown]>> {
     return [];
   }

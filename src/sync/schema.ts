@@ -83,6 +83,10 @@ export type HistoryRecord = z.infer<typeof historyRecordSchema>;
 export const syncMarksSchema = z.looseObject({
   last_push_at: isoString.optional(),
   last_pull_at: isoString.optional(),
+  /** Where the next pull starts: the hub's own context cursor (opaque), never this node's clock. */
+  pull_cursor: z.string().min(1).optional(),
+  /** The hub URL `pull_cursor` came from; a cursor means nothing to another hub. */
+  pull_hub: z.string().optional(),
   /** No entry is sent before this (unless forced): set by a retryable failure, cleared by a success. */
   hold_until: isoString.optional(),
   /** Failed waves since the last success; picks the hold's back-off step. */

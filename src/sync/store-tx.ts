@@ -176,6 +176,13 @@ class StoreSyncTx implements SyncTx {
     this.marksDirty = true;
   }
 
+  pendingVersions(): Promise<Array<[string, unknown]>> {
+    return this.ops.entries(GROUPS.syncVersions);
+  }
+  deleteVersion(key: string): Promise<void> {
+    return this.ops.delete(GROUPS.syncVersions, key);
+  }
+
   dispatchHistory(): Promise<Array<[string, unknown]>> {
     return this.ops.entries(GROUPS.dispatchHistory);
   }

@@ -36,6 +36,10 @@ export interface SyncTx {
   appendHistory(record: HistoryRecord): Promise<void>;
   marks(): Promise<SyncMarks>;
   setMarks(patch: SyncMarks): Promise<void>;
+  /** Committed versions waiting to be queued (`sync_versions`, key → record; always empty when degraded). */
+  pendingVersions(): Promise<Array<[string, unknown]>>;
+  /** Forgets a waiting version once it is queued (or cannot be). */
+  deleteVersion(key: string): Promise<void>;
   /** Every `dispatch_history` entry (always empty when degraded: the store holds that group). */
   dispatchHistory(): Promise<Array<[string, unknown]>>;
   /** Sets `synced: true` on a `dispatch_history` record when its fingerprint is still `fingerprint`. */

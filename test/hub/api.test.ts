@@ -26,7 +26,7 @@ describe.each(hubEngines())('hub API on $name', (engine) => {
     it('answers /healthz without a token, naming the engine', async () => {
       const res = await call(hub.url, 'GET', '/healthz');
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ status: 'ok', engine: engine.name, schema_version: 1 });
+      expect(res.body).toEqual({ status: 'ok', engine: engine.name, schema_version: 2 });
     });
 
     it('answers /healthz with 503 when the database is gone', async () => {

@@ -36,7 +36,7 @@ describe('sync pull and status', () => {
     dispatch: { status: 'completed' },
   });
 
-  it('caches the context, sets last_pull_at, writes a pull record, and sends since=last_pull_at next time', async () => {
+  it('caches the context, sets last_pull_at and writes a pull record; a hub that does not page gets one request and a warning, never the node clock as since', async () => {
     hub.contextItems = [
       dispatchItem('core/a/task-1', 'f1', '2026-04-01T09:00:00.000Z'),
       {
@@ -48,10 +48,12 @@ describe('sync pull and status', () => {
       },
     ];
     const first = await sync.pull();
-    expect(first).toMatchObject({ success: true, count: 2, fetched: 2, source: 'hub' });
+    expect(first).toMatchObject({ success: true, count: 2, fetched: 2, pages: 1, source: 'hub' });
+    expect(first.warning).toMatch(/does not page context/);
     const req = hub.requests[0]!;
     expect(req.path).toBe('/v1/agent/context');
     expect(req.query.get('agent_id')).toBe('node-a');
+    expect(req.query.get('cursor')).toBe('0');
     expect(req.query.has('since')).toBe(false);
     expect(req.headers.authorization).toBe('Bearer test-token');
     const cached = JSON.parse(readFileSync(join(root.coreRoot, 'sync', 'context.json'), 'utf8'));
@@ -70,7 +72,9 @@ describe('sync pull and status', () => {
     clock.advance(60_000);
     hub.contextItems = [dispatchItem('core/a/task-1', 'f2', '2026-04-01T10:00:30.000Z')];
     const second = await sync.pull();
-    expect(hub.requests[1]!.query.get('since')).toBe('2026-04-01T10:00:00.000Z');
+    // Without a hub cursor the node starts over rather than trust its own clock.
+    expect(hub.requests[1]!.query.get('cursor')).toBe('0');
+    expect(hub.requests[1]!.query.has('since')).toBe(false);
     expect(second).toMatchObject({ count: 2, fetched: 1 });
     expect(second.context.map((i) => [i['id'], i['fingerprint'] ?? null])).toEqual([
       ['core/a/task-1', 'f2'],
