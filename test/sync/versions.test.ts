@@ -177,6 +177,37 @@ describe.each(hubEngines())(
       expect(await bob.pull()).toMatchObject({ success: true, fetched: 0, pages: 1 });
     });
 
+    it('resumes an interrupted pull at the hub cursor it stored with the last page it merged', async () => {
+      const requests: string[] = [];
+      let failSecond = true;
+      const flaky: FetchLike = async (url, init) => {
+        if (url.includes('/v1/agent/context')) {
+          requests.push(new URL(url).searchParams.get('cursor') ?? '');
+          if (failSecond && requests.length === 2) return new Response('down', { status: 503 });
+        }
+        return fetch(url, init);
+      };
+      const bob = await createSyncService(node('bob', new ManualClock()), { fetch: flaky });
+      const records = Array.from({ length: 1200 }, (_, i) => dispatch(`core/r-${i}/task-1`));
+      for (let i = 0; i < records.length; i += 400)
+        await push(hub, hub.tokens.alice, 'alice', records.slice(i, i + 400));
+
+      const interrupted = await bob.pull();
+      expect(interrupted).toMatchObject({
+        success: false,
+        source: 'cache',
+        fetched: 1000,
+        pages: 1,
+      });
+      expect(interrupted.error).toMatch(/503/);
+      expect(interrupted.context).toHaveLength(1000);
+      failSecond = false;
+      const resumed = await bob.pull();
+      expect(resumed).toMatchObject({ success: true, fetched: 200, pages: 1 });
+      expect(requests[2]).toBe(requests[1]);
+      expect(requests[2]).not.toBe('0');
+    });
+
     it.each([
       ['far ahead of', '2040-01-01T00:00:00.000Z'],
       ['far behind', '2001-01-01T00:00:00.000Z'],
