@@ -19,6 +19,7 @@ export type { HubServerOptions, RunningHub } from './server.js';
 export type {
   AgentRow,
   ContextItem,
+  ContextPage,
   DispatchItem,
   HubEngine,
   HubStorage,
@@ -36,5 +37,11 @@ export {
   TOKEN_PREFIX,
 } from './tokens.js';
 export type { CreatedToken, TokenInfo, TokenRole } from './tokens.js';
-export { CONTEXT_MAX_ITEMS, DASHBOARD_MAX_ROWS, dispatchRecordSchema, versionOf } from './wire.js';
+export {
+  CONTEXT_MAX_ITEMS,
+  contextCursorSchema,
+  DASHBOARD_MAX_ROWS,
+  dispatchRecordSchema,
+  versionOf,
+} from './wire.js';
 export type { DispatchRecord } from './wire.js';

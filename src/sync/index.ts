@@ -1,6 +1,6 @@
 export { BACKOFF_SCHEDULE_MS, backoffDelay, parseRetryAfter } from './backoff.js';
 export { DEFAULT_REQUEST_TIMEOUT_MS, HubClient } from './client.js';
-export type { FetchLike, HubClientOptions, PushResult } from './client.js';
+export type { ContextAnswer, FetchLike, HubClientOptions, PushResult } from './client.js';
 export { collectPending } from './collect.js';
 export type { Collected } from './collect.js';
 export type { SyncDeps } from './deps.js';
@@ -15,7 +15,15 @@ export { leasedByOther } from './lease.js';
 export type { LeaseOwner } from './lease.js';
 export type { SyncPaths } from './files.js';
 export { withLockFile } from './lock-file.js';
-export { CONTEXT_LIMIT, isRfc3339, mergeContext, pullContext, readContextCache } from './pull.js';
+export {
+  CONTEXT_LIMIT,
+  isRfc3339,
+  MAX_PULL_PAGES,
+  mergeContext,
+  NOTE_LIMIT,
+  pullContext,
+  readContextCache,
+} from './pull.js';
 export type { PullResult } from './pull.js';
 export type {
   ContextItem,
