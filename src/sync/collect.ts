@@ -35,7 +35,8 @@ let entrySeq = 0;
  * `sync_versions` (taken out of it here), unsynced `dispatch_history` records and `explicit`
  * ones, skipping those whose fingerprint the ledger already holds and those already waiting in
  * the queue or the dead-letter list with the same fingerprint. Records go oldest `updated_at`
- * first, `batchSize` to an entry. Throws INPUT_INVALID for a malformed explicit dispatch. Must run inside {@link SyncTx} so concurrent collectors see each other.
+ * first, `batchSize` to an entry. Throws INPUT_INVALID for a malformed explicit dispatch. Must
+ * run inside {@link SyncTx} so concurrent collectors see each other.
  */
 export async function collectPending(
   tx: SyncTx,
