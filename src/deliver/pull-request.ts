@@ -94,8 +94,14 @@ export async function deliverPullRequest(
   const patient = <T>(call: () => Promise<T>): Promise<T> => waitOutRateLimit(call, deps);
   const recorded = record.pr_number;
   if (recorded !== undefined && options.replaceClosed !== true) {
-    const previous = await patient(() => forge.getPullRequest(recorded));
-    if (previous.state !== 'open') throw closedError(forge, previous, record.branch);
+    // Gone altogether (GitLab lets an admin delete a merge request): a new one is opened below;
+    // a repository the token cannot see fails there with the forge's own 404.
+    const previous = await patient(() => forge.getPullRequest(recorded)).catch((err: unknown) => {
+      if (err instanceof AgenticError && err.code === 'FORGE_NOT_FOUND') return undefined;
+      throw err;
+    });
+    if (previous !== undefined && previous.state !== 'open')
+      throw closedError(forge, previous, record.branch);
   }
   const ref = `refs/heads/${record.branch}`;
   await pushWithLease(target, ref, head);
