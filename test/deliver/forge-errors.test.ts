@@ -192,6 +192,20 @@ for (const kind of ['github', 'gitlab', 'gitea'] as const) {
       await failsThenAcceptOpens(done, /refused the push of agent\//, () => rmSync(hook));
     });
 
+    it('a git server refusing the push over HTTP (403) gives git its words, and accept --pr retries once it accepts', async () => {
+      // git http-backend answers 403 to receive-pack when the repository does not allow pushes.
+      git(remote.bare, 'config', 'http.receivepack', 'false');
+      const done = await dispatchPr('echo h > h.txt');
+      expect(done.question).toMatch(/could not push agent\/\S+ to http:\/\/127\.0\.0\.1:\d+\//);
+      expect(done.question).toContain('403');
+      expect(done.question).toContain('nothing is lost');
+      expect(remoteBranch(done.workspace)).toBeUndefined();
+      expect(remote.forge.server.requests).toHaveLength(0);
+      await failsThenAcceptOpens(done, /could not push agent\//, () => {
+        git(remote.bare, 'config', 'http.receivepack', 'true');
+      });
+    });
+
     it('a token without rights (403) says what access it needs', async () => {
       remote.forge.server.script(
         remote.forge.error(403, 'Resource not accessible by personal access token'),
