@@ -122,6 +122,12 @@ export function registerReview(program: Command): void {
           ...pr.checks.checks.map(
             (c) => `    ${c.state.padEnd(8)} ${c.name}${c.url ? `  ${c.url}` : ''}`,
           ),
+          ...(pr.delivery_error === null
+            ? []
+            : [
+                `  last delivery failed: ${pr.delivery_error}`,
+                `  nothing is lost; once that is fixed, run \`agentic accept ${name} --pr\``,
+              ]),
         ];
         process.stdout.write(`${out.join('\n')}\n`);
       }),

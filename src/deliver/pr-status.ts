@@ -18,12 +18,18 @@ export interface PullRequestStatus {
   /** undefined while the forge is still computing it or does not say. */
   mergeable: boolean | null;
   checks: { state: ChecksState; checks: Check[] };
+  /** Why the last delivery of the workspace failed (its question), or null when it did not. */
+  delivery_error: string | null;
 }
+
+const FAILED = 'delivery failed: ';
 
 /**
  * Asks the workspace's forge about the pull request it was delivered as, and about the checks
  * of that pull request's head commit (the branch when the forge does not name the commit).
- * Throws WORKSPACE_NOT_FOUND, STATE_CONFLICT when it has no pull request, or FORGE_*.
+ * A later delivery that failed (a re-delivery refused by the forge) is reported with it. Throws
+ * WORKSPACE_NOT_FOUND, STATE_CONFLICT when it has no pull request (saying why a delivery failed,
+ * when one did), or FORGE_*.
  */
 export async function pullRequestStatus(
   ctx: AppContext,
@@ -35,10 +41,15 @@ export async function pullRequestStatus(
     throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
       field: 'workspace',
     });
+  const failed = record.question?.startsWith(FAILED)
+    ? record.question.slice(FAILED.length)
+    : undefined;
   if (record.pr_number === undefined)
     throw new AgenticError(
       'STATE_CONFLICT',
-      `${name} has no pull request; open one with \`agentic accept ${name} --pr\``,
+      failed === undefined
+        ? `${name} has no pull request; open one with \`agentic accept ${name} --pr\``
+        : `${name} has no pull request: its delivery failed: ${failed}\nNothing is lost; once that is fixed, run \`agentic accept ${name} --pr\``,
       { field: 'workspace' },
     );
   const forge = forgeFor(ctx, handbackTarget(ctx, name, record), deps);
@@ -55,5 +66,6 @@ export async function pullRequestStatus(
     base: pr.base,
     mergeable: pr.mergeable ?? null,
     checks: { state: report.state, checks: [...report.checks] },
+    delivery_error: failed ?? null,
   };
 }

@@ -1,5 +1,12 @@
 import type { AppContext } from '../context.js';
-import { forgeSettingsOf, openForge, type Forge, type ForgeDeps } from '../forge/index.js';
+import {
+  forgeErrorDetail,
+  forgeSettingsOf,
+  openForge,
+  type Forge,
+  type ForgeDeps,
+  type PullRequest,
+} from '../forge/index.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
 import { runGit } from '../lib/git.js';
@@ -10,6 +17,13 @@ import type { HandbackTarget } from './handback.js';
 const TITLE_TASK_CHARS = 60;
 /** At most this many commits are listed in the body; the rest are counted. */
 const MAX_LISTED_COMMITS = 30;
+/**
+ * A rate limit that lifts within this long is waited out in place (at most twice per call);
+ * a later one fails the delivery with the time it lifts, since holding a closeout for longer
+ * would starve the other workspaces.
+ */
+export const RATE_LIMIT_WAIT_MAX_MS = 30_000;
+const RATE_LIMIT_TRIES = 3;
 
 /** What delivering as a pull request leaves on the record. */
 export interface PullRequestDelivery {
@@ -23,8 +37,17 @@ export interface PullRequestDelivery {
 /** The part of the record a pull request is built from. */
 export type PullRequestRecord = Pick<
   StatusRecord,
-  'agent' | 'task' | 'branch' | 'base_ref' | 'base_sha' | 'issue' | 'qa'
+  'agent' | 'task' | 'branch' | 'base_ref' | 'base_sha' | 'issue' | 'qa' | 'pr_number' | 'pr_url'
 >;
+
+/** How a delivery treats a recorded pull request that is no longer open. */
+export interface PullRequestOptions {
+  /**
+   * Open a new pull request when the recorded one was merged or closed (an explicit
+   * `accept --pr`); without it such a re-delivery stops with FORGE_PR_CLOSED and pushes nothing.
+   */
+  replaceClosed?: boolean;
+}
 
 function refused(message: string): AgenticError {
   return new AgenticError('DELIVERY_FAILED', message);
@@ -48,7 +71,10 @@ export function forgeFor(ctx: AppContext, target: HandbackTarget, deps?: ForgeDe
  * after a resume) it is updated instead, so there is never a second one. The push is a
  * `--force-with-lease` against what this clone last saw of the remote branch, so a rewritten
  * branch replaces our own earlier push but never someone else's commits. The forge is resolved
- * (and its token read) before anything is pushed. Throws DELIVERY_FAILED or FORGE_*.
+ * (and its token read) before anything is pushed, and a recorded pull request that was merged or
+ * closed meanwhile stops the delivery before the push (see PullRequestOptions). A short rate
+ * limit is waited out; a longer one throws FORGE_RATE_LIMITED with the time it lifts. Nothing
+ * in the workspace's clone is changed by a failure. Throws DELIVERY_FAILED or FORGE_*.
  */
 export async function deliverPullRequest(
   ctx: AppContext,
@@ -57,6 +83,7 @@ export async function deliverPullRequest(
   head: string,
   changes: Changes,
   deps?: ForgeDeps,
+  options: PullRequestOptions = {},
 ): Promise<PullRequestDelivery> {
   const base = record.base_ref;
   if (base === undefined || /^[0-9a-f]{40,64}$/.test(base))
@@ -64,21 +91,78 @@ export async function deliverPullRequest(
       `the work started from a commit, not a branch, so there is no base branch for a pull request; deliver it as a branch with \`agentic accept\``,
     );
   const forge = forgeFor(ctx, target, deps);
+  const patient = <T>(call: () => Promise<T>): Promise<T> => waitOutRateLimit(call, deps);
+  const recorded = record.pr_number;
+  if (recorded !== undefined && options.replaceClosed !== true) {
+    // Gone altogether (GitLab lets an admin delete a merge request): a new one is opened below;
+    // a repository the token cannot see fails there with the forge's own 404.
+    const previous = await patient(() => forge.getPullRequest(recorded)).catch((err: unknown) => {
+      if (err instanceof AgenticError && err.code === 'FORGE_NOT_FOUND') return undefined;
+      throw err;
+    });
+    if (previous !== undefined && previous.state !== 'open')
+      throw closedError(forge, previous, record.branch);
+  }
   const ref = `refs/heads/${record.branch}`;
   await pushWithLease(target, ref, head);
   const commits = await commitLines(target, record.base_sha ?? base, head);
-  const pr = await forge.openPullRequest({
-    head: record.branch,
-    base,
-    title: pullRequestTitle(record),
-    body: pullRequestBody(record, changes, commits),
-  });
+  const pr = await patient(() =>
+    forge.openPullRequest({
+      head: record.branch,
+      base,
+      title: pullRequestTitle(record),
+      body: pullRequestBody(record, changes, commits),
+    }),
+  );
   return {
     pr_url: pr.url,
     pr_number: pr.number,
     delivered: { mode: 'pr', ref, sha: head, at: isoUtc(ctx.clock.now()) },
     created: pr.created,
   };
+}
+
+/** Runs `call`, sleeping through rate limits that lift within RATE_LIMIT_WAIT_MAX_MS. */
+async function waitOutRateLimit<T>(
+  call: () => Promise<T>,
+  deps: ForgeDeps | undefined,
+): Promise<T> {
+  const now = deps?.now ?? Date.now;
+  const sleep =
+    deps?.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const retryAt = forgeErrorDetail(err)?.retryAt;
+      const wait = retryAt === undefined ? undefined : retryAt.getTime() - now();
+      if (
+        !(err instanceof AgenticError) ||
+        err.code !== 'FORGE_RATE_LIMITED' ||
+        wait === undefined ||
+        wait > RATE_LIMIT_WAIT_MAX_MS ||
+        attempt >= RATE_LIMIT_TRIES
+      )
+        throw err;
+      // A little past the stated time: reset clocks are whole seconds.
+      await sleep(Math.max(0, wait) + 250);
+    }
+  }
+}
+
+function closedError(forge: Forge, pr: PullRequest, branch: string): AgenticError {
+  const what =
+    pr.state === 'merged'
+      ? `pull request #${pr.number} (${pr.url}) was already merged, so the new commits were not pushed`
+      : `pull request #${pr.number} (${pr.url}) was closed without merging, so the new commits were not pushed`;
+  const todo =
+    pr.state === 'merged'
+      ? 'run `agentic accept --pr` to open a new pull request with them'
+      : `reopen it and run \`agentic accept --pr\` to update it, or run \`agentic accept --pr\` to open a new one`;
+  return new AgenticError(
+    'FORGE_PR_CLOSED',
+    `${forge.repoPath} on ${forge.host}: ${what}; they stay on branch ${branch} in the workspace: ${todo}`,
+  );
 }
 
 /** `[agent/<agent>] <first line of the task, at most 60 characters>`. */
@@ -138,14 +222,39 @@ async function pushWithLease(target: HandbackTarget, ref: string, sha: string): 
     );
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
-    if (/stale info|rejected|fetch first/i.test(text))
+    const branch = ref.slice('refs/heads/'.length);
+    const kept = `nothing is lost: the commits stay on ${branch} in ${target.repoDir}`;
+    if (/\((stale info|fetch first|non-fast-forward)\)/i.test(text))
       throw new AgenticError(
         'DELIVERY_FAILED',
-        `${target.location} refused the push: its ${ref.slice('refs/heads/'.length)} holds commits this workspace has not seen; delete or rename that branch there (or dispatch with another --branch), then run \`agentic accept --pr\` again`,
+        `${target.location} refused the push: its ${branch} holds commits this workspace has not seen; delete or rename that branch there (or dispatch with another --branch), then run \`agentic accept --pr\` again`,
         { cause: err },
       );
-    throw err;
+    if (/remote rejected/i.test(text))
+      throw new AgenticError(
+        'DELIVERY_FAILED',
+        `${target.location} refused the push of ${branch}${refusalReason(text)}; ${kept}; once the remote accepts it (a hook, branch protection or push rights there), run \`agentic accept --pr\``,
+        { cause: err },
+      );
+    throw new AgenticError(
+      'DELIVERY_FAILED',
+      `could not push ${branch} to ${target.location}: ${text.replace(/^git push failed: /, '')}; ${kept}; fix the access, then run \`agentic accept --pr\``,
+      { cause: err },
+    );
   }
+}
+
+/** The server's words about a refused push: `(pre-receive hook declined)` and its `remote:` lines. */
+function refusalReason(gitOutput: string): string {
+  const why = /\[remote rejected\][^\n(]*\(([^)\n]+)\)/.exec(gitOutput)?.[1];
+  const said = gitOutput
+    .replace(/^git push failed: /, '')
+    .split('\n')
+    .map((l) => /^remote:\s*(.*?)\s*$/.exec(l)?.[1] ?? '')
+    .filter((l) => l !== '')
+    .slice(0, 5)
+    .join(' / ');
+  return `${why === undefined ? '' : ` (${why})`}${said === '' ? '' : `: ${said}`}`;
 }
 
 async function commitLines(target: HandbackTarget, base: string, head: string): Promise<string[]> {

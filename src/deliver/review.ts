@@ -120,7 +120,8 @@ export interface Accepted {
 
 /**
  * Delivers a finished workspace as a branch into its source (see deliverBranch), or with `pr`
- * as a pull request on its forge whatever deliver.mode says (see deliverPullRequest), and, with
+ * as a pull request on its forge whatever deliver.mode says (see deliverPullRequest; a recorded
+ * pull request merged or closed meanwhile is succeeded by a new one), and, with
  * `merge` (branch only), merges it into the base branch when that is safe (see mergeIntoBase), setting status
  * `merged`. Leftover uncommitted changes are harvested first. The new record is journaled.
  * Throws STATE_CONFLICT when there is nothing to accept, DELIVERY_FAILED when the source
@@ -176,7 +177,10 @@ export async function acceptWorkspace(
       delivered: d,
       pr_url,
       pr_number,
-    } = await deliverPullRequest(ctx, target, record, h.head, h.changes);
+    } = await deliverPullRequest(ctx, target, record, h.head, h.changes, undefined, {
+      // The reviewer asked for it: a merged or closed pull request gets a successor.
+      replaceClosed: true,
+    });
     delivered = d;
     pr = { pr_url, pr_number };
   } else {

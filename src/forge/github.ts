@@ -84,6 +84,15 @@ export class GitHubForge implements Forge {
           status: 422,
         });
       }
+      if (failure.status === 422 && /no commits between/i.test(failure.message)) {
+        throw forgeError(
+          this.#ctx,
+          'FORGE_REJECTED',
+          op,
+          `${input.head} has no commits that ${input.base} does not already have (422: ${failure.message}); the work may already be in ${input.base}, or ${input.head} on the forge is not what was pushed`,
+          { status: 422 },
+        );
+      }
       throw mapHttpFailure(this.#ctx, op, failure);
     }
   }

@@ -70,6 +70,7 @@ export function registerPullRequestTools(server: McpServer, env: ToolEnv): void 
             }),
           ),
         }),
+        delivery_error: z.string().nullable(),
       },
     },
     guarded(env, async (args) => {

@@ -1,5 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { json, runCli, type CliResult } from '../helpers/cli.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
@@ -10,8 +10,8 @@ import {
   waitUntil,
   writeAgentsYaml,
 } from '../helpers/dispatch.js';
-import { startFakeForge, type FakeForgeHandle } from '../helpers/fake-forges/index.js';
-import { startGitHttp, type GitHttpServer } from '../helpers/git-http.js';
+import { filesContaining, startForgeRemote, type ForgeRemote } from '../helpers/deliver.js';
+import type { FakeForgeHandle } from '../helpers/fake-forges/index.js';
 import { git } from '../helpers/git.js';
 import { callOk, connectStdio } from '../mcp/fixture.js';
 
@@ -21,19 +21,6 @@ interface Summary {
   question: string | null;
 }
 
-/** Every file under `dir` (recursively) whose bytes contain `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(dir)) {
-    const path = join(dir, entry);
-    const st = statSync(path, { throwIfNoEntry: false });
-    if (st === undefined) continue;
-    if (st.isDirectory()) found.push(...filesContaining(path, needle));
-    else if (st.isFile() && readFileSync(path).includes(needle)) found.push(path);
-  }
-  return found;
-}
-
 for (const kind of ['github', 'gitlab', 'gitea'] as const) {
   // Whole dispatches and a daemon per test: generous limits for a loaded machine.
   describe(
@@ -41,8 +28,8 @@ for (const kind of ['github', 'gitlab', 'gitea'] as const) {
     { timeout: 180_000 },
     () => {
       let root: TempRoot;
+      let remote: ForgeRemote;
       let forge: FakeForgeHandle;
-      let gitHttp: GitHttpServer;
       let bare: string;
       let remoteUrl: string;
       let env: Record<string, string>;
@@ -50,46 +37,17 @@ for (const kind of ['github', 'gitlab', 'gitea'] as const) {
 
       beforeEach(async () => {
         root = tempRoot('agentic-pr-');
-        forge = await startFakeForge(kind);
-        const source = makeSourceRepo(root);
-        const projectRoot = join(root.coreRoot, 'git-server');
-        const repoPath = `${forge.state.owner}/${forge.state.name}.git`;
-        bare = join(projectRoot, repoPath);
-        mkdirSync(dirname(bare), { recursive: true });
-        git(root.coreRoot, 'clone', '-q', '--bare', source, bare);
-        // The fake forge learns the branches the real git server holds, as a forge would.
-        const syncBranches = (): void => {
-          const refs = git(
-            bare,
-            'for-each-ref',
-            '--format=%(refname:short) %(objectname)',
-            'refs/heads',
-          );
-          for (const line of refs.split('\n').filter((l) => l !== '')) {
-            const [name, sha] = line.split(' ');
-            if (name !== undefined && sha !== undefined) forge.state.branches.set(name, sha);
-          }
-        };
-        syncBranches();
-        gitHttp = await startGitHttp(projectRoot, syncBranches);
-        remoteUrl = `${gitHttp.origin}/${repoPath}`;
+        remote = await startForgeRemote(kind, root, makeSourceRepo(root));
+        ({ forge, bare, remoteUrl } = remote);
         env = { ...root.env, ...GIT_ENV, GIT_TERMINAL_PROMPT: '0', [forge.tokenVar]: forge.token };
         logs.length = 0;
         writeAgentsYaml(
           root,
-          [
-            'qa: off',
-            'deliver:',
-            '  mode: pr',
-            'forges:',
-            `  - { host: "${gitHttp.host}", kind: ${kind}, api_url: "${forge.server.apiUrl}" }`,
-            '',
-          ].join('\n'),
+          ['qa: off', 'deliver:', '  mode: pr', remote.forgesYaml, ''].join('\n'),
         );
       });
       afterEach(async () => {
-        await gitHttp?.close();
-        await forge?.close();
+        await remote?.close();
         root?.cleanup();
       });
 

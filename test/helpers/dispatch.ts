@@ -50,6 +50,8 @@ export async function waitUntil<T>(
 export interface Daemon {
   proc: ChildProcess;
   stderr(): string;
+  /** What it wrote on stdout (the daemon logs on stderr; stdout should stay quiet). */
+  stdout(): string;
   /** Sends a signal and waits for the process to exit. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -60,10 +62,12 @@ export async function startDaemon(
   extraEnv: Record<string, string> = {},
 ): Promise<Daemon> {
   let stderr = '';
+  let stdout = '';
   const proc = spawn(process.execPath, [CLI, 'daemon', '--log-level', 'info'], {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...GIT_ENV, ...root.env, ...extraEnv },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  proc.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   await waitUntil(
@@ -75,6 +79,7 @@ export async function startDaemon(
   return {
     proc,
     stderr: () => stderr,
+    stdout: () => stdout,
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return exited;
