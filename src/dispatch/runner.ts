@@ -21,6 +21,7 @@ import { RunnerLease } from './lease.js';
 import { prepareClone, sourceOf, writePrompt, type PrepResult } from './prep.js';
 import { buildPrompt } from './prompt.js';
 import { listenForWakeups } from './wake.js';
+import { PauseLog } from './pause-log.js';
 import { createSyncService, SyncDrainer } from '../sync/index.js';
 
 /** Options of a runner; everything has a production default. */
@@ -91,6 +92,8 @@ export class Runner {
     const { record, durable } = await this.endBatch(item);
     this.wake();
     await durable;
+    // A run end is what pauses a pool; its runtime mirror is written by now.
+    this.pauses.check();
     if (record?.closeout === 'pending') await this.closeout(item.name, record);
     else if (record) await this.journalBatch([item.name, record]);
   }
@@ -129,7 +132,11 @@ export class Runner {
     private readonly options: RunnerOptions,
   ) {
     this.node = options.node ?? ctx.config.nodeId;
+    this.pauses = new PauseLog(ctx.config.coreRoot, ctx.logger, ctx.clock);
   }
+
+  /** Logs pools pausing and resuming. */
+  private readonly pauses: PauseLog;
 
   /**
    * Takes the lease and starts the runner; resolves undefined when another live runner holds
@@ -158,6 +165,7 @@ export class Runner {
   private async begin(): Promise<void> {
     const { reattach, closeouts } = await hydrate(this.ctx);
     for (const r of reattach) this.reattach(r);
+    this.pauses.check();
     for (const [name, record] of closeouts) this.track(name, this.closeout(name, record));
     this.server = await listenForWakeups(this.ctx.config.coreRoot, () => this.wake());
     // Sync rides along with the runner: every commit wakes the drain loop (a no-op offline).
@@ -201,6 +209,7 @@ export class Runner {
   private async pump(): Promise<void> {
     try {
       const batch = await claimReady(this.ctx, 1000, this.node);
+      if (this.pauses.anyPaused) this.pauses.check();
       for (const claim of batch.claims) this.track(claim.name, this.launch(claim, batch.durable));
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
