@@ -46,7 +46,15 @@ export function registerRunner(program: Command): void {
           process.once('SIGTERM', resolve);
           process.once('SIGINT', resolve);
         });
+        // SIGHUP re-reads agents.yaml (as a change to the file does); it never stops the daemon.
+        const hangup: { runner?: Runner | undefined; early: boolean } = { early: false };
+        process.on('SIGHUP', () => {
+          if (hangup.runner) hangup.runner.reloadConfig();
+          else hangup.early = true;
+        });
         const runner = await Runner.start(ctx);
+        hangup.runner = runner;
+        if (hangup.early) runner?.reloadConfig();
         if (!runner) {
           const lease = readLease(ctx.config.coreRoot);
           throw new AgenticError(

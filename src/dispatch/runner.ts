@@ -22,6 +22,7 @@ import { prepareClone, sourceOf, writePrompt, type PrepResult } from './prep.js'
 import { buildPrompt } from './prompt.js';
 import { listenForWakeups } from './wake.js';
 import { PauseLog } from './pause-log.js';
+import { ConfigWatch } from './config-watch.js';
 import { createSyncService, SyncDrainer } from '../sync/index.js';
 
 /** Options of a runner; everything has a production default. */
@@ -133,6 +134,15 @@ export class Runner {
   ) {
     this.node = options.node ?? ctx.config.nodeId;
     this.pauses = new PauseLog(ctx.config.coreRoot, ctx.logger, ctx.clock);
+    this.configWatch = new ConfigWatch(ctx, () => this.wake());
+  }
+
+  /** Re-reads agents.yaml when it changes; new claims use what it says. */
+  private readonly configWatch: ConfigWatch;
+
+  /** Reads agents.yaml again now (the daemon's SIGHUP); an invalid file keeps the configuration in effect. */
+  reloadConfig(): void {
+    if (!this.closed) this.configWatch.reload();
   }
 
   /** Logs pools pausing and resuming. */
@@ -176,6 +186,7 @@ export class Runner {
       this.ctx.logger.error('runner lease taken over by another process; stopping');
       void this.close();
     });
+    this.configWatch.start();
     this.pollTimer = setInterval(() => this.wake(), this.options.pollMs ?? 2000);
     this.pollTimer.unref();
     this.ctx.logger.info(
@@ -464,6 +475,7 @@ export class Runner {
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.configWatch.close();
     await this.pumping;
     await Promise.race([
       Promise.allSettled([...this.launches]),
