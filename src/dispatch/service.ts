@@ -9,7 +9,7 @@ import { DELIVER_MODES } from '../config/index.js';
 import { AgenticError } from '../lib/errors.js';
 import { runGit } from '../lib/git.js';
 import { writeFileAtomic } from '../lib/fs.js';
-import { signalGroup } from '../lib/proc.js';
+import { terminateGroup } from './reaper.js';
 import {
   isSettled,
   isTerminal,
@@ -256,7 +256,7 @@ export async function cancelWorkspace(ctx: AppContext, name: string): Promise<St
       pid: undefined,
     };
   });
-  if (result.pid !== undefined) signalGroup(result.pid, 'SIGTERM');
+  if (result.pid !== undefined) terminateAgent(ctx, result.pid, name, 'cancel');
   else if (result.record?.status === 'cancelled') await commitWorkspace(ctx, name);
   await wakeRunner(ctx.config.coreRoot);
   if (!result.record) throw new AgenticError('INTERNAL', 'cancel produced no record');
@@ -293,11 +293,23 @@ export async function killAll(ctx: AppContext): Promise<{ killed: string[]; canc
       await commitWorkspace(ctx, name);
     } else if (outcome) {
       killed.push(name);
-      if (outcome.pid !== undefined) signalGroup(outcome.pid, 'SIGTERM');
+      if (outcome.pid !== undefined) terminateAgent(ctx, outcome.pid, name, 'operator');
     }
   }
   await wakeRunner(ctx.config.coreRoot);
   return { killed, cancelled };
+}
+
+/** SIGTERM to a running agent's process group, its SIGKILL deadline recorded for whichever process enforces it first. */
+function terminateAgent(ctx: AppContext, pgid: number, name: string, reason: string): void {
+  terminateGroup(pgid, {
+    coreRoot: ctx.config.coreRoot,
+    graceSeconds: ctx.config.file.dispatch.kill_grace_seconds,
+    now: ctx.clock.now(),
+    workspace: name,
+    reason,
+    logger: ctx.logger,
+  });
 }
 
 /** Checks that `ref` names a commit of a local source; throws INPUT_INVALID naming `base`. */
