@@ -15,7 +15,14 @@ export interface AgenticEvents {
 
 /** What every operation needs: frozen config, logger, clock and the lazily opened store. */
 export interface AppContext {
+  /** The configuration in effect; each read sees the latest {@link AppContext.setConfig}. */
   readonly config: Config;
+  /**
+   * Puts a reloaded configuration in effect (the runner's agents.yaml reload). Code reads
+   * `ctx.config` when it acts rather than keeping a copy, so the next claim, timeout or
+   * closeout uses it.
+   */
+  setConfig(config: Config): void;
   readonly logger: Logger;
   readonly clock: Clock;
   /** In-process notifications (finished runs, commits); listeners must not throw. */
@@ -44,8 +51,14 @@ export function createContext(options: ContextOptions): AppContext {
   const clock = options.clock ?? systemClock;
   for (const warning of options.config.warnings) logger.warn(warning);
   let opening: Promise<StateStore> | undefined;
+  let config = options.config;
   const ctx: AppContext = {
-    config: options.config,
+    get config() {
+      return config;
+    },
+    setConfig(next) {
+      config = next;
+    },
     logger,
     clock,
     events: new EventEmitter<AgenticEvents>(),

@@ -1,7 +1,12 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { AppContext } from '../context.js';
-import { enqueueDispatch, resumeWorkspace, cancelWorkspace } from '../dispatch/service.js';
+import {
+  cancelWorkspace,
+  continuedNote,
+  enqueueDispatch,
+  resumeWorkspace,
+} from '../dispatch/service.js';
 import { leaseHeld } from '../dispatch/lease.js';
 import { lastLogLine, logPath } from '../dispatch/launch.js';
 import { Runner } from '../dispatch/runner.js';
@@ -71,15 +76,22 @@ export function registerDispatch(program: Command): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: DispatchOpts, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
-        const { workspace, record } = await enqueueDispatch(ctx, {
+        const { workspace, record, continued } = await enqueueDispatch(ctx, {
           ...opts,
           task: taskOf(opts),
         });
+        // Continuing an existing workspace is never silent: its branch and commits carry on.
+        if (continued && !common.json)
+          process.stderr.write(`agentic: ${continuedNote(workspace, continued)}\n`);
         if (!opts.wait) {
           // Queued work waits for a runner: say so when none is up, or it looks lost.
           const runner = leaseHeld(ctx.config.coreRoot, ctx.clock.now());
           if (common.json)
-            return writeJson({ ...summary(workspace, record), runner_running: runner });
+            return writeJson({
+              ...summary(workspace, record),
+              runner_running: runner,
+              continued: continued ?? null,
+            });
           process.stdout.write(`queued ${workspace} (${record.agent})\n`);
           if (!runner)
             process.stderr.write(

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { setFrozen } from '../dispatch/frozen.js';
-import { readLease } from '../dispatch/lease.js';
+import { finishKilledWithoutRunner } from '../dispatch/kill-alone.js';
+import { leaseHeld, readLease } from '../dispatch/lease.js';
 import { Runner } from '../dispatch/runner.js';
 import { clearPauses, pausedPoolsFromFile } from '../dispatch/runtime-state.js';
 import { killAll } from '../dispatch/service.js';
@@ -46,7 +47,15 @@ export function registerRunner(program: Command): void {
           process.once('SIGTERM', resolve);
           process.once('SIGINT', resolve);
         });
+        // SIGHUP re-reads agents.yaml (as a change to the file does); it never stops the daemon.
+        const hangup: { runner?: Runner | undefined; early: boolean } = { early: false };
+        process.on('SIGHUP', () => {
+          if (hangup.runner) hangup.runner.reloadConfig();
+          else hangup.early = true;
+        });
         const runner = await Runner.start(ctx);
+        hangup.runner = runner;
+        if (hangup.early) runner?.reloadConfig();
         if (!runner) {
           const lease = readLease(ctx.config.coreRoot);
           throw new AgenticError(
@@ -111,9 +120,16 @@ export function registerRunner(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
         const result = await killAll(ctx);
-        if (common.json) return writeJson({ success: true, frozen: true, ...result });
+        // With no runner to finish what was killed, this command does: it waits out the grace
+        // period, SIGKILLs what is left and records how each run ended.
+        const alone = !leaseHeld(ctx.config.coreRoot, ctx.clock.now());
+        const finished = alone ? await finishKilledWithoutRunner(ctx, result.killed) : [];
+        if (common.json)
+          return writeJson({ success: true, frozen: true, ...result, runner_running: !alone });
         process.stdout.write(
-          `frozen; terminating ${result.killed.length} running, cancelled ${result.cancelled.length} queued\n`,
+          alone
+            ? `frozen; terminated ${finished.length} running (no runner is up: their ends are recorded), cancelled ${result.cancelled.length} queued\n`
+            : `frozen; terminating ${result.killed.length} running, cancelled ${result.cancelled.length} queued\n`,
         );
       }),
     );

@@ -1,5 +1,5 @@
-export { loadConfig, parseAgentsFile } from './load.js';
-export type { AgenticEnv, Config, ConfigFlags } from './load.js';
+export { agentsFilePath, loadConfig, parseAgentsFile, reloadAgentsFile } from './load.js';
+export type { AgenticEnv, Config, ConfigFlags, Reloaded } from './load.js';
 export { resolveCoreRoot, resolveHome, resolveWorkspaceRoot } from './paths.js';
 export { deliverSettingsFor, qaSettingsFor } from './per-repo.js';
 export type { DeliverSettings, QaSettings } from './per-repo.js';

@@ -136,6 +136,48 @@ export function loadConfig(flags: ConfigFlags = {}, env: AgenticEnv = readProces
   return deepFreeze(config);
 }
 
+/** Where agents.yaml is read from: the file that was read, else `<CoreRoot>/agents.yaml`. */
+export function agentsFilePath(config: Config): string {
+  return config.configPath ?? join(config.coreRoot, 'agents.yaml');
+}
+
+/** A reloaded configuration, and the changed settings that take effect only at the next start. */
+export interface Reloaded {
+  config: Config;
+  /** One sentence per changed setting the running process keeps as it was. */
+  restartNeeded: string[];
+}
+
+/**
+ * The configuration `config` becomes with agents.yaml text `text` read from `path` (a running
+ * daemon's reload): agents, concurrency, dispatch settings, rates, QA, delivery and forges take
+ * the new values; the workspace root, the store and sync settings are kept (the process opened
+ * them at start), and each of those that changed is named in `restartNeeded`. Environment and
+ * flags keep the values they had. Throws CONFIG_INVALID like {@link loadConfig}.
+ */
+export function reloadAgentsFile(config: Config, text: string, path: string): Reloaded {
+  const file = parseAgentsFile(text, path);
+  const restartNeeded: string[] = [];
+  if (resolveWorkspaceRoot(config.coreRoot, file.dispatch.workspace_root) !== config.workspaceRoot)
+    restartNeeded.push('dispatch.workspace_root changed; it takes effect at the next start');
+  if (file.store.url !== config.file.store.url)
+    restartNeeded.push('store.url changed; it takes effect at the next start');
+  if (JSON.stringify(file.sync) !== JSON.stringify(config.file.sync))
+    restartNeeded.push('sync settings changed; they take effect at the next start');
+  const next: Config = {
+    ...config,
+    configPath: path,
+    file: {
+      ...file,
+      dispatch: { ...file.dispatch, workspace_root: config.file.dispatch.workspace_root },
+      store: config.file.store,
+      sync: config.file.sync,
+    },
+    forgeEnv: pickForgeEnv(config.childEnv, file),
+  };
+  return { config: deepFreeze(next), restartNeeded };
+}
+
 /** Parses and validates agents.yaml text; throws CONFIG_INVALID with file, field path and expectation. */
 export function parseAgentsFile(text: string, path: string): AgentsFile {
   const doc = parseDocument(text, { prettyErrors: true });

@@ -11,7 +11,7 @@ import { Semaphore } from '../lib/mutex.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError, toAgenticError } from '../lib/errors.js';
 import { readTextIfExists } from '../lib/fs.js';
-import { groupAlive, isProcessAlive, signalGroup } from '../lib/proc.js';
+import { isProcessAlive } from '../lib/proc.js';
 import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { agentCommand, findExecutable } from './agents.js';
 import { claimReady, type Claim } from './claim.js';
@@ -21,6 +21,9 @@ import { RunnerLease } from './lease.js';
 import { prepareClone, sourceOf, writePrompt, type PrepResult } from './prep.js';
 import { buildPrompt } from './prompt.js';
 import { listenForWakeups } from './wake.js';
+import { PauseLog } from './pause-log.js';
+import { ConfigWatch } from './config-watch.js';
+import { enforceReapDeadlines, terminateGroup } from './reaper.js';
 import { createSyncService, SyncDrainer } from '../sync/index.js';
 
 /** Options of a runner; everything has a production default. */
@@ -63,6 +66,7 @@ export class Runner {
   private again = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private reapTimer: NodeJS.Timeout | undefined;
   private server: Server | undefined;
   private drainer: SyncDrainer | undefined;
   private readonly onCommitted = (): void => this.drainer?.wake();
@@ -91,6 +95,8 @@ export class Runner {
     const { record, durable } = await this.endBatch(item);
     this.wake();
     await durable;
+    // A run end is what pauses a pool; its runtime mirror is written by now.
+    this.pauses.check();
     if (record?.closeout === 'pending') await this.closeout(item.name, record);
     else if (record) await this.journalBatch([item.name, record]);
   }
@@ -129,7 +135,20 @@ export class Runner {
     private readonly options: RunnerOptions,
   ) {
     this.node = options.node ?? ctx.config.nodeId;
+    this.pauses = new PauseLog(ctx.config.coreRoot, ctx.logger, ctx.clock);
+    this.configWatch = new ConfigWatch(ctx, () => this.wake());
   }
+
+  /** Re-reads agents.yaml when it changes; new claims use what it says. */
+  private readonly configWatch: ConfigWatch;
+
+  /** Reads agents.yaml again now (the daemon's SIGHUP); an invalid file keeps the configuration in effect. */
+  reloadConfig(): void {
+    if (!this.closed) this.configWatch.reload();
+  }
+
+  /** Logs pools pausing and resuming. */
+  private readonly pauses: PauseLog;
 
   /**
    * Takes the lease and starts the runner; resolves undefined when another live runner holds
@@ -158,6 +177,7 @@ export class Runner {
   private async begin(): Promise<void> {
     const { reattach, closeouts } = await hydrate(this.ctx);
     for (const r of reattach) this.reattach(r);
+    this.pauses.check();
     for (const [name, record] of closeouts) this.track(name, this.closeout(name, record));
     this.server = await listenForWakeups(this.ctx.config.coreRoot, () => this.wake());
     // Sync rides along with the runner: every commit wakes the drain loop (a no-op offline).
@@ -168,8 +188,13 @@ export class Runner {
       this.ctx.logger.error('runner lease taken over by another process; stopping');
       void this.close();
     });
+    this.configWatch.start();
     this.pollTimer = setInterval(() => this.wake(), this.options.pollMs ?? 2000);
     this.pollTimer.unref();
+    // Grace periods recorded by an earlier runner, a client's cancel or kill, or this runner.
+    this.sweepReaps();
+    this.reapTimer = setInterval(() => this.sweepReaps(), 1000);
+    this.reapTimer.unref();
     this.ctx.logger.info(
       { core_root: this.ctx.config.coreRoot, reattached: reattach.length },
       'runner started',
@@ -201,6 +226,7 @@ export class Runner {
   private async pump(): Promise<void> {
     try {
       const batch = await claimReady(this.ctx, 1000, this.node);
+      if (this.pauses.anyPaused) this.pauses.check();
       for (const claim of batch.claims) this.track(claim.name, this.launch(claim, batch.durable));
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
@@ -301,7 +327,7 @@ export class Runner {
         baseSha: prep.baseSha,
       });
       if (!started) {
-        signalGroup(launched.pid, 'SIGTERM');
+        this.terminate(launched.pid, name, 'stopped before it was recorded');
         return;
       }
       this.watch(name, started, launched.exited);
@@ -386,12 +412,32 @@ export class Runner {
 
   private async timeOut(w: Watch, name: string): Promise<void> {
     await this.markKill(name, w, 'timeout');
-    signalGroup(w.pid, 'SIGTERM');
-    const grace = setTimeout(() => {
-      if (groupAlive(w.pid)) signalGroup(w.pid, 'SIGKILL');
-    }, this.ctx.config.file.dispatch.kill_grace_seconds * 1000);
-    grace.unref();
-    w.timers.push(grace);
+    this.terminate(w.pid, name, 'timeout');
+  }
+
+  /**
+   * SIGTERM to an agent's process group, with its SIGKILL deadline recorded on disk first: the
+   * runner's sweep ({@link sweepReaps}) enforces it, and so does the next runner if this one
+   * stops within the grace period.
+   */
+  private terminate(pgid: number, name: string, reason: string): void {
+    terminateGroup(pgid, {
+      coreRoot: this.ctx.config.coreRoot,
+      graceSeconds: this.ctx.config.file.dispatch.kill_grace_seconds,
+      now: this.ctx.clock.now(),
+      workspace: name,
+      reason,
+      logger: this.ctx.logger,
+    });
+  }
+
+  /** SIGKILLs the process groups whose grace period is over, whoever sent their SIGTERM. */
+  private sweepReaps(): void {
+    try {
+      enforceReapDeadlines(this.ctx.config.coreRoot, this.ctx.clock.now(), this.ctx.logger);
+    } catch (err) {
+      this.ctx.logger.error({ err: toAgenticError(err).message }, 'reaping process groups failed');
+    }
   }
 
   private async markKill(name: string, w: Watch, reason: 'timeout'): Promise<void> {
@@ -408,7 +454,8 @@ export class Runner {
     if (this.ending.has(w) || this.watches.get(name) !== w) return;
     this.ending.add(w);
     w.stop();
-    this.reapGroup(w.pid);
+    // Whatever is left of the group (background children, a grandchild that ignored SIGTERM).
+    if (w.pid > 0) this.terminate(w.pid, name, 'run ended');
     try {
       const dir = workspaceDir(this.ctx.config.workspaceRoot, name);
       const exit = readExitRecord(dir);
@@ -434,19 +481,6 @@ export class Runner {
   }
 
   /**
-   * The run is over: whatever is left of its process group (background children, a
-   * grandchild that ignored SIGTERM) gets SIGTERM now and SIGKILL after the grace period.
-   */
-  private reapGroup(pgid: number): void {
-    if (pgid <= 0 || !groupAlive(pgid)) return;
-    signalGroup(pgid, 'SIGTERM');
-    const t = setTimeout(() => {
-      if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
-    }, this.ctx.config.file.dispatch.kill_grace_seconds * 1000);
-    t.unref();
-  }
-
-  /**
    * Stops claiming, stops watching (agents keep running detached; the next runner re-attaches
    * them), waits briefly for launches in progress, releases the lease. Safe to call twice.
    */
@@ -454,7 +488,9 @@ export class Runner {
     if (this.closed) return;
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.reapTimer) clearInterval(this.reapTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.configWatch.close();
     await this.pumping;
     await Promise.race([
       Promise.allSettled([...this.launches]),

@@ -9,8 +9,10 @@ import { DELIVER_MODES } from '../config/index.js';
 import { AgenticError } from '../lib/errors.js';
 import { runGit } from '../lib/git.js';
 import { writeFileAtomic } from '../lib/fs.js';
-import { signalGroup } from '../lib/proc.js';
+import { terminateGroup } from './reaper.js';
 import {
+  isSettled,
+  isTerminal,
   leafFor,
   validateBranch,
   validateSegment,
@@ -48,13 +50,19 @@ export const MAX_TASK_LENGTH = 200_000;
 /**
  * Validates a dispatch and queues it: creates the workspace directory and a `queued` record
  * (through trackWorkspace), then wakes the runner. Nothing is created when any input is bad
- * (INPUT_INVALID / WORKSPACE_NAME_INVALID / AGENT_NOT_FOUND, naming the field). Re-dispatching
- * into a finished workspace reuses it; one that is queued or running is a STATE_CONFLICT.
+ * (INPUT_INVALID / WORKSPACE_NAME_INVALID / AGENT_NOT_FOUND, naming the field).
+ *
+ * The same `--issue` (or `--pr`, or `--branch`) always names the same workspace. While that
+ * workspace is queued or running, dispatching into it is a STATE_CONFLICT naming it and its
+ * status. Once it has ended, the dispatch continues it: same clone, same branch (its commits
+ * kept), the next run number; `continued` says so, and the caller must tell the user. A
+ * `--branch` other than the one the workspace works on is refused, since the new branch would
+ * start from the old one's commits.
  */
 export async function enqueueDispatch(
   ctx: AppContext,
   input: DispatchInput,
-): Promise<{ workspace: string; record: StatusRecord }> {
+): Promise<{ workspace: string; record: StatusRecord; continued?: Continued }> {
   const task = input.task;
   if (typeof task !== 'string' || task.trim() === '')
     throw new AgenticError('INPUT_INVALID', 'task must not be empty', { field: 'task' });
@@ -89,24 +97,25 @@ export async function enqueueDispatch(
   const repo = input.name ?? source.name;
   const leaf = leafFor({ pr: input.pr, issue: input.issue, branch: input.branch });
   const name = workspaceName({ org, repo, leaf });
-  const branch = input.branch ?? `agent/${slugify(task)}`;
-  validateBranch(branch);
+  const newBranch = input.branch ?? `agent/${slugify(task)}`;
+  validateBranch(newBranch);
 
   const dir = workspaceDir(ctx.config.workspaceRoot, name);
   mkdirSync(dir, { recursive: true });
   const now = isoUtc(ctx.clock.now());
+  let continued: Continued | undefined;
   const record = await trackInTransaction(ctx, async (track, tx) => {
     const existing = await recordInTx(ctx, tx, name);
+    if (existing) refuseBusyOrOtherBranch(name, existing, input);
     const next = existing ? nextStatus(existing.status, 'enqueue') : 'queued';
-    if (existing && (existing.status === 'queued' || existing.status === 'running')) {
-      throw new AgenticError(
-        'STATE_CONFLICT',
-        `workspace ${name} is already ${existing.status}; cancel it first or pick another --name/--branch`,
-        {
-          field: 'workspace',
-        },
-      );
-    }
+    // A finished workspace is continued on its own branch, from the base it started on.
+    const branch = existing?.branch ?? newBranch;
+    const keepBase = existing !== undefined && input.base === undefined;
+    continued = existing && {
+      previous_status: existing.status,
+      runs: existing.runs,
+      branch: existing.branch,
+    };
     const base: StatusRecord = {
       status: next,
       agent,
@@ -120,6 +129,8 @@ export async function enqueueDispatch(
       queued_at: now,
       source: source.location,
       ...(input.base !== undefined ? { base_ref: input.base } : {}),
+      ...(keepBase && existing.base_ref !== undefined ? { base_ref: existing.base_ref } : {}),
+      ...(keepBase && existing.base_sha !== undefined ? { base_sha: existing.base_sha } : {}),
       ...(input.deliver !== undefined ? { deliver: input.deliver } : {}),
       ...(input.issue !== undefined ? { issue: input.issue } : {}),
       ...(input.pr !== undefined ? { pr: input.pr } : {}),
@@ -127,8 +138,60 @@ export async function enqueueDispatch(
     return track(name, base);
   });
   if (record === null) throw new AgenticError('INTERNAL', 'enqueue produced no record');
+  // The last run's question must not end the next one: set aside as `resume` does.
+  if (continued) setAsideBlocked(dir, continued.runs);
   await wakeRunner(ctx.config.coreRoot);
-  return { workspace: name, record };
+  return continued ? { workspace: name, record, continued } : { workspace: name, record };
+}
+
+/** What a dispatch into an existing, finished workspace continues. */
+export interface Continued {
+  /** The status the workspace had ended in. */
+  previous_status: StatusRecord['status'];
+  /** Runs it had made; the next run is this plus one. */
+  runs: number;
+  /** The branch the next run continues on, with its commits. */
+  branch: string;
+}
+
+/** One line telling the user that a dispatch continues an existing workspace. */
+export function continuedNote(workspace: string, c: Continued): string {
+  return `continues ${workspace} (it was ${c.previous_status} after ${c.runs} run${c.runs === 1 ? '' : 's'}) on its branch ${c.branch} with its commits: run ${c.runs + 1}`;
+}
+
+/** Throws STATE_CONFLICT when the workspace is still queued or running, or works on another branch. */
+function refuseBusyOrOtherBranch(name: string, existing: StatusRecord, input: DispatchInput): void {
+  const which =
+    input.issue !== undefined
+      ? ` for issue ${input.issue}`
+      : input.pr !== undefined
+        ? ` for PR ${input.pr}`
+        : '';
+  if (!isSettled(existing)) {
+    const state = isTerminal(existing.status)
+      ? `${existing.status}, its closeout (QA, hand-back) still running`
+      : existing.status;
+    throw new AgenticError(
+      'STATE_CONFLICT',
+      `workspace ${name}${which} is still ${state}; wait for it to end or \`agentic cancel ${name}\`, then dispatch again to continue it`,
+      { field: 'workspace' },
+    );
+  }
+  if (input.branch !== undefined && input.branch !== existing.branch)
+    throw new AgenticError(
+      'STATE_CONFLICT',
+      `workspace ${name}${which} works on branch ${existing.branch}; a dispatch there continues that branch, so --branch ${input.branch} would start on top of its commits. Leave out --branch to continue it, or dispatch without --issue/--pr for a separate workspace`,
+      { field: 'branch' },
+    );
+}
+
+/** Moves a previous run's BLOCKED.md to `.meta/` so the next run does not end on the same question. */
+function setAsideBlocked(dir: string, runs: number): void {
+  const blocked = join(dir, 'repo', 'BLOCKED.md');
+  if (existsSync(blocked)) {
+    mkdirSync(join(dir, '.meta'), { recursive: true });
+    renameSync(blocked, join(dir, '.meta', `BLOCKED-run${runs}.md`));
+  }
 }
 
 /**
@@ -193,7 +256,7 @@ export async function cancelWorkspace(ctx: AppContext, name: string): Promise<St
       pid: undefined,
     };
   });
-  if (result.pid !== undefined) signalGroup(result.pid, 'SIGTERM');
+  if (result.pid !== undefined) terminateAgent(ctx, result.pid, name, 'cancel');
   else if (result.record?.status === 'cancelled') await commitWorkspace(ctx, name);
   await wakeRunner(ctx.config.coreRoot);
   if (!result.record) throw new AgenticError('INTERNAL', 'cancel produced no record');
@@ -230,11 +293,23 @@ export async function killAll(ctx: AppContext): Promise<{ killed: string[]; canc
       await commitWorkspace(ctx, name);
     } else if (outcome) {
       killed.push(name);
-      if (outcome.pid !== undefined) signalGroup(outcome.pid, 'SIGTERM');
+      if (outcome.pid !== undefined) terminateAgent(ctx, outcome.pid, name, 'operator');
     }
   }
   await wakeRunner(ctx.config.coreRoot);
   return { killed, cancelled };
+}
+
+/** SIGTERM to a running agent's process group, its SIGKILL deadline recorded for whichever process enforces it first. */
+function terminateAgent(ctx: AppContext, pgid: number, name: string, reason: string): void {
+  terminateGroup(pgid, {
+    coreRoot: ctx.config.coreRoot,
+    graceSeconds: ctx.config.file.dispatch.kill_grace_seconds,
+    now: ctx.clock.now(),
+    workspace: name,
+    reason,
+    logger: ctx.logger,
+  });
 }
 
 /** Checks that `ref` names a commit of a local source; throws INPUT_INVALID naming `base`. */

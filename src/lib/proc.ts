@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * Start time of a process as an opaque token (Linux: field 22 of /proc/<pid>/stat, in clock
@@ -87,4 +87,43 @@ export function processGroupOf(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A process identified by pid and start time (see {@link processStartTime}). */
+export interface ProcessId {
+  pid: number;
+  start: string;
+}
+
+/**
+ * The live processes of a process group, each with its start time (Linux: a scan of /proc;
+ * elsewhere only the group leader, when it is alive). Zombies are left out.
+ */
+export function groupMembers(pgid: number): ProcessId[] {
+  if (!agentGroup(pgid)) return [];
+  if (process.platform !== 'linux') {
+    const start = processStartTime(pgid);
+    return start === undefined ? [] : [{ pid: pgid, start }];
+  }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const members: ProcessId[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state), fields[2] field 5 (pgrp), fields[19] field 22 (start time).
+    if (fields[0] === 'Z' || Number(fields[2]) !== pgid || fields[19] === undefined) continue;
+    members.push({ pid: Number(entry), start: fields[19] });
+  }
+  return members;
 }

@@ -5,13 +5,8 @@ import { finishRuns, type FinishItem } from '../dispatch/finish.js';
 import { readExitRecord, readLaunchRecord } from '../dispatch/launch.js';
 import { loadRuntime, mirrorRuntime, saveRuntime } from '../dispatch/runtime-state.js';
 import { isoUtc } from '../lib/clock.js';
-import {
-  groupAlive,
-  isProcessAlive,
-  processGroupOf,
-  processStartTime,
-  signalGroup,
-} from '../lib/proc.js';
+import { isProcessAlive, processGroupOf, processStartTime } from '../lib/proc.js';
+import { terminateGroup } from '../dispatch/reaper.js';
 import { GROUPS } from '../store/index.js';
 import { mtimesInWorker } from '../lib/stat-worker.js';
 import {
@@ -362,8 +357,10 @@ async function reconcileRunning(
       } as const;
       toFinish.push({ name, ref, end });
       report.finished.push(name);
+      // The agent ended while no runner watched: what is left of its group goes too.
+      terminateGhostGroup(ctx, name, record.pid);
     } else {
-      terminateGhostGroup(record.pid);
+      terminateGhostGroup(ctx, name, record.pid);
       toFinish.push({ name, ref, end: { kind: 'vanished' } });
       report.ghosts.push(name);
     }
@@ -391,10 +388,18 @@ async function reconcileRunning(
 }
 
 /**
- * Terminates what is left of a dead agent's process group — unless the pid now belongs to
- * another process that leads its own group (a reused pid): that group is someone else's.
+ * Terminates what is left of a dead agent's process group, its SIGKILL deadline recorded for
+ * the runner to enforce — unless the pid now belongs to another process that leads its own
+ * group (a reused pid): that group is someone else's.
  */
-function terminateGhostGroup(pid: number): void {
+function terminateGhostGroup(ctx: AppContext, name: string, pid: number): void {
   if (processGroupOf(pid) === pid) return;
-  if (groupAlive(pid)) signalGroup(pid, 'SIGTERM');
+  terminateGroup(pid, {
+    coreRoot: ctx.config.coreRoot,
+    graceSeconds: ctx.config.file.dispatch.kill_grace_seconds,
+    now: ctx.clock.now(),
+    workspace: name,
+    reason: 'left behind by an agent that ended unwatched',
+    logger: ctx.logger,
+  });
 }

@@ -1,7 +1,12 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { DELIVER_MODES } from '../config/index.js';
-import { cancelWorkspace, enqueueDispatch, resumeWorkspace } from '../dispatch/service.js';
+import {
+  cancelWorkspace,
+  continuedNote,
+  enqueueDispatch,
+  resumeWorkspace,
+} from '../dispatch/service.js';
 import { commitWorkspace } from '../lifecycle/commit.js';
 import { parseWorkspaceName, STATUSES } from '../workspace/index.js';
 import { okResult } from './result.js';
@@ -103,9 +108,13 @@ export function registerWorkspaceTools(server: McpServer, env: ToolEnv): void {
       },
     },
     guarded(env, async (args) => {
-      const { workspace, record } = await enqueueDispatch(ctx, { ...args, cwd: env.cwd });
+      const { workspace, record, continued } = await enqueueDispatch(ctx, {
+        ...args,
+        cwd: env.cwd,
+      });
       env.follow(workspace, record);
-      return okResult(`queued ${workspace} for ${record.agent}`, {
+      const note = continued ? `; ${continuedNote(workspace, continued)}` : '';
+      return okResult(`queued ${workspace} for ${record.agent}${note}`, {
         success: true,
         workspace,
         status: record.status,

@@ -130,7 +130,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const records = [...(await readAllRecords(ctx)).values()];
     return (
       records.length === options.tasks &&
-      records.every((r) => r.status !== 'queued' && r.status !== 'running')
+      // Settled, not just terminal: a completed run's closeout writes its journal line, and a
+      // daemon stopped before that leaves it to the next start, which the check never runs.
+      records.every(
+        (r) => r.status !== 'queued' && r.status !== 'running' && r.closeout !== 'pending',
+      )
     );
   };
 
