@@ -253,7 +253,7 @@ export async function rejectWorkspace(
   const next = await trackInTransaction(ctx, async (track, tx) => {
     const current = await recordInTx(ctx, tx, name);
     if (!current) throw notFound(name);
-    const { closeout: _c, ...rest } = current;
+    const { closeout: _c, checks_wait: _w, ...rest } = current;
     return track(name, {
       ...rest,
       status: nextStatus(current.status, 'reject'),

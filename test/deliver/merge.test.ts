@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
 import { startDaemon, waitUntil } from '../helpers/dispatch.js';
 import { git } from '../helpers/git.js';
+import { callOk, connectStdio } from '../mcp/fixture.js';
 import { FAILING_CHECK, mergeFixture, type MergeFixture, type Summary } from './merge-fixture.js';
 
 for (const kind of ['github', 'gitlab', 'gitea'] as const) {
@@ -227,6 +228,29 @@ describe(
       expect(record['status']).toBe('merged');
       expect(f.remoteSha(String(record['branch']))).toBeUndefined();
       expect(git(f.bare, 'show', 'trunk:later.txt')).toBe('later');
+    });
+
+    it('agentic_create_pr with merge: true waits for the checks in the MCP server and merges', async () => {
+      f.configure();
+      f.onPush = (_branch, sha) => f.forge.state.checks.set(sha, 'green');
+      const done = await f.dispatchWait('echo mcp > mcp.txt', ['--deliver', 'none']);
+      expect(done.status).toBe('completed');
+      const h = await connectStdio({
+        ...f.root,
+        env: { ...f.root.env, [f.forge.tokenVar]: f.forge.token },
+      });
+      try {
+        const created = await callOk<{ pr_number: number }>(h, 'agentic_create_pr', {
+          workspace: done.workspace,
+          merge: true,
+        });
+        expect(created.pr_number).toBe(1);
+        await waitUntil('merged', () => f.status(done.workspace)['status'] === 'merged', 60_000);
+      } finally {
+        await h.close();
+      }
+      expect(f.forge.state.pulls[0]?.state).toBe('merged');
+      expect(git(f.bare, 'show', 'trunk:mcp.txt')).toBe('mcp');
     });
   },
 );
