@@ -172,6 +172,29 @@ describe(
       expect(f.remoteSha(String(f.status(name)['branch']))).toBeUndefined();
     });
 
+    it('rebases once when the forge refuses the merge as a conflict, and merges the rebased branch', async () => {
+      f.configure();
+      let movedBase = '';
+      f.onPush = (_branch, sha, n) => {
+        f.forge.state.checks.set(sha, 'green');
+        if (n === 1) movedBase = f.advanceBase('upstream.txt');
+      };
+      f.forge.server.script(f.forge.error(405, 'Pull Request is not mergeable'), {
+        method: 'PUT',
+        path: /\/merge$/,
+      });
+      const done = await f.dispatchWait('echo conflict > conflict.txt');
+      expect(done.status, done.question ?? '').toBe('merged');
+      expect(f.gitHttp.pushes).toHaveLength(2);
+      expect(f.forge.server.requests.filter((r) => /\/merge$/.test(r.path))).toHaveLength(2);
+      const merged = String(f.forge.state.pulls[0]?.mergeCommitSha);
+      expect(git(f.bare, 'rev-parse', 'trunk')).toBe(merged);
+      // The merged head was the rebased branch: it holds the base that moved meanwhile.
+      const head = git(f.bare, 'rev-parse', `${merged}^2`);
+      expect(git(f.bare, 'merge-base', '--is-ancestor', movedBase, head)).toBe('');
+      expect(git(f.bare, 'show', 'trunk:conflict.txt')).toBe('conflict');
+    });
+
     it('merges on the local QA result when the remote has no checks and require_checks is false', async () => {
       f.configure(
         ['require_checks: false', 'merge_method: squash'],
