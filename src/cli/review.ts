@@ -8,6 +8,7 @@ import {
   workspaceDiff,
   type ReviewRow,
 } from '../deliver/index.js';
+import { readRecord } from '../lifecycle/index.js';
 import { parseWorkspaceName } from '../workspace/index.js';
 import { age, EXIT, oneLine, runVerb, usage, writeJson, writeTable } from './common.js';
 
@@ -150,7 +151,9 @@ export function registerReview(program: Command): void {
       runVerb(cmd, async (ctx, common) => {
         parseWorkspaceName(name);
         const pr = await pullRequestStatus(ctx, name);
-        if (common.json) return writeJson(pr);
+        // deliver.mode merge: the wait for these checks, as the record keeps it.
+        const wait = (await readRecord(ctx, name))?.checks_wait;
+        if (common.json) return writeJson({ ...pr, checks_wait: wait ?? null });
         const out = [
           `${name}: pull request #${pr.pr_number} ${pr.state}${pr.draft ? ' (draft)' : ''}: ${pr.title}`,
           `  ${pr.pr_url}`,
@@ -159,6 +162,11 @@ export function registerReview(program: Command): void {
           ...pr.checks.checks.map(
             (c) => `    ${c.state.padEnd(8)} ${c.name}${c.url ? `  ${c.url}` : ''}`,
           ),
+          ...(wait
+            ? [
+                `  merging when green: waiting for ${wait.sha.slice(0, 12)} until ${wait.deadline}, next look ${wait.next_poll_at}${wait.rebased ? ' (rebased once)' : ''}`,
+              ]
+            : []),
         ];
         process.stdout.write(`${out.join('\n')}\n`);
       }),

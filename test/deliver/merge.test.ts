@@ -159,6 +159,13 @@ describe(
       const opened = f.forge.server.sent('POST', /\/pulls$/).length;
       expect(f.status(name)['closeout']).toBe('pending');
       expect((f.status(name)['checks_wait'] as { deadline: string }).deadline).toBe(deadline);
+      const shown = await f.cli(['pr', name, '--json']);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(json(shown)).toMatchObject({
+        state: 'open',
+        checks: { state: 'pending' },
+        checks_wait: { deadline, sha: pushed },
+      });
       f.forge.state.checks.set(pushed, 'green');
       const second = await startDaemon(f.root, { [f.forge.tokenVar]: f.forge.token });
       try {
