@@ -38,9 +38,9 @@ interface Poll {
  * wait, polled later (back-off), until the deadline → needs review. Green (or, with
  * `require_checks: false` and no checks at all, a passed local QA) → merged and the remote
  * branch deleted. Red → a CI fix round while `deliver.fix_rounds` allow, else one rebase onto
- * the fresh base and a new wait, else needs review: label, comment, question. A rate limit or
- * an unreachable forge only moves the next poll; any other forge error ends the wait with the
- * cause as question (retry with `agentic accept --merge-pr`).
+ * the fresh base and a new wait, else needs review: label, comment, question. A rate limit only
+ * moves the next poll (to its retry time), an unreachable forge too until the deadline; any
+ * other forge error ends the wait with the cause as question (retry with `accept --merge-pr`).
  */
 export async function pollChecks(
   ctx: AppContext,
@@ -62,18 +62,22 @@ export async function pollChecks(
   try {
     return await step(poll);
   } catch (err) {
-    const detail = forgeErrorDetail(err);
-    const code = toAgenticError(err).code;
-    if (detail?.retryAt !== undefined) {
+    const retryAt = forgeErrorDetail(err)?.retryAt;
+    const { code, message } = toAgenticError(err);
+    // A rate limit only ever postpones; an unreachable forge is retried until the deadline.
+    const transient =
+      code === 'FORGE_RATE_LIMITED' ||
+      (code === 'FORGE_UNAVAILABLE' && ctx.clock.now().getTime() < Date.parse(wait.deadline));
+    if (transient) {
       ctx.logger.info(
-        { workspace: name, retry_at: isoUtc(detail.retryAt) },
-        'forge rate limit: next checks poll postponed',
+        { workspace: name, code, retry_at: retryAt ? isoUtc(retryAt) : undefined },
+        'forge busy: next checks poll postponed',
       );
-      return pollAt(record, wait, detail.retryAt);
+      return retryAt !== undefined
+        ? pollAt(record, wait, retryAt)
+        : pollLater(ctx, record, wait, verify);
     }
-    if (code === 'FORGE_UNAVAILABLE' || code === 'FORGE_RATE_LIMITED')
-      return pollLater(ctx, record, wait, verify);
-    return { ...endWait(record), question: `delivery failed: ${toAgenticError(err).message}` };
+    return { ...endWait(record), question: `delivery failed: ${message}` };
   }
 }
 
