@@ -301,6 +301,8 @@ function progressLine(ctx: AppContext, name: string, r: StatusRecord): string {
       return `${name}: waiting for ${pause.pool} ${oneLine(pause.reason, 80)} until ${pause.until}`;
     return `${name}: queued ${age(r.queued_at, now)}`;
   }
+  if (r.checks_wait !== undefined)
+    return `${name}: waiting for the checks of pull request #${r.pr_number ?? '?'} (until ${r.checks_wait.deadline})`;
   if (r.closeout === 'pending') return `${name}: checking the work (harvest, QA, hand-back)`;
   if (r.pid === undefined) return `${name}: preparing`;
   const log = lastLogLine(logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(r.agent)));

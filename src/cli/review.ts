@@ -1,14 +1,23 @@
 import type { Command } from 'commander';
 import {
   acceptWorkspace,
+  driveChecksWait,
   pullRequestStatus,
   rejectWorkspace,
   reviewList,
   workspaceDiff,
   type ReviewRow,
 } from '../deliver/index.js';
+import { readRecord } from '../lifecycle/index.js';
 import { parseWorkspaceName } from '../workspace/index.js';
-import { age, oneLine, runVerb, usage, writeJson, writeTable } from './common.js';
+import { age, EXIT, oneLine, runVerb, usage, writeJson, writeTable } from './common.js';
+
+/** The flags of `accept`. */
+interface AcceptOptions {
+  merge?: boolean;
+  pr?: boolean;
+  mergePr?: boolean;
+}
 
 /** Registers the review loop: review, diff, accept, pr and reject. */
 export function registerReview(program: Command): void {
@@ -67,21 +76,39 @@ export function registerReview(program: Command): void {
       '--pr',
       "deliver as a pull request against the base branch on the source's forge instead, whatever deliver.mode says (again: updates the same pull request)",
     )
+    .option(
+      '--merge-pr',
+      'open or update the pull request, wait for its checks and merge it when they pass (as deliver.mode: merge does)',
+    )
     .option('--json', 'print one JSON document')
-    .action(async (name: string, opts: { merge?: boolean; pr?: boolean }, cmd: Command) =>
+    .action(async (name: string, opts: AcceptOptions, cmd: Command) =>
       runVerb(cmd, async (ctx, common) => {
         parseWorkspaceName(name);
-        if (opts.merge === true && opts.pr === true)
+        const chosen = [opts.merge, opts.pr, opts.mergePr].filter((o) => o === true).length;
+        if (chosen > 1)
           usage(
             'merge',
-            '--merge and --pr cannot be combined: a pull request is merged on its forge',
+            '--merge, --pr and --merge-pr cannot be combined: a pull request is merged on its forge',
           );
-        const { record, merged, harvested } = await acceptWorkspace(ctx, name, {
+        const verify = opts.mergePr === true;
+        const accepted = await acceptWorkspace(ctx, name, {
           merge: opts.merge === true,
           pr: opts.pr === true,
+          verify,
         });
-        if (common.json)
-          return writeJson({
+        const { harvested } = accepted;
+        let { record, merged } = accepted;
+        if (verify) {
+          if (!common.json)
+            process.stdout.write(
+              `${name}: pull request #${record.pr_number ?? '?'} ${record.pr_url ?? ''}; waiting for its checks\n`,
+            );
+          record = await driveChecksWait(ctx, name);
+          merged = record.status === 'merged';
+        }
+        const code = verify && !merged ? EXIT.failed : EXIT.ok;
+        if (common.json) {
+          writeJson({
             success: true,
             workspace: name,
             status: record.status,
@@ -91,7 +118,18 @@ export function registerReview(program: Command): void {
             changes: record.changes ?? null,
             pr_url: record.pr_url ?? null,
             pr_number: record.pr_number ?? null,
+            question: record.question ?? null,
           });
+          return code;
+        }
+        if (verify) {
+          process.stdout.write(
+            merged
+              ? `${name}: pull request #${record.pr_number ?? '?'} merged\n`
+              : `${name}: ${record.status}${record.question ? `: ${record.question}` : ''}\n`,
+          );
+          return code;
+        }
         if (opts.pr === true)
           return void process.stdout.write(
             `${name}: pull request #${record.pr_number ?? '?'} ${record.pr_url ?? ''}\n`,
@@ -113,7 +151,9 @@ export function registerReview(program: Command): void {
       runVerb(cmd, async (ctx, common) => {
         parseWorkspaceName(name);
         const pr = await pullRequestStatus(ctx, name);
-        if (common.json) return writeJson(pr);
+        // deliver.mode merge: the wait for these checks, as the record keeps it.
+        const wait = (await readRecord(ctx, name))?.checks_wait;
+        if (common.json) return writeJson({ ...pr, checks_wait: wait ?? null });
         const out = [
           `${name}: pull request #${pr.pr_number} ${pr.state}${pr.draft ? ' (draft)' : ''}: ${pr.title}`,
           `  ${pr.pr_url}`,
@@ -128,6 +168,11 @@ export function registerReview(program: Command): void {
                 `  last delivery failed: ${pr.delivery_error}`,
                 `  nothing is lost; once that is fixed, run \`agentic accept ${name} --pr\``,
               ]),
+          ...(wait
+            ? [
+                `  merging when green: waiting for ${wait.sha.slice(0, 12)} until ${wait.deadline}, next look ${wait.next_poll_at}${wait.rebased ? ' (rebased once)' : ''}`,
+              ]
+            : []),
         ];
         process.stdout.write(`${out.join('\n')}\n`);
       }),

@@ -2,14 +2,15 @@ export { agentsFilePath, loadConfig, parseAgentsFile, reloadAgentsFile } from '.
 export type { AgenticEnv, Config, ConfigFlags, Reloaded } from './load.js';
 export { resolveCoreRoot, resolveHome, resolveWorkspaceRoot } from './paths.js';
 export { deliverSettingsFor, qaSettingsFor } from './per-repo.js';
-export type { DeliverSettings, QaSettings } from './per-repo.js';
-export { BUILT_IN_AGENTS, DELIVER_MODES, FORGE_KINDS } from './schema.js';
+export type { DeliverSettings, QaSettings, VerifySettings } from './per-repo.js';
+export { BUILT_IN_AGENTS, DELIVER_MODES, FORGE_KINDS, MERGE_METHODS } from './schema.js';
 export type {
   AgentsFile,
   BuiltInAgent,
   ConcurrencyEntry,
   CustomAgentConfig,
   DeliverMode,
+  MergeMethodSetting,
   ForgeConfig,
   ForgeKind,
   QaCheckConfig,

@@ -1,4 +1,4 @@
-import type { AgentsFile, DeliverMode, QaCheckConfig } from './schema.js';
+import type { AgentsFile, DeliverMode, MergeMethodSetting, QaCheckConfig } from './schema.js';
 
 /** QA settings that apply to one repository: off, or the configured checks (undefined = detect). */
 export type QaSettings =
@@ -26,14 +26,40 @@ export interface DeliverSettings {
   mode: DeliverMode;
   mergeCommit: boolean;
   identity: { name: string; email: string } | undefined;
+  /** What `mode: merge` (and `accept --merge-pr`) does around the pull request's checks. */
+  verify: VerifySettings;
+}
+
+/** The settings of the checks wait before a pull request is merged. */
+export interface VerifySettings {
+  mergeMethod: MergeMethodSetting;
+  requireChecks: boolean;
+  checksTimeoutMinutes: number;
+  fixRounds: number;
+  /** First poll interval and its cap, in milliseconds (the interval doubles up to the cap). */
+  pollFirstMs: number;
+  pollMaxMs: number;
+  /** How long an empty check list is taken for CI that has not registered yet, in milliseconds. */
+  appearMs: number;
 }
 
 /** The hand-back settings of workspaces under `orgRepo`; defaults: mode `none`, no merge commits. */
 export function deliverSettingsFor(file: AgentsFile, orgRepo: string): DeliverSettings {
   const own = file.deliver.repos[orgRepo];
+  const poll = own?.checks_poll ?? file.deliver.checks_poll;
   return {
     mode: own?.mode ?? file.deliver.mode ?? 'none',
     mergeCommit: own?.merge_commit ?? file.deliver.merge_commit ?? false,
     identity: file.deliver.identity,
+    verify: {
+      mergeMethod: own?.merge_method ?? file.deliver.merge_method ?? 'merge',
+      requireChecks: own?.require_checks ?? file.deliver.require_checks ?? true,
+      checksTimeoutMinutes:
+        own?.checks_timeout_minutes ?? file.deliver.checks_timeout_minutes ?? 60,
+      fixRounds: own?.fix_rounds ?? file.deliver.fix_rounds ?? 0,
+      pollFirstMs: (poll?.first_seconds ?? 5) * 1000,
+      pollMaxMs: (poll?.max_seconds ?? 60) * 1000,
+      appearMs: (poll?.appear_seconds ?? 30) * 1000,
+    },
   };
 }

@@ -81,12 +81,33 @@ export const qaSchema = z.union([
   }),
 ]);
 
-/** Hand-back modes: `none` (awaits review), `branch` (into the source repository) and `pr` (a pull request on its forge). */
-export const DELIVER_MODES = ['none', 'branch', 'pr'] as const;
+/**
+ * Hand-back modes: `none` (awaits review), `branch` (into the source repository), `pr` (a pull
+ * request on its forge) and `merge` (a pull request merged once its checks pass).
+ */
+export const DELIVER_MODES = ['none', 'branch', 'pr', 'merge'] as const;
+/** How `deliver.mode: merge` merges a pull request on its forge. */
+export const MERGE_METHODS = ['merge', 'squash', 'rebase'] as const;
+/** How often the checks of a pull request are asked for: the first wait, doubling up to the cap. */
+const checksPollSchema = z.strictObject({
+  first_seconds: z.number().positive().default(5),
+  max_seconds: z.number().positive().default(60),
+  /** How long "no checks at all" is taken for CI that has not registered yet (forges add check runs a few seconds after a push). */
+  appear_seconds: z.number().nonnegative().default(30),
+});
 const deliverSettingsSchema = z.strictObject({
   mode: z.enum(DELIVER_MODES).optional(),
   /** Merge with a merge commit when a fast-forward is not possible (`accept --merge`). */
   merge_commit: z.boolean().optional(),
+  /** `mode: merge`: how the forge merges the pull request (default merge). */
+  merge_method: z.enum(MERGE_METHODS).optional(),
+  /** `mode: merge`: with no checks on the remote, false merges on the local QA result instead of asking for review (default true). */
+  require_checks: z.boolean().optional(),
+  /** `mode: merge`: how long to wait for the checks before asking for review (default 60). */
+  checks_timeout_minutes: z.number().positive().optional(),
+  /** `mode: merge`: how many times failing checks resume the agent with the failures as its answer (default 0). */
+  fix_rounds: nonNegativeInt.optional(),
+  checks_poll: checksPollSchema.optional(),
 });
 
 /** `deliver:` in agents.yaml: global settings plus per-repo ones keyed by workspace `org/repo`. */
@@ -206,6 +227,8 @@ export type RateConfig = z.infer<typeof rateSchema>;
 export type QaCheckConfig = z.infer<typeof qaCheckSchema>;
 /** A hand-back mode. */
 export type DeliverMode = (typeof DELIVER_MODES)[number];
+/** A merge method of `deliver.merge_method`. */
+export type MergeMethodSetting = (typeof MERGE_METHODS)[number];
 /** One validated `forges[]` entry. */
 export type ForgeConfig = z.infer<typeof forgeSchema>;
 /** A forge kind. */

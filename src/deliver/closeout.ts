@@ -6,13 +6,15 @@ import { recordInTx, trackInTransaction } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
 import { isoUtc } from '../lib/clock.js';
 import { toAgenticError } from '../lib/errors.js';
-import { writeFileAtomic } from '../lib/fs.js';
 import { workspaceDir, type StatusRecord } from '../workspace/index.js';
+import { beginChecksWait } from './checks-wait.js';
+import { fixRound } from './fix-round.js';
 import { deliverBranch } from './handback.js';
 import { harvest, resolveIdentity } from './harvest.js';
 import { deliverPullRequest } from './pull-request.js';
 import { checkWork } from './qa-step.js';
 import { handbackTarget } from './target.js';
+import { pollChecks } from './verify.js';
 
 /** Runs `fn` when a QA slot is free (the runner bounds how many QA runs share the machine). */
 export type QaSlot = <T>(fn: () => Promise<T>) => Promise<T>;
@@ -21,7 +23,9 @@ export type QaSlot = <T>(fn: () => Promise<T>) => Promise<T>;
  * The closeout of a run that ended `completed`: harvest (commit what the agent left, count
  * its changes against the base), QA when enabled (a failure fails the workspace, or resumes the
  * agent with the failure as its answer while `qa.fix_rounds` allow), then the hand-back
- * `deliver.mode` asks for (a branch, or a pull request). Each step is idempotent, so a
+ * `deliver.mode` asks for (a branch, a pull request, or a pull request merged once its checks
+ * pass: then the closeout stays pending and each later call is one poll of that durable wait,
+ * see pollChecks). Each step is idempotent, so a
  * closeout cut short by a crash is simply run again. The outcome is recorded through trackWorkspace only if the record is still
  * the one that was closed out; returns it, or undefined when the record moved on meanwhile.
  * A failed step never loses work: the record stays `completed` with the reason as question.
@@ -32,18 +36,24 @@ export async function closeoutRun(
   record: StatusRecord,
   qaSlot: QaSlot = (fn) => fn(),
 ): Promise<StatusRecord | undefined> {
-  const next = await decideCloseout(ctx, name, record, qaSlot).catch(
-    (err: unknown): StatusRecord => {
-      const { closeout: _c, ...rest } = record;
-      return { ...rest, question: `closeout failed: ${toAgenticError(err).message}` };
-    },
-  );
+  const step =
+    record.checks_wait !== undefined
+      ? pollChecks(ctx, name, record)
+      : decideCloseout(ctx, name, record, qaSlot);
+  const next = await step.catch((err: unknown): StatusRecord => {
+    const { closeout: _c, checks_wait: _w, ...rest } = record;
+    return { ...rest, question: `closeout failed: ${toAgenticError(err).message}` };
+  });
   return trackInTransaction(ctx, async (track, tx) => {
     const current = await recordInTx(ctx, tx, name);
     if (
-      current?.status !== 'completed' ||
+      // `failed` too: `accept --merge-pr` may verify work whose QA failed.
+      (current?.status !== 'completed' && current?.status !== 'failed') ||
       current.closeout !== 'pending' ||
-      current.runs !== record.runs
+      current.runs !== record.runs ||
+      // Another process polled this checks wait meanwhile: its outcome stands.
+      current.checks_wait?.next_poll_at !== record.checks_wait?.next_poll_at ||
+      current.checks_wait?.sha !== record.checks_wait?.sha
     )
       return undefined;
     return (await track(name, next)) ?? undefined;
@@ -85,16 +95,8 @@ async function decideCloseout(
     const checked = await qaSlot(() => checkWork(ctx, name, dir, target.repoDir, h, qa.checks));
     done.qa = checked.outcome;
     if (!checked.passed) {
-      const round = record.qa_round ?? 0;
-      if (round < qa.fixRounds) {
-        writeFileAtomic(join(target.repoDir, 'ANSWER.md'), `${checked.fixAnswer}\n`);
-        return {
-          ...done,
-          status: nextStatus('completed', 'resume'),
-          qa_round: round + 1,
-          queued_at: isoUtc(ctx.clock.now()),
-        };
-      }
+      if ((record.qa_round ?? 0) < qa.fixRounds)
+        return fixRound(ctx, done, target.repoDir, checked.fixAnswer, 'qa_round');
       return { ...done, status: nextStatus('completed', 'fail'), question: checked.question };
     }
   }
@@ -107,7 +109,7 @@ async function decideCloseout(
     } catch (err) {
       done.question = `delivery failed: ${toAgenticError(err).message}`;
     }
-  } else if (mode === 'pr') {
+  } else if (mode === 'pr' || mode === 'merge') {
     try {
       const { created: _created, ...pr } = await deliverPullRequest(
         ctx,
@@ -117,6 +119,8 @@ async function decideCloseout(
         h.changes,
       );
       Object.assign(done, pr);
+      // mode merge: the closeout stays pending while the pull request's checks are awaited.
+      if (mode === 'merge') return beginChecksWait(ctx, done, h.head, delivery.verify);
     } catch (err) {
       done.question = `delivery failed: ${toAgenticError(err).message}`;
     }

@@ -1,4 +1,11 @@
 export { closeoutRun } from './closeout.js';
+export { driveChecksWait } from './drive.js';
+export { beginChecksWait, checksWaitDueIn } from './checks-wait.js';
+export { fixRound } from './fix-round.js';
+export type { FixRoundCounter } from './fix-round.js';
+export { NEEDS_REVIEW_LABEL, pollChecks } from './verify.js';
+export { rebaseOntoBase } from './rebase.js';
+export type { Rebased } from './rebase.js';
 export type { QaSlot } from './closeout.js';
 export { deliverBranch, mergeIntoBase } from './handback.js';
 export type { Handed, HandbackTarget, MergeOptions } from './handback.js';
@@ -11,7 +18,13 @@ export {
 } from './harvest.js';
 export type { Harvest, Identity } from './harvest.js';
 export { handbackTarget } from './target.js';
-export { deliverPullRequest, forgeFor, pullRequestBody, pullRequestTitle } from './pull-request.js';
+export {
+  deliverPullRequest,
+  forgeFor,
+  pullRequestBody,
+  pullRequestTitle,
+  pushWithLease,
+} from './pull-request.js';
 export type { PullRequestDelivery, PullRequestRecord } from './pull-request.js';
 export { pullRequestStatus } from './pr-status.js';
 export type { PullRequestStatus } from './pr-status.js';

@@ -204,7 +204,12 @@ export function pullRequestBody(
   return lines.join('\n');
 }
 
-async function pushWithLease(target: HandbackTarget, ref: string, sha: string): Promise<void> {
+/** Pushes `sha` to `ref` on origin, `--force-with-lease` against what this clone last saw there; a refusal says what to do. */
+export async function pushWithLease(
+  target: HandbackTarget,
+  ref: string,
+  sha: string,
+): Promise<void> {
   const tracking = ref.replace(/^refs\/heads\//, 'refs/remotes/origin/');
   // What this clone last pushed or fetched there; empty means "must not exist yet".
   const expected = await runGit(

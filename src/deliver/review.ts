@@ -14,6 +14,7 @@ import {
   type Delivered,
   type StatusRecord,
 } from '../workspace/index.js';
+import { beginChecksWait } from './checks-wait.js';
 import { deliverBranch, mergeIntoBase } from './handback.js';
 import { harvest, resolveIdentity } from './harvest.js';
 import { deliverPullRequest } from './pull-request.js';
@@ -64,11 +65,15 @@ export async function reviewList(ctx: AppContext): Promise<ReviewRow[]> {
   return rows.sort((a, b) => a.updated_at.localeCompare(b.updated_at));
 }
 
-/** True for blocked workspaces and for finished work with commits that were not delivered. */
+/**
+ * True for blocked workspaces, for finished work with commits that were not delivered, and for
+ * pull requests agentic would not merge (`needs review: …`).
+ */
 export function awaitsReview(r: StatusRecord): boolean {
   if (r.status === 'blocked') return true;
   if (r.status !== 'completed' && r.status !== 'failed') return false;
   if (r.closeout === 'pending') return false;
+  if (r.question?.startsWith('needs review:') === true) return true;
   return (r.changes?.commits ?? 0) > 0 && r.delivered === undefined;
 }
 
@@ -77,8 +82,8 @@ export function deliveryState(
   r: StatusRecord,
 ): 'checking' | 'awaiting review' | 'delivered' | undefined {
   if (r.closeout === 'pending') return 'checking';
-  if (r.delivered !== undefined) return 'delivered';
   if (r.status !== 'blocked' && awaitsReview(r)) return 'awaiting review';
+  if (r.delivered !== undefined) return 'delivered';
   return undefined;
 }
 
@@ -123,14 +128,15 @@ export interface Accepted {
  * as a pull request on its forge whatever deliver.mode says (see deliverPullRequest; a recorded
  * pull request merged or closed meanwhile is succeeded by a new one), and, with
  * `merge` (branch only), merges it into the base branch when that is safe (see mergeIntoBase), setting status
- * `merged`. Leftover uncommitted changes are harvested first. The new record is journaled.
+ * `merged`. With `verify` (`--merge-pr`) it opens or updates the pull request and starts the
+ * durable checks wait of `deliver.mode: merge` on the record (see driveChecksWait). Leftover uncommitted changes are harvested first. The new record is journaled.
  * Throws STATE_CONFLICT when there is nothing to accept, DELIVERY_FAILED when the source
  * refuses (nothing is lost; fix the cause and accept again).
  */
 export async function acceptWorkspace(
   ctx: AppContext,
   name: string,
-  options: { merge?: boolean; pr?: boolean } = {},
+  options: { merge?: boolean; pr?: boolean; verify?: boolean } = {},
 ): Promise<Accepted> {
   const record = await requireRecord(ctx, name);
   if (record.status === 'merged') return { record, harvested: false, merged: true };
@@ -172,7 +178,7 @@ export async function acceptWorkspace(
     });
   let delivered: Delivered;
   let pr: { pr_url: string; pr_number: number } | undefined;
-  if (options.pr) {
+  if (options.pr || options.verify) {
     const {
       delivered: d,
       pr_url,
@@ -188,7 +194,7 @@ export async function acceptWorkspace(
     delivered = { mode: 'branch', ...handed, at: isoUtc(ctx.clock.now()) };
   }
   let merged = false;
-  if (options.merge && !options.pr) {
+  if (options.merge && !options.pr && !options.verify) {
     const base = record.base_ref;
     if (base === undefined || /^[0-9a-f]{40,64}$/.test(base))
       throw new AgenticError(
@@ -214,18 +220,28 @@ export async function acceptWorkspace(
       );
     // A delivery that failed earlier is answered by this one.
     const { question, ...kept } = current;
-    return track(name, {
+    const accepted: StatusRecord = {
       ...kept,
-      ...(question !== undefined && !question.startsWith('delivery failed:') ? { question } : {}),
+      ...(question !== undefined && !isDeliveryOutcome(question) ? { question } : {}),
       changes: h.changes,
       delivered,
       ...pr,
       ...(merged ? { status: nextStatus(current.status, 'merge') } : {}),
-    });
+    };
+    // --merge-pr: the closeout is pending again while the pull request's checks are awaited.
+    return track(
+      name,
+      options.verify ? beginChecksWait(ctx, accepted, delivered.sha, settings.verify) : accepted,
+    );
   });
   if (!next) throw new AgenticError('INTERNAL', 'accept produced no record');
-  await commitWorkspace(ctx, name);
+  if (next.closeout !== 'pending') await commitWorkspace(ctx, name);
   return { record: next, harvested: h.committed, merged };
+}
+
+/** Questions an earlier delivery left that a new accept answers. */
+function isDeliveryOutcome(question: string): boolean {
+  return question.startsWith('delivery failed:') || question.startsWith('needs review:');
 }
 
 /**
@@ -241,7 +257,7 @@ export async function rejectWorkspace(
   const next = await trackInTransaction(ctx, async (track, tx) => {
     const current = await recordInTx(ctx, tx, name);
     if (!current) throw notFound(name);
-    const { closeout: _c, ...rest } = current;
+    const { closeout: _c, checks_wait: _w, ...rest } = current;
     return track(name, {
       ...rest,
       status: nextStatus(current.status, 'reject'),

@@ -5,7 +5,7 @@ import type { AppContext } from '../context.js';
 import { readRecord, recordInTx, trackInTransaction } from '../lifecycle/index.js';
 import { hydrate, type Reattach } from '../lifecycle/hydrate.js';
 import type { AgentsFile } from '../config/index.js';
-import { closeoutRun } from '../deliver/index.js';
+import { checksWaitDueIn, closeoutRun } from '../deliver/index.js';
 import { batched } from '../lib/batch.js';
 import { Semaphore } from '../lib/mutex.js';
 import { isoUtc } from '../lib/clock.js';
@@ -108,16 +108,21 @@ export class Runner {
 
   /**
    * Closes out a completed run (harvest, QA, hand-back), then journals the outcome; a QA fix
-   * round queues the workspace again instead. A failure is logged and left to the next runner
+   * round queues the workspace again instead, and a pull request whose checks are awaited is
+   * polled again when its record says (after a restart too: hydrate hands it back pending). A failure is logged and left to the next runner
    * start, which finds the closeout still pending.
    */
   private async closeout(name: string, record: StatusRecord): Promise<void> {
+    const due = checksWaitDueIn(record, this.ctx.clock.now());
+    if (due > 0) return this.closeoutLater(name, due);
     try {
       const closed = await this.closeoutSlots.run(() =>
         closeoutRun(this.ctx, name, record, (fn) => this.qaSlots.run(fn)),
       );
       if (closed === undefined) return;
-      if (closed.status === 'queued') {
+      if (closed.closeout === 'pending')
+        this.closeoutLater(name, checksWaitDueIn(closed, this.ctx.clock.now()));
+      else if (closed.status === 'queued') {
         this.ctx.events.emit('finished', name, closed);
         this.wake();
       } else await this.journalBatch([name, closed]);
@@ -127,6 +132,29 @@ export class Runner {
         'closeout failed; retried at the next runner start',
       );
     }
+  }
+
+  /** The timer of each pull request checks wait between two polls (the wait itself is on the record). */
+  private readonly checksWaits = new Map<string, NodeJS.Timeout>();
+
+  /** Polls a checks wait again in `ms`: re-reads the record then, so a reject or accept meanwhile wins. */
+  private closeoutLater(name: string, ms: number): void {
+    if (this.closed) return;
+    clearTimeout(this.checksWaits.get(name));
+    const timer = setTimeout(
+      () => {
+        this.checksWaits.delete(name);
+        this.track(name, this.closeoutAgain(name));
+      },
+      Math.min(ms, 2 ** 31 - 1),
+    );
+    this.checksWaits.set(name, timer);
+  }
+
+  private async closeoutAgain(name: string): Promise<void> {
+    if (this.closed) return;
+    const record = await readRecord(this.ctx, name);
+    if (record?.closeout === 'pending') await this.closeout(name, record);
   }
 
   private constructor(
@@ -491,6 +519,8 @@ export class Runner {
     if (this.reapTimer) clearInterval(this.reapTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.configWatch.close();
+    for (const timer of this.checksWaits.values()) clearTimeout(timer);
+    this.checksWaits.clear();
     await this.pumping;
     await Promise.race([
       Promise.allSettled([...this.launches]),

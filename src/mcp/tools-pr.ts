@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { acceptWorkspace, pullRequestStatus } from '../deliver/index.js';
+import { acceptWorkspace, driveChecksWait, pullRequestStatus } from '../deliver/index.js';
 import { parseWorkspaceName, STATUSES } from '../workspace/index.js';
 import { okResult } from './result.js';
 import { guarded, type ToolEnv } from './tool-env.js';
@@ -16,8 +16,16 @@ export function registerPullRequestTools(server: McpServer, env: ToolEnv): void 
     {
       title: "Open a pull request for a workspace's work",
       description:
-        "Push the agent branch to the source's forge (GitHub, GitLab, Gitea/Forgejo; the repository must have been dispatched from its URL) and open a pull request against the branch the work started from, whatever deliver.mode says. Calling it again (e.g. after a resume) updates the same pull request.",
-      inputSchema: { workspace: workspaceArg },
+        "Push the agent branch to the source's forge (GitHub, GitLab, Gitea/Forgejo; the repository must have been dispatched from its URL) and open a pull request against the branch the work started from, whatever deliver.mode says. Calling it again (e.g. after a resume) updates the same pull request. With merge: true its checks are awaited and it is merged when they pass (red: the deliver.fix_rounds / rebase-once / needs-review path).",
+      inputSchema: {
+        workspace: workspaceArg,
+        merge: z
+          .boolean()
+          .optional()
+          .describe(
+            'Also wait for its checks and merge it when they pass (as deliver.mode: merge). Returns at once; agentic_status shows the workspace checking until it is merged or needs review',
+          ),
+      },
       outputSchema: {
         success: z.boolean(),
         workspace: z.string(),
@@ -29,7 +37,16 @@ export function registerPullRequestTools(server: McpServer, env: ToolEnv): void 
     },
     guarded(env, async (args) => {
       parseWorkspaceName(args.workspace);
-      const { record } = await acceptWorkspace(ctx, args.workspace, { pr: true });
+      const verify = args.merge === true;
+      const { record } = await acceptWorkspace(ctx, args.workspace, { pr: true, verify });
+      // The wait is on the record: this server polls it while it lives, a runner start after it.
+      if (verify)
+        void driveChecksWait(ctx, args.workspace).catch((err: unknown) =>
+          ctx.logger.warn(
+            { workspace: args.workspace, err: String(err) },
+            'checks wait stopped; the next runner start carries it on',
+          ),
+        );
       const pr_url = record.pr_url ?? '';
       return okResult(`${args.workspace}: pull request #${record.pr_number ?? '?'} ${pr_url}`, {
         success: true,

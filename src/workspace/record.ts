@@ -63,6 +63,27 @@ export const deliveredSchema = z.looseObject({
 export type Delivered = z.infer<typeof deliveredSchema>;
 
 /**
+ * The durable state of waiting for a pull request's checks before merging it (`deliver.mode:
+ * merge`): kept on the record, not in a timer, so a runner that restarts resumes the same wait
+ * with the same deadline.
+ */
+export const checksWaitSchema = z.looseObject({
+  /** The commit whose checks are awaited (what was last pushed to the pull request). */
+  sha: z.string(),
+  /** When this wait began, and when it gives up and asks for review (ISO times). */
+  since: z.string(),
+  deadline: z.string(),
+  /** When the forge is asked next; a rate limit moves it to the forge's retry time. */
+  next_poll_at: z.string(),
+  /** The current poll interval; it doubles up to `deliver.checks_poll.max_seconds`. */
+  interval_ms: count,
+  /** True once the branch was rebased onto the fresh base after red checks or a conflict. */
+  rebased: z.boolean().default(false),
+});
+/** A checks wait. */
+export type ChecksWait = z.infer<typeof checksWaitSchema>;
+
+/**
  * The status record (status.json and the `registry` group), snake_case as in the source
  * system. Unknown fields pass through untouched so a newer writer's data is never lost.
  */
@@ -100,6 +121,10 @@ export const statusRecordSchema = z.looseObject({
   closeout: z.literal('pending').optional(),
   /** QA fix rounds used: how often a failing QA resumed the agent. */
   qa_round: optionalInt,
+  /** CI fix rounds used: how often failing pull request checks resumed the agent. */
+  ci_round: optionalInt,
+  /** Set while a pull request's checks are awaited before merging it (the closeout stays pending). */
+  checks_wait: checksWaitSchema.optional(),
   changes: changesSchema.optional(),
   qa: qaOutcomeSchema.optional(),
   delivered: deliveredSchema.optional(),

@@ -80,7 +80,7 @@ export class FakeGitea extends FakeForgeServer {
       }),
     );
     this.route('DELETE', new RegExp(`${r}/branches/(.+)$`), (req) =>
-      this.state.branches.delete(req.params[0] ?? '')
+      this.state.deleteBranch(req.params[0] ?? '')
         ? { status: 204 }
         : FakeGitea.error(404, "The target couldn't be found."),
     );

@@ -71,7 +71,7 @@ export class FakeGitHub extends FakeForgeServer {
     this.route('DELETE', new RegExp(`${r}/git/refs/(.+)$`), (req) => {
       const ref = req.params[0] ?? '';
       const branch = ref.replace(/^heads\//, '');
-      if (!ref.startsWith('heads/') || !this.state.branches.delete(branch)) {
+      if (!ref.startsWith('heads/') || !this.state.deleteBranch(branch)) {
         return {
           status: 422,
           body: { message: 'Reference does not exist', documentation_url: DOCS, status: '422' },

@@ -73,7 +73,7 @@ export class FakeGitLab extends FakeForgeServer {
       }),
     );
     this.route('DELETE', new RegExp(`${p}/repository/branches/(.+)$`), (req) =>
-      this.state.branches.delete(req.params[0] ?? '')
+      this.state.deleteBranch(req.params[0] ?? '')
         ? { status: 204 }
         : FakeGitLab.error(404, '404 Branch Not Found'),
     );

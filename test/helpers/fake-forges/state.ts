@@ -26,6 +26,10 @@ export class FakeRepoState {
   readonly pulls: FakePull[] = [];
   readonly labels: Array<{ id: number; name: string; color: string }> = [];
   readonly checks = new Map<string, CheckScenario>();
+  /** Told when the API deletes a branch, so a test can delete it in the real git server too. */
+  onBranchDeleted: (name: string) => void = () => undefined;
+  /** Asked to really merge a pull request (in the test's git server); returns the new base commit, or undefined to make one up. */
+  onMerge: (pull: FakePull, how: string) => string | undefined = () => undefined;
   private nextNumber = 1;
 
   constructor(
@@ -79,9 +83,16 @@ export class FakeRepoState {
   merge(pull: FakePull, how: string): string {
     pull.state = 'merged';
     pull.mergedWith = how;
-    pull.mergeCommitSha = sha(`merge-${pull.number}`);
+    pull.mergeCommitSha = this.onMerge(pull, how) ?? sha(`merge-${pull.number}`);
     this.branches.set(pull.base, pull.mergeCommitSha);
     return pull.mergeCommitSha;
+  }
+
+  /** Deletes a branch as the API does: false when there was none; onBranchDeleted hears of it. */
+  deleteBranch(name: string): boolean {
+    const had = this.branches.delete(name);
+    if (had) this.onBranchDeleted(name);
+    return had;
   }
 
   /** The scenario of a ref: a SHA, or a branch name resolved to its SHA. */
