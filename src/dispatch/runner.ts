@@ -22,6 +22,7 @@ import { prepareClone, sourceOf, writePrompt, type PrepResult } from './prep.js'
 import { buildPrompt } from './prompt.js';
 import { listenForWakeups } from './wake.js';
 import { createSyncService, SyncDrainer } from '../sync/index.js';
+import { FleetMembership, isFleet, takeOverLostNodes } from '../fleet/index.js';
 
 /** Options of a runner; everything has a production default. */
 export interface RunnerOptions {
@@ -69,6 +70,11 @@ export class Runner {
   private readonly watches = new Map<string, Watch>();
   private readonly launches = new Set<Promise<void>>();
   private readonly node: string;
+  /** This node's lease in the node registry (fleet mode judges liveness by it). */
+  private membership: FleetMembership | undefined;
+  private resolveStopped: () => void = () => undefined;
+  /** Settles once the runner has stopped, whether asked to or because it lost a lease. */
+  readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
   /** Runs ending together are finished in one transaction. */
   private readonly endBatch = batched(async (items: FinishItem[]) => {
     const { result, durable } = await endRuns(this.ctx, items);
@@ -156,6 +162,8 @@ export class Runner {
   }
 
   private async begin(): Promise<void> {
+    // Registered before hydrate: other nodes see this node live before it touches anything.
+    this.membership = await FleetMembership.join(this.ctx);
     const { reattach, closeouts } = await hydrate(this.ctx);
     for (const r of reattach) this.reattach(r);
     for (const [name, record] of closeouts) this.track(name, this.closeout(name, record));
@@ -168,6 +176,14 @@ export class Runner {
       this.ctx.logger.error('runner lease taken over by another process; stopping');
       void this.close();
     });
+    this.membership.start(
+      (why) => {
+        this.ctx.logger.error({ reason: why }, 'node lease lost; stopping');
+        void this.close();
+      },
+      () => void this.takeOver(),
+    );
+    void this.takeOver();
     this.pollTimer = setInterval(() => this.wake(), this.options.pollMs ?? 2000);
     this.pollTimer.unref();
     this.ctx.logger.info(
@@ -191,6 +207,17 @@ export class Runner {
         this.wake();
       }
     });
+  }
+
+  /** Fleet mode: takes over the work of nodes whose lease expired, then claims what it freed. */
+  private async takeOver(): Promise<void> {
+    try {
+      if (this.closed || !isFleet(await this.ctx.store())) return;
+      const report = await takeOverLostNodes(this.ctx);
+      if (report.requeued.length > 0 || report.failed.length > 0) this.wake();
+    } catch (err) {
+      this.ctx.logger.warn({ err: toAgenticError(err).message }, 'node takeover failed; retrying');
+    }
   }
 
   /** Number of agents this runner is watching. */
@@ -455,6 +482,7 @@ export class Runner {
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.membership?.close();
     await this.pumping;
     await Promise.race([
       Promise.allSettled([...this.launches]),
@@ -469,6 +497,7 @@ export class Runner {
     );
     this.lease.release();
     this.ctx.logger.info('runner stopped; agents left running are re-attached by the next runner');
+    this.resolveStopped();
   }
 }
 

@@ -17,6 +17,8 @@ export const GROUPS = {
   uncommitted: 'uncommitted',
   /** Records in `running`: name → agent. Hydrate reaps dead agents before it reads the registry. */
   running: 'running',
+  /** Fleet node registry: node id → its lease (src/fleet/membership.ts). */
+  nodes: 'nodes',
 } as const;
 
 /** A state group name. */
