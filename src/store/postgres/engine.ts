@@ -270,7 +270,7 @@ class PostgresStore implements StateStore {
       void c.end().catch(() => undefined);
       retry = setTimeout(() => {
         retry = undefined;
-        if (!stopped) connect().catch((err: unknown) => again(client ?? c));
+        if (!stopped) connect().catch(() => again(client ?? c));
       }, 1_000);
       retry.unref();
     };
