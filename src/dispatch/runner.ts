@@ -72,6 +72,8 @@ export class Runner {
   private readonly node: string;
   /** This node's lease in the node registry (fleet mode judges liveness by it). */
   private membership: FleetMembership | undefined;
+  /** Stops listening for other nodes' wake-ups (fleet mode). */
+  private unlisten: (() => Promise<void>) | undefined;
   private resolveStopped: () => void = () => undefined;
   /** Settles once the runner has stopped, whether asked to or because it lost a lease. */
   readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
@@ -168,6 +170,17 @@ export class Runner {
     for (const r of reattach) this.reattach(r);
     for (const [name, record] of closeouts) this.track(name, this.closeout(name, record));
     this.server = await listenForWakeups(this.ctx.config.coreRoot, () => this.wake());
+    this.unlisten = await (
+      await this.ctx.store()
+    )
+      .listenWakes?.(() => this.wake())
+      .catch((err: unknown) => {
+        this.ctx.logger.warn(
+          { err: toAgenticError(err).message },
+          'no fleet wake-ups; other nodes are found by the poll',
+        );
+        return undefined;
+      });
     // Sync rides along with the runner: every commit wakes the drain loop (a no-op offline).
     this.drainer = new SyncDrainer(await createSyncService(this.ctx));
     this.drainer.start();
@@ -483,6 +496,7 @@ export class Runner {
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.membership?.close();
+    await this.unlisten?.();
     await this.pumping;
     await Promise.race([
       Promise.allSettled([...this.launches]),

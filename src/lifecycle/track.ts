@@ -79,8 +79,11 @@ export async function trackCommitted<T>(
   const store = await ctx.store();
   const fleet = store.engine === 'postgres';
   const mirrors = new Map<string, StatusRecord>();
+  /** Set when work became claimable (queued, or a running slot freed): other nodes are told. */
+  let claimable = false;
   const run = (tx: StoreOps): Promise<T> => {
     mirrors.clear();
+    claimable = false;
     const track: Track = async (name, record) => {
       parseWorkspaceName(name);
       const now = ctx.clock.now();
@@ -103,6 +106,8 @@ export async function trackCommitted<T>(
         await tx.delete(GROUPS.uncommitted, name);
       const wasRunning = old?.status === 'running' ? old.agent : undefined;
       const isRunning = stamped?.status === 'running' ? stamped.agent : undefined;
+      if (stamped?.status === 'queued' || (wasRunning !== undefined && isRunning === undefined))
+        claimable = true;
       // Running before and after on the same agent (a pid recorded): nothing derived changes.
       if (wasRunning !== isRunning) {
         if (wasRunning !== undefined) await adjustRunning(ctx, tx, wasRunning, -1, now);
@@ -123,6 +128,13 @@ export async function trackCommitted<T>(
       { durable: store.degraded },
     );
     after?.();
+    // Fleet wake-up; the other nodes' poll is the safety net when it does not arrive.
+    if (claimable && store.notifyWake)
+      await store
+        .notifyWake()
+        .catch((err: unknown) =>
+          ctx.logger.warn({ err: (err as Error).message }, 'fleet wake-up not sent'),
+        );
   };
   if (store.commitEarly) return store.commitEarly(run, then);
   const result = await store.transaction(run);

@@ -149,6 +149,16 @@ export interface StateStore extends StoreOps {
     fn: (tx: StoreOps) => Promise<T>,
     then: () => Promise<void>,
   ): Promise<EarlyCommit<T>>;
+  /**
+   * Fleet wake-ups: tells every node listening that work may be claimable (queued, or a slot
+   * freed). Engines without other nodes to tell leave this out.
+   */
+  notifyWake?(): Promise<void>;
+  /**
+   * Calls `onWake` for every {@link notifyWake} of any node (and once after each reconnect, for
+   * what may have been missed); resolves to a function that stops listening.
+   */
+  listenWakes?(onWake: () => void): Promise<() => Promise<void>>;
   /** Reads stats rows, newest first. */
   queryStats(query: StatsQuery): Promise<StatsRow[]>;
   /** Releases the engine; safe to call more than once, and on a store never used. */
