@@ -150,6 +150,27 @@ describe.skipIf(!inject('postgresUrl'))('a node that dies', () => {
     expect(out.lines('starts')).toHaveLength(4);
   }, 150_000);
 
+  it('a paused node resumed after its takeover stops by itself and writes nothing over its successor', async () => {
+    const yaml = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 3\n';
+    const names = await runOnA(yaml, 1);
+    await nodes[1]!.start();
+    const a = nodes[0]!.daemon!;
+    a.proc.kill('SIGSTOP');
+    const taken = await waitUntil('node b to run the lost work', async () => {
+      const r = await registry(storeUrl);
+      return names.every((n) => r.get(n)?.node === 'b' && r.get(n)?.pid) ? r : undefined;
+    });
+    a.proc.kill('SIGCONT');
+    expect(await a.stop('SIGCONT')).toBe(0);
+    expect(a.stderr()).toContain('node lease lost; stopping');
+    expect(await registry(storeUrl)).toEqual(taken);
+    writeFileSync(gate, '');
+    await waitUntil('the work to complete on node b', async () => {
+      const r = await registry(storeUrl);
+      return names.every((n) => isDone(r.get(n)) && r.get(n)?.node === 'b');
+    });
+  }, 120_000);
+
   it('fails its running work "node a lost" when requeue_on_node_loss is false', async () => {
     const yaml =
       'dispatch:\n  requeue_on_node_loss: false\nconcurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 3\n';
