@@ -6,6 +6,7 @@ import { VERSION } from '../lib/version.js';
 import { cliState, EXIT } from './common.js';
 import { registerDispatch } from './dispatch.js';
 import { registerDoctor } from './doctor.js';
+import { registerFleet } from './fleet.js';
 import { registerRunner } from './runner.js';
 import { registerHub } from './hub.js';
 import { registerMcp } from './mcp.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerSync(program);
   registerHub(program);
   registerMcp(program);
+  registerFleet(program);
   return program;
 }
 

@@ -70,7 +70,8 @@ export function registerRunner(program: Command): void {
             })
           : undefined;
         const keepAlive = setInterval(() => undefined, 60_000);
-        await stopSignal;
+        // A runner that lost its node lease stops by itself; so does the daemon then.
+        await Promise.race([stopSignal, runner.stopped]);
         clearInterval(keepAlive);
         const timeout = setTimeout(() => process.exit(1), 30_000);
         timeout.unref();

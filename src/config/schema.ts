@@ -172,6 +172,8 @@ export const agentsFileSchema = z.strictObject({
         .optional(),
       /** How many times one workspace is requeued for a usage limit before it fails with the reason. */
       max_requeues: nonNegativeInt.default(5),
+      /** Fleet mode: a running task whose node's lease expired is queued again (true) or failed "node <id> lost" (false). */
+      requeue_on_node_loss: z.boolean().default(true),
       /** Fast-failure back-off (docs/ARCHITECTURE.md): `count` failures within `within_seconds` of their start pause the pool; 0 turns it off. */
       failure_backoff: z
         .strictObject({
@@ -213,6 +215,16 @@ export const agentsFileSchema = z.strictObject({
   store: z
     .strictObject({
       url: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  /** The node lease: how often a runner heartbeats, and how long other nodes wait before they judge it dead. */
+  fleet: z
+    .strictObject({
+      heartbeat_seconds: z.number().positive().default(5),
+      lease_seconds: z.number().positive().default(30),
+    })
+    .refine((f) => f.lease_seconds > f.heartbeat_seconds * 2, {
+      message: 'lease_seconds must be more than twice heartbeat_seconds',
     })
     .prefault({}),
 });

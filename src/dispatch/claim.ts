@@ -99,6 +99,7 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
     const runtimeBefore = JSON.stringify(runtime);
     pruneBackoff(runtime, now);
     const claims: Claim[] = [];
+    const counted = new Set<string>();
     let retryAt: Date | undefined;
     const waitUntil = (at: Date): void => {
       if (retryAt === undefined || at < retryAt) retryAt = at;
@@ -131,6 +132,14 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
         closedPools.add(pool);
         waitUntil(gate);
         return;
+      }
+      if (!disk && !counted.has(pool)) {
+        // The pool's running counter is read again, locked until COMMIT (fleet mode: claims on
+        // other nodes wait for it), so the limit is checked against the count as it is now.
+        counted.add(pool);
+        const row = (await tx.get(GROUPS.concurrency, pool)) as ConcurrencySnapshot | undefined;
+        if (row === undefined) snapshots.delete(pool);
+        else snapshots.set(pool, { ...row, models: { ...row.models } });
       }
       const limits = poolLimits(ctx.config.file, pool);
       const snap = snapshots.get(pool);

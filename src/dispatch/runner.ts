@@ -25,6 +25,7 @@ import { PauseLog } from './pause-log.js';
 import { ConfigWatch } from './config-watch.js';
 import { enforceReapDeadlines, terminateGroup } from './reaper.js';
 import { createSyncService, SyncDrainer } from '../sync/index.js';
+import { FleetMembership, isFleet, takeOverLostNodes } from '../fleet/index.js';
 
 /** Options of a runner; everything has a production default. */
 export interface RunnerOptions {
@@ -73,6 +74,13 @@ export class Runner {
   private readonly watches = new Map<string, Watch>();
   private readonly launches = new Set<Promise<void>>();
   private readonly node: string;
+  /** This node's lease in the node registry (fleet mode judges liveness by it). */
+  private membership: FleetMembership | undefined;
+  /** Stops listening for other nodes' wake-ups (fleet mode). */
+  private unlisten: (() => Promise<void>) | undefined;
+  private resolveStopped: () => void = () => undefined;
+  /** Settles once the runner has stopped, whether asked to or because it lost a lease. */
+  readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
   /** Runs ending together are finished in one transaction. */
   private readonly endBatch = batched(async (items: FinishItem[]) => {
     const { result, durable } = await endRuns(this.ctx, items);
@@ -203,11 +211,24 @@ export class Runner {
   }
 
   private async begin(): Promise<void> {
+    // Registered before hydrate: other nodes see this node live before it touches anything.
+    this.membership = await FleetMembership.join(this.ctx);
     const { reattach, closeouts } = await hydrate(this.ctx);
     for (const r of reattach) this.reattach(r);
     this.pauses.check();
     for (const [name, record] of closeouts) this.track(name, this.closeout(name, record));
     this.server = await listenForWakeups(this.ctx.config.coreRoot, () => this.wake());
+    this.unlisten = await (
+      await this.ctx.store()
+    )
+      .listenWakes?.(() => this.wake())
+      .catch((err: unknown) => {
+        this.ctx.logger.warn(
+          { err: toAgenticError(err).message },
+          'no fleet wake-ups; other nodes are found by the poll',
+        );
+        return undefined;
+      });
     // Sync rides along with the runner: every commit wakes the drain loop (a no-op offline).
     this.drainer = new SyncDrainer(await createSyncService(this.ctx));
     this.drainer.start();
@@ -217,6 +238,14 @@ export class Runner {
       void this.close();
     });
     this.configWatch.start();
+    this.membership.start(
+      (why) => {
+        this.ctx.logger.error({ reason: why }, 'node lease lost; stopping');
+        void this.close();
+      },
+      () => void this.takeOver(),
+    );
+    void this.takeOver();
     this.pollTimer = setInterval(() => this.wake(), this.options.pollMs ?? 2000);
     this.pollTimer.unref();
     // Grace periods recorded by an earlier runner, a client's cancel or kill, or this runner.
@@ -244,6 +273,17 @@ export class Runner {
         this.wake();
       }
     });
+  }
+
+  /** Fleet mode: takes over the work of nodes whose lease expired, then claims what it freed. */
+  private async takeOver(): Promise<void> {
+    try {
+      if (this.closed || !isFleet(await this.ctx.store())) return;
+      const report = await takeOverLostNodes(this.ctx);
+      if (report.requeued.length > 0 || report.failed.length > 0) this.wake();
+    } catch (err) {
+      this.ctx.logger.warn({ err: toAgenticError(err).message }, 'node takeover failed; retrying');
+    }
   }
 
   /** Number of agents this runner is watching. */
@@ -521,6 +561,8 @@ export class Runner {
     this.configWatch.close();
     for (const timer of this.checksWaits.values()) clearTimeout(timer);
     this.checksWaits.clear();
+    await this.membership?.close();
+    await this.unlisten?.();
     await this.pumping;
     await Promise.race([
       Promise.allSettled([...this.launches]),
@@ -535,6 +577,7 @@ export class Runner {
     );
     this.lease.release();
     this.ctx.logger.info('runner stopped; agents left running are re-attached by the next runner');
+    this.resolveStopped();
   }
 }
 

@@ -134,6 +134,8 @@ export async function enqueueDispatch(
       ...(input.deliver !== undefined ? { deliver: input.deliver } : {}),
       ...(input.issue !== undefined ? { issue: input.issue } : {}),
       ...(input.pr !== undefined ? { pr: input.pr } : {}),
+      // Fleet fencing: the epoch of a record never goes back.
+      ...(existing?.epoch !== undefined ? { epoch: existing.epoch } : {}),
     };
     return track(name, base);
   });

@@ -7,6 +7,7 @@ import { loadRuntime, mirrorRuntime, saveRuntime } from '../dispatch/runtime-sta
 import { isoUtc } from '../lib/clock.js';
 import { isProcessAlive, processGroupOf, processStartTime } from '../lib/proc.js';
 import { terminateGroup } from '../dispatch/reaper.js';
+import { fenceViolation } from '../fleet/fence.js';
 import { GROUPS } from '../store/index.js';
 import { mtimesInWorker } from '../lib/stat-worker.js';
 import {
@@ -71,6 +72,11 @@ export const MISSING_QUESTION = 'workspace directory missing';
 export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   const store = await ctx.store();
   const root = ctx.config.workspaceRoot;
+  // Fleet mode: this node judges only its own records against its processes and disk; another
+  // node's work is that node's (or, once its lease expires, a takeover's: src/fleet).
+  const fleet = store.engine === 'postgres';
+  const mine = (record: StatusRecord | undefined): boolean =>
+    !fleet || record?.node === ctx.config.nodeId;
   const phases: Record<string, number> = {};
   let phaseStart = performance.now();
   const phase = (name: string): void => {
@@ -104,6 +110,8 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   /** Newer wins between the registry and status.json (its mtime given when already read). */
   const checkDisk = (name: string, mtimeMs?: number): void => {
     const known = records.get(name);
+    // In a fleet the shared registry is the only truth for what is not this node's own.
+    if (fleet && !mine(known)) return;
     // A status.json carrying the mirror mark of the registry's version was written by
     // trackWorkspace for exactly that version: no need to read it.
     if (
@@ -130,6 +138,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
     if (known !== undefined) writeStatusFile(join(root, name), known, { durable: false });
   };
   const markMissing = (name: string, record: StatusRecord): void => {
+    if (!mine(record)) return;
     if (record.status === 'failed' && record.question === MISSING_QUESTION) return;
     const { pid: _p, pid_start: _s, ...rest } = record;
     const failed: StatusRecord = {
@@ -149,7 +158,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   const early = new Set<string>();
   for (const [name] of await store.entries(GROUPS.running)) {
     const record = registryRecord(await store.get(GROUPS.registry, name));
-    if (record?.status !== 'running') continue;
+    if (record?.status !== 'running' || !mine(record)) continue;
     records.set(name, record);
     early.add(name);
     if (existsSync(workspaceDir(root, name))) checkDisk(name);
@@ -207,7 +216,7 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   // all reconciled like the others.
   const late: string[] = [];
   for (const [name, record] of records)
-    if (record.status === 'running' && !early.has(name)) late.push(name);
+    if (record.status === 'running' && !early.has(name) && mine(record)) late.push(name);
   let finishingLate: Promise<Map<string, StatusRecord>> = Promise.resolve(new Map());
   if (late.length > 0) {
     const fromDisk = new Map<string, StatusRecord>();
@@ -246,6 +255,8 @@ export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   } else {
     for (const [name] of await store.entries(GROUPS.uncommitted)) {
       const record = records.get(name);
+      // Another node's journal is that node's to write.
+      if (record && !mine(record)) continue;
       if (record && isTerminal(record.status) && !missing.has(name)) uncommitted.set(name, record);
       else await store.delete(GROUPS.uncommitted, name);
     }
@@ -285,6 +296,16 @@ async function writeMerged(
   const store = await ctx.store();
   await store.transaction(async (tx) => {
     for (const [name, record] of changed) {
+      // Fleet mode: a copy from before a takeover never replaces the shared record.
+      if (
+        store.engine === 'postgres' &&
+        fenceViolation(
+          registryRecord(await tx.get(GROUPS.registry, name)),
+          record,
+          ctx.config.nodeId,
+        )
+      )
+        continue;
       await tx.set(GROUPS.registry, name, record);
       if (isTerminal(record.status) && needsCommit(ctx, name, record))
         await tx.set(GROUPS.uncommitted, name, fingerprintOf(record));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { poolLimits, type ConcurrencySnapshot } from '../dispatch/capacity.js';
+import { fenceViolation } from '../fleet/fence.js';
 import { isoUtc } from '../lib/clock.js';
 import { GROUPS, type EarlyCommit, type StoreOps } from '../store/index.js';
 import {
@@ -27,7 +28,10 @@ export const queueEntrySchema = z.object({
 });
 export type QueueEntry = z.infer<typeof queueEntrySchema>;
 
-/** Applies one status change inside a transaction opened by {@link trackInTransaction}. */
+/**
+ * Applies one status change inside a transaction opened by {@link trackInTransaction}; returns
+ * the stamped record, or null when it removed the record or fleet fencing refused the change.
+ */
 export type Track = (name: string, record: StatusRecord | null) => Promise<StatusRecord | null>;
 
 /**
@@ -73,14 +77,24 @@ export async function trackCommitted<T>(
   after?: () => void,
 ): Promise<EarlyCommit<T>> {
   const store = await ctx.store();
+  const fleet = store.engine === 'postgres';
   const mirrors = new Map<string, StatusRecord>();
+  /** Set when work became claimable (queued, or a running slot freed): other nodes are told. */
+  let claimable = false;
   const run = (tx: StoreOps): Promise<T> => {
     mirrors.clear();
+    claimable = false;
     const track: Track = async (name, record) => {
       parseWorkspaceName(name);
       const now = ctx.clock.now();
       const stamped = record === null ? null : { ...record, updated_at: isoUtc(now) };
       const old = (await tx.get(GROUPS.registry, name)) as StatusRecord | undefined;
+      // Fleet mode: a node that lost its lease never writes over its successor's work.
+      const refused = fleet ? fenceViolation(old, stamped, ctx.config.nodeId) : undefined;
+      if (refused !== undefined) {
+        ctx.logger.warn({ workspace: name, reason: refused }, 'status change refused');
+        return null;
+      }
       if (stamped === null) await tx.delete(GROUPS.registry, name);
       else await tx.set(GROUPS.registry, name, stamped);
       if (stamped?.status === 'queued') await tx.set(GROUPS.queue, name, queueEntryOf(stamped));
@@ -92,6 +106,8 @@ export async function trackCommitted<T>(
         await tx.delete(GROUPS.uncommitted, name);
       const wasRunning = old?.status === 'running' ? old.agent : undefined;
       const isRunning = stamped?.status === 'running' ? stamped.agent : undefined;
+      if (stamped?.status === 'queued' || (wasRunning !== undefined && isRunning === undefined))
+        claimable = true;
       // Running before and after on the same agent (a pid recorded): nothing derived changes.
       if (wasRunning !== isRunning) {
         if (wasRunning !== undefined) await adjustRunning(ctx, tx, wasRunning, -1, now);
@@ -112,6 +128,13 @@ export async function trackCommitted<T>(
       { durable: store.degraded },
     );
     after?.();
+    // Fleet wake-up; the other nodes' poll is the safety net when it does not arrive.
+    if (claimable && store.notifyWake)
+      await store
+        .notifyWake()
+        .catch((err: unknown) =>
+          ctx.logger.warn({ err: (err as Error).message }, 'fleet wake-up not sent'),
+        );
   };
   if (store.commitEarly) return store.commitEarly(run, then);
   const result = await store.transaction(run);
@@ -177,6 +200,8 @@ export async function rebuildDerivedGroups(
 ): Promise<void> {
   const queued = (await tx.entries(GROUPS.queue)).map(([name]) => name);
   const involved = new Set(queued);
+  // Runs another node started meanwhile are counted too (fleet mode).
+  for (const [name] of await tx.entries(GROUPS.running)) involved.add(name);
   for (const [name, record] of records)
     if (record.status === 'queued' || record.status === 'running') involved.add(name);
   for (const name of involved) {

@@ -23,6 +23,8 @@ export const GROUPS = {
   uncommitted: 'uncommitted',
   /** Records in `running`: name → agent. Hydrate reaps dead agents before it reads the registry. */
   running: 'running',
+  /** Fleet node registry: node id → its lease (src/fleet/membership.ts). */
+  nodes: 'nodes',
 } as const;
 
 /** A state group name. */
@@ -153,6 +155,16 @@ export interface StateStore extends StoreOps {
     fn: (tx: StoreOps) => Promise<T>,
     then: () => Promise<void>,
   ): Promise<EarlyCommit<T>>;
+  /**
+   * Fleet wake-ups: tells every node listening that work may be claimable (queued, or a slot
+   * freed). Engines without other nodes to tell leave this out.
+   */
+  notifyWake?(): Promise<void>;
+  /**
+   * Calls `onWake` for every {@link notifyWake} of any node (and once after each reconnect, for
+   * what may have been missed); resolves to a function that stops listening.
+   */
+  listenWakes?(onWake: () => void): Promise<() => Promise<void>>;
   /** Reads stats rows, newest first. */
   queryStats(query: StatsQuery): Promise<StatsRow[]>;
   /** Releases the engine; safe to call more than once, and on a store never used. */

@@ -107,6 +107,8 @@ export const statusRecordSchema = z.looseObject({
   /** The number of the pull request the work was delivered as (GitLab: the merge request IID). */
   pr_number: optionalInt,
   node: optionalString,
+  /** Fleet fencing token: raised each time a live node takes the record over from a dead one. */
+  epoch: optionalInt,
   priority: z.number().int().default(0),
   queued_at: optionalString,
   exit_code: optionalInt,

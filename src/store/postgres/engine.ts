@@ -23,7 +23,7 @@ const POOL = `(split_part(COALESCE(value->>'agent', ''), ':', 1) COLLATE "C")`;
  * out, $3..$5 the row): the pools with queued work, one index seek each, then the head of each
  * pool not left out, merged. A pool at its limit costs one seek.
  */
-const queuePageSql = (resume: boolean): string => `WITH RECURSIVE pools (pool) AS (
+const queuePageSql = (resume: boolean, lock: boolean): string => `WITH RECURSIVE pools (pool) AS (
     (SELECT ${POOL} FROM kv WHERE grp = 'queue' ORDER BY 1 LIMIT 1)
     UNION ALL
     SELECT (SELECT ${POOL} FROM kv WHERE grp = 'queue' AND ${POOL} > pools.pool ORDER BY 1 LIMIT 1)
@@ -34,18 +34,27 @@ const queuePageSql = (resume: boolean): string => `WITH RECURSIVE pools (pool) A
     WHERE grp = 'queue' AND ${POOL} = pools.pool
       ${resume ? `AND (${NP}, ${Q}, key COLLATE "C") > ($3::numeric, $4::text COLLATE "C", $5::text COLLATE "C")` : ''}
     ORDER BY ${NP}, ${Q}, key COLLATE "C"
-    LIMIT $1
+    LIMIT $1${lock ? ' FOR UPDATE SKIP LOCKED' : ''}
   ) head
   WHERE pools.pool IS NOT NULL AND NOT (pools.pool = ANY($2::text[]))
   ORDER BY head.np, head.q, head.key COLLATE "C"
   LIMIT $1`;
-const QUEUE_HEAD_SQL = queuePageSql(false);
-const QUEUE_AFTER_SQL = queuePageSql(true);
+/** Queue pages: [plain, inside a transaction (rows another claim holds are skipped)], from the head or after a row. */
+const QUEUE_HEAD_SQL = [queuePageSql(false, false), queuePageSql(false, true)] as const;
+const QUEUE_AFTER_SQL = [queuePageSql(true, false), queuePageSql(true, true)] as const;
 
-/** Advisory lock key that serialises store transactions across the fleet ("agnt" in ASCII). */
-const STORE_LOCK = 0x61676e74;
-/** Advisory lock key held while migrating. */
-const MIGRATE_LOCK = STORE_LOCK + 1;
+/** The NOTIFY channel of fleet wake-ups. */
+const WAKE_CHANNEL = 'agentic_wake';
+/** Advisory lock key held while migrating ("agnt" in ASCII, plus one). */
+const MIGRATE_LOCK = 0x61676e75;
+
+/** SQLSTATEs after which a transaction is run again: deadlock, serialization failure, lock timeout. */
+const RETRY_CODES: ReadonlySet<string> = new Set(['40P01', '40001', '55P03']);
+const MAX_ATTEMPTS = 6;
+
+/** Session settings of every pooled connection, in ms: a stalled node cannot hold others up for long. */
+const LOCK_TIMEOUT_MS = 10_000;
+const IDLE_IN_TRANSACTION_MS = 60_000;
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -62,13 +71,21 @@ export async function openPostgresStore(
     connectionString: url,
     max: options.max ?? 4,
     connectionTimeoutMillis: 5_000,
+    lock_timeout: LOCK_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
   });
   pool.on('error', (err) =>
     options.logger.warn({ err: err.message }, 'idle PostgreSQL connection failed'),
   );
   try {
     const schemaVersion = await migrate(pool);
-    return new PostgresStore(pool, url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'), schemaVersion);
+    return new PostgresStore(
+      pool,
+      url,
+      url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
+      schemaVersion,
+      options.logger,
+    );
   } catch (err) {
     await pool.end();
     throw err;
@@ -86,14 +103,27 @@ async function migrate(pool: pg.Pool): Promise<number> {
   );
 }
 
-function opsOn(db: Queryable): StoreOps {
+/**
+ * Operations on a pooled connection, or (`inTx`) inside one transaction: there every read of a
+ * key locks its row until COMMIT (SELECT … FOR UPDATE), and a read that finds no row takes a
+ * transaction advisory lock on that one key, so a read-check-write never interleaves with
+ * another node's on the same key — the per-pool running counter included, which is how pool
+ * limits hold fleet-wide. Queue pages skip rows another transaction holds (SKIP LOCKED).
+ */
+function opsOn(db: Queryable, inTx: boolean): StoreOps {
+  const select = async (group: string, key: string, lock: boolean): Promise<unknown> => {
+    const res = await db.query<{ value: unknown }>(
+      `SELECT value FROM kv WHERE grp = $1 AND key = $2${lock ? ' FOR UPDATE' : ''}`,
+      [group, key],
+    );
+    return res.rows[0]?.value;
+  };
   return {
     get: async (group, key) => {
-      const res = await db.query<{ value: unknown }>(
-        'SELECT value FROM kv WHERE grp = $1 AND key = $2',
-        [group, key],
-      );
-      return res.rows[0]?.value;
+      const value = await select(group, key, inTx);
+      if (!inTx || value !== undefined) return value;
+      await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${group}/${key}`]);
+      return select(group, key, true);
     },
     set: async (group, key, value) => {
       await db.query(
@@ -141,7 +171,7 @@ function opsOn(db: Queryable): StoreOps {
     },
     queuePage: async ({ limit, after, skipPools = [] }) => {
       const res = await db.query<{ key: string; value: unknown; np: string; q: string }>(
-        after ? QUEUE_AFTER_SQL : QUEUE_HEAD_SQL,
+        (after ? QUEUE_AFTER_SQL : QUEUE_HEAD_SQL)[inTx ? 1 : 0],
         after ? [limit, [...skipPools], ...after] : [limit, [...skipPools]],
       );
       return res.rows.map((r) => ({
@@ -162,10 +192,12 @@ class PostgresStore implements StateStore {
 
   constructor(
     private readonly pool: pg.Pool,
+    private readonly url: string,
     readonly location: string,
     readonly schemaVersion: number,
+    private readonly logger: Logger,
   ) {
-    this.ops = opsOn(pool);
+    this.ops = opsOn(pool, false);
   }
 
   get(group: Group, key: string): Promise<unknown> {
@@ -187,17 +219,67 @@ class PostgresStore implements StateStore {
     return this.ops.queuePage(page);
   }
 
-  /** One transaction on one connection; a fleet-wide advisory lock makes read-check-write safe across nodes. */
+  /**
+   * One transaction on one connection, with no fleet-wide lock: the rows it reads are locked
+   * (see opsOn). A deadlock between two nodes, or a lock
+   * wait past the lock timeout, rolls it back and runs `fn` again from the start.
+   */
   async transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
-    if (this.closed) throw new AgenticError('STORE_UNAVAILABLE', 'the state store is closed');
-    return inTransaction(this.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [STORE_LOCK]);
-      return fn(opsOn(client));
-    });
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new AgenticError('STORE_UNAVAILABLE', 'the state store is closed');
+      try {
+        return await inTransaction(this.pool, (client) => fn(opsOn(client, true)));
+      } catch (err) {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (attempt >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRY_CODES.has(code))
+          throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+      }
+    }
   }
 
   addStats(row: StatsRow): Promise<void> {
     return this.ops.addStats(row);
+  }
+
+  async notifyWake(): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [WAKE_CHANNEL, '']);
+  }
+
+  /** LISTENs on its own connection (a pooled one would be handed to other work), reconnecting after a second when it drops. */
+  async listenWakes(onWake: () => void): Promise<() => Promise<void>> {
+    let client: pg.Client | undefined;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.url });
+      c.on('notification', () => onWake());
+      c.on('error', (err) => {
+        this.logger.warn({ err: err.message }, 'PostgreSQL wake-up connection lost; reconnecting');
+        again(c);
+      });
+      c.on('end', () => again(c));
+      client = c;
+      await c.connect();
+      await c.query(`LISTEN ${WAKE_CHANNEL}`);
+      onWake();
+    };
+    const again = (c: pg.Client): void => {
+      if (stopped || client !== c || retry) return;
+      client = undefined;
+      void c.end().catch(() => undefined);
+      retry = setTimeout(() => {
+        retry = undefined;
+        if (!stopped) connect().catch(() => again(client ?? c));
+      }, 1_000);
+      retry.unref();
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    };
   }
 
   async queryStats(query: StatsQuery): Promise<StatsRow[]> {

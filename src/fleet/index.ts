@@ -1,0 +1,14 @@
+export { fenceViolation } from './fence.js';
+export {
+  FleetMembership,
+  isFleet,
+  leaseSettings,
+  leaseState,
+  nodeEntrySchema,
+  readNodes,
+} from './membership.js';
+export type { LeaseState, NodeEntry } from './membership.js';
+export { nodeLostQuestion, takeOverLostNodes } from './takeover.js';
+export type { TakeoverReport } from './takeover.js';
+export { fleetView } from './view.js';
+export type { FleetView, NodeView } from './view.js';

@@ -1,0 +1,94 @@
+import type { AppContext } from '../context.js';
+import { commitWorkspaces } from '../lifecycle/commit.js';
+import { trackInTransaction } from '../lifecycle/index.js';
+import { isoUtc } from '../lib/clock.js';
+import { GROUPS } from '../store/index.js';
+import { registryRecord, type StatusRecord } from '../workspace/index.js';
+import { leaseState, nodeEntrySchema, readNodes } from './membership.js';
+
+/** What one takeover pass did. */
+export interface TakeoverReport {
+  /** Nodes whose lease had expired and whose work this node took over. */
+  nodes: string[];
+  /** Running records queued again (their run starts over in a fresh workspace on the claimer). */
+  requeued: string[];
+  /** Running records failed "node <id> lost" (`dispatch.requeue_on_node_loss: false`, or a stop was asked for). */
+  failed: string[];
+}
+
+/** The question of a record failed because its node died. */
+export function nodeLostQuestion(node: string): string {
+  return `node ${node} lost`;
+}
+
+/**
+ * Takes over the work of every other node whose lease has expired, in one transaction that
+ * re-checks each lease first (a node that heartbeat meanwhile keeps its work): each of its
+ * running records is queued again, or failed with "node <id> lost" when re-running is not
+ * allowed or the run was being stopped anyway; every such write raises the record's epoch, so
+ * the dead node, should it come back, cannot write over it. The node is then marked lost; its
+ * next heartbeat finds that and stops it. Failed records are journaled here, by the taker.
+ */
+export async function takeOverLostNodes(ctx: AppContext): Promise<TakeoverReport> {
+  const report: TakeoverReport = { nodes: [], requeued: [], failed: [] };
+  const store = await ctx.store();
+  if (store.degraded) return report;
+  const self = ctx.config.nodeId;
+  // A cheap look first: most passes find every node live and open no transaction.
+  const overdue = (await readNodes(store)).filter(
+    (n) => n.node_id !== self && leaseState(n, ctx.clock.now()) === 'expired',
+  );
+  if (overdue.length === 0) return report;
+  const requeue = ctx.config.file.dispatch.requeue_on_node_loss;
+  const failed = new Map<string, StatusRecord>();
+  await trackInTransaction(ctx, async (track, tx) => {
+    const now = ctx.clock.now();
+    const lost = new Set<string>();
+    for (const candidate of overdue) {
+      const parsed = nodeEntrySchema.safeParse(await tx.get(GROUPS.nodes, candidate.node_id));
+      if (!parsed.success || leaseState(parsed.data, now) !== 'expired') continue;
+      lost.add(parsed.data.node_id);
+      await tx.set(GROUPS.nodes, parsed.data.node_id, {
+        ...parsed.data,
+        lost_at: isoUtc(now),
+        taken_over_by: self,
+      });
+    }
+    if (lost.size === 0) return;
+    report.nodes.push(...lost);
+    for (const [name] of await tx.entries(GROUPS.running)) {
+      const record = registryRecord(await tx.get(GROUPS.registry, name));
+      if (record?.status !== 'running' || record.node === undefined || !lost.has(record.node))
+        continue;
+      const { pid: _p, pid_start: _s, process_id: _i, kill_reason, ...rest } = record;
+      const epoch = (record.epoch ?? 0) + 1;
+      if (requeue && kill_reason === undefined) {
+        const next = await track(name, {
+          ...rest,
+          status: 'queued',
+          node: undefined,
+          epoch,
+          queued_at: record.queued_at ?? isoUtc(now),
+          requeued_from_node: record.node,
+        });
+        if (next) report.requeued.push(name);
+      } else {
+        const next = await track(name, {
+          ...rest,
+          status: 'failed',
+          question: nodeLostQuestion(record.node),
+          // The taker journals it, so the record is now its own.
+          node: self,
+          epoch,
+        });
+        if (next) {
+          report.failed.push(name);
+          failed.set(name, next);
+        }
+      }
+    }
+  });
+  if (failed.size > 0) await commitWorkspaces(ctx, failed);
+  if (report.nodes.length > 0) ctx.logger.warn({ ...report }, 'took over the work of lost nodes');
+  return report;
+}

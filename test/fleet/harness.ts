@@ -1,0 +1,173 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { AppContext } from '../../src/context.js';
+import { GIT_ENV, startDaemon, writeAgentsYaml, type Daemon } from '../helpers/dispatch.js';
+import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { git } from '../helpers/git.js';
+
+/**
+ * Nodes of a test fleet are plain processes with their own CoreRoot (no PID or mount
+ * namespaces): they share the machine's process table, but nothing in agentic looks at another
+ * node's processes or files, and every workspace lives under its own node's CoreRoot.
+ */
+export interface TestNode {
+  id: string;
+  root: TempRoot;
+  env: Record<string, string>;
+  daemon: Daemon | undefined;
+  /** Starts (or restarts) the node's daemon. */
+  start(): Promise<Daemon>;
+  /** A context on this node, for enqueueing in-process. */
+  context(): AppContext;
+}
+
+/** A directory shared by every node's agents: tasks leave their side effects here. */
+export interface Outbox {
+  dir: string;
+  /** Workspace names (slashes as `_`) in the order the file has them. */
+  lines(file: 'starts' | 'ends'): string[];
+  cleanup(): void;
+}
+
+/** Creates the shared outbox. */
+export function outbox(): Outbox {
+  const dir = mkdtempSync(join(tmpdir(), 'agentic-fleet-out-'));
+  mkdirSync(join(dir, 'active'));
+  const read = (file: string): string[] => {
+    try {
+      return readFileSync(join(dir, file), 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+  return {
+    dir,
+    lines: (file) => read(file),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * A shell task that appends its workspace to `starts`, waits (for `gate` when given, else
+ * `seconds`), then appends it to `ends`: the agents' own count of how often each task ran.
+ */
+export function countingTask(out: Outbox, options: { seconds?: number; gate?: string }): string {
+  const wait = options.gate
+    ? `i=0; while [ ! -f ${options.gate} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done`
+    : `sleep ${options.seconds ?? 0.2}`;
+  return [
+    'n=$(echo "$AGENTIC_WORKSPACE" | tr / _)',
+    `echo "$n" >> ${out.dir}/starts`,
+    `touch ${out.dir}/active/$n.$$`,
+    wait,
+    `rm -f ${out.dir}/active/$n.$$`,
+    `echo "$n" >> ${out.dir}/ends`,
+  ].join('\n');
+}
+
+/** A bare repository with one commit, reachable as a `file://` URL from every node. */
+export function bareRepo(dir: string): string {
+  const work = join(dir, 'work');
+  mkdirSync(work, { recursive: true });
+  git(work, 'init', '-q', '-b', 'trunk');
+  writeFileSync(join(work, 'README.md'), '# fleet\n');
+  git(work, 'add', '.');
+  git(work, 'commit', '-q', '-m', 'initial');
+  const bare = join(dir, 'fleet.git');
+  execFileSync('git', ['clone', '-q', '--bare', work, bare], {
+    env: { ...process.env, ...GIT_ENV },
+  });
+  return `file://${bare}`;
+}
+
+/** A node `id` on the shared store, with `yaml` as its agents.yaml. */
+export function makeNode(id: string, storeUrl: string, yaml: string): TestNode {
+  const root = tempRoot(`agentic-node-${id}-`);
+  writeAgentsYaml(root, yaml);
+  const env = { CORE_AGENT_STORE_URL: storeUrl, CORE_AGENT_FLEET_NODE_ID: id };
+  const node: TestNode = {
+    id,
+    root,
+    env,
+    daemon: undefined,
+    async start() {
+      node.daemon = await startDaemon(root, env);
+      return node.daemon;
+    },
+    context: () => testContext(root, { env: { ...root.env, ...env } }),
+  };
+  return node;
+}
+
+/** The fields of a registry record the fleet tests look at (the rest compared whole). */
+export interface SharedRecord {
+  status: string;
+  node?: string;
+  epoch?: number;
+  pid?: number;
+  closeout?: string;
+  updated_at: string;
+}
+
+/** The shared registry as one SQL read sees it. */
+export async function registry(storeUrl: string): Promise<Map<string, SharedRecord>> {
+  const client = new pg.Client({ connectionString: storeUrl });
+  await client.connect();
+  try {
+    const res = await client.query<{ key: string; value: SharedRecord }>(
+      "SELECT key, value FROM kv WHERE grp = 'registry'",
+    );
+    return new Map(res.rows.map((r) => [r.key, r.value]));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Sends SIGKILL to a process group, ignoring one that is already gone. */
+export function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Samples, until stopped, the most records running at once in the shared registry and the most agents active at once. */
+export function sampleRunning(
+  storeUrl: string,
+  out: Outbox,
+): { stop(): Promise<{ registry: number; agents: number; samples: number }> } {
+  let registryMax = 0;
+  let agentsMax = 0;
+  let samples = 0;
+  let stopped = false;
+  const client = new pg.Client({ connectionString: storeUrl });
+  const loop = (async () => {
+    await client.connect();
+    while (!stopped) {
+      const res = await client.query<{ n: number }>(
+        "SELECT COUNT(*)::int AS n FROM kv WHERE grp = 'registry' AND value->>'status' = 'running'",
+      );
+      registryMax = Math.max(registryMax, res.rows[0]?.n ?? 0);
+      agentsMax = Math.max(agentsMax, readdirSync(join(out.dir, 'active')).length);
+      samples++;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await client.end();
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return { registry: registryMax, agents: agentsMax, samples };
+    },
+  };
+}
+
+/** True for a record that completed and whose closeout (harvest, hand-back) is over: nothing more will write it. */
+export function isDone(record: SharedRecord | undefined): boolean {
+  return record?.status === 'completed' && record.closeout === undefined;
+}
