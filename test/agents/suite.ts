@@ -59,7 +59,7 @@ export function describeRealCli(
     () => {
       const start: Start = async (behaviour, options = {}) => {
         if (!clis.ok) throw new Error(clis.reason);
-        const s = await scenario(cli, clis.bin, { behaviour, ...options });
+        const s = await scenario(cli, clis, { behaviour, ...options });
         onTestFinished(() => s.close());
         return s;
       };
@@ -83,6 +83,9 @@ export function describeRealCli(
         );
         expect(transcript.stdout).not.toMatch(/^\{"/m);
         expect((await runCli(['logs', name, '--raw'], sc.env)).stdout).toMatch(/^\{"/m);
+        // Nothing was fetched from the package registry during the run (opencode's plugin
+        // package comes from the warmed cache).
+        expect(sc.registry.requests).toEqual([]);
       });
 
       it('requeues on a usage-limit answer and pauses the pool for as long as the limit says', async () => {
