@@ -16,6 +16,7 @@ import {
   type RuntimeState,
 } from './runtime-state.js';
 import { hintFor, readAgentReport, type AgentReport } from './agent-output.js';
+import { accountRun, readRunReport } from './agent-usage.js';
 
 /** Longest question taken from BLOCKED.md. */
 export const MAX_QUESTION = 2000;
@@ -94,6 +95,10 @@ export async function endRuns(
       readTextIfExists(join(workspaceDir(ctx.config.workspaceRoot, i.name), 'repo', 'BLOCKED.md')),
     ]),
   );
+  // The CLIs' usage and conversation ids, read (like BLOCKED.md) before the transaction.
+  const reports = new Map(
+    items.map((i) => [i.name, readRunReport(workspaceDir(ctx.config.workspaceRoot, i.name))]),
+  );
   let runtime: RuntimeState | undefined;
   const end = async (track: Track, tx: StoreOps): Promise<Map<string, StatusRecord>> => {
     const out = new Map<string, StatusRecord>();
@@ -114,14 +119,25 @@ export async function endRuns(
         endedMs - startedMs < policy.within_seconds * 1000;
       recordOutcome(runtime, poolOf(record.agent), fast, now, policy);
       const { kill_reason: _k, pid: _p, pid_start: _s, ...rest } = record;
+      const report = reports.get(name);
       const next = await track(name, {
         ...rest,
         status: decided.status,
         question: decided.question,
+        ...(report?.run === record.runs
+          ? accountRun(
+              record.usage,
+              record.session_usage,
+              report,
+              record.resume_session !== undefined,
+            )
+          : {}),
+        // A resume continues the conversation once; the next run starts afresh unless resumed again.
+        resume_session: undefined,
         ...decided.patch,
         ...(end.kind === 'exited' ? { exit_code: end.exitCode } : {}),
         ...(decided.status === 'queued'
-          ? { queued_at: isoUtc(now), continue_prompt: true }
+          ? { queued_at: isoUtc(now), continue_prompt: decided.patch?.continue_prompt ?? true }
           : { continue_prompt: undefined }),
         // A completed run owes its closeout (harvest, QA, hand-back) before it is journaled.
         closeout: decided.status === 'completed' ? 'pending' : undefined,
@@ -231,10 +247,24 @@ function decide(
         countsAsFailure: true,
       };
     }
+    const gone = record.resume_session === undefined ? null : SESSION_GONE.exec(tail);
+    if (gone)
+      return {
+        status: nextStatus('running', 'requeue'),
+        question: clip(
+          `could not continue the earlier conversation (${gone[0]}); running again afresh with the answer in the prompt`,
+        ),
+        countsAsFailure: false,
+        patch: { continue_prompt: false },
+      };
     return failure(ctx, record, end, report, now, runtime);
   }
   return { status: nextStatus('running', 'complete'), question: undefined, countsAsFailure: false };
 }
+
+/** What claude and codex say when the conversation a resume names is not there (another HOME, pruned). */
+const SESSION_GONE =
+  /No conversation found with session ID: [\w-]+|no rollout found for thread id [\w-]+/;
 
 /** CLIs that exit 0 although their permission rules refused an edit: their output is read on success too. */
 const REFUSES_QUIETLY: ReadonlySet<string> = new Set(['opencode']);

@@ -8,6 +8,8 @@ describeRealCli(
     limitQuestion: /^rate limit reached; retrying after .*\(no reset time given\).*429/,
     pauseMs: { min: 30_000, max: 5 * 60_000 },
     hangTimeoutMinutes: 0.1,
+    usage: { input_tokens: 240, output_tokens: 60, cost_usd: 0.00162 },
+    resume: { usage: { input_tokens: 360, output_tokens: 90, cost_usd: 0.00243 } },
     authCause: /Invalid API key/,
   },
   (start) => {

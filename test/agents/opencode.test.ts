@@ -9,6 +9,7 @@ describeRealCli(
       /^usage limit reached; retrying after .*\(no reset time given\): You exceeded your current quota/,
     pauseMs: { min: 55 * 60_000, max: 65 * 60_000 },
     hangTimeoutMinutes: 0.75,
+    usage: { input_tokens: 200, output_tokens: 40, cost_usd: 0 },
     authCause: /Incorrect API key provided/,
   },
   (start) => {
