@@ -15,11 +15,19 @@ import {
   saveRuntime,
   type RuntimeState,
 } from './runtime-state.js';
-import { hintFor, readAgentReport, type AgentReport } from './agent-output.js';
+import { readAgentReport } from './agent-output.js';
 import { accountRun, readRunReport } from './agent-usage.js';
+import {
+  clip,
+  failure,
+  MAX_QUESTION,
+  REFUSES_QUIETLY,
+  SESSION_GONE,
+  type Decision,
+} from './failure.js';
 
-/** Longest question taken from BLOCKED.md. */
-export const MAX_QUESTION = 2000;
+export { MAX_QUESTION } from './failure.js';
+
 /** How much of an agent's log is read for its own error output and usage-limit messages. */
 const USAGE_TAIL_BYTES = 64 * 1024;
 /** The ghost question (docs/ARCHITECTURE.md). */
@@ -170,15 +178,6 @@ export async function journalEnds(
   for (const [name, record] of ended) ctx.events.emit('finished', name, record);
 }
 
-interface Decision {
-  status: StatusRecord['status'];
-  question: string | undefined;
-  /** False for operator actions and deaths that are not the agent's fault. */
-  countsAsFailure: boolean;
-  /** Record fields the decision sets besides status and question. */
-  patch?: Partial<StatusRecord>;
-}
-
 function decide(
   ctx: AppContext,
   record: StatusRecord,
@@ -260,62 +259,4 @@ function decide(
     return failure(ctx, record, end, report, now, runtime);
   }
   return { status: nextStatus('running', 'complete'), question: undefined, countsAsFailure: false };
-}
-
-/** What claude and codex say when the conversation a resume names is not there (another HOME, pruned). */
-const SESSION_GONE =
-  /No conversation found with session ID: [\w-]+|no rollout found for thread id [\w-]+/;
-
-/** CLIs that exit 0 although their permission rules refused an edit: their output is read on success too. */
-const REFUSES_QUIETLY: ReadonlySet<string> = new Set(['opencode']);
-
-/** A failed exit: a usage limit requeues (up to `dispatch.max_requeues`), anything else fails with the CLI's own cause. */
-function failure(
-  ctx: AppContext,
-  record: StatusRecord,
-  end: Extract<RunEnd, { kind: 'exited' }>,
-  report: AgentReport,
-  now: Date,
-  runtime: RuntimeState,
-): Decision {
-  const pool = poolOf(record.agent);
-  const how = end.signal ? `was killed by ${end.signal}` : `exited with code ${end.exitCode}`;
-  // A signal's death says it all (the shell's "Terminated" adds nothing).
-  const cause = end.signal ? undefined : report.errors.at(-1);
-  const limit = report.limit;
-  if (limit !== undefined) {
-    const what = limit.kind === 'rate' ? 'rate limit' : 'usage limit';
-    const requeues = record.usage_requeues ?? 0;
-    if (requeues >= ctx.config.file.dispatch.max_requeues)
-      return {
-        status: nextStatus('running', 'fail'),
-        question: clip(
-          `${pool} hit its ${what} again after ${requeues} requeues (dispatch.max_requeues); giving up: ${cause ?? what}`,
-        ),
-        countsAsFailure: false,
-      };
-    const current = runtime.backoff[pool];
-    if (current === undefined || Date.parse(current) < limit.resetAt.getTime()) {
-      runtime.backoff[pool] = isoUtc(limit.resetAt);
-      runtime.backoff_reason[pool] = `${what}${cause ? `: ${cause.slice(0, 200)}` : ''}`;
-    }
-    return {
-      status: nextStatus('running', 'requeue'),
-      question: clip(
-        `${what} reached; retrying after ${isoUtc(limit.resetAt)}${limit.stated ? '' : ' (no reset time given)'}${cause ? `: ${cause}` : ''}`,
-      ),
-      countsAsFailure: false,
-      patch: { usage_requeues: requeues + 1 },
-    };
-  }
-  const hint = cause === undefined ? undefined : hintFor(pool, report.errors.join('\n'));
-  return {
-    status: nextStatus('running', 'fail'),
-    question: clip(`agent ${how}${cause ? `: ${cause}` : ''}${hint ? ` — hint: ${hint}` : ''}`),
-    countsAsFailure: true,
-  };
-}
-
-function clip(question: string): string {
-  return question.length > MAX_QUESTION ? `${question.slice(0, MAX_QUESTION - 1)}…` : question;
 }

@@ -163,9 +163,9 @@ export function describeRealCli(
         expect(processesOf(name)).toEqual([]);
       });
 
-      it.runIf(expected.resume !== undefined)(
-        'continues the blocked conversation when resumed with an answer',
-        async () => {
+      // Registered only for a CLI that resumes, instead of reported as skipped for the others.
+      if (expected.resume !== undefined)
+        it('continues the blocked conversation when resumed with an answer', async () => {
           // The model asks by writing BLOCKED.md; after the resume it only ends its turn.
           const sc = await start({
             kind: 'write',
@@ -199,8 +199,7 @@ export function describeRealCli(
           expect(withHistory?.text).toContain('TASK-123');
           expect(withHistory?.text).toContain('Q-789');
           expect(done['usage']).toEqual(expected.resume?.usage);
-        },
-      );
+        });
 
       extra?.(start);
     },
