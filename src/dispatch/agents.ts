@@ -12,6 +12,8 @@ export interface LaunchVars {
   model: string | undefined;
   workspace: string;
   repoDir: string;
+  /** The CLI conversation to continue (see {@link resumableSession}); a fresh run when undefined. */
+  resumeSession?: string | undefined;
 }
 
 /**
@@ -31,6 +33,8 @@ interface BuiltIn {
   argv: (model: string | undefined, v: LaunchVars) => [string, ...string[]];
   /** True when the CLI reads its prompt from stdin. */
   promptOnStdin: boolean;
+  /** The command that continues conversation `session` instead, for a CLI that can. */
+  resume?: (model: string | undefined, session: string) => [string, ...string[]];
 }
 
 const withModel = (flag: string, model: string | undefined): string[] =>
@@ -55,6 +59,18 @@ const BUILT_INS: Readonly<Record<BuiltInAgent, BuiltIn>> = {
       ...withModel('--model', model),
     ],
     promptOnStdin: true,
+    // The init event's session_id; claude keeps it when resuming, so the next resume works too.
+    resume: (model, session) => [
+      'claude',
+      '-p',
+      '--resume',
+      session,
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--dangerously-skip-permissions',
+      ...withModel('--model', model),
+    ],
   },
   // `-` as the prompt reads stdin; --json prints events, errors among them.
   codex: {
@@ -69,6 +85,20 @@ const BUILT_INS: Readonly<Record<BuiltInAgent, BuiltIn>> = {
       '-',
     ],
     promptOnStdin: true,
+    // `exec resume <thread_id> -`: the thread of the earlier run's `thread.started` event, the
+    // new prompt again from stdin. `--color` belongs to `exec` and goes before `resume`.
+    resume: (model, session) => [
+      'codex',
+      'exec',
+      '--color',
+      'never',
+      'resume',
+      '--dangerously-bypass-approvals-and-sandbox',
+      '--json',
+      ...withModel('--model', model),
+      session,
+      '-',
+    ],
   },
   // Without -p a piped stdin runs headless; every workspace is a fresh, untrusted folder, so
   // --skip-trust is needed or gemini exits 55.
@@ -171,13 +201,31 @@ export function agentCommand(file: AgentsFile, agent: string, vars: LaunchVars):
   const builtIn = isBuiltIn(pool) ? BUILT_INS[pool] : undefined;
   if (!builtIn)
     throw new AgenticError('AGENT_NOT_FOUND', `unknown agent "${pool}"`, { field: 'agent' });
-  const [command, ...args] = builtIn.argv(model, filled);
+  const [command, ...args] =
+    builtIn.resume && vars.resumeSession !== undefined
+      ? builtIn.resume(model, vars.resumeSession)
+      : builtIn.argv(model, filled);
   return {
     argv: [command, ...args, ...extra],
     env,
     cwd: settings?.cwd === 'workspace' ? vars.workspace : vars.repoDir,
     ...(builtIn.promptOnStdin ? { stdin: vars.promptFile } : {}),
   };
+}
+
+/**
+ * The conversation a run of `agent` continues: `session` when the agent is a built-in whose CLI
+ * can resume one (claude, codex) and agents.yaml does not replace its command; otherwise
+ * undefined, and the run starts afresh with the answer in its prompt.
+ */
+export function resumableSession(
+  file: AgentsFile,
+  agent: string,
+  session: string | undefined,
+): string | undefined {
+  const pool = poolOf(agent);
+  if (session === undefined || file.agents[pool]?.command !== undefined) return undefined;
+  return isBuiltIn(pool) && BUILT_INS[pool].resume ? session : undefined;
 }
 
 function isBuiltIn(name: string): name is BuiltInAgent {

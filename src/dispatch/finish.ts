@@ -15,10 +15,19 @@ import {
   saveRuntime,
   type RuntimeState,
 } from './runtime-state.js';
-import { hintFor, readAgentReport, type AgentReport } from './agent-output.js';
+import { readAgentReport } from './agent-output.js';
+import { accountRun, readRunReport } from './agent-usage.js';
+import {
+  clip,
+  failure,
+  MAX_QUESTION,
+  REFUSES_QUIETLY,
+  SESSION_GONE,
+  type Decision,
+} from './failure.js';
 
-/** Longest question taken from BLOCKED.md. */
-export const MAX_QUESTION = 2000;
+export { MAX_QUESTION } from './failure.js';
+
 /** How much of an agent's log is read for its own error output and usage-limit messages. */
 const USAGE_TAIL_BYTES = 64 * 1024;
 /** The ghost question (docs/ARCHITECTURE.md). */
@@ -94,6 +103,10 @@ export async function endRuns(
       readTextIfExists(join(workspaceDir(ctx.config.workspaceRoot, i.name), 'repo', 'BLOCKED.md')),
     ]),
   );
+  // The CLIs' usage and conversation ids, read (like BLOCKED.md) before the transaction.
+  const reports = new Map(
+    items.map((i) => [i.name, readRunReport(workspaceDir(ctx.config.workspaceRoot, i.name))]),
+  );
   let runtime: RuntimeState | undefined;
   const end = async (track: Track, tx: StoreOps): Promise<Map<string, StatusRecord>> => {
     const out = new Map<string, StatusRecord>();
@@ -114,14 +127,25 @@ export async function endRuns(
         endedMs - startedMs < policy.within_seconds * 1000;
       recordOutcome(runtime, poolOf(record.agent), fast, now, policy);
       const { kill_reason: _k, pid: _p, pid_start: _s, ...rest } = record;
+      const report = reports.get(name);
       const next = await track(name, {
         ...rest,
         status: decided.status,
         question: decided.question,
+        ...(report?.run === record.runs
+          ? accountRun(
+              record.usage,
+              record.session_usage,
+              report,
+              record.resume_session !== undefined,
+            )
+          : {}),
+        // A resume continues the conversation once; the next run starts afresh unless resumed again.
+        resume_session: undefined,
         ...decided.patch,
         ...(end.kind === 'exited' ? { exit_code: end.exitCode } : {}),
         ...(decided.status === 'queued'
-          ? { queued_at: isoUtc(now), continue_prompt: true }
+          ? { queued_at: isoUtc(now), continue_prompt: decided.patch?.continue_prompt ?? true }
           : { continue_prompt: undefined }),
         // A completed run owes its closeout (harvest, QA, hand-back) before it is journaled.
         closeout: decided.status === 'completed' ? 'pending' : undefined,
@@ -152,15 +176,6 @@ export async function journalEnds(
   const terminal = new Map(ended.filter(([, r]) => isTerminal(r.status)));
   if (terminal.size > 0) await commitWorkspaces(ctx, terminal);
   for (const [name, record] of ended) ctx.events.emit('finished', name, record);
-}
-
-interface Decision {
-  status: StatusRecord['status'];
-  question: string | undefined;
-  /** False for operator actions and deaths that are not the agent's fault. */
-  countsAsFailure: boolean;
-  /** Record fields the decision sets besides status and question. */
-  patch?: Partial<StatusRecord>;
 }
 
 function decide(
@@ -231,61 +246,17 @@ function decide(
         countsAsFailure: true,
       };
     }
+    const gone = record.resume_session === undefined ? null : SESSION_GONE.exec(tail);
+    if (gone)
+      return {
+        status: nextStatus('running', 'requeue'),
+        question: clip(
+          `could not continue the earlier conversation (${gone[0]}); running again afresh with the answer in the prompt`,
+        ),
+        countsAsFailure: false,
+        patch: { continue_prompt: false },
+      };
     return failure(ctx, record, end, report, now, runtime);
   }
   return { status: nextStatus('running', 'complete'), question: undefined, countsAsFailure: false };
-}
-
-/** CLIs that exit 0 although their permission rules refused an edit: their output is read on success too. */
-const REFUSES_QUIETLY: ReadonlySet<string> = new Set(['opencode']);
-
-/** A failed exit: a usage limit requeues (up to `dispatch.max_requeues`), anything else fails with the CLI's own cause. */
-function failure(
-  ctx: AppContext,
-  record: StatusRecord,
-  end: Extract<RunEnd, { kind: 'exited' }>,
-  report: AgentReport,
-  now: Date,
-  runtime: RuntimeState,
-): Decision {
-  const pool = poolOf(record.agent);
-  const how = end.signal ? `was killed by ${end.signal}` : `exited with code ${end.exitCode}`;
-  // A signal's death says it all (the shell's "Terminated" adds nothing).
-  const cause = end.signal ? undefined : report.errors.at(-1);
-  const limit = report.limit;
-  if (limit !== undefined) {
-    const what = limit.kind === 'rate' ? 'rate limit' : 'usage limit';
-    const requeues = record.usage_requeues ?? 0;
-    if (requeues >= ctx.config.file.dispatch.max_requeues)
-      return {
-        status: nextStatus('running', 'fail'),
-        question: clip(
-          `${pool} hit its ${what} again after ${requeues} requeues (dispatch.max_requeues); giving up: ${cause ?? what}`,
-        ),
-        countsAsFailure: false,
-      };
-    const current = runtime.backoff[pool];
-    if (current === undefined || Date.parse(current) < limit.resetAt.getTime()) {
-      runtime.backoff[pool] = isoUtc(limit.resetAt);
-      runtime.backoff_reason[pool] = `${what}${cause ? `: ${cause.slice(0, 200)}` : ''}`;
-    }
-    return {
-      status: nextStatus('running', 'requeue'),
-      question: clip(
-        `${what} reached; retrying after ${isoUtc(limit.resetAt)}${limit.stated ? '' : ' (no reset time given)'}${cause ? `: ${cause}` : ''}`,
-      ),
-      countsAsFailure: false,
-      patch: { usage_requeues: requeues + 1 },
-    };
-  }
-  const hint = cause === undefined ? undefined : hintFor(pool, report.errors.join('\n'));
-  return {
-    status: nextStatus('running', 'fail'),
-    question: clip(`agent ${how}${cause ? `: ${cause}` : ''}${hint ? ` — hint: ${hint}` : ''}`),
-    countsAsFailure: true,
-  };
-}
-
-function clip(question: string): string {
-  return question.length > MAX_QUESTION ? `${question.slice(0, MAX_QUESTION - 1)}…` : question;
 }

@@ -6,6 +6,7 @@ import { AgenticError } from '../lib/errors.js';
 import { readTail, readTextIfExists } from '../lib/fs.js';
 import { processStartTime } from '../lib/proc.js';
 import type { AgentCommand } from './agents.js';
+import { markRunLog } from './agent-usage.js';
 
 /**
  * The launch wrapper, run by /bin/sh as the leader of the agent's process group. Before the
@@ -84,6 +85,8 @@ export async function launchAgent(
   // A previous run's records must never be mistaken for this one's.
   rmSync(exitPath(workspace), { force: true });
   rmSync(join(meta, 'launch.json'), { force: true });
+  // The log keeps every run's output: the finish reads this run's usage from where it starts.
+  markRunLog(workspace, log, run);
   const fd = openSync(log, 'a');
   try {
     const child = spawn(

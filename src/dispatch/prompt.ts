@@ -17,6 +17,11 @@ export interface PromptParts {
   answer: string | undefined;
   /** The previous run stopped at a usage limit. */
   continueAfterLimit: boolean;
+  /**
+   * The CLI continues the earlier run's conversation, which already holds the preamble and the
+   * task: the prompt is then only what is new (the answer, the note to continue).
+   */
+  resumed?: boolean;
 }
 
 /** Longest answer pasted into a prompt; the whole of it stays in ANSWER.md. */
@@ -35,20 +40,26 @@ export function buildPrompt(template: string | undefined, p: PromptParts): strin
     workspace: p.workspace,
     repo_dir: p.repoDir,
   };
-  const parts = [
-    (template ?? DEFAULT_PROMPT_TEMPLATE).replace(
-      /\{(task|branch|base|workspace|repo_dir)\}/g,
-      (_m, key: string) => values[key] ?? '',
-    ),
-  ];
+  const parts = p.resumed
+    ? []
+    : [
+        (template ?? DEFAULT_PROMPT_TEMPLATE).replace(
+          /\{(task|branch|base|workspace|repo_dir)\}/g,
+          (_m, key: string) => values[key] ?? '',
+        ),
+      ];
   if (p.answer !== undefined) {
     const answer =
       p.answer.length > MAX_ANSWER
         ? `${p.answer.slice(0, MAX_ANSWER)}\n[…cut; read ANSWER.md]`
         : p.answer;
     parts.push(
-      '',
-      'An earlier run of yours stopped to ask a question (or its work was sent back). The answer, also in ANSWER.md at the repository root:',
+      ...(p.resumed
+        ? ['The answer to your question (also in ANSWER.md at the repository root):']
+        : [
+            '',
+            'An earlier run of yours stopped to ask a question (or its work was sent back). The answer, also in ANSWER.md at the repository root:',
+          ]),
       '',
       answer.trim(),
       '',
@@ -57,9 +68,11 @@ export function buildPrompt(template: string | undefined, p: PromptParts): strin
   }
   if (p.continueAfterLimit) {
     parts.push(
-      '',
+      ...(parts.length > 0 ? [''] : []),
       'Your previous run stopped at a usage limit. Continue the task from where you left off; check the working tree and the commits on your branch first.',
     );
   }
+  // A resume with neither an answer nor a limit behind it (a failed run resumed as is).
+  if (parts.length === 0) parts.push('Continue the task from where you left off.');
   return parts.join('\n');
 }

@@ -13,7 +13,7 @@ import { AgenticError, toAgenticError } from '../lib/errors.js';
 import { readTextIfExists } from '../lib/fs.js';
 import { isProcessAlive } from '../lib/proc.js';
 import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
-import { agentCommand, findExecutable } from './agents.js';
+import { agentCommand, findExecutable, resumableSession } from './agents.js';
 import { claimReady, type Claim } from './claim.js';
 import { endRuns, journalEnds, type FinishItem, type RunEnd } from './finish.js';
 import { launchAgent, logPath, readExitRecord, type Launched } from './launch.js';
@@ -335,7 +335,12 @@ export class Runner {
         ref: record.base_ref,
         sha: record.base_sha,
       });
-      const prompt = promptFor(this.ctx.config.file, name, record, prep);
+      const resumeSession = resumableSession(
+        this.ctx.config.file,
+        record.agent,
+        record.resume_session,
+      );
+      const prompt = promptFor(this.ctx.config.file, name, record, prep, resumeSession);
       const promptFile = await writePrompt(dir, prompt);
       const model = record.agent.includes(':')
         ? record.agent.slice(record.agent.indexOf(':') + 1)
@@ -346,6 +351,7 @@ export class Runner {
         model,
         workspace: dir,
         repoDir: prep.repoDir,
+        resumeSession,
       });
       if (findExecutable(command.argv[0], env['PATH']) === undefined) {
         await this.finish({
@@ -587,7 +593,13 @@ export class Runner {
  * usage limit. The `shell` agent runs the task as a script, so it gets the task alone (its
  * scripts can read AGENTIC_CONTINUE instead).
  */
-function promptFor(file: AgentsFile, name: string, record: StatusRecord, prep: PrepResult): string {
+function promptFor(
+  file: AgentsFile,
+  name: string,
+  record: StatusRecord,
+  prep: PrepResult,
+  resumeSession: string | undefined,
+): string {
   if (poolOf(record.agent) === 'shell') return record.task;
   return buildPrompt(file.dispatch.prompt_template, {
     task: record.task,
@@ -597,5 +609,6 @@ function promptFor(file: AgentsFile, name: string, record: StatusRecord, prep: P
     repoDir: prep.repoDir,
     answer: readTextIfExists(join(prep.repoDir, 'ANSWER.md')),
     continueAfterLimit: record.continue_prompt === true,
+    resumed: resumeSession !== undefined,
   });
 }

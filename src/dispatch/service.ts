@@ -14,6 +14,7 @@ import {
   isSettled,
   isTerminal,
   leafFor,
+  poolOf,
   validateBranch,
   validateSegment,
   workspaceDir,
@@ -223,10 +224,18 @@ export async function resumeWorkspace(
       });
     const now = isoUtc(ctx.clock.now());
     const { question: _q, exit_code: _e, ...rest } = current;
+    // A blocked run stopped to ask: its conversation is continued with the answer when the same
+    // CLI runs again (the runner falls back to a fresh run for a CLI that cannot resume).
+    const sameCli = options.agent === undefined || poolOf(options.agent) === poolOf(current.agent);
+    const resume =
+      current.status === 'blocked' && sameCli && current.session_id !== undefined
+        ? current.session_id
+        : undefined;
     return track(name, {
       ...rest,
       status: nextStatus(current.status, 'resume'),
       queued_at: now,
+      resume_session: resume,
       ...(options.agent !== undefined ? { agent: options.agent } : {}),
     });
   });

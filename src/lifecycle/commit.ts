@@ -209,6 +209,8 @@ function journalRecord(
   if (r.changes !== undefined) line['changes'] = r.changes;
   if (r.qa !== undefined) line['qa'] = r.qa;
   if (r.delivered !== undefined) line['delivered'] = r.delivered;
+  if (r.usage !== undefined) line['usage'] = r.usage;
+  if (r.session_id !== undefined) line['session_id'] = r.session_id;
   // The report of this version's QA, in its compact form (verdicts, counts, fingerprints: what
   // the next cycle's finding history reads); a report from an earlier cycle is not this one's.
   if (r.qa !== undefined) {

@@ -1,9 +1,20 @@
 import type { AppContext } from '../context.js';
 import type { StatsQuery, StatsRow } from '../store/index.js';
+import type { TokenUsage } from '../workspace/index.js';
+import { readRecord } from './records.js';
 
 /** What `agentic workspace stats` and `agentic_workspace_stats` return. */
 export interface StatsReport {
-  summary: { count: number; by_outcome: Record<string, number>; mean_duration_ms: number | null };
+  summary: {
+    count: number;
+    by_outcome: Record<string, number>;
+    mean_duration_ms: number | null;
+    /**
+     * Tokens and cost the agent CLIs reported, summed once per workspace among the rows (a
+     * record's usage already adds up all of its runs); `workspaces` says how many reported any.
+     */
+    usage: TokenUsage & { workspaces: number };
+  };
   rows: StatsRow[];
   degraded: boolean;
 }
@@ -19,14 +30,46 @@ export async function workspaceStats(ctx: AppContext, query: StatsQuery): Promis
     ? Math.round(durations.reduce((a, b) => a + b, 0) / durations.length)
     : null;
   return {
-    summary: { count: rows.length, by_outcome: byOutcome, mean_duration_ms: mean },
+    summary: {
+      count: rows.length,
+      by_outcome: byOutcome,
+      mean_duration_ms: mean,
+      usage: await usageOf(ctx, new Set(rows.map((r) => r.workspace))),
+    },
     rows,
     degraded: store.degraded,
   };
 }
 
-/** One line: `3 dispatch(es): 2 completed, 1 failed`. */
+/** The usage recorded on each workspace's record, summed; a workspace since removed counts nothing. */
+async function usageOf(
+  ctx: AppContext,
+  workspaces: ReadonlySet<string>,
+): Promise<TokenUsage & { workspaces: number }> {
+  const sum: TokenUsage & { workspaces: number } = {
+    input_tokens: 0,
+    output_tokens: 0,
+    workspaces: 0,
+  };
+  for (const name of workspaces) {
+    const usage = (await readRecord(ctx, name))?.usage;
+    if (usage === undefined) continue;
+    sum.workspaces += 1;
+    sum.input_tokens += usage.input_tokens;
+    sum.output_tokens += usage.output_tokens;
+    if (usage.cost_usd !== undefined)
+      sum.cost_usd = Math.round(((sum.cost_usd ?? 0) + usage.cost_usd) * 1e6) / 1e6;
+  }
+  return sum;
+}
+
+/** One line: `3 dispatch(es): 2 completed, 1 failed; 1200 input + 300 output tokens, $0.0123`. */
 export function statsHeadline(report: StatsReport): string {
   const parts = Object.entries(report.summary.by_outcome).map(([k, v]) => `${v} ${k}`);
-  return `${report.summary.count} dispatch(es): ${parts.join(', ') || 'none'}`;
+  const u = report.summary.usage;
+  const usage =
+    u.workspaces === 0
+      ? ''
+      : `; ${u.input_tokens} input + ${u.output_tokens} output tokens${u.cost_usd !== undefined ? `, $${u.cost_usd.toFixed(4)}` : ''}`;
+  return `${report.summary.count} dispatch(es): ${parts.join(', ') || 'none'}${usage}`;
 }

@@ -113,6 +113,13 @@ export function registerControlTools(server: McpServer, env: ToolEnv): void {
           count: z.number().int(),
           by_outcome: z.record(z.string(), z.number().int()),
           mean_duration_ms: z.number().nullable(),
+          /** Tokens and cost the agent CLIs reported, once per workspace listed. */
+          usage: z.object({
+            input_tokens: z.number().int(),
+            output_tokens: z.number().int(),
+            cost_usd: z.number().optional(),
+            workspaces: z.number().int(),
+          }),
         }),
         rows: z.array(
           z.object({

@@ -23,7 +23,7 @@ export {
   statusRecordSchema,
   TERMINAL_STATUSES,
 } from './record.js';
-export type { Changes, ChecksWait, Delivered, Status, StatusRecord } from './record.js';
+export type { Changes, ChecksWait, Delivered, Status, StatusRecord, TokenUsage } from './record.js';
 export {
   carriesMirrorMark,
   isCurrentMirror,

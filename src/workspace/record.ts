@@ -45,6 +45,18 @@ export const changesSchema = z.object({
 /** A workspace's change size. */
 export type Changes = z.infer<typeof changesSchema>;
 
+/**
+ * Tokens and cost an agent CLI reported: input tokens (cache reads and writes included), output
+ * tokens, and the cost in US dollars when the CLI states one.
+ */
+export const tokenUsageSchema = z.looseObject({
+  input_tokens: count,
+  output_tokens: count,
+  cost_usd: z.number().nonnegative().optional(),
+});
+/** Token usage and cost. */
+export type TokenUsage = z.infer<typeof tokenUsageSchema>;
+
 /** The QA outcome kept on the record (the whole report is `.meta/report.json`). */
 export const qaOutcomeSchema = z.looseObject({
   passed: z.boolean(),
@@ -136,6 +148,14 @@ export const statusRecordSchema = z.looseObject({
   continue_prompt: z.boolean().optional(),
   /** How many times a usage limit requeued this workspace (bounded by `dispatch.max_requeues`). */
   usage_requeues: optionalInt,
+  /** Tokens and cost the agent CLI reported, summed over every run of this workspace. */
+  usage: tokenUsageSchema.optional(),
+  /** The agent CLI's conversation id from its last run (claude's session, codex's thread). */
+  session_id: optionalString,
+  /** The conversation's own total so far: what a resumed run's cumulative figures are measured against. */
+  session_usage: tokenUsageSchema.optional(),
+  /** Set by a resume: the next run continues this conversation instead of starting afresh. */
+  resume_session: optionalString,
 });
 
 /** A validated status record. */

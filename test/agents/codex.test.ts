@@ -11,5 +11,7 @@ describeRealCli('codex', {
     max: (CODEX_RESET_IN_SECONDS + 120) * 1000,
   },
   hangTimeoutMinutes: 0.1,
+  usage: { input_tokens: 200, output_tokens: 40 },
+  resume: { usage: { input_tokens: 300, output_tokens: 60 } },
   authCause: /401 Unauthorized/,
 });

@@ -9,5 +9,6 @@ describeRealCli('gemini', {
     max: (GEMINI_RETRY_SECONDS + 60) * 1000,
   },
   hangTimeoutMinutes: 0.25,
+  usage: { input_tokens: 200, output_tokens: 40 },
   authCause: /API key not valid/,
 });

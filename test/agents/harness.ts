@@ -1,4 +1,12 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { readRecord } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
@@ -14,6 +22,7 @@ import {
   type Daemon,
 } from '../helpers/dispatch.js';
 import {
+  sendJson,
   startModelApi,
   type ModelApi,
   type ModelBehaviour,
@@ -45,6 +54,11 @@ export interface Scenario {
   root: TempRoot;
   repo: string;
   api: ModelApi;
+  /**
+   * A stand-in npm registry that answers 404 and records every request: the CLI is pointed at
+   * it, so a test can prove a run fetched nothing from the registry.
+   */
+  registry: ModelApi;
   env: Record<string, string>;
   /** `agentic dispatch --wait --json`: the final summary and the exit code. */
   dispatchWait(
@@ -71,19 +85,31 @@ export interface ScenarioOptions {
   opencodeConfig?: Record<string, unknown>;
 }
 
+/** Where the installed CLIs are: their `.bin` folder and opencode's warmed config folder. */
+export interface CliInstall {
+  bin: string;
+  opencodeConfig: string;
+}
+
 /** Starts the stand-in, writes the CLI's config into HOME and agents.yaml, and makes a source repo. */
 export async function scenario(
   cli: RealCli,
-  bin: string,
+  install: CliInstall,
   options: ScenarioOptions,
 ): Promise<Scenario> {
   const root = tempRoot(`agentic-${cli}-`);
   const repo = makeSourceRepo(root);
   const api = await startModelApi(RESPONDERS[cli], options.behaviour);
+  const registry = await startModelApi(
+    (_req, res) => sendJson(res, 404, { error: 'not found' }),
+    options.behaviour,
+  );
   const agentEnv = Object.fromEntries(
-    Object.entries({ ...cliEnv(cli, root, api.url, options), ...options.agentEnv }).filter(
-      ([, v]) => v !== '',
-    ),
+    Object.entries({
+      ...cliEnv(cli, root, api.url, install, options),
+      npm_config_registry: `${registry.url}/`,
+      ...options.agentEnv,
+    }).filter(([, v]) => v !== ''),
   );
   writeAgentsYaml(
     root,
@@ -100,7 +126,7 @@ export async function scenario(
   const env = {
     ...root.env,
     ...GIT_ENV,
-    PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+    PATH: `${install.bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
   };
   const agent = `${cli}:${MODELS[cli]}`;
   const daemons: Daemon[] = [];
@@ -108,6 +134,7 @@ export async function scenario(
     root,
     repo,
     api,
+    registry,
     env,
     async dispatchWait(task, as = agent) {
       // The task goes on stdin: a task past 128 KiB cannot be one argument of ours either.
@@ -143,6 +170,7 @@ export async function scenario(
     async close() {
       for (const d of daemons) await d.stop('SIGKILL');
       await api.close();
+      await registry.close();
       // A CLI's own background work (opencode installs its plugins into HOME) may still be
       // finishing a write: retry instead of failing on ENOTEMPTY.
       rmSync(root.coreRoot, { recursive: true, force: true, maxRetries: 60, retryDelay: 250 });
@@ -155,6 +183,7 @@ function cliEnv(
   cli: RealCli,
   root: TempRoot,
   url: string,
+  install: CliInstall,
   options: ScenarioOptions,
 ): Record<string, string> {
   const home = root.coreRoot;
@@ -193,10 +222,17 @@ function cliEnv(
         JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } } }),
       );
       return { GEMINI_API_KEY: 'standin', GOOGLE_GEMINI_BASE_URL: url };
-    case 'opencode':
-      mkdirSync(join(home, '.config', 'opencode'), { recursive: true });
+    case 'opencode': {
+      // Opencode installs its plugin package into its config folder from the registry when
+      // that folder has none; the warmed copy made with the CLIs stands in for it (shared
+      // node_modules, own package files), so a run never waits on the registry.
+      const config = join(home, '.config', 'opencode');
+      mkdirSync(config, { recursive: true });
+      for (const file of ['package.json', 'package-lock.json'])
+        copyFileSync(join(install.opencodeConfig, file), join(config, file));
+      symlinkSync(join(install.opencodeConfig, 'node_modules'), join(config, 'node_modules'));
       writeFileSync(
-        join(home, '.config', 'opencode', 'opencode.json'),
+        join(config, 'opencode.json'),
         JSON.stringify({
           $schema: 'https://opencode.ai/config.json',
           autoupdate: false,
@@ -212,7 +248,9 @@ function cliEnv(
           ...options.opencodeConfig,
         }),
       );
-      return {};
+      // Its model catalogue comes from models.dev at start; the stand-in provider needs none.
+      return { OPENCODE_DISABLE_MODELS_FETCH: '1' };
+    }
   }
 }
 

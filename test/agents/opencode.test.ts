@@ -9,10 +9,7 @@ describeRealCli(
       /^usage limit reached; retrying after .*\(no reset time given\): You exceeded your current quota/,
     pauseMs: { min: 55 * 60_000, max: 65 * 60_000 },
     hangTimeoutMinutes: 0.75,
-    concurrent: true,
-    // opencode installs its model provider package from the npm registry into each fresh HOME
-    // at run time; on a loaded machine that install took minutes and the tests timed out.
-    optInBecause: 'its per-HOME provider install from the registry is too slow to be reliable yet',
+    usage: { input_tokens: 200, output_tokens: 40, cost_usd: 0 },
     authCause: /Incorrect API key provided/,
   },
   (start) => {

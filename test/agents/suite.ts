@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ensureAgentClis, type RealCli } from '../helpers/agent-clis.js';
-import { runCli } from '../helpers/cli.js';
+import { json, runCli } from '../helpers/cli.js';
+import { waitUntil } from '../helpers/dispatch.js';
 import type { ModelBehaviour } from '../helpers/model-apis.js';
 import {
   backoffOf,
@@ -28,6 +29,13 @@ export interface CliExpectations {
   hangTimeoutMinutes: number;
   /** Run this CLI's tests side by side (for a CLI that takes long to start). */
   concurrent?: boolean;
+  /** The usage recorded for the completing run, from the stand-in's token counts (and the CLI's cost). */
+  usage: { input_tokens: number; output_tokens: number; cost_usd?: number };
+  /**
+   * For a CLI that continues its conversation on resume: the workspace's usage after a blocked
+   * run and its resumed run (the CLI's cumulative figures must not be counted twice).
+   */
+  resume?: { usage: { input_tokens: number; output_tokens: number; cost_usd?: number } };
   /**
    * Why this CLI's group runs only when AGENTIC_TEST_<CLI>=1 is set, if it does: a known gap,
    * reported by the suite instead of failing CI on something outside the product.
@@ -59,7 +67,7 @@ export function describeRealCli(
     () => {
       const start: Start = async (behaviour, options = {}) => {
         if (!clis.ok) throw new Error(clis.reason);
-        const s = await scenario(cli, clis.bin, { behaviour, ...options });
+        const s = await scenario(cli, clis, { behaviour, ...options });
         onTestFinished(() => s.close());
         return s;
       };
@@ -83,6 +91,27 @@ export function describeRealCli(
         );
         expect(transcript.stdout).not.toMatch(/^\{"/m);
         expect((await runCli(['logs', name, '--raw'], sc.env)).stdout).toMatch(/^\{"/m);
+        // The CLI's usage is on the record, the journal line and the stats summary.
+        const record = await sc.record(name);
+        expect(record?.['usage']).toEqual(expected.usage);
+        expect(String(record?.['session_id'] ?? '')).not.toBe('');
+        const journal = readFileSync(join(ws, '.meta', 'journal.jsonl'), 'utf8')
+          .trim()
+          .split('\n');
+        expect(JSON.parse(journal.at(-1) ?? '{}')).toMatchObject({ usage: expected.usage });
+        // The stats row is written with the journal commit, which may trail the answer.
+        const stats = await waitUntil(
+          'a stats row',
+          async () => {
+            const s = json(await runCli(['workspace', 'stats', '--json'], sc.env));
+            return (s['summary'] as { count: number }).count > 0 ? s : undefined;
+          },
+          30_000,
+        );
+        expect(stats['summary']).toMatchObject({ usage: { ...expected.usage, workspaces: 1 } });
+        // Nothing was fetched from the package registry during the run (opencode's plugin
+        // package comes from the warmed cache).
+        expect(sc.registry.requests).toEqual([]);
       });
 
       it('requeues on a usage-limit answer and pauses the pool for as long as the limit says', async () => {
@@ -133,6 +162,44 @@ export function describeRealCli(
         // Every process the run started is gone: the group, and any helper that left it.
         expect(processesOf(name)).toEqual([]);
       });
+
+      // Registered only for a CLI that resumes, instead of reported as skipped for the others.
+      if (expected.resume !== undefined)
+        it('continues the blocked conversation when resumed with an answer', async () => {
+          // The model asks by writing BLOCKED.md; after the resume it only ends its turn.
+          const sc = await start({
+            kind: 'write',
+            path: 'BLOCKED.md',
+            content: 'Q-789: A or B?\n',
+          });
+          const first = await sc.dispatchWait('- pick A or B (TASK-123)');
+          expect(first.summary).toMatchObject({ status: 'blocked' });
+          const name = String(first.summary['workspace']);
+          const blocked = await sc.record(name);
+          const session = String(blocked?.['session_id'] ?? '');
+          expect(session).not.toBe('');
+          const seen = sc.api.requests.length;
+          await sc.startDaemon();
+          const resumed = await runCli(['resume', name, '--answer', 'ANSWER-456: B'], sc.env);
+          expect(resumed.code, resumed.stderr).toBe(0);
+          const done = await waitForRecord(
+            sc,
+            name,
+            'the resumed run',
+            (r) => r['runs'] === 2 && r['status'] !== 'queued' && r['status'] !== 'running',
+          );
+          expect(done).toMatchObject({ status: 'completed', session_id: session });
+          expect(done['resume_session']).toBeUndefined();
+          // The resumed run's requests carry the first run's conversation (the task and the
+          // question the model wrote), which its own prompt — only the answer — does not.
+          const later = sc.api.requests.slice(seen).filter((r) => r.method === 'POST');
+          expect(later.length).toBeGreaterThan(0);
+          expect(later.some((r) => r.text.includes('ANSWER-456'))).toBe(true);
+          const withHistory = later.find((r) => r.text.includes('ANSWER-456'));
+          expect(withHistory?.text).toContain('TASK-123');
+          expect(withHistory?.text).toContain('Q-789');
+          expect(done['usage']).toEqual(expected.resume?.usage);
+        });
 
       extra?.(start);
     },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAgentsFile } from '../../src/config/index.js';
-import { agentCommand, type LaunchVars } from '../../src/dispatch/agents.js';
+import { agentCommand, resumableSession, type LaunchVars } from '../../src/dispatch/agents.js';
+import { buildPrompt } from '../../src/dispatch/prompt.js';
 
 const vars = (prompt: string, model?: string): LaunchVars => ({
   prompt,
@@ -86,5 +87,78 @@ describe('per-agent settings for built-ins', () => {
     const command = agentCommand(custom, 'mine', vars('t'));
     expect(command.argv).toEqual(['my-agent', '--model', 'm1']);
     expect(command.stdin).toBe('/ws/.meta/prompt.md');
+  });
+});
+
+describe('resuming the conversation of an earlier run', () => {
+  const none = parseAgentsFile('', 'agents.yaml');
+  const resume = (agent: string): string[] =>
+    agentCommand(none, agent, { ...vars('t', 'm1'), resumeSession: 'sess-1' }).argv;
+
+  it('starts claude with --resume <session> and codex with exec resume <thread> -, prompt on stdin', () => {
+    expect(resume('claude')).toEqual([
+      'claude',
+      '-p',
+      '--resume',
+      'sess-1',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--dangerously-skip-permissions',
+      '--model',
+      'm1',
+    ]);
+    expect(resume('codex')).toEqual([
+      'codex',
+      'exec',
+      '--color',
+      'never',
+      'resume',
+      '--dangerously-bypass-approvals-and-sandbox',
+      '--json',
+      '--model',
+      'm1',
+      'sess-1',
+      '-',
+    ]);
+    expect(agentCommand(none, 'codex', { ...vars('t'), resumeSession: 'x' }).stdin).toBe(
+      '/ws/.meta/prompt.md',
+    );
+  });
+
+  it('resumes only built-ins whose CLI can, and not when agents.yaml replaces the command', () => {
+    expect(resumableSession(none, 'claude:opus', 's')).toBe('s');
+    expect(resumableSession(none, 'codex', 's')).toBe('s');
+    expect(resumableSession(none, 'gemini', 's')).toBeUndefined();
+    expect(resumableSession(none, 'opencode', 's')).toBeUndefined();
+    expect(resumableSession(none, 'claude', undefined)).toBeUndefined();
+    const replaced = parseAgentsFile(
+      'agents:\n  claude:\n    command: [my-claude, "{prompt}"]\n',
+      'agents.yaml',
+    );
+    expect(resumableSession(replaced, 'claude', 's')).toBeUndefined();
+    // A session on a CLI that cannot resume gives the fresh command line.
+    expect(agentCommand(none, 'gemini', { ...vars('t'), resumeSession: 's' }).argv).not.toContain(
+      's',
+    );
+  });
+
+  it('a resumed prompt carries only the answer; a fresh one the preamble, task and answer', () => {
+    const parts = {
+      task: 'TASK-TEXT',
+      branch: 'b',
+      base: 'main',
+      workspace: 'w',
+      repoDir: '/r',
+      answer: 'use option B\n',
+      continueAfterLimit: false,
+    };
+    const resumed = buildPrompt(undefined, { ...parts, resumed: true });
+    expect(resumed).toMatch(/^The answer to your question/);
+    expect(resumed).toContain('use option B');
+    expect(resumed).not.toContain('TASK-TEXT');
+    const fresh = buildPrompt(undefined, parts);
+    expect(fresh).toContain('TASK-TEXT');
+    expect(fresh).toContain('use option B');
   });
 });

@@ -29,8 +29,22 @@ export function agentCliDir(): string {
   return join(base, key);
 }
 
-/** The installed CLIs: their `.bin` folder, or why they could not be installed. */
-export type AgentClis = { ok: true; bin: string } | { ok: false; reason: string };
+/**
+ * The installed CLIs: their `.bin` folder and opencode's warmed config folder
+ * ({@link opencodeConfigDir}), or why they could not be installed.
+ */
+export type AgentClis =
+  { ok: true; bin: string; opencodeConfig: string } | { ok: false; reason: string };
+
+/**
+ * A warmed copy of what opencode installs into its config folder (`~/.config/opencode`) on
+ * every start when it is missing: the `@opencode-ai/plugin` package at opencode's own version,
+ * fetched from the npm registry in the background. A test links it into each fresh HOME so no
+ * run depends on the registry.
+ */
+export function opencodeConfigDir(): string {
+  return join(agentCliDir(), 'opencode-config');
+}
 
 const POSTINSTALL: ReadonlyArray<[string, string]> = [
   ['@anthropic-ai/claude-code', 'install.cjs'],
@@ -49,13 +63,13 @@ const LOCK_STALE_MS = 15 * 60 * 1000;
  */
 export function ensureAgentClis(): AgentClis {
   const dir = agentCliDir();
-  const marker = join(dir, 'installed.json');
+  const markers = [join(dir, 'installed.json'), join(opencodeConfigDir(), 'installed.json')];
   const bin = join(dir, 'node_modules', '.bin');
   try {
-    if (!existsSync(marker)) install(dir, marker);
+    if (!markers.every((m) => existsSync(m))) install(dir, markers);
     for (const name of Object.keys(AGENT_CLIS))
       if (!existsSync(join(bin, name))) throw new Error(`${name} missing from ${bin}`);
-    return { ok: true, bin };
+    return { ok: true, bin, opencodeConfig: opencodeConfigDir() };
   } catch (err) {
     const reason = `cannot install the agent CLIs into ${dir}: ${(err as Error).message}`;
     if (process.env['CI'] === 'true') throw new Error(reason, { cause: err });
@@ -63,7 +77,8 @@ export function ensureAgentClis(): AgentClis {
   }
 }
 
-function install(dir: string, marker: string): void {
+function install(dir: string, markers: string[]): void {
+  const done = (): boolean => markers.every((m) => existsSync(m));
   mkdirSync(dir, { recursive: true });
   const lock = `${dir}.lock`;
   const deadline = Date.now() + 10 * 60 * 1000;
@@ -72,7 +87,7 @@ function install(dir: string, marker: string): void {
       mkdirSync(lock);
       break;
     } catch {
-      if (existsSync(marker)) return;
+      if (done()) return;
       const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
       if (age > LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error('timed out waiting for another install');
@@ -80,31 +95,57 @@ function install(dir: string, marker: string): void {
     }
   }
   try {
-    if (existsSync(marker)) return;
-    const specs = Object.values(AGENT_CLIS).map((c) => `${c.pkg}@${c.version}`);
-    execFileSync(
-      'npm',
-      ['install', '--prefix', dir, '--no-audit', '--no-fund', '--ignore-scripts', ...specs],
-      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10 * 60 * 1000, cwd: dir },
-    );
-    // The two install scripts that put the platform binary in place; gemini's and codex's need
-    // none (node-pty's native build is optional and slow, so no script runs by default).
-    for (const [pkg, script] of POSTINSTALL)
-      execFileSync(process.execPath, [script], {
-        cwd: join(dir, 'node_modules', pkg),
-        stdio: ['ignore', 'ignore', 'pipe'],
-        timeout: 5 * 60 * 1000,
-      });
-    for (const name of Object.keys(AGENT_CLIS))
-      execFileSync(join(dir, 'node_modules', '.bin', name), ['--version'], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        timeout: 60_000,
-        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir },
-      });
-    writeFileSync(marker, `${JSON.stringify(AGENT_CLIS)}\n`);
+    if (!existsSync(join(dir, 'installed.json'))) installClis(dir);
+    if (!existsSync(join(opencodeConfigDir(), 'installed.json'))) warmOpencodeConfig();
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+}
+
+function installClis(dir: string): void {
+  const specs = Object.values(AGENT_CLIS).map((c) => `${c.pkg}@${c.version}`);
+  execFileSync(
+    'npm',
+    ['install', '--prefix', dir, '--no-audit', '--no-fund', '--ignore-scripts', ...specs],
+    { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10 * 60 * 1000, cwd: dir },
+  );
+  // The two install scripts that put the platform binary in place; gemini's and codex's need
+  // none (node-pty's native build is optional and slow, so no script runs by default).
+  for (const [pkg, script] of POSTINSTALL)
+    execFileSync(process.execPath, [script], {
+      cwd: join(dir, 'node_modules', pkg),
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 5 * 60 * 1000,
+    });
+  for (const name of Object.keys(AGENT_CLIS))
+    execFileSync(join(dir, 'node_modules', '.bin', name), ['--version'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 60_000,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir },
+    });
+  writeFileSync(join(dir, 'installed.json'), `${JSON.stringify(AGENT_CLIS)}\n`);
+}
+
+/**
+ * Installs into {@link opencodeConfigDir} what opencode would install into its config folder,
+ * the way it does: the plugin package at opencode's version, install scripts off. Opencode
+ * skips its own install when that folder has `node_modules` and a lock naming every dependency
+ * of its package.json.
+ */
+function warmOpencodeConfig(): void {
+  const config = opencodeConfigDir();
+  rmSync(config, { recursive: true, force: true });
+  mkdirSync(config, { recursive: true });
+  writeFileSync(
+    join(config, 'package.json'),
+    `${JSON.stringify({ dependencies: { '@opencode-ai/plugin': AGENT_CLIS.opencode.version } })}\n`,
+  );
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--save-exact'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 10 * 60 * 1000,
+    cwd: config,
+  });
+  writeFileSync(join(config, 'installed.json'), `${JSON.stringify(AGENT_CLIS.opencode)}\n`);
 }
 
 /** The version the installed CLI reports (for failure messages and the suite's record). */
