@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { AgenticError } from '../lib/errors.js';
 import { readTail, readTextIfExists } from '../lib/fs.js';
+import { cgroupBase } from '../lib/cgroup.js';
 import { processStartTime } from '../lib/proc.js';
 import type { AgentCommand } from './agents.js';
 import { markRunLog } from './agent-usage.js';
@@ -20,9 +21,13 @@ import { markRunLog } from './agent-usage.js';
  * it parses. Only the exit statuses of the signals that end processes (HUP, INT, QUIT, ABRT,
  * BUS, FPE, KILL, SEGV, PIPE, ALRM, TERM) are read as a signal: a CLI may exit 144 or 173 by
  * itself (gemini does). The agent's stdin is the command's `stdin` file (the prompt) or /dev/null.
+ * Where cgroup v2 can be used, the wrapper first moves itself into `<cgroup base>/<its pid>`, so
+ * everything the agent starts — even a process that leaves the group with `setsid` — stays
+ * where a kill finds it (src/lib/cgroup.ts).
  */
 const WRAPPER = `
-meta=$1; run=$2; input=$3; shift 3
+meta=$1; run=$2; input=$3; cg=$4; shift 4
+if [ -n "$cg" ] && mkdir -p "$cg/$$" 2>/dev/null; then echo $$ > "$cg/$$/cgroup.procs" 2>/dev/null; fi
 printf '{"pid":%d,"run":%d}\\n' "$$" "$run" > "$meta/launch.json"
 trap 'sig_seen=1' TERM INT HUP
 "$@" <"$input"
@@ -98,6 +103,7 @@ export async function launchAgent(
         meta,
         String(run),
         command.stdin ?? '/dev/null',
+        cgroupBase() ?? '',
         ...command.argv,
       ],
       {

@@ -1,6 +1,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { cgroupMembers, removeEndedCgroups, signalCgroup } from '../lib/cgroup.js';
 import { isoUtc } from '../lib/clock.js';
 import { readTextIfExists, writeFileAtomic } from '../lib/fs.js';
 import type { Logger } from '../lib/logger.js';
@@ -51,8 +52,11 @@ export interface TerminateOptions {
  * kill` without one). Returns false when the group is already gone.
  */
 export function terminateGroup(pgid: number, options: TerminateOptions): boolean {
-  if (!groupAlive(pgid)) return false;
+  // The cgroup also holds what left the group with setsid; without one, the group is all.
+  const contained = cgroupMembers(pgid);
+  if (!groupAlive(pgid) && contained.length === 0) return false;
   const members = groupMembers(pgid);
+  for (const m of contained) if (!members.some((g) => g.pid === m.pid)) members.push(m);
   if (members.length > 0) {
     const entry: ReapEntry = {
       pgid,
@@ -74,6 +78,7 @@ export function terminateGroup(pgid: number, options: TerminateOptions): boolean
     }
   }
   signalGroup(pgid, 'SIGTERM');
+  signalCgroup(pgid, 'SIGTERM');
   return true;
 }
 
@@ -87,8 +92,9 @@ export interface ReapPass {
 
 /**
  * One pass over the recorded deadlines: a group none of whose recorded members is alive is
- * forgotten; one past its deadline gets SIGKILL (the group, and each recorded member still
- * alive, in case it moved to a group of its own); the rest wait. `pgids` limits the pass.
+ * forgotten; one past its deadline gets SIGKILL (the group, its cgroup, and each recorded
+ * member still alive, in case it moved to a group of its own); the rest wait. `pgids` limits
+ * the pass. The cgroups of runs that are over are removed on the way.
  */
 export function enforceReapDeadlines(
   coreRoot: string,
@@ -98,6 +104,7 @@ export function enforceReapDeadlines(
 ): ReapPass {
   const dir = reapDir(coreRoot);
   const pass: ReapPass = { waiting: 0, killed: 0 };
+  removeEndedCgroups();
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -118,6 +125,7 @@ export function enforceReapDeadlines(
       continue;
     }
     if (alive.some((m) => processGroupOf(m.pid) === entry.pgid)) signalGroup(entry.pgid, 'SIGKILL');
+    signalCgroup(entry.pgid, 'SIGKILL');
     for (const m of alive) {
       try {
         process.kill(m.pid, 'SIGKILL');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { readRecord } from '../../src/lifecycle/index.js';
+import { cgroupBase, runCgroup } from '../../src/lib/cgroup.js';
 import { json, runCli } from '../helpers/cli.js';
 import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import {
@@ -124,5 +125,48 @@ describe('no agent process outlives its grace period', () => {
       question: 'killed by operator',
     });
     expect((await readRecord(c, workspace))?.pid).toBeUndefined();
+  }, 120_000);
+
+  it("kills a process that left the group with setsid, through the run's cgroup, and removes the cgroup", async () => {
+    if (cgroupBase() === undefined) {
+      // CI must prove it; elsewhere (no cgroup v2 we may write to) the process group is all.
+      expect(process.env['CI'], 'no writable cgroup v2 here').not.toBe('true');
+      return;
+    }
+    writeAgentsYaml(root, 'dispatch:\n  kill_grace_seconds: 2\n');
+    daemon = await startDaemon(root);
+    const res = await runCli(
+      [
+        'dispatch',
+        '--repo',
+        repo,
+        '--agent',
+        'shell',
+        '--task',
+        `setsid sh -c 'trap "" TERM; echo $$ > ${pidFile()}; sleep 1000' & wait`,
+        '--json',
+      ],
+      env,
+    );
+    expect(res.code, res.stderr).toBe(0);
+    const workspace = String(json(res)['workspace']);
+    grandchild = await readGrandchild();
+    const c = (ctx = testContext(root));
+    const wrapper = await waitUntil(
+      'the agent pid to be recorded',
+      async () => (await readRecord(c, workspace))?.pid,
+      30_000,
+    );
+    // It is in the run's cgroup although it is in a session and group of its own.
+    expect(readFileSync(`/proc/${grandchild}/cgroup`, 'utf8')).toContain(`/agentic/${wrapper}`);
+    const killed = await runCli(['kill', '--json'], env);
+    expect(killed.code, killed.stderr).toBe(0);
+    const pid = grandchild;
+    await waitUntil('the setsid process to be gone', () => !alive(pid), 60_000);
+    await waitUntil(
+      "the run's cgroup to be removed",
+      () => runCgroup(wrapper) === undefined,
+      60_000,
+    );
   }, 120_000);
 });
