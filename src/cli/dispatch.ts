@@ -12,7 +12,7 @@ import { lastLogLine, logPath } from '../dispatch/launch.js';
 import { Runner } from '../dispatch/runner.js';
 import { pausedPoolsFromFile } from '../dispatch/runtime-state.js';
 import { renderLogLine } from '../dispatch/transcript.js';
-import { commitWorkspace } from '../lifecycle/commit.js';
+import { commitWorkspace, needsCommit } from '../lifecycle/commit.js';
 import { readRecord } from '../lifecycle/index.js';
 import { DELIVER_MODES } from '../config/index.js';
 import { AgenticError } from '../lib/errors.js';
@@ -264,6 +264,9 @@ async function settled(ctx: AppContext, name: string, ms: number): Promise<Statu
   }
 }
 
+/** How long `--wait` with an embedded runner waits for a settled run's journal commit. */
+const COMMIT_WAIT_MS = 60_000;
+
 /** Waits for a workspace to reach a terminal status, running an embedded runner when no runner holds the lease. */
 async function waitFor(ctx: AppContext, name: string): Promise<StatusRecord> {
   const runner = leaseHeld(ctx.config.coreRoot, ctx.clock.now())
@@ -271,13 +274,26 @@ async function waitFor(ctx: AppContext, name: string): Promise<StatusRecord> {
     : await Runner.start(ctx);
   const tty = process.stderr.isTTY === true;
   let lastLine = '';
+  let settledAt: number | undefined;
   try {
     for (;;) {
       const record = await readRecord(ctx, name);
       if (!record) throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace vanished: ${name}`);
       if (isSettled(record)) {
-        if (tty) process.stderr.write('\n');
-        return record;
+        // An embedded runner is closed (and the process may exit) once this returns: the run's
+        // journal line and its history and stats rows are committed by then, not left to the
+        // next runner (bounded, should the commit keep failing).
+        settledAt ??= Date.now();
+        if (
+          runner === undefined ||
+          !needsCommit(ctx, name, record) ||
+          Date.now() - settledAt > COMMIT_WAIT_MS
+        ) {
+          if (tty) process.stderr.write('\n');
+          return record;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
       const line = progressLine(ctx, name, record);
       if (tty) process.stderr.write(`\r\x1b[2K${line}`);

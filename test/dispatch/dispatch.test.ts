@@ -211,6 +211,12 @@ describe('dispatching shell agents through a daemon', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(json(ok)).toMatchObject({ status: 'completed' });
     expect(ok.stderr).toMatch(/preparing|running|queued/);
+    // The embedded runner is gone with the command: the journal commit (line, history and
+    // stats rows, then the marker) happened before it exited, not left to a next runner.
+    const okDir = join(root.coreRoot, 'workspace', String(json(ok)['workspace']));
+    expect(existsSync(join(okDir, '.meta', 'commit.json'))).toBe(true);
+    const stats = json(await runCli(['workspace', 'stats', '--json'], env));
+    expect(stats['summary']).toMatchObject({ count: 1 });
     const bad = await runCli(
       [
         'dispatch',
