@@ -257,17 +257,17 @@ export async function cancelWorkspace(ctx: AppContext, name: string): Promise<St
         field: 'workspace',
       });
     if (current.status === 'running')
-      return { record: await track(name, { ...current, kill_reason: 'cancel' }), pid: current.pid };
+      return { record: await track(name, { ...current, kill_reason: 'cancel' }), running: current };
     return {
       record: await track(name, {
         ...current,
         status: nextStatus(current.status, 'cancel'),
         question: 'cancelled',
       }),
-      pid: undefined,
+      running: undefined,
     };
   });
-  if (result.pid !== undefined) terminateAgent(ctx, result.pid, name, 'cancel');
+  if (result.running !== undefined) await terminateAgent(ctx, result.running, name, 'cancel');
   else if (result.record?.status === 'cancelled') await commitWorkspace(ctx, name);
   await wakeRunner(ctx.config.coreRoot);
   if (!result.record) throw new AgenticError('INTERNAL', 'cancel produced no record');
@@ -287,7 +287,7 @@ export async function killAll(ctx: AppContext): Promise<{ killed: string[]; canc
       const r = await recordInTx(ctx, tx, name);
       if (r?.status === 'running') {
         await track(name, { ...r, kill_reason: 'operator' });
-        return { pid: r.pid, cancelled: false };
+        return { running: r, cancelled: false };
       }
       if (r?.status === 'queued') {
         await track(name, {
@@ -295,7 +295,7 @@ export async function killAll(ctx: AppContext): Promise<{ killed: string[]; canc
           status: nextStatus('queued', 'kill'),
           question: 'killed by operator',
         });
-        return { pid: undefined, cancelled: true };
+        return { running: undefined, cancelled: true };
       }
       return undefined;
     });
@@ -304,15 +304,28 @@ export async function killAll(ctx: AppContext): Promise<{ killed: string[]; canc
       await commitWorkspace(ctx, name);
     } else if (outcome) {
       killed.push(name);
-      if (outcome.pid !== undefined) terminateAgent(ctx, outcome.pid, name, 'operator');
+      if (outcome.running !== undefined)
+        await terminateAgent(ctx, outcome.running, name, 'operator');
     }
   }
   await wakeRunner(ctx.config.coreRoot);
   return { killed, cancelled };
 }
 
-/** SIGTERM to a running agent's process group, its SIGKILL deadline recorded for whichever process enforces it first. */
-function terminateAgent(ctx: AppContext, pgid: number, name: string, reason: string): void {
+/**
+ * SIGTERM to a running agent's process group, its SIGKILL deadline recorded for whichever
+ * process enforces it first. In a fleet only the owning node may signal: another node's pid
+ * number means nothing here (the owner acts on the recorded kill reason).
+ */
+async function terminateAgent(
+  ctx: AppContext,
+  record: { pid?: number | undefined; node?: string | undefined },
+  name: string,
+  reason: string,
+): Promise<void> {
+  const pgid = record.pid;
+  if (pgid === undefined) return;
+  if ((await ctx.store()).engine === 'postgres' && record.node !== ctx.config.nodeId) return;
   terminateGroup(pgid, {
     coreRoot: ctx.config.coreRoot,
     graceSeconds: ctx.config.file.dispatch.kill_grace_seconds,
