@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../lib/clock.js';
 import { isoUtc } from '../lib/clock.js';
-import { readTextIfExists, writeFileAtomic, isErrno } from '../lib/fs.js';
+import { isErrno, readJsonIfValid, writeFileAtomic } from '../lib/fs.js';
 import { isProcessAlive, processStartTime } from '../lib/proc.js';
 
 /** How often the holder refreshes its heartbeat. */
@@ -28,14 +28,7 @@ export function leasePath(coreRoot: string): string {
 
 /** Reads the lease; undefined when there is none or it is unreadable. */
 export function readLease(coreRoot: string): LeaseInfo | undefined {
-  const text = readTextIfExists(leasePath(coreRoot));
-  if (text === undefined) return undefined;
-  try {
-    const parsed = leaseSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return readJsonIfValid(leasePath(coreRoot), leaseSchema);
 }
 
 /** True when a live runner holds the lease of this CoreRoot. */

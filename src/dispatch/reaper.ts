@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { cgroupMembers, removeEndedCgroups, signalCgroup } from '../lib/cgroup.js';
 import { isoUtc } from '../lib/clock.js';
-import { readTextIfExists, writeFileAtomic } from '../lib/fs.js';
+import { readJsonIfValid, writeFileAtomic } from '../lib/fs.js';
 import type { Logger } from '../lib/logger.js';
 import {
   groupAlive,
@@ -114,7 +114,7 @@ export function enforceReapDeadlines(
   for (const file of files) {
     if (pgids !== undefined && !pgids.has(Number(file.slice(0, -'.json'.length)))) continue;
     const path = join(dir, file);
-    const entry = parseEntry(readTextIfExists(path));
+    const entry = readJsonIfValid(path, reapEntrySchema);
     const alive = entry?.members.filter((m) => isProcessAlive(m.pid, m.start)) ?? [];
     if (entry === undefined || alive.length === 0) {
       rmSync(path, { force: true });
@@ -145,14 +145,4 @@ export function enforceReapDeadlines(
     );
   }
   return pass;
-}
-
-function parseEntry(text: string | undefined): ReapEntry | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const parsed = reapEntrySchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
 }

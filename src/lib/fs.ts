@@ -18,6 +18,7 @@ import {
   write,
   writeSync,
 } from 'node:fs';
+import type { ZodType } from 'zod';
 import { mkdir, rename } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname } from 'node:path';
@@ -74,6 +75,18 @@ export function readTextIfExists(path: string): string | undefined {
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
     throw err;
+  }
+}
+
+/** Reads a JSON file checked by `schema`; undefined when it is absent, not JSON or does not match. */
+export function readJsonIfValid<T>(path: string, schema: ZodType<T>): T | undefined {
+  const text = readTextIfExists(path);
+  if (text === undefined) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
-import { appendDurable, readTextIfExists, writeFileAtomicAsync } from '../lib/fs.js';
+import { appendDurable, readJsonIfValid, writeFileAtomicAsync } from '../lib/fs.js';
 import { GROUPS, type StatsRow } from '../store/index.js';
 import {
   fingerprintOf,
@@ -229,14 +229,7 @@ function readQaReport(dir: string): QaReport | undefined {
 }
 
 function readMarker(path: string): z.infer<typeof markerSchema> | undefined {
-  const text = readTextIfExists(path);
-  if (text === undefined) return undefined;
-  try {
-    const parsed = markerSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return readJsonIfValid(path, markerSchema);
 }
 
 /** The last complete journal line, after cutting off a torn (unterminated) tail left by a crash. */
