@@ -7,7 +7,7 @@ import { loadRuntime, mirrorRuntime, saveRuntime } from '../dispatch/runtime-sta
 import { isoUtc } from '../lib/clock.js';
 import { isProcessAlive, processGroupOf, processStartTime } from '../lib/proc.js';
 import { terminateGroup } from '../dispatch/reaper.js';
-import { fenceViolation } from '../fleet/fence.js';
+import { fenceViolation } from './fence.js';
 import { GROUPS } from '../store/index.js';
 import { mtimesInWorker } from '../lib/stat-worker.js';
 import {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { poolLimits, type ConcurrencySnapshot } from '../dispatch/capacity.js';
-import { fenceViolation } from '../fleet/fence.js';
+import { poolLimits, type ConcurrencySnapshot } from './capacity.js';
+import { fenceViolation } from './fence.js';
 import { isoUtc } from '../lib/clock.js';
 import { GROUPS, type EarlyCommit, type StoreOps } from '../store/index.js';
 import {
