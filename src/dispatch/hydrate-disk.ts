@@ -3,16 +3,12 @@ import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { mtimesInWorker } from '../lib/stat-worker.js';
-import { needsCommit } from '../lifecycle/commit.js';
-import { fenceViolation } from '../lifecycle/fence.js';
-import { rebuildDerivedGroups } from '../lifecycle/track.js';
+import { restoreRecords } from '../lifecycle/track.js';
 import { GROUPS, type StateStore } from '../store/index.js';
 import {
   carriesMirrorMark,
   discoverWorkspaces,
-  fingerprintOf,
   isCurrentMirror,
-  isTerminal,
   readStatusFile,
   registryRecord,
   STATUS_FILE,
@@ -195,22 +191,6 @@ export async function writeMerged(
   all?: Map<string, StatusRecord>,
 ): Promise<void> {
   const store = await ctx.store();
-  await store.transaction(async (tx) => {
-    for (const [name, record] of changed) {
-      // Fleet mode: a copy from before a takeover never replaces the shared record.
-      if (
-        store.engine === 'postgres' &&
-        fenceViolation(
-          registryRecord(await tx.get(GROUPS.registry, name)),
-          record,
-          ctx.config.nodeId,
-        )
-      )
-        continue;
-      await tx.set(GROUPS.registry, name, record);
-      if (isTerminal(record.status) && needsCommit(ctx, name, record))
-        await tx.set(GROUPS.uncommitted, name, fingerprintOf(record));
-    }
-    if (all) await rebuildDerivedGroups(ctx, tx, all);
-  });
+  const fenced = store.engine === 'postgres';
+  await store.transaction((tx) => restoreRecords(ctx, tx, changed, { fenced, all }));
 }

@@ -6,6 +6,7 @@ export {
   queueEntryOf,
   queueEntrySchema,
   rebuildDerivedGroups,
+  restoreRecords,
   trackCommitted,
   trackInTransaction,
   trackWorkspace,

@@ -11,9 +11,8 @@ import {
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
-import { needsCommit } from './commit.js';
 import { scanDiskRecords } from './records.js';
-import { rebuildDerivedGroups } from './track.js';
+import { restoreRecords } from './track.js';
 
 /** The fields of a journal line a rebuild reads; the rest is kept as written. */
 const journalLineSchema = z.looseObject({
@@ -75,10 +74,7 @@ export async function rebuildRegistryFromDisk(
   const queue = readQueueMirror(ctx);
   let versions = 0;
   await store.transaction(async (tx) => {
-    for (const [name, record] of records) {
-      await tx.set(GROUPS.registry, name, record);
-      if (isTerminal(record.status) && needsCommit(ctx, name, record))
-        await tx.set(GROUPS.uncommitted, name, fingerprintOf(record));
+    for (const name of records.keys()) {
       const lines = journals.get(name) ?? [];
       for (const line of lines) {
         await tx.addStats(statsRow(name, line));
@@ -92,7 +88,7 @@ export async function rebuildRegistryFromDisk(
       const { degraded: _d, lease_owner: _o, lease_until: _u, ...stored } = entry;
       await tx.set(GROUPS.syncQueue, entry.id, stored);
     }
-    await rebuildDerivedGroups(ctx, tx, records);
+    await restoreRecords(ctx, tx, records, { fenced: store.engine === 'postgres', all: records });
   });
   const report = { workspaces: records.size, versions, journaled, syncQueued: queue.length };
   ctx.logger.info(
