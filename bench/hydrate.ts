@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
 import { createContext } from '../src/context.js';
-import { hydrate } from '../src/lifecycle/hydrate.js';
+import { hydrate } from '../src/dispatch/hydrate.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { GROUPS } from '../src/store/index.js';
 import {

@@ -8,7 +8,7 @@ import {
 import { nextStatus } from '../lifecycle/transitions.js';
 import { compareQueueCursors, GROUPS, type QueueCursor, type StoreOps } from '../store/index.js';
 import { modelOf, poolOf, statusRecordSchema, type StatusRecord } from '../workspace/index.js';
-import { hasCapacity, poolLimits, type ConcurrencySnapshot } from './capacity.js';
+import { hasCapacity, poolLimits, type ConcurrencySnapshot } from '../lifecycle/capacity.js';
 import { isFrozen } from './frozen.js';
 import {
   countStart,

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import { readRecord, recordInTx, trackInTransaction } from '../lifecycle/index.js';
-import { hydrate, type Reattach } from '../lifecycle/hydrate.js';
+import { hydrate, type Reattach } from './hydrate.js';
 import type { AgentsFile } from '../config/index.js';
 import { checksWaitDueIn, closeoutRun } from '../deliver/index.js';
 import { batched } from '../lib/batch.js';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { RateConfig } from '../config/index.js';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
-import { readTextIfExists, writeFileAtomic } from '../lib/fs.js';
+import { readJsonIfValid, writeFileAtomic } from '../lib/fs.js';
 import { GROUPS, type StoreOps } from '../store/index.js';
 
 /** agents.yaml `dispatch.failure_backoff`: defaults 3 failures within 60 s pause 30 minutes; count 0 turns it off. */
@@ -38,6 +38,11 @@ export function runtimeFile(coreRoot: string): string {
   return join(coreRoot, 'runtime', 'dispatch.json');
 }
 
+/** The file mirror as last written; undefined when absent, torn or not of this shape. */
+function readRuntimeFile(coreRoot: string): RuntimeState | undefined {
+  return readJsonIfValid(runtimeFile(coreRoot), runtimeSchema);
+}
+
 /** Reads runtime state: store first; the file fills pools the store lacks (and carries it all when degraded). */
 export async function loadRuntime(tx: StoreOps, coreRoot: string): Promise<RuntimeState> {
   const state: RuntimeState = { backoff: {}, backoff_reason: {}, fail_count: {}, rates: {} };
@@ -45,19 +50,13 @@ export async function loadRuntime(tx: StoreOps, coreRoot: string): Promise<Runti
     const parsed = runtimeSchema.shape[key].safeParse(await tx.get(GROUPS.runtime, key));
     if (parsed.success) Object.assign(state[key], parsed.data);
   }
-  const text = readTextIfExists(runtimeFile(coreRoot));
-  if (text !== undefined) {
-    try {
-      const file = runtimeSchema.safeParse(JSON.parse(text));
-      if (file.success) {
-        for (const key of RUNTIME_KEYS) {
-          for (const [pool, value] of Object.entries(file.data[key])) {
-            if (!(pool in state[key])) (state[key] as Record<string, unknown>)[pool] = value;
-          }
-        }
+  // A torn or hand-edited file reads as absent: the store's copy (or nothing) stands.
+  const file = readRuntimeFile(coreRoot);
+  if (file !== undefined) {
+    for (const key of RUNTIME_KEYS) {
+      for (const [pool, value] of Object.entries(file[key])) {
+        if (!(pool in state[key])) (state[key] as Record<string, unknown>)[pool] = value;
       }
-    } catch {
-      // A torn or hand-edited file: the store's copy (or nothing) stands.
     }
   }
   return state;
@@ -179,14 +178,8 @@ export function pausedPools(state: RuntimeState, now: Date): PoolPause[] {
 
 /** The paused pools as the file mirror last recorded them (no store access: for progress lines). */
 export function pausedPoolsFromFile(coreRoot: string, now: Date): PoolPause[] {
-  const text = readTextIfExists(runtimeFile(coreRoot));
-  if (text === undefined) return [];
-  try {
-    const parsed = runtimeSchema.safeParse(JSON.parse(text));
-    return parsed.success ? pausedPools(parsed.data, now) : [];
-  } catch {
-    return [];
-  }
+  const file = readRuntimeFile(coreRoot);
+  return file === undefined ? [] : pausedPools(file, now);
 }
 
 /** Clears every pool's pause and fast-failure count (`agentic start`); returns the pools that were paused. */

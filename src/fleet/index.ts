@@ -1,4 +1,3 @@
-export { fenceViolation } from './fence.js';
 export {
   FleetMembership,
   isFleet,

@@ -5,16 +5,16 @@ import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
 import { appendDurable, readJsonIfValid, writeFileAtomicAsync } from '../lib/fs.js';
-import { GROUPS, type StatsRow } from '../store/index.js';
+import { GROUPS } from '../store/index.js';
 import {
   fingerprintOf,
   isTerminal,
-  modelOf,
   parseWorkspaceName,
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
 import { readRecord } from './records.js';
+import { statsRowOf } from './stats.js';
 import { readReport, reportForJournal, type QaReport } from '../qa/index.js';
 
 /** What `agentic commit` and `agentic_commit` return. */
@@ -136,7 +136,7 @@ export async function commitWorkspaces(
         id: name,
         fingerprint,
       });
-      await tx.addStats(statsRow(name, record, line.committed_at));
+      await tx.addStats(statsRowOf(name, record, line.committed_at));
       if ((await tx.get(GROUPS.uncommitted, name)) === fingerprintOf(record))
         await tx.delete(GROUPS.uncommitted, name);
     }
@@ -153,23 +153,6 @@ export async function commitWorkspaces(
   );
   for (const { name } of pending) ctx.events.emit('committed', name);
   return results;
-}
-
-function statsRow(name: string, record: StatusRecord, committedAt: string): StatsRow {
-  return {
-    workspace: name,
-    repo: record.repo,
-    org: record.org,
-    agent: record.agent,
-    model: modelOf(record.agent) ?? null,
-    outcome: record.status,
-    runs: record.runs,
-    duration_ms: durationMs(record),
-    started_at: record.started_at ?? null,
-    ended_at: record.updated_at,
-    committed_at: committedAt,
-    fingerprint: fingerprintOf(record),
-  };
 }
 
 /** True when the record is terminal and its current version has no commit marker yet. */
@@ -260,10 +243,4 @@ function lastJournalEntry(path: string): z.infer<typeof journalKeySchema> | unde
   } finally {
     closeSync(fd);
   }
-}
-
-function durationMs(r: StatusRecord): number | null {
-  if (!r.started_at) return null;
-  const ms = Date.parse(r.updated_at) - Date.parse(r.started_at);
-  return Number.isFinite(ms) && ms >= 0 ? ms : null;
 }

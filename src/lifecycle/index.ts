@@ -1,3 +1,4 @@
+export { fenceViolation } from './fence.js';
 export { readAllRecords, readRecord, recordInTx, scanDiskRecords } from './records.js';
 export { rebuildRegistryFromDisk } from './rebuild.js';
 export type { RebuildReport } from './rebuild.js';
@@ -5,6 +6,7 @@ export {
   queueEntryOf,
   queueEntrySchema,
   rebuildDerivedGroups,
+  restoreRecords,
   trackCommitted,
   trackInTransaction,
   trackWorkspace,

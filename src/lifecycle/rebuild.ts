@@ -1,19 +1,12 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { readTextIfExists } from '../lib/fs.js';
-import { GROUPS, type StateStore, type StatsRow } from '../store/index.js';
-import {
-  fingerprintOf,
-  isTerminal,
-  modelOf,
-  STATUSES,
-  workspaceDir,
-  type StatusRecord,
-} from '../workspace/index.js';
-import { needsCommit } from './commit.js';
+import { readJsonIfValid, readTextIfExists } from '../lib/fs.js';
+import { GROUPS, type StateStore } from '../store/index.js';
+import { isTerminal, STATUSES, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { scanDiskRecords } from './records.js';
-import { rebuildDerivedGroups } from './track.js';
+import { statsRowOf } from './stats.js';
+import { restoreRecords } from './track.js';
 
 /** The fields of a journal line a rebuild reads; the rest is kept as written. */
 const journalLineSchema = z.looseObject({
@@ -75,13 +68,10 @@ export async function rebuildRegistryFromDisk(
   const queue = readQueueMirror(ctx);
   let versions = 0;
   await store.transaction(async (tx) => {
-    for (const [name, record] of records) {
-      await tx.set(GROUPS.registry, name, record);
-      if (isTerminal(record.status) && needsCommit(ctx, name, record))
-        await tx.set(GROUPS.uncommitted, name, fingerprintOf(record));
+    for (const name of records.keys()) {
       const lines = journals.get(name) ?? [];
       for (const line of lines) {
-        await tx.addStats(statsRow(name, line));
+        await tx.addStats(statsRowOf(name, line, line.committed_at));
         versions += 1;
       }
       const last = lines.at(-1);
@@ -92,7 +82,7 @@ export async function rebuildRegistryFromDisk(
       const { degraded: _d, lease_owner: _o, lease_until: _u, ...stored } = entry;
       await tx.set(GROUPS.syncQueue, entry.id, stored);
     }
-    await rebuildDerivedGroups(ctx, tx, records);
+    await restoreRecords(ctx, tx, records, { fenced: store.engine === 'postgres', all: records });
   });
   const report = { workspaces: records.size, versions, journaled, syncQueued: queue.length };
   ctx.logger.info(
@@ -130,31 +120,5 @@ function readJournal(meta: string): JournalLine[] {
 }
 
 function readQueueMirror(ctx: AppContext): Array<z.infer<typeof queueMirrorSchema>[number]> {
-  const text = readTextIfExists(join(ctx.config.coreRoot, 'sync', 'queue.json'));
-  if (text === undefined) return [];
-  try {
-    const parsed = queueMirrorSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : [];
-  } catch {
-    return [];
-  }
-}
-
-function statsRow(name: string, line: JournalLine): StatsRow {
-  const started = line.started_at ? line.started_at : null;
-  const ms = started === null ? NaN : Date.parse(line.updated_at) - Date.parse(started);
-  return {
-    workspace: name,
-    repo: line.repo,
-    org: line.org,
-    agent: line.agent,
-    model: modelOf(line.agent) ?? null,
-    outcome: line.status,
-    runs: line.runs,
-    duration_ms: Number.isFinite(ms) && ms >= 0 ? ms : null,
-    started_at: started,
-    ended_at: line.updated_at,
-    committed_at: line.committed_at,
-    fingerprint: fingerprintOf(line),
-  };
+  return readJsonIfValid(join(ctx.config.coreRoot, 'sync', 'queue.json'), queueMirrorSchema) ?? [];
 }

@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import type { StatsQuery, StatsRow } from '../store/index.js';
-import type { TokenUsage } from '../workspace/index.js';
+import { fingerprintOf, modelOf, type StatusRecord, type TokenUsage } from '../workspace/index.js';
 import { readRecord } from './records.js';
 
 /** What `agentic workspace stats` and `agentic_workspace_stats` return. */
@@ -72,4 +72,33 @@ export function statsHeadline(report: StatsReport): string {
       ? ''
       : `; ${u.input_tokens} input + ${u.output_tokens} output tokens${u.cost_usd !== undefined ? `, $${u.cost_usd.toFixed(4)}` : ''}`;
   return `${report.summary.count} dispatch(es): ${parts.join(', ') || 'none'}${usage}`;
+}
+
+/** The fields of a terminal version a stats row is made of: its record, or its journal line. */
+export type StatsSource = Pick<
+  StatusRecord,
+  'repo' | 'org' | 'agent' | 'status' | 'runs' | 'started_at' | 'updated_at'
+>;
+
+/**
+ * The stats row of one committed version of `name`. The journal commit and the rebuild of a
+ * damaged database both build it here, so a rebuilt row equals the row the commit wrote.
+ */
+export function statsRowOf(name: string, version: StatsSource, committedAt: string): StatsRow {
+  const started = version.started_at || null;
+  const ms = started === null ? NaN : Date.parse(version.updated_at) - Date.parse(started);
+  return {
+    workspace: name,
+    repo: version.repo,
+    org: version.org,
+    agent: version.agent,
+    model: modelOf(version.agent) ?? null,
+    outcome: version.status,
+    runs: version.runs,
+    duration_ms: Number.isFinite(ms) && ms >= 0 ? ms : null,
+    started_at: started,
+    ended_at: version.updated_at,
+    committed_at: committedAt,
+    fingerprint: fingerprintOf(version),
+  };
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { poolLimits, type ConcurrencySnapshot } from '../dispatch/capacity.js';
-import { fenceViolation } from '../fleet/fence.js';
+import { poolLimits, type ConcurrencySnapshot } from './capacity.js';
+import { needsCommit } from './commit.js';
+import { fenceViolation } from './fence.js';
 import { isoUtc } from '../lib/clock.js';
 import { GROUPS, type EarlyCommit, type StoreOps } from '../store/index.js';
 import {
@@ -140,6 +141,33 @@ export async function trackCommitted<T>(
   const result = await store.transaction(run);
   await then();
   return { result, durable: Promise.resolve() };
+}
+
+/**
+ * Writes records restored from disk (status.json files, journals) to the registry as they are:
+ * a restore keeps the disk's `updated_at` and writes no mirror, where a status change through
+ * {@link trackWorkspace} stamps now and mirrors. Terminal records whose journal lacks this
+ * version are listed in `uncommitted`. With `fenced` (fleet mode) a copy from before a takeover
+ * never replaces the shared record; with `all`, the derived groups are rebuilt from that
+ * complete set afterwards, in the caller's transaction.
+ */
+export async function restoreRecords(
+  ctx: AppContext,
+  tx: StoreOps,
+  records: ReadonlyMap<string, StatusRecord>,
+  options: { fenced: boolean; all?: Map<string, StatusRecord> | undefined },
+): Promise<void> {
+  for (const [name, record] of records) {
+    if (
+      options.fenced &&
+      fenceViolation(registryRecord(await tx.get(GROUPS.registry, name)), record, ctx.config.nodeId)
+    )
+      continue;
+    await tx.set(GROUPS.registry, name, record);
+    if (isTerminal(record.status) && needsCommit(ctx, name, record))
+      await tx.set(GROUPS.uncommitted, name, fingerprintOf(record));
+  }
+  if (options.all) await rebuildDerivedGroups(ctx, tx, options.all);
 }
 
 /** The queue entry of a queued record. */

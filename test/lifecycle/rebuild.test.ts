@@ -90,4 +90,42 @@ describe('rebuilding a replaced state store', () => {
     expect(await store.get(GROUPS.uncommitted, STALE)).toBeUndefined();
     expect(readFileSync(join(staleDir, '.meta', 'journal.jsonl'), 'utf8')).toBe(journalBefore);
   });
+
+  it('rebuilds each stats row exactly as the journal commit wrote it', async () => {
+    const clock = new ManualClock(new Date('2026-02-01T10:00:00.000Z'));
+    const seed = testContext(root, { clock });
+    clock.advance(90_000);
+    await trackWorkspace(
+      seed,
+      RESUMED,
+      sampleRecord({
+        status: 'completed',
+        agent: 'codex:gpt-5.4',
+        runs: 1,
+        started_at: '2026-02-01T10:00:00.000Z',
+      }),
+    );
+    await commitWorkspace(seed, RESUMED);
+    // Never started: no start time, so no duration.
+    await trackWorkspace(seed, STALE, sampleRecord({ status: 'cancelled', runs: 0 }));
+    await commitWorkspace(seed, STALE);
+    const byName = (a: { workspace: string }, b: { workspace: string }): number =>
+      a.workspace.localeCompare(b.workspace);
+    const committed = (await (await seed.store()).queryStats({ limit: 100 })).sort(byName);
+    expect(committed).toHaveLength(2);
+    expect(committed.find((r) => r.workspace === RESUMED)).toMatchObject({
+      model: 'gpt-5.4',
+      duration_ms: 90_000,
+    });
+    expect(committed.find((r) => r.workspace === STALE)).toMatchObject({
+      started_at: null,
+      duration_ms: null,
+    });
+    await seed.close();
+    writeFileSync(join(root.coreRoot, 'db.sqlite'), 'this is not a database');
+
+    ctx = testContext(root, { clock });
+    const rebuilt = (await (await ctx.store()).queryStats({ limit: 100 })).sort(byName);
+    expect(rebuilt).toEqual(committed);
+  });
 });

@@ -1,7 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readAllRecords, rebuildDerivedGroups, trackWorkspace } from '../../src/lifecycle/index.js';
+import {
+  readAllRecords,
+  rebuildDerivedGroups,
+  restoreRecords,
+  trackWorkspace,
+} from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
 import type { AppContext } from '../../src/context.js';
 import { engines } from '../helpers/engines.js';
@@ -128,6 +133,44 @@ describe.each(engines())('trackWorkspace on $name', (engine) => {
       future_field: { keep: true },
       updated_at: '2026-03-04T05:06:08.890Z',
     });
+  });
+
+  it('restores records with the disk stamp, no mirror, and an uncommitted mark on a terminal version', async () => {
+    clock.set(new Date('2026-05-01T00:00:00.000Z'));
+    const done = sampleRecord({ status: 'completed', updated_at: '2026-02-02T02:02:02.000Z' });
+    const queued = sampleRecord({ status: 'queued', updated_at: '2026-02-03T00:00:00.000Z' });
+    const records = new Map([
+      ['core/a/task-1', done],
+      ['core/a/task-2', queued],
+    ]);
+    const store = await ctx.store();
+    await store.transaction((tx) =>
+      restoreRecords(ctx, tx, records, { fenced: false, all: records }),
+    );
+    expect(await store.get(GROUPS.registry, 'core/a/task-1')).toEqual(done);
+    expect(await store.get(GROUPS.registry, 'core/a/task-2')).toEqual(queued);
+    expect((await store.entries(GROUPS.uncommitted)).map(([name]) => name)).toEqual([
+      'core/a/task-1',
+    ]);
+    expect((await store.entries(GROUPS.queue)).map(([name]) => name)).toEqual(['core/a/task-2']);
+    const mirror = join(root.coreRoot, 'workspace', 'core', 'a', 'task-1', 'status.json');
+    expect(existsSync(mirror)).toBe(false);
+  });
+
+  it('a fenced restore leaves a record another node took over (higher epoch) as it is', async () => {
+    const name = 'core/a/task-1';
+    await trackWorkspace(ctx, name, sampleRecord({ status: 'running', node: 'b', epoch: 2 }));
+    const store = await ctx.store();
+    const taken = await store.get(GROUPS.registry, name);
+    const stale = sampleRecord({ status: 'failed', node: 'b', epoch: 1 });
+    await store.transaction((tx) =>
+      restoreRecords(ctx, tx, new Map([[name, stale]]), { fenced: true }),
+    );
+    expect(await store.get(GROUPS.registry, name)).toEqual(taken);
+    await store.transaction((tx) =>
+      restoreRecords(ctx, tx, new Map([[name, stale]]), { fenced: false }),
+    );
+    expect(await store.get(GROUPS.registry, name)).toEqual(stale);
   });
 
   it('rejects a hostile workspace name and writes nothing', async () => {

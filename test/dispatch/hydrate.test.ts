@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { Runner } from '../../src/dispatch/runner.js';
-import { hydrate, MISSING_QUESTION } from '../../src/lifecycle/hydrate.js';
+import { hydrate, MISSING_QUESTION } from '../../src/dispatch/hydrate.js';
 import { readRecord, trackWorkspace } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
 import { writeStatusFile } from '../../src/workspace/index.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fenceViolation } from '../../src/fleet/index.js';
+import { fenceViolation } from '../../src/lifecycle/index.js';
 import type { StatusRecord } from '../../src/workspace/index.js';
 
 const record = (patch: Partial<StatusRecord>): StatusRecord => ({
