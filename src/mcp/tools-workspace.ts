@@ -1,12 +1,8 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { DELIVER_MODES } from '../config/index.js';
-import {
-  cancelWorkspace,
-  continuedNote,
-  enqueueDispatch,
-  resumeWorkspace,
-} from '../dispatch/service.js';
+import { cancelWorkspace, resumeWorkspace } from '../dispatch/control.js';
+import { continuedNote, enqueueDispatch } from '../dispatch/enqueue.js';
 import { commitWorkspace } from '../lifecycle/commit.js';
 import { parseWorkspaceName, STATUSES } from '../workspace/index.js';
 import { okResult } from './result.js';
