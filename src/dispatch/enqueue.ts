@@ -18,7 +18,7 @@ import {
 } from '../workspace/index.js';
 import { validateAgent } from './agents.js';
 import { setAsideBlocked } from './control.js';
-import { parseRepoSource, slugify } from './prep.js';
+import { parseRepoSource, slugify } from './repo-source.js';
 import { wakeRunner } from './wake.js';
 
 /** What a caller asks to dispatch. */

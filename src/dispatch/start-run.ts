@@ -10,7 +10,8 @@ import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { agentCommand, findExecutable, resumableSession } from './agents.js';
 import type { Claim } from './claim.js';
 import { launchAgent, logPath, type Launched } from './launch.js';
-import { prepareClone, sourceOf, writePrompt, type PrepResult } from './prep.js';
+import { prepareClone, writePrompt, type PrepResult } from './clone.js';
+import { sourceOf } from './repo-source.js';
 import { buildPrompt } from './prompt.js';
 import type { FinishItem } from './run-end.js';
 
