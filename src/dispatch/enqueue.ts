@@ -3,8 +3,8 @@ import type { AppContext } from '../context.js';
 import { recordInTx, trackInTransaction } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
 import { isoUtc } from '../lib/clock.js';
-import { DELIVER_MODES } from '../config/index.js';
 import { AgenticError } from '../lib/errors.js';
+import { parseInput } from '../lib/parse-input.js';
 import { runGit } from '../lib/git.js';
 import {
   isSettled,
@@ -17,31 +17,10 @@ import {
   type StatusRecord,
 } from '../workspace/index.js';
 import { validateAgent } from './agents.js';
+import { dispatchInputSchema, type DispatchInput } from './dispatch-input.js';
 import { setAsideBlocked } from './control.js';
 import { parseRepoSource, slugify } from './repo-source.js';
 import { wakeRunner } from './wake.js';
-
-/** What a caller asks to dispatch. */
-export interface DispatchInput {
-  repo: string;
-  task: string;
-  agent?: string | undefined;
-  org?: string | undefined;
-  name?: string | undefined;
-  issue?: number | undefined;
-  pr?: number | undefined;
-  branch?: string | undefined;
-  priority?: number | undefined;
-  /** Branch or commit of the source the agent branch starts from (default: its current branch). */
-  base?: string | undefined;
-  /** Hand-back mode for this dispatch (default: agents.yaml `deliver.mode`). */
-  deliver?: string | undefined;
-  /** Directory a relative `repo` path is resolved against (default: this process's cwd). */
-  cwd?: string | undefined;
-}
-
-/** Longest accepted task text. */
-export const MAX_TASK_LENGTH = 200_000;
 
 /**
  * Validates a dispatch and queues it: creates the workspace directory and a `queued` record
@@ -57,16 +36,11 @@ export const MAX_TASK_LENGTH = 200_000;
  */
 export async function enqueueDispatch(
   ctx: AppContext,
-  input: DispatchInput,
+  raw: DispatchInput,
 ): Promise<{ workspace: string; record: StatusRecord; continued?: Continued }> {
+  const { cwd, ...fields } = raw;
+  const input = parseInput(dispatchInputSchema, fields);
   const task = input.task;
-  if (typeof task !== 'string' || task.trim() === '')
-    throw new AgenticError('INPUT_INVALID', 'task must not be empty', { field: 'task' });
-  if (task.length > MAX_TASK_LENGTH) {
-    throw new AgenticError('INPUT_INVALID', `task must be at most ${MAX_TASK_LENGTH} characters`, {
-      field: 'task',
-    });
-  }
   const agent = validateAgent(
     ctx.config.file,
     input.agent ?? ctx.config.file.dispatch.default_agent,
@@ -75,19 +49,8 @@ export async function enqueueDispatch(
   if (input.name !== undefined) validateSegment('name', input.name);
   if (input.branch !== undefined) validateBranch(input.branch);
   const priority = input.priority ?? 0;
-  if (!Number.isSafeInteger(priority) || Math.abs(priority) > 1000) {
-    throw new AgenticError('INPUT_INVALID', 'priority must be an integer from -1000 to 1000', {
-      field: 'priority',
-    });
-  }
   if (input.base !== undefined) validateBranch(input.base, 'base');
-  if (input.deliver !== undefined && !(DELIVER_MODES as readonly string[]).includes(input.deliver))
-    throw new AgenticError(
-      'INPUT_INVALID',
-      `deliver must be one of ${DELIVER_MODES.join(', ')} (got ${JSON.stringify(input.deliver)})`,
-      { field: 'deliver' },
-    );
-  const source = parseRepoSource(input.repo, input.cwd ?? process.cwd());
+  const source = parseRepoSource(input.repo, cwd ?? process.cwd());
   if (input.base !== undefined && source.kind === 'local')
     await requireCommit(source.location, input.base, ctx.config.childEnv);
   const repo = input.name ?? source.name;
