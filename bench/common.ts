@@ -91,7 +91,7 @@ export async function startClient(
   const script = `
     import { loadConfig } from '${dist('config/index.js')}';
     import { createContext } from '${dist('context.js')}';
-    import { enqueueDispatch } from '${dist('dispatch/service.js')}';
+    import { enqueueDispatch } from '${dist('dispatch/enqueue.js')}';
     import { readRecord } from '${dist('lifecycle/index.js')}';
     import { silentLogger } from '${dist('lib/logger.js')}';
     const ctx = createContext({ config: loadConfig(), logger: silentLogger() });

@@ -1,12 +1,8 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { AppContext } from '../context.js';
-import {
-  cancelWorkspace,
-  continuedNote,
-  enqueueDispatch,
-  resumeWorkspace,
-} from '../dispatch/service.js';
+import { cancelWorkspace, resumeWorkspace } from '../dispatch/control.js';
+import { continuedNote, enqueueDispatch } from '../dispatch/enqueue.js';
 import { leaseHeld } from '../dispatch/lease.js';
 import { lastLogLine, logPath } from '../dispatch/launch.js';
 import { Runner } from '../dispatch/runner.js';

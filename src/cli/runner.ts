@@ -4,7 +4,7 @@ import { finishKilledWithoutRunner } from '../dispatch/kill-alone.js';
 import { leaseHeld, readLease } from '../dispatch/lease.js';
 import { Runner } from '../dispatch/runner.js';
 import { clearPauses, pausedPoolsFromFile } from '../dispatch/runtime-state.js';
-import { killAll } from '../dispatch/service.js';
+import { killAll } from '../dispatch/control.js';
 import { wakeRunner } from '../dispatch/wake.js';
 import { readAllRecords } from '../lifecycle/index.js';
 import { AgenticError } from '../lib/errors.js';

@@ -1,5 +1,3 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
 import type { AgentsFile, BuiltInAgent, CustomAgentConfig } from '../config/index.js';
 import { AgenticError } from '../lib/errors.js';
 import { hasControlCharacters, hasUnsafeUnicode } from '../lib/text.js';
@@ -250,24 +248,4 @@ function fill(template: string, v: LaunchVars): string {
       }
     },
   );
-}
-
-/** Finds an executable on PATH (or checks an explicit path); undefined when it cannot be run. */
-export function findExecutable(command: string, path: string | undefined): string | undefined {
-  const candidates = command.includes('/')
-    ? [command]
-    : (path ?? '')
-        .split(delimiter)
-        .filter(Boolean)
-        .map((dir) => join(dir, command));
-  for (const candidate of candidates) {
-    if (!isAbsolute(candidate) && !command.includes('/')) continue;
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; try the next PATH entry
-    }
-  }
-  return undefined;
 }

@@ -3,7 +3,7 @@ import { nextStatus } from '../lifecycle/transitions.js';
 import { isoUtc } from '../lib/clock.js';
 import { poolOf, type StatusRecord } from '../workspace/index.js';
 import { hintFor, type AgentReport } from './agent-output.js';
-import type { RunEnd } from './finish.js';
+import type { RunEnd } from './run-end.js';
 import type { RuntimeState } from './runtime-state.js';
 
 /** Longest question taken from BLOCKED.md (and longest question a finish writes). */

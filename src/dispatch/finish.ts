@@ -25,6 +25,7 @@ import {
   SESSION_GONE,
   type Decision,
 } from './failure.js';
+import type { FinishItem, RunEnd, RunRef } from './run-end.js';
 
 export { MAX_QUESTION } from './failure.js';
 
@@ -32,25 +33,6 @@ export { MAX_QUESTION } from './failure.js';
 const USAGE_TAIL_BYTES = 64 * 1024;
 /** The ghost question (docs/ARCHITECTURE.md). */
 export const GHOST_QUESTION = 'agent process died while the dispatcher was down';
-
-/** How a run ended, as the runner observed it. */
-export type RunEnd =
-  | { kind: 'exited'; exitCode: number; signal: string | null; endedAt: Date }
-  | { kind: 'vanished' }
-  | { kind: 'not-started'; question: string };
-
-/** Which run a finish applies to: it is ignored when the record has moved on (another run, or already finished). */
-export interface RunRef {
-  runs: number;
-  pid: number | undefined;
-}
-
-/** One run to finish: which run, and how it ended. */
-export interface FinishItem {
-  name: string;
-  ref: RunRef;
-  end: RunEnd;
-}
 
 /**
  * Ends a run: picks the final status by precedence (repo/BLOCKED.md → blocked; killed, timed

@@ -4,7 +4,8 @@ import { isProcessAlive, processGroupOf, processStartTime } from '../lib/proc.js
 import { trackInTransaction } from '../lifecycle/track.js';
 import { GROUPS, type StateStore } from '../store/index.js';
 import { registryRecord, workspaceDir, type StatusRecord } from '../workspace/index.js';
-import { finishRuns, type FinishItem } from './finish.js';
+import { finishRuns } from './finish.js';
+import type { FinishItem } from './run-end.js';
 import { writeMerged, type DiskMerge } from './hydrate-disk.js';
 import { readExitRecord, readLaunchRecord } from './launch.js';
 import { terminateGroup } from './reaper.js';

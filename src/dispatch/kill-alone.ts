@@ -1,7 +1,8 @@
 import type { AppContext } from '../context.js';
 import { readRecord } from '../lifecycle/index.js';
 import { workspaceDir } from '../workspace/index.js';
-import { finishRuns, type FinishItem } from './finish.js';
+import { finishRuns } from './finish.js';
+import type { FinishItem } from './run-end.js';
 import { readExitRecord } from './launch.js';
 import { enforceReapDeadlines } from './reaper.js';
 

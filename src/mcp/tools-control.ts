@@ -4,7 +4,7 @@ import { statsHeadline, workspaceStats } from '../lifecycle/stats.js';
 import type { AppContext } from '../context.js';
 import { setFrozen } from '../dispatch/frozen.js';
 import { leaseHeld } from '../dispatch/lease.js';
-import { killAll } from '../dispatch/service.js';
+import { killAll } from '../dispatch/control.js';
 import { wakeRunner } from '../dispatch/wake.js';
 import { readAllRecords } from '../lifecycle/index.js';
 import { STATUSES } from '../workspace/index.js';

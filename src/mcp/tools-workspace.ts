@@ -1,12 +1,8 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { DELIVER_MODES } from '../config/index.js';
-import {
-  cancelWorkspace,
-  continuedNote,
-  enqueueDispatch,
-  resumeWorkspace,
-} from '../dispatch/service.js';
+import { cancelWorkspace, resumeWorkspace } from '../dispatch/control.js';
+import { dispatchInputShape } from '../dispatch/dispatch-input.js';
+import { continuedNote, enqueueDispatch } from '../dispatch/enqueue.js';
 import { commitWorkspace } from '../lifecycle/commit.js';
 import { parseWorkspaceName, STATUSES } from '../workspace/index.js';
 import { okResult } from './result.js';
@@ -39,68 +35,7 @@ export function registerWorkspaceTools(server: McpServer, env: ToolEnv): void {
         'Returns at once with the workspace name; the agent runs in the background. This session gets a ' +
         'logging notification when the workspace ends (completed, failed, blocked or cancelled); ' +
         'agentic_status shows progress and a blocked agent’s question.',
-      inputSchema: {
-        repo: z
-          .string()
-          .min(1)
-          .describe(
-            "Local git repository (absolute path, or relative to the MCP server's working directory) or a git URL",
-          ),
-        task: z
-          .string()
-          .describe('What the agent should do (the prompt; for agent "shell", a shell script)'),
-        agent: z
-          .string()
-          .optional()
-          .describe(
-            'Agent as base[:model], e.g. claude, codex:gpt-5.4, gemini, opencode, shell or one from agents.yaml (default: dispatch.default_agent)',
-          ),
-        org: z
-          .string()
-          .optional()
-          .describe('Organisation segment of the workspace name (default: dispatch.default_org)'),
-        name: z
-          .string()
-          .optional()
-          .describe('Repository segment of the workspace name (default: derived from repo)'),
-        issue: z
-          .number()
-          .int()
-          .positive()
-          .optional()
-          .describe('Issue number; the workspace leaf becomes task-<issue>'),
-        pr: z
-          .number()
-          .int()
-          .positive()
-          .optional()
-          .describe('Pull request number; the workspace leaf becomes pr-<pr>'),
-        branch: z
-          .string()
-          .optional()
-          .describe(
-            'Working branch (default: agent/<task slug>); also the workspace leaf when neither issue nor pr is given',
-          ),
-        priority: z
-          .number()
-          .int()
-          .min(-1000)
-          .max(1000)
-          .optional()
-          .describe('Higher runs first; -1000 to 1000 (default 0)'),
-        base: z
-          .string()
-          .optional()
-          .describe(
-            "Branch or commit the agent starts from (default: the source's current branch)",
-          ),
-        deliver: z
-          .enum(DELIVER_MODES)
-          .optional()
-          .describe(
-            'Hand-back when the work is done: none (await review), branch (into the source repository) or pr (a pull request against the base branch, for a URL source on GitHub, GitLab or Gitea/Forgejo); default deliver.mode in agents.yaml',
-          ),
-      },
+      inputSchema: dispatchInputShape,
       outputSchema: {
         ...outcomeShape,
         repo: z.string().describe('Repository segment of the workspace name'),

@@ -4,7 +4,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readTail } from '../lib/fs.js';
 import type { QaCheck } from './detect.js';
-import { findExecutable } from './executable.js';
+import { findExecutable } from '../lib/executable.js';
 import { cleanOutput, lastLines } from './output-text.js';
 import { killGroup } from './process-group.js';
 import type { CheckStatus } from './report-schema.js';
@@ -67,7 +67,8 @@ export async function runCheck(check: QaCheck, options: RunCheckOptions): Promis
     stdout: undefined,
     note: `${program} is not installed (not found on PATH)`,
   });
-  if (findExecutable(program, options.cwd, options.env.PATH) === undefined) return notInstalled();
+  if (findExecutable(program, options.env.PATH, { cwd: options.cwd }) === undefined)
+    return notInstalled();
 
   const argv = options.timeoutProgram
     ? [

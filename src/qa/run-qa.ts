@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { QaCheckConfig } from '../config/index.js';
 import { AgenticError } from '../lib/errors.js';
 import { detectChecks, type QaCheck } from './detect.js';
-import { findExecutable } from './executable.js';
+import { findExecutable } from '../lib/executable.js';
 import { clusterFindings, compareWithHistory } from './history.js';
 import { parseFindings } from './parse-findings.js';
 import type { Changes, Finding, QaReport, QaSummary, ToolResult } from './report-schema.js';
@@ -55,7 +55,7 @@ export async function runQa(input: QaInput): Promise<QaReport> {
     detection?.checks ?? (input.checks ?? []).map((c) => ({ ...c, detected: false }));
   // Without a PATH every program would look missing and QA would pass with everything skipped.
   const env: Record<string, string> = { PATH: DEFAULT_PATH, ...input.env, CI: '1' };
-  const timeoutProgram = findExecutable('timeout', input.repoDir, env.PATH);
+  const timeoutProgram = findExecutable('timeout', env.PATH, { cwd: input.repoDir });
   const killGraceMs = input.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
 
   const tools: ToolResult[] = [];

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { logPath } from '../../src/dispatch/launch.js';
 import { Runner } from '../../src/dispatch/runner.js';
-import { enqueueDispatch } from '../../src/dispatch/service.js';
+import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import { readRecord, trackWorkspace } from '../../src/lifecycle/index.js';
 import { prettyLine } from '../../src/lib/logger.js';
 import { printable } from '../../src/lib/text.js';

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
-import { enqueueDispatch } from '../../src/dispatch/service.js';
+import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import { readAllRecords, readRecord } from '../../src/lifecycle/index.js';
 import { runCli } from '../helpers/cli.js';
 import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { claimReady } from '../../src/dispatch/claim.js';
-import { enqueueDispatch } from '../../src/dispatch/service.js';
+import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import { Runner } from '../../src/dispatch/runner.js';
 import { readAllRecords, readRecord } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';

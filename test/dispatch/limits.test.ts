@@ -12,7 +12,7 @@ import {
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
-import { enqueueDispatch } from '../../src/dispatch/service.js';
+import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import { setFrozen } from '../../src/dispatch/frozen.js';
 import { Runner } from '../../src/dispatch/runner.js';
 import { readAllRecords } from '../../src/lifecycle/index.js';

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { prepareClone, sourceOf } from '../../src/dispatch/prep.js';
+import { prepareClone } from '../../src/dispatch/clone.js';
+import { sourceOf } from '../../src/dispatch/repo-source.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
 import { GIT_ENV, makeSourceRepo } from '../helpers/dispatch.js';
 

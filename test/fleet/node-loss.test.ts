@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { enqueueDispatch } from '../../src/dispatch/service.js';
+import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import type { FleetView } from '../../src/fleet/index.js';
 import { json, runCli } from '../helpers/cli.js';
 import { freshPostgresDatabase } from '../helpers/engines.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { Runner } from '../../src/dispatch/runner.js';
-import { enqueueDispatch } from '../../src/dispatch/service.js';
+import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import { readRecord } from '../../src/lifecycle/index.js';
 import type { AppContext } from '../../src/context.js';
 import { freshPostgresDatabase } from '../helpers/engines.js';

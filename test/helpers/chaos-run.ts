@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { createContext } from '../../src/context.js';
 import { GHOST_QUESTION } from '../../src/dispatch/finish.js';
-import { enqueueDispatch } from '../../src/dispatch/service.js';
+import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import { readAllRecords } from '../../src/lifecycle/index.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { isProcessAlive } from '../../src/lib/proc.js';

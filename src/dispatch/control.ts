@@ -1,0 +1,172 @@
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AppContext } from '../context.js';
+import { commitWorkspace } from '../lifecycle/commit.js';
+import { readAllRecords, readRecord, recordInTx, trackInTransaction } from '../lifecycle/index.js';
+import { nextStatus } from '../lifecycle/transitions.js';
+import { isoUtc } from '../lib/clock.js';
+import { AgenticError } from '../lib/errors.js';
+import { writeFileAtomic } from '../lib/fs.js';
+import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
+import { validateAgent } from './agents.js';
+import { setFrozen } from './frozen.js';
+import { terminateGroup } from './reaper.js';
+import { wakeRunner } from './wake.js';
+
+/** Moves a previous run's BLOCKED.md to `.meta/` so the next run does not end on the same question. */
+export function setAsideBlocked(dir: string, runs: number): void {
+  const blocked = join(dir, 'repo', 'BLOCKED.md');
+  if (existsSync(blocked)) {
+    mkdirSync(join(dir, '.meta'), { recursive: true });
+    renameSync(blocked, join(dir, '.meta', `BLOCKED-run${runs}.md`));
+  }
+}
+
+/**
+ * Puts a blocked, failed, completed or cancelled workspace back in the queue. An answer is
+ * written to `repo/ANSWER.md`; a previous BLOCKED.md is moved to `.meta/` so the next run does
+ * not block on the same question. Throws WORKSPACE_NOT_FOUND or STATE_CONFLICT.
+ */
+export async function resumeWorkspace(
+  ctx: AppContext,
+  name: string,
+  options: { answer?: string | undefined; agent?: string | undefined },
+): Promise<StatusRecord> {
+  if (options.agent !== undefined) validateAgent(ctx.config.file, options.agent);
+  const existing = await requireRecord(ctx, name);
+  nextStatus(existing.status, 'resume');
+  const dir = workspaceDir(ctx.config.workspaceRoot, name);
+  const blocked = join(dir, 'repo', 'BLOCKED.md');
+  if (existsSync(blocked))
+    renameSync(blocked, join(dir, '.meta', `BLOCKED-run${existing.runs}.md`));
+  if (options.answer !== undefined)
+    writeFileAtomic(join(dir, 'repo', 'ANSWER.md'), `${options.answer}\n`);
+  const record = await trackInTransaction(ctx, async (track, tx) => {
+    const current = await recordInTx(ctx, tx, name);
+    if (!current)
+      throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
+        field: 'workspace',
+      });
+    const now = isoUtc(ctx.clock.now());
+    const { question: _q, exit_code: _e, ...rest } = current;
+    // A blocked run stopped to ask: its conversation is continued with the answer when the same
+    // CLI runs again (the runner falls back to a fresh run for a CLI that cannot resume).
+    const sameCli = options.agent === undefined || poolOf(options.agent) === poolOf(current.agent);
+    const resume =
+      current.status === 'blocked' && sameCli && current.session_id !== undefined
+        ? current.session_id
+        : undefined;
+    return track(name, {
+      ...rest,
+      status: nextStatus(current.status, 'resume'),
+      queued_at: now,
+      resume_session: resume,
+      ...(options.agent !== undefined ? { agent: options.agent } : {}),
+    });
+  });
+  await wakeRunner(ctx.config.coreRoot);
+  if (!record) throw new AgenticError('INTERNAL', 'resume produced no record');
+  return record;
+}
+
+/**
+ * Cancels a workspace: queued → cancelled at once; running → its process group gets SIGTERM
+ * and the runner records `cancelled` when it ends; blocked/failed → cancelled.
+ */
+export async function cancelWorkspace(ctx: AppContext, name: string): Promise<StatusRecord> {
+  await requireRecord(ctx, name);
+  const result = await trackInTransaction(ctx, async (track, tx) => {
+    const current = await recordInTx(ctx, tx, name);
+    if (!current)
+      throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
+        field: 'workspace',
+      });
+    if (current.status === 'running')
+      return { record: await track(name, { ...current, kill_reason: 'cancel' }), running: current };
+    return {
+      record: await track(name, {
+        ...current,
+        status: nextStatus(current.status, 'cancel'),
+        question: 'cancelled',
+      }),
+      running: undefined,
+    };
+  });
+  if (result.running !== undefined) await terminateAgent(ctx, result.running, name, 'cancel');
+  else if (result.record?.status === 'cancelled') await commitWorkspace(ctx, name);
+  await wakeRunner(ctx.config.coreRoot);
+  if (!result.record) throw new AgenticError('INTERNAL', 'cancel produced no record');
+  return result.record;
+}
+
+/**
+ * `agentic kill`: freezes dispatching, terminates running agents (they end `failed` "killed by
+ * operator") and cancels queued work (kept and journaled, never deleted). Returns the counts.
+ */
+export async function killAll(ctx: AppContext): Promise<{ killed: string[]; cancelled: string[] }> {
+  await setFrozen(ctx, true);
+  const killed: string[] = [];
+  const cancelled: string[] = [];
+  for (const [name] of await readAllRecords(ctx)) {
+    const outcome = await trackInTransaction(ctx, async (track, tx) => {
+      const r = await recordInTx(ctx, tx, name);
+      if (r?.status === 'running') {
+        await track(name, { ...r, kill_reason: 'operator' });
+        return { running: r, cancelled: false };
+      }
+      if (r?.status === 'queued') {
+        await track(name, {
+          ...r,
+          status: nextStatus('queued', 'kill'),
+          question: 'killed by operator',
+        });
+        return { running: undefined, cancelled: true };
+      }
+      return undefined;
+    });
+    if (outcome?.cancelled) {
+      cancelled.push(name);
+      await commitWorkspace(ctx, name);
+    } else if (outcome) {
+      killed.push(name);
+      if (outcome.running !== undefined)
+        await terminateAgent(ctx, outcome.running, name, 'operator');
+    }
+  }
+  await wakeRunner(ctx.config.coreRoot);
+  return { killed, cancelled };
+}
+
+/**
+ * SIGTERM to a running agent's process group, its SIGKILL deadline recorded for whichever
+ * process enforces it first. In a fleet only the owning node may signal: another node's pid
+ * number means nothing here (the owner acts on the recorded kill reason).
+ */
+async function terminateAgent(
+  ctx: AppContext,
+  record: { pid?: number | undefined; node?: string | undefined },
+  name: string,
+  reason: string,
+): Promise<void> {
+  const pgid = record.pid;
+  if (pgid === undefined) return;
+  if ((await ctx.store()).engine === 'postgres' && record.node !== ctx.config.nodeId) return;
+  terminateGroup(pgid, {
+    coreRoot: ctx.config.coreRoot,
+    graceSeconds: ctx.config.file.dispatch.kill_grace_seconds,
+    now: ctx.clock.now(),
+    workspace: name,
+    reason,
+    logger: ctx.logger,
+  });
+}
+
+/** Reads a record; throws WORKSPACE_NOT_FOUND naming the workspace when there is none. */
+export async function requireRecord(ctx: AppContext, name: string): Promise<StatusRecord> {
+  const record = await readRecord(ctx, name);
+  if (!record)
+    throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
+      field: 'workspace',
+    });
+  return record;
+}
