@@ -7,7 +7,7 @@ import { registryRecord, workspaceDir, type StatusRecord } from '../workspace/in
 import { finishRuns } from './finish.js';
 import type { FinishItem } from './run-end.js';
 import { writeMerged, type DiskMerge } from './hydrate-disk.js';
-import { readExitRecord, readLaunchRecord } from './launch.js';
+import { readLaunchRecord, runEndFromExit } from './launch.js';
 import { terminateGroup } from './reaper.js';
 
 /** A live agent found at start, to be watched by the runner. */
@@ -158,24 +158,12 @@ function endDeadRuns(
       tally.reattach.push({ name, record });
       continue;
     }
-    const exit = readExitRecord(workspaceDir(ctx.config.workspaceRoot, name));
     const ref = { runs: record.runs, pid: record.pid };
-    if (exit && (exit.run === undefined || exit.run === record.runs)) {
-      const end = {
-        kind: 'exited',
-        exitCode: exit.exit_code,
-        signal: exit.signal,
-        endedAt: new Date(exit.ended_at),
-      } as const;
-      toFinish.push({ name, ref, end });
-      tally.finished.push(name);
-      // The agent ended while no runner watched: what is left of its group goes too.
-      terminateGhostGroup(ctx, name, record.pid);
-    } else {
-      terminateGhostGroup(ctx, name, record.pid);
-      toFinish.push({ name, ref, end: { kind: 'vanished' } });
-      tally.ghosts.push(name);
-    }
+    const end = runEndFromExit(workspaceDir(ctx.config.workspaceRoot, name), record.runs);
+    toFinish.push({ name, ref, end });
+    // The agent ended while no runner watched (or is a ghost): what is left of its group goes too.
+    terminateGhostGroup(ctx, name, record.pid);
+    (end.kind === 'exited' ? tally.finished : tally.ghosts).push(name);
   }
   return toFinish;
 }

@@ -3,7 +3,7 @@ import { readRecord } from '../lifecycle/index.js';
 import { workspaceDir } from '../workspace/index.js';
 import { finishRuns } from './finish.js';
 import type { FinishItem } from './run-end.js';
-import { readExitRecord } from './launch.js';
+import { runEndFromExit } from './launch.js';
 import { enforceReapDeadlines } from './reaper.js';
 
 /** How often the process groups are looked at while their grace period runs. */
@@ -34,21 +34,10 @@ export async function finishKilledWithoutRunner(
     if ((pass.waiting === 0 && pass.killed === 0) || Date.now() > giveUp) break;
     await new Promise((resolve) => setTimeout(resolve, LOOK_MS));
   }
-  const items: FinishItem[] = targets.map(({ name, pid, runs }) => {
-    const exit = readExitRecord(workspaceDir(ctx.config.workspaceRoot, name));
-    return {
-      name,
-      ref: { runs, pid },
-      end:
-        exit && (exit.run === undefined || exit.run === runs)
-          ? {
-              kind: 'exited',
-              exitCode: exit.exit_code,
-              signal: exit.signal,
-              endedAt: new Date(exit.ended_at),
-            }
-          : { kind: 'vanished' },
-    };
-  });
+  const items: FinishItem[] = targets.map(({ name, pid, runs }) => ({
+    name,
+    ref: { runs, pid },
+    end: runEndFromExit(workspaceDir(ctx.config.workspaceRoot, name), runs),
+  }));
   return [...(await finishRuns(ctx, items)).keys()];
 }

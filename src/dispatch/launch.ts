@@ -8,6 +8,7 @@ import { cgroupBase } from '../lib/cgroup.js';
 import { processStartTime } from '../lib/proc.js';
 import type { AgentCommand } from './agents.js';
 import { markRunLog } from './agent-usage.js';
+import type { RunEnd } from './run-end.js';
 
 /**
  * The launch wrapper, run by /bin/sh as the leader of the agent's process group. Before the
@@ -140,6 +141,22 @@ export async function launchAgent(
 export function readExitRecord(workspace: string): ExitRecord | undefined {
   const read = readJson(exitPath(workspace), exitRecordSchema);
   return read && { ...read.value, ended_at: read.mtime };
+}
+
+/**
+ * How a run whose agent is gone ended, from its `.meta/exit.json`: exited with its code and
+ * signal, or vanished when there is no exit record (or, given `runs`, only another run's).
+ */
+export function runEndFromExit(workspace: string, runs?: number): RunEnd {
+  const exit = readExitRecord(workspace);
+  if (!exit || (runs !== undefined && exit.run !== undefined && exit.run !== runs))
+    return { kind: 'vanished' };
+  return {
+    kind: 'exited',
+    exitCode: exit.exit_code,
+    signal: exit.signal,
+    endedAt: new Date(exit.ended_at),
+  };
 }
 
 /** Reads `.meta/launch.json`; undefined when absent or unreadable. */

@@ -4,9 +4,9 @@ import type { Reattach } from './hydrate-running.js';
 import { toAgenticError } from '../lib/errors.js';
 import { isProcessAlive } from '../lib/proc.js';
 import { workspaceDir, type StatusRecord } from '../workspace/index.js';
-import { readExitRecord } from './launch.js';
+import { readExitRecord, runEndFromExit } from './launch.js';
 import { enforceReapDeadlines, terminateGroup } from './reaper.js';
-import type { FinishItem, RunEnd } from './run-end.js';
+import type { FinishItem } from './run-end.js';
 
 /** What the watcher needs from the runner that owns it. */
 export interface RunWatcherHooks {
@@ -142,15 +142,7 @@ export class RunWatcher {
     if (w.pid > 0) this.terminate(w.pid, name, 'run ended');
     try {
       const dir = workspaceDir(this.ctx.config.workspaceRoot, name);
-      const exit = readExitRecord(dir);
-      const end: RunEnd = exit
-        ? {
-            kind: 'exited',
-            exitCode: exit.exit_code,
-            signal: exit.signal,
-            endedAt: new Date(exit.ended_at),
-          }
-        : { kind: 'vanished' };
+      const end = runEndFromExit(dir);
       await this.hooks.finish({ name, ref: { runs: w.runs, pid: w.pid }, end });
     } catch (err) {
       this.ctx.logger.error(
