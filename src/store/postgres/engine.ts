@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { AgenticError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { migratePostgres } from '../migrations.js';
+import { openMigratedPool, redactUrl } from './pool.js';
 import { inTransaction } from './transaction.js';
 import type {
   Group,
@@ -67,40 +67,18 @@ export async function openPostgresStore(
   url: string,
   options: { logger: Logger; max?: number },
 ): Promise<StateStore> {
-  const pool = new pg.Pool({
-    connectionString: url,
+  const { pool, schemaVersion } = await openMigratedPool(url, {
+    logger: options.logger,
     max: options.max ?? 4,
-    connectionTimeoutMillis: 5_000,
-    lock_timeout: LOCK_TIMEOUT_MS,
-    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    settings: {
+      lock_timeout: LOCK_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    },
+    target: { set: 'postgres', table: 'schema_migrations', what: 'state store' },
+    lockKey: MIGRATE_LOCK,
+    now: () => new Date(),
   });
-  pool.on('error', (err) =>
-    options.logger.warn({ err: err.message }, 'idle PostgreSQL connection failed'),
-  );
-  try {
-    const schemaVersion = await migrate(pool);
-    return new PostgresStore(
-      pool,
-      url,
-      url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
-      schemaVersion,
-      options.logger,
-    );
-  } catch (err) {
-    await pool.end();
-    throw err;
-  }
-}
-
-async function migrate(pool: pg.Pool): Promise<number> {
-  return inTransaction(pool, (client) =>
-    migratePostgres(
-      client,
-      { set: 'postgres', table: 'schema_migrations', what: 'state store' },
-      MIGRATE_LOCK,
-      () => new Date(),
-    ),
-  );
+  return new PostgresStore(pool, url, redactUrl(url), schemaVersion, options.logger);
 }
 
 /**

@@ -15,6 +15,7 @@ import { fsyncAsync, isErrno } from '../../lib/fs.js';
 import { Mutex } from '../../lib/mutex.js';
 import { SyncBarrier } from '../../lib/sync-barrier.js';
 import { migrateSqlite } from '../migrations.js';
+import { openSqliteDb, type DatabaseConstructor } from './open-db.js';
 import { compareQueueCursors } from '../types.js';
 import type {
   EarlyCommit,
@@ -62,11 +63,6 @@ interface QueuePageParams {
   key?: string;
 }
 
-type DatabaseConstructor = new (path: string, options?: { timeout?: number }) => SqliteDatabase;
-
-/** How long a writer waits for another process's lock before failing, in ms. */
-export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
-
 /**
  * Opens (creating if needed) the SQLite state store at `path`: WAL, busy timeout, migrations
  * applied in one IMMEDIATE transaction so concurrent starters are safe. A write resolves only
@@ -83,25 +79,22 @@ export function openSqliteStore(
   path: string,
   syncWal: () => Promise<void> = () => fsyncWal(path),
 ): StateStore {
-  const db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    const schemaVersion = migrateSqlite(
-      db,
-      { set: 'sqlite', table: 'schema_migrations', what: 'state store' },
-      () => new Date(),
-    );
-    // From here the engine fsyncs the WAL itself, after COMMIT has released the write lock:
-    // another process (the runner) never waits out this one's fsync.
-    db.pragma('synchronous = NORMAL');
-    return new SqliteStore(db, path, schemaVersion, new SyncBarrier(syncWal));
-  } catch (err) {
-    const corrupt = damaged(path, err);
-    db.close();
-    throw corrupt ?? err;
-  }
+  return openSqliteDb(
+    Database,
+    path,
+    (db) => {
+      const schemaVersion = migrateSqlite(
+        db,
+        { set: 'sqlite', table: 'schema_migrations', what: 'state store' },
+        () => new Date(),
+      );
+      // From here the engine fsyncs the WAL itself, after COMMIT has released the write lock:
+      // another process (the runner) never waits out this one's fsync.
+      db.pragma('synchronous = NORMAL');
+      return new SqliteStore(db, path, schemaVersion, new SyncBarrier(syncWal));
+    },
+    { foreignKeys: true, failed: (err) => damaged(path, err) },
+  );
 }
 
 class SqliteStore implements StateStore {
