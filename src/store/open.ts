@@ -5,12 +5,8 @@ import { AgenticError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { createNullStore } from './null-store.js';
 import { redactUrl } from './postgres/pool.js';
-import {
-  damageMarkerPath,
-  isCorruptCode,
-  openSqliteStore,
-  quarantineSqlite,
-} from './sqlite/engine.js';
+import { damageMarkerPath, isCorruptCode, quarantineSqlite } from './sqlite/damage.js';
+import { openSqliteStore } from './sqlite/engine.js';
 import { loadBetterSqlite, type DatabaseConstructor } from './sqlite/open-db.js';
 import type { StateStore } from './types.js';
 
