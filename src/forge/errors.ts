@@ -1,5 +1,5 @@
 import { AgenticError, type ErrorCode } from '../lib/errors.js';
-import type { ForgeKind, PullRequestState } from './types.js';
+import type { ForgeKind, PullRequest, PullRequestState } from './types.js';
 
 /** Where the token of a forge came from, so a message can say what to fix (never the token itself). */
 export type TokenSource =
@@ -206,4 +206,44 @@ export function retryTime(headers: Readonly<Record<string, string>>, now: number
   const resetTime = Date.parse(headers['ratelimit-resettime'] ?? '');
   if (!Number.isNaN(resetTime)) return new Date(Math.max(resetTime, now));
   return new Date(now + 60_000);
+}
+
+/** How one forge words a refused merge. */
+export interface MergeRefusalWording {
+  /** `pull request` or `merge request`. */
+  readonly noun: string;
+  /** Why the forge refused, from the pull request (when it could be read) and the HTTP status. */
+  readonly why: (pr: PullRequest | undefined, status: number | undefined) => string;
+  /** What to call the base branch when the pull request could not be read. */
+  readonly base: string;
+  /** What else may let the merge through. */
+  readonly orElse: string;
+}
+
+/**
+ * The error for a merge the forge refused: FORGE_PR_CLOSED when the pull request (read again
+ * with `getPr`) is already merged or closed, else FORGE_CONFLICT saying what to do before
+ * retrying.
+ */
+export async function notMergeableError(
+  ctx: FailureContext,
+  op: string,
+  failure: HttpFailure,
+  getPr: () => Promise<PullRequest>,
+  wording: MergeRefusalWording,
+): Promise<AgenticError> {
+  const pr = await getPr().catch(() => undefined);
+  if (pr !== undefined && pr.state !== 'open') {
+    return forgeError(ctx, 'FORGE_PR_CLOSED', op, `the ${wording.noun} is already ${pr.state}`, {
+      status: failure.status,
+      prState: pr.state,
+    });
+  }
+  return forgeError(
+    ctx,
+    'FORGE_CONFLICT',
+    op,
+    `${wording.why(pr, failure.status)} (${failure.status})${failure.message ? `: ${failure.message}` : ''}; rebase ${pr?.head ?? 'the branch'} onto ${pr?.base ?? wording.base} or ${wording.orElse}, then retry`,
+    { status: failure.status },
+  );
 }
