@@ -208,8 +208,8 @@ export function retryTime(headers: Readonly<Record<string, string>>, now: number
   return new Date(now + 60_000);
 }
 
-/** How one forge words a refused merge. */
-export interface MergeRefusalWording {
+/** How a forge words a refused merge. */
+interface MergeRefusalWording {
   /** `pull request` or `merge request`. */
   readonly noun: string;
   /** Why the forge refused, from the pull request (when it could be read) and the HTTP status. */
@@ -220,18 +220,46 @@ export interface MergeRefusalWording {
   readonly orElse: string;
 }
 
+const GITEA_REFUSAL: MergeRefusalWording = {
+  noun: 'pull request',
+  why: () => 'not mergeable',
+  base: 'the base',
+  orElse: 'resolve the conflict',
+};
+
+const MERGE_REFUSALS: Readonly<Record<ForgeKind, MergeRefusalWording>> = {
+  // A 409 means the head moved after it was checked.
+  github: {
+    noun: 'pull request',
+    why: (_pr, status) =>
+      status === 409 ? 'its branch moved since it was checked' : 'not mergeable',
+    base: 'the base',
+    orElse: 'wait for required checks',
+  },
+  // GitLab says itself whether the merge request conflicts.
+  gitlab: {
+    noun: 'merge request',
+    why: (pr) =>
+      pr?.conflict === true ? 'it conflicts with the target branch' : 'not mergeable now',
+    base: 'the target',
+    orElse: 'wait for the pipeline',
+  },
+  gitea: GITEA_REFUSAL,
+  forgejo: GITEA_REFUSAL,
+};
+
 /**
  * The error for a merge the forge refused: FORGE_PR_CLOSED when the pull request (read again
  * with `getPr`) is already merged or closed, else FORGE_CONFLICT saying what to do before
- * retrying.
+ * retrying, in the words of the forge `ctx` names.
  */
 export async function notMergeableError(
   ctx: FailureContext,
   op: string,
   failure: HttpFailure,
   getPr: () => Promise<PullRequest>,
-  wording: MergeRefusalWording,
 ): Promise<AgenticError> {
+  const wording = MERGE_REFUSALS[ctx.kind];
   const pr = await getPr().catch(() => undefined);
   if (pr !== undefined && pr.state !== 'open') {
     return forgeError(ctx, 'FORGE_PR_CLOSED', op, `the ${wording.noun} is already ${pr.state}`, {

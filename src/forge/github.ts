@@ -8,7 +8,6 @@ import {
   notMergeableError,
   type FailureContext,
   type HttpFailure,
-  type MergeRefusalWording,
 } from './errors.js';
 import {
   checkRunSchema,
@@ -31,15 +30,6 @@ import type {
   OpenedPullRequest,
   PullRequest,
 } from './types.js';
-
-/** How GitHub's refusals are worded: a 409 means the head moved after it was checked. */
-const WORDING: MergeRefusalWording = {
-  noun: 'pull request',
-  why: (_pr, status) =>
-    status === 409 ? 'its branch moved since it was checked' : 'not mergeable',
-  base: 'the base',
-  orElse: 'wait for required checks',
-};
 
 /** GitHub (github.com or Enterprise Server) through `@octokit/rest`. */
 export class GitHubForge implements Forge {
@@ -188,13 +178,7 @@ export class GitHubForge implements Forge {
       const failure = toFailure(err);
       // 405: not mergeable (or already merged); 409: the head moved since it was checked.
       if (failure.status === 405 || failure.status === 409) {
-        throw await notMergeableError(
-          this.#ctx,
-          op,
-          failure,
-          () => this.getPullRequest(number),
-          WORDING,
-        );
+        throw await notMergeableError(this.#ctx, op, failure, () => this.getPullRequest(number));
       }
       throw mapHttpFailure(this.#ctx, op, failure);
     }

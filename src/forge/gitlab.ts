@@ -8,7 +8,6 @@ import {
   notMergeableError,
   type FailureContext,
   type HttpFailure,
-  type MergeRefusalWording,
 } from './errors.js';
 import { gitlabFailureOf, gitlabRequester } from './gitlab-requester.js';
 import {
@@ -29,15 +28,6 @@ import type {
   OpenedPullRequest,
   PullRequest,
 } from './types.js';
-
-/** How GitLab's refusals are worded: it says itself whether the merge request conflicts. */
-const WORDING: MergeRefusalWording = {
-  noun: 'merge request',
-  why: (pr) =>
-    pr?.conflict === true ? 'it conflicts with the target branch' : 'not mergeable now',
-  base: 'the target',
-  orElse: 'wait for the pipeline',
-};
 
 /** Failed jobs whose log tail is fetched for the agent; the rest get the failure reason only. */
 const MAX_TRACES = 5;
@@ -200,13 +190,7 @@ export class GitLabForge implements Forge {
       const failure = this.#failureOf(err);
       // 405 not mergeable now (draft, closed, pipeline), 406/422 conflicts, 409 SHA moved.
       if ([405, 406, 409, 422].includes(failure.status ?? 0)) {
-        throw await notMergeableError(
-          this.#ctx,
-          op,
-          failure,
-          () => this.getPullRequest(number),
-          WORDING,
-        );
+        throw await notMergeableError(this.#ctx, op, failure, () => this.getPullRequest(number));
       }
       throw mapHttpFailure(this.#ctx, op, failure);
     }

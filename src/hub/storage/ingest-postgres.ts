@@ -2,17 +2,11 @@ import type pg from 'pg';
 import { AgenticError } from '../../lib/errors.js';
 import { inTransaction } from '../../store/postgres/transaction.js';
 import {
-  CURRENT_COLUMNS,
-  CURRENT_CONFLICT,
-  findKeySql,
+  ingestSql,
   knownKeyOutcome,
   newestPerId,
   saveKeyParams,
-  saveKeySql,
   storedResponse,
-  touchAgentSql,
-  VERSION_COLUMNS,
-  VERSION_CONFLICT,
 } from './ingest-common.js';
 import type { Param } from './queries.js';
 import { CONTEXT_COUNTER } from './rows.js';
@@ -21,9 +15,7 @@ import type { IngestBatch, IngestOutcome } from './types.js';
 /** The PostgreSQL placeholder of the i-th parameter. */
 export const postgresParam: Param = (i) => `$${String(i)}`;
 
-const FIND_KEY = findKeySql(postgresParam);
-const SAVE_KEY = saveKeySql(postgresParam);
-const TOUCH_AGENT = touchAgentSql(postgresParam);
+const SQL = ingestSql(postgresParam);
 
 /**
  * Applies one push to PostgreSQL in one transaction: replays or refuses a known
@@ -39,7 +31,7 @@ export async function ingestPostgres(pool: pg.Pool, batch: IngestBatch): Promise
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
         `${batch.agentId}\n${key}`,
       ]);
-      const seen = await client.query<{ request_hash: string; response: string }>(FIND_KEY, [
+      const seen = await client.query<{ request_hash: string; response: string }>(SQL.findKey, [
         batch.agentId,
         key,
       ]);
@@ -48,9 +40,9 @@ export async function ingestPostgres(pool: pg.Pool, batch: IngestBatch): Promise
     }
     const rs = batch.records;
     const inserted = await client.query<{ dispatch_id: string; fingerprint: string }>(
-      `INSERT INTO ${VERSION_COLUMNS}
+      `INSERT INTO ${SQL.versions}
          SELECT $1, t.id, t.fp, $2, t.rec, $3 FROM unnest($4::text[], $5::text[], $6::text[]) AS t(id, fp, rec)
-         ${VERSION_CONFLICT}
+         ${SQL.versionConflict}
          RETURNING dispatch_id, fingerprint`,
       [
         batch.agentId,
@@ -75,11 +67,11 @@ export async function ingestPostgres(pool: pg.Pool, batch: IngestBatch): Promise
         throw new AgenticError('INTERNAL', 'the hub change counter is missing');
       const first = Number(top) - current.length + 1;
       await client.query(
-        `INSERT INTO ${CURRENT_COLUMNS}
+        `INSERT INTO ${SQL.current}
            SELECT $1, t.id, t.fp, $2, t.ms, t.runs, t.status, t.org, t.repo, t.agent, t.rec, $3, t.seq
            FROM unnest($4::text[], $5::text[], $6::bigint[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
              AS t(id, fp, ms, runs, status, org, repo, agent, rec, seq)
-           ${CURRENT_CONFLICT}`,
+           ${SQL.currentConflict}`,
         [
           batch.agentId,
           batch.fleetNodeId,
@@ -97,9 +89,9 @@ export async function ingestPostgres(pool: pg.Pool, batch: IngestBatch): Promise
         ],
       );
     }
-    await client.query(TOUCH_AGENT, [batch.agentId, batch.fleetNodeId, batch.receivedAt]);
+    await client.query(SQL.touchAgent, [batch.agentId, batch.fleetNodeId, batch.receivedAt]);
     const response = storedResponse(batch, inserted.rowCount ?? inserted.rows.length);
-    if (key !== null) await client.query(SAVE_KEY, saveKeyParams(batch, key, response));
+    if (key !== null) await client.query(SQL.saveKey, saveKeyParams(batch, key, response));
     return { kind: 'stored', response };
   });
 }

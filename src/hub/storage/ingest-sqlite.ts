@@ -1,17 +1,6 @@
 import type { Database as SqliteDatabase, Transaction } from 'better-sqlite3';
 import { AgenticError } from '../../lib/errors.js';
-import {
-  CURRENT_COLUMNS,
-  CURRENT_CONFLICT,
-  findKeySql,
-  knownKeyOutcome,
-  saveKeyParams,
-  saveKeySql,
-  storedResponse,
-  touchAgentSql,
-  VERSION_COLUMNS,
-  VERSION_CONFLICT,
-} from './ingest-common.js';
+import { ingestSql, knownKeyOutcome, saveKeyParams, storedResponse } from './ingest-common.js';
 import type { SqlValue } from './queries.js';
 import { CONTEXT_COUNTER } from './rows.js';
 import type { IngestBatch, IngestOutcome } from './types.js';
@@ -35,24 +24,25 @@ export function sqliteArgs(params: readonly SqlValue[]): Record<string, unknown>
 export function prepareSqliteIngest(
   db: SqliteDatabase,
 ): Transaction<(batch: IngestBatch) => IngestOutcome> {
+  const sql = ingestSql(sqliteParam);
   const findKey = db.prepare<[Record<string, unknown>], { request_hash: string; response: string }>(
-    findKeySql(sqliteParam),
+    sql.findKey,
   );
   const insertVersion = db.prepare(
-    `INSERT INTO ${VERSION_COLUMNS}
-     VALUES (@agentId, @id, @fingerprint, @fleetNodeId, @json, @receivedAt) ${VERSION_CONFLICT}`,
+    `INSERT INTO ${sql.versions}
+     VALUES (@agentId, @id, @fingerprint, @fleetNodeId, @json, @receivedAt) ${sql.versionConflict}`,
   );
   const upsertCurrent = db.prepare(
-    `INSERT INTO ${CURRENT_COLUMNS}
+    `INSERT INTO ${sql.current}
      VALUES (@agentId, @id, @fingerprint, @fleetNodeId, @versionMs, @versionRuns, @status, @org, @repo, @agent, @json, @receivedAt, @changeSeq)
-     ${CURRENT_CONFLICT}`,
+     ${sql.currentConflict}`,
   );
   const readCounter = db.prepare<[string], { value: number }>(
     'SELECT value FROM hub_counter WHERE name = ?',
   );
   const writeCounter = db.prepare('UPDATE hub_counter SET value = ? WHERE name = ?');
-  const touchAgent = db.prepare(touchAgentSql(sqliteParam));
-  const saveKey = db.prepare(saveKeySql(sqliteParam));
+  const touchAgent = db.prepare(sql.touchAgent);
+  const saveKey = db.prepare(sql.saveKey);
   return db.transaction((batch: IngestBatch): IngestOutcome => {
     const key = batch.idempotencyKey;
     if (key !== null) {
