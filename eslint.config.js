@@ -59,4 +59,20 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The dashboard's browser script: a classic script in the page, with the browser's globals.
+    files: ['src/hub/dashboard/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        sessionStorage: 'readonly',
+        fetch: 'readonly',
+        URLSearchParams: 'readonly',
+      },
+    },
+  },
 );

@@ -1,5 +1,5 @@
 import { AgenticError, type ErrorCode } from '../lib/errors.js';
-import type { ForgeKind, PullRequestState } from './types.js';
+import type { ForgeKind, PullRequest, PullRequestState } from './types.js';
 
 /** Where the token of a forge came from, so a message can say what to fix (never the token itself). */
 export type TokenSource =
@@ -206,4 +206,72 @@ export function retryTime(headers: Readonly<Record<string, string>>, now: number
   const resetTime = Date.parse(headers['ratelimit-resettime'] ?? '');
   if (!Number.isNaN(resetTime)) return new Date(Math.max(resetTime, now));
   return new Date(now + 60_000);
+}
+
+/** How a forge words a refused merge. */
+interface MergeRefusalWording {
+  /** `pull request` or `merge request`. */
+  readonly noun: string;
+  /** Why the forge refused, from the pull request (when it could be read) and the HTTP status. */
+  readonly why: (pr: PullRequest | undefined, status: number | undefined) => string;
+  /** What to call the base branch when the pull request could not be read. */
+  readonly base: string;
+  /** What else may let the merge through. */
+  readonly orElse: string;
+}
+
+const GITEA_REFUSAL: MergeRefusalWording = {
+  noun: 'pull request',
+  why: () => 'not mergeable',
+  base: 'the base',
+  orElse: 'resolve the conflict',
+};
+
+const MERGE_REFUSALS: Readonly<Record<ForgeKind, MergeRefusalWording>> = {
+  // A 409 means the head moved after it was checked.
+  github: {
+    noun: 'pull request',
+    why: (_pr, status) =>
+      status === 409 ? 'its branch moved since it was checked' : 'not mergeable',
+    base: 'the base',
+    orElse: 'wait for required checks',
+  },
+  // GitLab says itself whether the merge request conflicts.
+  gitlab: {
+    noun: 'merge request',
+    why: (pr) =>
+      pr?.conflict === true ? 'it conflicts with the target branch' : 'not mergeable now',
+    base: 'the target',
+    orElse: 'wait for the pipeline',
+  },
+  gitea: GITEA_REFUSAL,
+  forgejo: GITEA_REFUSAL,
+};
+
+/**
+ * The error for a merge the forge refused: FORGE_PR_CLOSED when the pull request (read again
+ * with `getPr`) is already merged or closed, else FORGE_CONFLICT saying what to do before
+ * retrying, in the words of the forge `ctx` names.
+ */
+export async function notMergeableError(
+  ctx: FailureContext,
+  op: string,
+  failure: HttpFailure,
+  getPr: () => Promise<PullRequest>,
+): Promise<AgenticError> {
+  const wording = MERGE_REFUSALS[ctx.kind];
+  const pr = await getPr().catch(() => undefined);
+  if (pr !== undefined && pr.state !== 'open') {
+    return forgeError(ctx, 'FORGE_PR_CLOSED', op, `the ${wording.noun} is already ${pr.state}`, {
+      status: failure.status,
+      prState: pr.state,
+    });
+  }
+  return forgeError(
+    ctx,
+    'FORGE_CONFLICT',
+    op,
+    `${wording.why(pr, failure.status)} (${failure.status})${failure.message ? `: ${failure.message}` : ''}; rebase ${pr?.head ?? 'the branch'} onto ${pr?.base ?? wording.base} or ${wording.orElse}, then retry`,
+    { status: failure.status },
+  );
 }

@@ -1,9 +1,14 @@
 import { Octokit } from '@octokit/rest';
 import { z } from 'zod';
-import type { AgenticError } from '../lib/errors.js';
 import { failureContext, parseAnswer, saysAlreadyExists, type AdapterOptions } from './adapter.js';
 import { combineChecks, optional } from './checks.js';
-import { forgeError, mapHttpFailure, type FailureContext, type HttpFailure } from './errors.js';
+import {
+  forgeError,
+  mapHttpFailure,
+  notMergeableError,
+  type FailureContext,
+  type HttpFailure,
+} from './errors.js';
 import {
   checkRunSchema,
   checkRunToCheck,
@@ -173,7 +178,7 @@ export class GitHubForge implements Forge {
       const failure = toFailure(err);
       // 405: not mergeable (or already merged); 409: the head moved since it was checked.
       if (failure.status === 405 || failure.status === 409) {
-        throw await this.#notMergeable(op, number, failure);
+        throw await notMergeableError(this.#ctx, op, failure, () => this.getPullRequest(number));
       }
       throw mapHttpFailure(this.#ctx, op, failure);
     }
@@ -209,30 +214,6 @@ export class GitHubForge implements Forge {
       if (failure.status === 422 && /does not exist/i.test(failure.message)) return false;
       throw mapHttpFailure(this.#ctx, `delete branch ${name}`, failure);
     }
-  }
-
-  async #notMergeable(op: string, number: number, failure: HttpFailure): Promise<AgenticError> {
-    const pr = await this.getPullRequest(number).catch(() => undefined);
-    if (pr !== undefined && pr.state !== 'open') {
-      return forgeError(
-        this.#ctx,
-        'FORGE_PR_CLOSED',
-        op,
-        `the pull request is already ${pr.state}`,
-        {
-          status: failure.status,
-          prState: pr.state,
-        },
-      );
-    }
-    const why = failure.status === 409 ? 'its branch moved since it was checked' : 'not mergeable';
-    return forgeError(
-      this.#ctx,
-      'FORGE_CONFLICT',
-      op,
-      `${why} (${failure.status})${failure.message ? `: ${failure.message}` : ''}; rebase ${pr?.head ?? 'the branch'} onto ${pr?.base ?? 'the base'} or wait for required checks, then retry`,
-      { status: failure.status },
-    );
   }
 
   #repoArgs(): { owner: string; repo: string } {

@@ -1,9 +1,14 @@
 import { Branches, Jobs, MergeRequestNotes, MergeRequests, Pipelines } from '@gitbeaker/rest';
 import { z } from 'zod';
-import type { AgenticError } from '../lib/errors.js';
 import { failureContext, parseAnswer, saysAlreadyExists, type AdapterOptions } from './adapter.js';
 import { logExcerpt, optional } from './checks.js';
-import { forgeError, mapHttpFailure, type FailureContext, type HttpFailure } from './errors.js';
+import {
+  forgeError,
+  mapHttpFailure,
+  notMergeableError,
+  type FailureContext,
+  type HttpFailure,
+} from './errors.js';
 import { gitlabFailureOf, gitlabRequester } from './gitlab-requester.js';
 import {
   jobSchema,
@@ -85,24 +90,17 @@ export class GitLabForge implements Forge {
       }
       // Validation failures name the field: {"message": {"target_branch": ["is invalid"]}}.
       const invalid = failure.status !== undefined && failure.status < 500;
-      if (invalid && /target.?branch/i.test(failure.message)) {
-        throw forgeError(
-          this.#ctx,
-          'FORGE_NOT_FOUND',
-          op,
-          `the target branch ${input.base} is not on the forge (deleted?): ${failure.message}`,
-          { status: failure.status },
-        );
-      }
-      if (invalid && /source.?branch/i.test(failure.message)) {
-        throw forgeError(
-          this.#ctx,
-          'FORGE_NOT_FOUND',
-          op,
-          `the branch ${input.head} is not on the forge (push it first): ${failure.message}`,
-          { status: failure.status },
-        );
-      }
+      const missing = !invalid
+        ? undefined
+        : /target.?branch/i.test(failure.message)
+          ? `the target branch ${input.base} is not on the forge (deleted?)`
+          : /source.?branch/i.test(failure.message)
+            ? `the branch ${input.head} is not on the forge (push it first)`
+            : undefined;
+      if (missing !== undefined)
+        throw forgeError(this.#ctx, 'FORGE_NOT_FOUND', op, `${missing}: ${failure.message}`, {
+          status: failure.status,
+        });
       throw mapHttpFailure(this.#ctx, op, failure);
     }
   }
@@ -192,7 +190,7 @@ export class GitLabForge implements Forge {
       const failure = this.#failureOf(err);
       // 405 not mergeable now (draft, closed, pipeline), 406/422 conflicts, 409 SHA moved.
       if ([405, 406, 409, 422].includes(failure.status ?? 0)) {
-        throw await this.#notMergeable(op, number, failure);
+        throw await notMergeableError(this.#ctx, op, failure, () => this.getPullRequest(number));
       }
       throw mapHttpFailure(this.#ctx, op, failure);
     }
@@ -257,30 +255,6 @@ export class GitLabForge implements Forge {
       // A log we cannot read (expired, no permission) leaves the failure reason as the summary.
       return undefined;
     }
-  }
-
-  async #notMergeable(op: string, number: number, failure: HttpFailure): Promise<AgenticError> {
-    const pr = await this.getPullRequest(number).catch(() => undefined);
-    if (pr !== undefined && pr.state !== 'open') {
-      return forgeError(
-        this.#ctx,
-        'FORGE_PR_CLOSED',
-        op,
-        `the merge request is already ${pr.state}`,
-        {
-          status: failure.status,
-          prState: pr.state,
-        },
-      );
-    }
-    const why = pr?.conflict === true ? 'it conflicts with the target branch' : 'not mergeable now';
-    return forgeError(
-      this.#ctx,
-      'FORGE_CONFLICT',
-      op,
-      `${why} (${failure.status})${failure.message ? `: ${failure.message}` : ''}; rebase ${pr?.head ?? 'the branch'} onto ${pr?.base ?? 'the target'} or wait for the pipeline, then retry`,
-      { status: failure.status },
-    );
   }
 
   #mr(data: unknown): PullRequest {

@@ -17,7 +17,7 @@ import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
 import { dashboardData } from './dashboard.js';
 import { toErrorResponse } from './http-errors.js';
 import { DEFAULT_ONLINE_WINDOW_MS, presenceOf } from './presence.js';
-import type { HubStorage } from './storage.js';
+import type { HubStorage } from './storage/index.js';
 import {
   CONTEXT_MAX_ITEMS,
   contextQuerySchema,

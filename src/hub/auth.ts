@@ -1,4 +1,4 @@
-import type { HubStorage } from './storage.js';
+import type { HubStorage } from './storage/index.js';
 import { forbidden, unauthorized } from './http-errors.js';
 import { hashToken, roleOf, type TokenRole } from './tokens.js';
 

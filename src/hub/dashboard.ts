@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { presenceOf, type Presence } from './presence.js';
-import type { DashboardDispatchRow, DashboardFilter, HubStorage } from './storage.js';
+import type { DashboardDispatchRow, DashboardFilter, HubStorage } from './storage/types.js';
 
 /** A fleet node as the dashboard shows it. */
 export interface DashboardNode {

@@ -11,7 +11,7 @@ export type { DashboardData, DashboardDispatch, DashboardNode } from './dashboar
 export { DASHBOARD_REFRESH_MS } from './dashboard-page.js';
 export { toErrorResponse } from './http-errors.js';
 export type { ErrorBody } from './http-errors.js';
-export { isPostgresUrl, openHubStorage } from './open-storage.js';
+export { isPostgresUrl, openHubStorage } from './storage/index.js';
 export { DEFAULT_ONLINE_WINDOW_MS, presenceOf } from './presence.js';
 export type { Presence } from './presence.js';
 export { DEFAULT_SHUTDOWN_TIMEOUT_MS, startHubServer } from './server.js';
@@ -25,7 +25,7 @@ export type {
   HubStorage,
   IngestResponse,
   NoteItem,
-} from './storage.js';
+} from './storage/index.js';
 export {
   createToken,
   hashToken,

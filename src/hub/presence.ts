@@ -1,4 +1,4 @@
-import type { AgentRow } from './storage.js';
+import type { AgentRow } from './storage/types.js';
 
 /** How the hub sees an agent: pushed or pulled within the online window, heard from earlier, or never. */
 export type Presence = 'online' | 'idle' | 'unknown';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
-import type { HubStorage, TokenRow } from './storage.js';
+import type { HubStorage, TokenRow } from './storage/index.js';
 import { parseAgentId } from './wire.js';
 
 /** Prefix of every hub token, so a leaked one is recognisable by secret scanners. */

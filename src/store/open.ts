@@ -4,15 +4,11 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { AgenticError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { createNullStore } from './null-store.js';
-import {
-  damageMarkerPath,
-  isCorruptCode,
-  openSqliteStore,
-  quarantineSqlite,
-} from './sqlite/engine.js';
+import { redactUrl } from './postgres/pool.js';
+import { damageMarkerPath, isCorruptCode, quarantineSqlite } from './sqlite/damage.js';
+import { openSqliteStore } from './sqlite/engine.js';
+import { loadBetterSqlite, type DatabaseConstructor } from './sqlite/open-db.js';
 import type { StateStore } from './types.js';
-
-type DatabaseConstructor = new (path: string, options?: { timeout?: number }) => SqliteDatabase;
 
 /** Options for opening the store of one CoreRoot. */
 export interface OpenStoreOptions {
@@ -111,11 +107,6 @@ export async function openStateStore(options: OpenStoreOptions): Promise<OpenedS
   }
 }
 
-async function loadBetterSqlite(): Promise<DatabaseConstructor> {
-  const mod = (await import('better-sqlite3')) as { default: DatabaseConstructor };
-  return mod.default;
-}
-
 function readTextOr(path: string, fallback: string): string {
   try {
     return readFileSync(path, 'utf8');
@@ -126,11 +117,6 @@ function readTextOr(path: string, fallback: string): string {
 
 function degraded(location: string, reason: string): OpenedStore {
   return { store: createNullStore(location, reason), quarantined: undefined };
-}
-
-/** Hides the password of a connection URL for logs and output. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }
 
 /**

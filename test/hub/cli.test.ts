@@ -134,6 +134,7 @@ describe('agentic hub CLI', () => {
     expect(JSON.parse(running.stdout())).toMatchObject({ url: running.url, db });
   });
 
+  // Eight CLI runs and a hub start: the default 30 s is too tight on a loaded machine.
   it('token list shows ids and roles but never tokens; revoke and rotate take effect on a running hub at once', async () => {
     const create = async (...args: string[]) =>
       json<{ id: string; token: string }>(
@@ -185,7 +186,7 @@ describe('agentic hub CLI', () => {
     const unknown = await runCli(['hub', 'token', 'revoke', 'abcdef12', '--db', db], root.env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no token with id/);
-  });
+  }, 120_000);
 
   it('refuses a --host other machines can reach unless --allow-remote is given', async () => {
     const res = await runCli(['hub', '--host', '0.0.0.0', '--port', '0', '--db', db], root.env);

@@ -1,7 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { AgenticError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { migratePostgres } from '../migrations.js';
+import { openMigratedPool, redactUrl } from './pool.js';
+import { opsOn } from './ops.js';
 import { inTransaction } from './transaction.js';
 import type {
   Group,
@@ -13,35 +14,6 @@ import type {
   StatsRow,
   StoreOps,
 } from '../types.js';
-
-/** A queue entry's pool and claim-order columns, exactly as the kv_queue_by_pool index (migration 003) is built. */
-const NP = `(-(CASE WHEN jsonb_typeof(value->'priority') = 'number' THEN (value->>'priority')::numeric ELSE 0 END))`;
-const Q = `(CASE WHEN jsonb_typeof(value->'queued_at') = 'string' THEN value->>'queued_at' ELSE '' END) COLLATE "C"`;
-const POOL = `(split_part(COALESCE(value->>'agent', ''), ':', 1) COLLATE "C")`;
-/**
- * A page of the queue in claim order, from the start or after a row ($1 limit, $2 pools left
- * out, $3..$5 the row): the pools with queued work, one index seek each, then the head of each
- * pool not left out, merged. A pool at its limit costs one seek.
- */
-const queuePageSql = (resume: boolean, lock: boolean): string => `WITH RECURSIVE pools (pool) AS (
-    (SELECT ${POOL} FROM kv WHERE grp = 'queue' ORDER BY 1 LIMIT 1)
-    UNION ALL
-    SELECT (SELECT ${POOL} FROM kv WHERE grp = 'queue' AND ${POOL} > pools.pool ORDER BY 1 LIMIT 1)
-    FROM pools WHERE pools.pool IS NOT NULL
-  )
-  SELECT head.* FROM pools, LATERAL (
-    SELECT key, value, ${NP} AS np, ${Q} AS q FROM kv
-    WHERE grp = 'queue' AND ${POOL} = pools.pool
-      ${resume ? `AND (${NP}, ${Q}, key COLLATE "C") > ($3::numeric, $4::text COLLATE "C", $5::text COLLATE "C")` : ''}
-    ORDER BY ${NP}, ${Q}, key COLLATE "C"
-    LIMIT $1${lock ? ' FOR UPDATE SKIP LOCKED' : ''}
-  ) head
-  WHERE pools.pool IS NOT NULL AND NOT (pools.pool = ANY($2::text[]))
-  ORDER BY head.np, head.q, head.key COLLATE "C"
-  LIMIT $1`;
-/** Queue pages: [plain, inside a transaction (rows another claim holds are skipped)], from the head or after a row. */
-const QUEUE_HEAD_SQL = [queuePageSql(false, false), queuePageSql(false, true)] as const;
-const QUEUE_AFTER_SQL = [queuePageSql(true, false), queuePageSql(true, true)] as const;
 
 /** The NOTIFY channel of fleet wake-ups. */
 const WAKE_CHANNEL = 'agentic_wake';
@@ -56,8 +28,6 @@ const MAX_ATTEMPTS = 6;
 const LOCK_TIMEOUT_MS = 10_000;
 const IDLE_IN_TRANSACTION_MS = 60_000;
 
-type Queryable = Pick<pg.PoolClient, 'query'>;
-
 /**
  * Opens the PostgreSQL state store at `url` (fleet mode): a small pool, migrations under an
  * advisory lock so nodes starting together are safe. Throws STORE_SCHEMA_TOO_NEW when the
@@ -67,120 +37,18 @@ export async function openPostgresStore(
   url: string,
   options: { logger: Logger; max?: number },
 ): Promise<StateStore> {
-  const pool = new pg.Pool({
-    connectionString: url,
+  const { pool, schemaVersion } = await openMigratedPool(url, {
+    logger: options.logger,
     max: options.max ?? 4,
-    connectionTimeoutMillis: 5_000,
-    lock_timeout: LOCK_TIMEOUT_MS,
-    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    settings: {
+      lock_timeout: LOCK_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    },
+    target: { set: 'postgres', table: 'schema_migrations', what: 'state store' },
+    lockKey: MIGRATE_LOCK,
+    now: () => new Date(),
   });
-  pool.on('error', (err) =>
-    options.logger.warn({ err: err.message }, 'idle PostgreSQL connection failed'),
-  );
-  try {
-    const schemaVersion = await migrate(pool);
-    return new PostgresStore(
-      pool,
-      url,
-      url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
-      schemaVersion,
-      options.logger,
-    );
-  } catch (err) {
-    await pool.end();
-    throw err;
-  }
-}
-
-async function migrate(pool: pg.Pool): Promise<number> {
-  return inTransaction(pool, (client) =>
-    migratePostgres(
-      client,
-      { set: 'postgres', table: 'schema_migrations', what: 'state store' },
-      MIGRATE_LOCK,
-      () => new Date(),
-    ),
-  );
-}
-
-/**
- * Operations on a pooled connection, or (`inTx`) inside one transaction: there every read of a
- * key locks its row until COMMIT (SELECT … FOR UPDATE), and a read that finds no row takes a
- * transaction advisory lock on that one key, so a read-check-write never interleaves with
- * another node's on the same key — the per-pool running counter included, which is how pool
- * limits hold fleet-wide. Queue pages skip rows another transaction holds (SKIP LOCKED).
- */
-function opsOn(db: Queryable, inTx: boolean): StoreOps {
-  const select = async (group: string, key: string, lock: boolean): Promise<unknown> => {
-    const res = await db.query<{ value: unknown }>(
-      `SELECT value FROM kv WHERE grp = $1 AND key = $2${lock ? ' FOR UPDATE' : ''}`,
-      [group, key],
-    );
-    return res.rows[0]?.value;
-  };
-  return {
-    get: async (group, key) => {
-      const value = await select(group, key, inTx);
-      if (!inTx || value !== undefined) return value;
-      await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${group}/${key}`]);
-      return select(group, key, true);
-    },
-    set: async (group, key, value) => {
-      await db.query(
-        'INSERT INTO kv (grp, key, value) VALUES ($1, $2, $3::jsonb) ON CONFLICT (grp, key) DO UPDATE SET value = EXCLUDED.value',
-        [group, key, JSON.stringify(value)],
-      );
-    },
-    delete: async (group, key) => {
-      await db.query('DELETE FROM kv WHERE grp = $1 AND key = $2', [group, key]);
-    },
-    count: async (group) => {
-      const res = await db.query<{ n: number }>(
-        'SELECT COUNT(*)::int AS n FROM kv WHERE grp = $1',
-        [group],
-      );
-      return res.rows[0]?.n ?? 0;
-    },
-    addStats: async (row) => {
-      await db.query(
-        `INSERT INTO stats (workspace, repo, org, agent, model, outcome, runs, duration_ms, started_at, ended_at, committed_at, fingerprint)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (workspace, fingerprint) DO NOTHING`,
-        [
-          row.workspace,
-          row.repo,
-          row.org,
-          row.agent,
-          row.model,
-          row.outcome,
-          row.runs,
-          row.duration_ms,
-          row.started_at,
-          row.ended_at,
-          row.committed_at,
-          row.fingerprint,
-        ],
-      );
-    },
-    entries: async (group, page) => {
-      // A NULL limit is no limit, a NULL `after` no lower bound.
-      const res = await db.query<{ key: string; value: unknown }>(
-        'SELECT key, value FROM kv WHERE grp = $1 AND ($3::text IS NULL OR key > $3) ORDER BY key LIMIT $2',
-        [group, page?.limit ?? null, page?.after ?? null],
-      );
-      return res.rows.map((r) => [r.key, r.value]);
-    },
-    queuePage: async ({ limit, after, skipPools = [] }) => {
-      const res = await db.query<{ key: string; value: unknown; np: string; q: string }>(
-        (after ? QUEUE_AFTER_SQL : QUEUE_HEAD_SQL)[inTx ? 1 : 0],
-        after ? [limit, [...skipPools], ...after] : [limit, [...skipPools]],
-      );
-      return res.rows.map((r) => ({
-        name: r.key,
-        value: r.value,
-        cursor: [Number(r.np), r.q, r.key] as const,
-      }));
-    },
-  };
+  return new PostgresStore(pool, url, redactUrl(url), schemaVersion, options.logger);
 }
 
 class PostgresStore implements StateStore {
@@ -248,11 +116,12 @@ class PostgresStore implements StateStore {
 
   /** LISTENs on its own connection (a pooled one would be handed to other work), reconnecting after a second when it drops. */
   async listenWakes(onWake: () => void): Promise<() => Promise<void>> {
+    const { default: driver } = await import('pg');
     let client: pg.Client | undefined;
     let stopped = false;
     let retry: NodeJS.Timeout | undefined;
     const connect = async (): Promise<void> => {
-      const c = new pg.Client({ connectionString: this.url });
+      const c = new driver.Client({ connectionString: this.url });
       c.on('notification', () => onWake());
       c.on('error', (err) => {
         this.logger.warn({ err: err.message }, 'PostgreSQL wake-up connection lost; reconnecting');

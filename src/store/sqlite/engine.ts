@@ -1,21 +1,18 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  writeFileSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { compactUtc } from '../../lib/clock.js';
 import { AgenticError } from '../../lib/errors.js';
-import { fsyncAsync, isErrno } from '../../lib/fs.js';
 import { Mutex } from '../../lib/mutex.js';
 import { SyncBarrier } from '../../lib/sync-barrier.js';
 import { migrateSqlite } from '../migrations.js';
 import { compareQueueCursors } from '../types.js';
+import { damaged } from './damage.js';
+import { openSqliteDb, type DatabaseConstructor } from './open-db.js';
+import {
+  queuePageSql,
+  queuePoolSql,
+  type QueuePageParams,
+  type QueuePageRow,
+} from './queue-sql.js';
+import { fsyncWal, fsyncWalSync } from './wal.js';
 import type {
   EarlyCommit,
   Group,
@@ -28,44 +25,6 @@ import type {
   StatsRow,
   StoreOps,
 } from '../types.js';
-
-/** A queue entry's pool and claim-order columns, exactly as the kv_queue_by_pool index (migration 003) is built. */
-const NP = `-(CASE WHEN json_type(value, '$.priority') IN ('integer', 'real') THEN json_extract(value, '$.priority') ELSE 0 END)`;
-const Q = `(CASE WHEN json_type(value, '$.queued_at') = 'text' THEN json_extract(value, '$.queued_at') ELSE '' END)`;
-const AGENT = `COALESCE(json_extract(value, '$.agent'), '')`;
-const POOL = `(CASE WHEN instr(${AGENT}, ':') > 0 THEN substr(${AGENT}, 1, instr(${AGENT}, ':') - 1) ELSE ${AGENT} END)`;
-/**
- * The pools with queued work, one index seek each: the first, then the next after @pool. The
- * index is named: without table statistics the planner would rather scan than seek.
- */
-const queuePoolSql = (next: boolean): string => `SELECT ${POOL} AS pool
-  FROM kv INDEXED BY kv_queue_by_pool
-  WHERE grp = 'queue' ${next ? `AND ${POOL} > @pool` : ''}
-  ORDER BY ${POOL} LIMIT 1`;
-/** The head of one pool's queue in claim order, from the start or after the given row. */
-const queuePageSql = (resume: boolean): string => `SELECT key, value, ${NP} AS np, ${Q} AS q
-  FROM kv INDEXED BY kv_queue_by_pool
-  WHERE grp = 'queue' AND ${POOL} = @pool ${resume ? `AND (${NP}, ${Q}, key) > (@np, @q, @key)` : ''}
-  ORDER BY ${NP}, ${Q}, key
-  LIMIT @limit`;
-interface QueuePageRow {
-  key: string;
-  value: string;
-  np: number;
-  q: string;
-}
-interface QueuePageParams {
-  pool: string;
-  limit: number;
-  np?: number;
-  q?: string;
-  key?: string;
-}
-
-type DatabaseConstructor = new (path: string, options?: { timeout?: number }) => SqliteDatabase;
-
-/** How long a writer waits for another process's lock before failing, in ms. */
-export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
 /**
  * Opens (creating if needed) the SQLite state store at `path`: WAL, busy timeout, migrations
@@ -83,25 +42,22 @@ export function openSqliteStore(
   path: string,
   syncWal: () => Promise<void> = () => fsyncWal(path),
 ): StateStore {
-  const db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    const schemaVersion = migrateSqlite(
-      db,
-      { set: 'sqlite', table: 'schema_migrations', what: 'state store' },
-      () => new Date(),
-    );
-    // From here the engine fsyncs the WAL itself, after COMMIT has released the write lock:
-    // another process (the runner) never waits out this one's fsync.
-    db.pragma('synchronous = NORMAL');
-    return new SqliteStore(db, path, schemaVersion, new SyncBarrier(syncWal));
-  } catch (err) {
-    const corrupt = damaged(path, err);
-    db.close();
-    throw corrupt ?? err;
-  }
+  return openSqliteDb(
+    Database,
+    path,
+    (db) => {
+      const schemaVersion = migrateSqlite(
+        db,
+        { set: 'sqlite', table: 'schema_migrations', what: 'state store' },
+        () => new Date(),
+      );
+      // From here the engine fsyncs the WAL itself, after COMMIT has released the write lock:
+      // another process (the runner) never waits out this one's fsync.
+      db.pragma('synchronous = NORMAL');
+      return new SqliteStore(db, path, schemaVersion, new SyncBarrier(syncWal));
+    },
+    { foreignKeys: true, failed: (err) => damaged(path, err) },
+  );
 }
 
 class SqliteStore implements StateStore {
@@ -307,88 +263,5 @@ class SqliteStore implements StateStore {
         throw damaged(this.location, err) ?? err;
       }
     });
-  }
-}
-
-/** True for SQLite's result codes of a damaged file (SQLITE_CORRUPT and its extended codes, SQLITE_NOTADB). */
-export function isCorruptCode(code: string): boolean {
-  return code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT');
-}
-
-/** The marker beside the database that tells the next open it was moved aside (and where), or that it must be. */
-export function damageMarkerPath(dbPath: string): string {
-  return `${dbPath}.damaged`;
-}
-
-/**
- * Moves the database with its `-wal` and `-shm` to `<dir>/quarantine/db.sqlite.<time>*`, all
- * three together (the WAL belongs to that file and would be replayed into a fresh one), and
- * returns the new path of the database.
- */
-export function quarantineSqlite(dbPath: string, now: Date): string {
-  const dir = join(dirname(dbPath), 'quarantine');
-  mkdirSync(dir, { recursive: true });
-  const target = join(dir, `${basename(dbPath)}.${compactUtc(now)}`);
-  for (const suffix of ['', '-wal', '-shm']) {
-    if (existsSync(dbPath + suffix)) renameSync(dbPath + suffix, target + suffix);
-  }
-  return target;
-}
-
-/**
- * For an error that says the database is damaged: moves it aside with its WAL at once (while
- * this connection still holds them, so closing it cannot fold the WAL away), leaves the marker
- * naming where it went (so the next open rebuilds it) and returns STORE_CORRUPT; for any other
- * error, undefined.
- */
-export function damaged(dbPath: string, err: unknown): AgenticError | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !isCorruptCode(code)) return undefined;
-  let where = 'still in place';
-  try {
-    if (existsSync(dbPath)) {
-      where = quarantineSqlite(dbPath, new Date());
-      writeFileSync(damageMarkerPath(dbPath), `${where}\n`);
-    }
-  } catch {
-    // The error below still stops the caller; the next open checks the file again.
-  }
-  return new AgenticError(
-    'STORE_CORRUPT',
-    `the state store ${dbPath} is damaged (${(err as Error).message}); moved to ${where}, it is rebuilt from the workspaces' files when opened again`,
-    { cause: err },
-  );
-}
-
-/**
- * A read-only descriptor of the WAL, for fsync (Linux accepts it on one). The WAL exists while
- * a connection is open; should it not, its frames were checkpointed into the database file,
- * which is synced instead. Opening is no disk wait; the fsync is.
- */
-function openWal(dbPath: string): number {
-  try {
-    return openSync(`${dbPath}-wal`, 'r');
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
-    return openSync(dbPath, 'r');
-  }
-}
-
-function fsyncWalSync(dbPath: string): void {
-  const fd = openWal(dbPath);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** {@link fsyncWalSync} with the fsync on the thread pool. */
-async function fsyncWal(dbPath: string): Promise<void> {
-  const fd = openWal(dbPath);
-  try {
-    await fsyncAsync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -5,7 +5,8 @@ import type {
   DashboardDispatchRow,
   DispatchItem,
   NoteItem,
-} from './storage.js';
+  TokenRow,
+} from './types.js';
 
 /** The columns both engines select for a current dispatch. */
 export interface DispatchRowFields {
@@ -175,7 +176,20 @@ export function dashboardRow(row: DispatchRowFields): DashboardDispatchRow {
   };
 }
 
-/** SELECT of every agent with its current dispatch count; append WHERE/ORDER BY. */
-export const AGENT_SELECT = `SELECT a.agent_id, a.fleet_node_id, a.last_push_at, a.last_pull_at,
-  (SELECT CAST(COUNT(*) AS INTEGER) FROM hub_dispatches d WHERE d.agent_id = a.agent_id) AS dispatches
-  FROM hub_agents a`;
+/** The columns of a stored token; `admin` is 0/1 in SQLite and a boolean in PostgreSQL. */
+export interface TokenRowFields {
+  token_hash: string;
+  agent_id: string | null;
+  admin: number | boolean;
+  created_at: string;
+}
+
+/** Turns a stored token row into its camel-case form, with `admin` as a boolean on both engines. */
+export function tokenRow(r: TokenRowFields): TokenRow {
+  return {
+    tokenHash: r.token_hash,
+    agentId: r.agent_id,
+    admin: r.admin === true || r.admin === 1,
+    createdAt: r.created_at,
+  };
+}

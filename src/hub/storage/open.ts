@@ -1,12 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { AgenticError } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
-import { redactUrl } from '../store/open.js';
-import type { HubStorage } from './storage.js';
-
-type DatabaseConstructor = new (path: string, options?: { timeout?: number }) => SqliteDatabase;
+import { AgenticError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { redactUrl } from '../../store/postgres/pool.js';
+import { loadBetterSqlite } from '../../store/sqlite/open-db.js';
+import type { HubStorage } from './types.js';
 
 /** True when `db` names a PostgreSQL database rather than a SQLite file. */
 export function isPostgresUrl(db: string): boolean {
@@ -28,7 +26,7 @@ export async function openHubStorage(
       field: 'db',
     });
   if (isPostgresUrl(db)) {
-    const { openPostgresHubStorage } = await import('./postgres-storage.js');
+    const { openPostgresHubStorage } = await import('./postgres.js');
     try {
       return await openPostgresHubStorage(db, options);
     } catch (err) {
@@ -37,10 +35,10 @@ export async function openHubStorage(
   }
   const path = resolve(db);
   try {
-    const { openSqliteHubStorage } = await import('./sqlite-storage.js');
-    const mod = (await import('better-sqlite3')) as { default: DatabaseConstructor };
+    const { openSqliteHubStorage } = await import('./sqlite.js');
+    const Database = await loadBetterSqlite();
     mkdirSync(dirname(path), { recursive: true });
-    return openSqliteHubStorage(mod.default, path, options.now);
+    return openSqliteHubStorage(Database, path, options.now);
   } catch (err) {
     throw unavailable(path, err);
   }

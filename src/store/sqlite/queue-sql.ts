@@ -1,0 +1,34 @@
+/** A queue entry's pool and claim-order columns, exactly as the kv_queue_by_pool index (migration 003) is built. */
+const NP = `-(CASE WHEN json_type(value, '$.priority') IN ('integer', 'real') THEN json_extract(value, '$.priority') ELSE 0 END)`;
+const Q = `(CASE WHEN json_type(value, '$.queued_at') = 'text' THEN json_extract(value, '$.queued_at') ELSE '' END)`;
+const AGENT = `COALESCE(json_extract(value, '$.agent'), '')`;
+const POOL = `(CASE WHEN instr(${AGENT}, ':') > 0 THEN substr(${AGENT}, 1, instr(${AGENT}, ':') - 1) ELSE ${AGENT} END)`;
+/**
+ * The pools with queued work, one index seek each: the first, then the next after @pool. The
+ * index is named: without table statistics the planner would rather scan than seek.
+ */
+export const queuePoolSql = (next: boolean): string => `SELECT ${POOL} AS pool
+  FROM kv INDEXED BY kv_queue_by_pool
+  WHERE grp = 'queue' ${next ? `AND ${POOL} > @pool` : ''}
+  ORDER BY ${POOL} LIMIT 1`;
+/** The head of one pool's queue in claim order, from the start or after the given row. */
+export const queuePageSql = (resume: boolean): string => `SELECT key, value, ${NP} AS np, ${Q} AS q
+  FROM kv INDEXED BY kv_queue_by_pool
+  WHERE grp = 'queue' AND ${POOL} = @pool ${resume ? `AND (${NP}, ${Q}, key) > (@np, @q, @key)` : ''}
+  ORDER BY ${NP}, ${Q}, key
+  LIMIT @limit`;
+/** A row of one pool's queue page, with its claim-order columns. */
+export interface QueuePageRow {
+  key: string;
+  value: string;
+  np: number;
+  q: string;
+}
+/** The parameters of {@link queuePageSql}: the pool, the page size, and the row to resume after. */
+export interface QueuePageParams {
+  pool: string;
+  limit: number;
+  np?: number;
+  q?: string;
+  key?: string;
+}
