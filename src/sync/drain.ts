@@ -1,22 +1,8 @@
 import type { SyncDeps } from './deps.js';
 import { nextSendAt } from './gate.js';
-import { Pass } from './pass.js';
+import { Pass, type DrainResult } from './pass.js';
 
-/** What one drain pass did, and what is left. */
-export interface DrainResult {
-  /** Records accepted by the hub. */
-  pushed: number;
-  /** Entries accepted by the hub. */
-  sent: number;
-  /** Entries dropped (permanent error or max attempts). */
-  dropped: number;
-  /** The last failure's reason, if any request failed. */
-  lastError: string | undefined;
-  /** Entries still queued. */
-  remaining: number;
-  /** When the next send can happen (the earliest sendable entry, see sendableAt, or the end of another process's lease); undefined when the queue is empty. */
-  nextAttemptAt: string | undefined;
-}
+export type { DrainResult } from './pass.js';
 
 /** Requests one process keeps in flight at most. */
 export const PUSH_WINDOW = 4;

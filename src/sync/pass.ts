@@ -1,11 +1,26 @@
 import { isoUtc } from '../lib/clock.js';
 import type { HubClient, PushResult } from './client.js';
 import type { SyncDeps } from './deps.js';
-import type { DrainResult } from './drain.js';
 import { sendableAt } from './gate.js';
 import { claimEntry, pushBody, settleEntry, type Settled } from './queue.js';
 import type { QueueEntry, SyncMarks } from './schema.js';
 import type { SyncTx } from './tx.js';
+
+/** What one drain pass did, and what is left. */
+export interface DrainResult {
+  /** Records accepted by the hub. */
+  pushed: number;
+  /** Entries accepted by the hub. */
+  sent: number;
+  /** Entries dropped (permanent error or max attempts). */
+  dropped: number;
+  /** The last failure's reason, if any request failed. */
+  lastError: string | undefined;
+  /** Entries still queued. */
+  remaining: number;
+  /** When the next send can happen (the earliest sendable entry, see sendableAt, or the end of another process's lease); undefined when the queue is empty. */
+  nextAttemptAt: string | undefined;
+}
 
 /** One claimed entry in this pass: its requests in flight and the failures they brought back. */
 interface Sending {
