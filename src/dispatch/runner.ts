@@ -24,7 +24,7 @@ import { listenForWakeups } from './wake.js';
 import { PauseLog } from './pause-log.js';
 import { ConfigWatch } from './config-watch.js';
 import { enforceReapDeadlines, terminateGroup } from './reaper.js';
-import { createSyncService, SyncDrainer } from '../sync/index.js';
+import { createSyncService, SendLoop as SyncDrainer } from '../sync/index.js';
 import { FleetMembership, isFleet, takeOverLostNodes } from '../fleet/index.js';
 
 /** Options of a runner; everything has a production default. */

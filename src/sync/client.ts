@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Clock } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
-import { parseRetryAfter } from './backoff.js';
+import { parseRetryAfter } from './queue/backoff.js';
 import { contextItemSchema, type ContextItem } from './schema.js';
 
 /** The subset of WHATWG fetch the client uses; injected so tests and benchmarks can wrap it. */

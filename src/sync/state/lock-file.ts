@@ -3,9 +3,9 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSy
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AgenticError } from '../lib/errors.js';
-import { isErrno } from '../lib/fs.js';
-import { Mutex } from '../lib/mutex.js';
+import { AgenticError } from '../../lib/errors.js';
+import { isErrno } from '../../lib/fs.js';
+import { Mutex } from '../../lib/mutex.js';
 
 /** Options of {@link withLockFile}. */
 export interface LockFileOptions {

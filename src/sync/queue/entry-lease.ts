@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Lease } from './schema.js';
+import type { Lease } from '../schema.js';
 
 /** Who holds an entry's lease: `<host>:<pid>:<random>`, unique per process. */
 export type LeaseOwner = string;
