@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
+import { contextItemSchema, type ContextItem } from '../protocol/sync-wire.js';
 import type { Logger } from '../lib/logger.js';
 import type { ContextAnswer } from './client.js';
 import type { SyncDeps } from './deps.js';
 import { readJsonFile, writeJsonFile, type SyncPaths } from './state/files.js';
-import { contextItemSchema, type ContextItem } from './schema.js';
 
 /** The most context items other than notes kept in the cache (newest first). */
 export const CONTEXT_LIMIT = 1000;

@@ -100,8 +100,3 @@ export const syncMarksSchema = z.looseObject({
 });
 /** Last push and pull times, and the hold. */
 export type SyncMarks = z.infer<typeof syncMarksSchema>;
-
-/** One cached context item: any JSON object. */
-export const contextItemSchema = z.record(z.string(), z.unknown());
-/** A context item. */
-export type ContextItem = z.infer<typeof contextItemSchema>;
