@@ -7,7 +7,7 @@ import {
   enqueueDispatch,
   resumeWorkspace,
 } from '../dispatch/service.js';
-import { leaseHeld } from '../dispatch/lease.js';
+import { leaseHeld } from '../dispatch/runner-lease.js';
 import { lastLogLine, logPath } from '../dispatch/launch.js';
 import { Runner } from '../dispatch/runner.js';
 import { pausedPoolsFromFile } from '../dispatch/runtime-state.js';

@@ -17,7 +17,7 @@ import { agentCommand, findExecutable, resumableSession } from './agents.js';
 import { claimReady, type Claim } from './claim.js';
 import { endRuns, journalEnds, type FinishItem, type RunEnd } from './finish.js';
 import { launchAgent, logPath, readExitRecord, type Launched } from './launch.js';
-import { RunnerLease } from './lease.js';
+import { RunnerLease } from './runner-lease.js';
 import { prepareClone, sourceOf, writePrompt, type PrepResult } from './prep.js';
 import { buildPrompt } from './prompt.js';
 import { listenForWakeups } from './wake.js';

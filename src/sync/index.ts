@@ -14,7 +14,6 @@ export type { EntryTiming } from './queue/gate.js';
 export { leasedByOther } from './queue/entry-lease.js';
 export type { LeaseOwner } from './queue/entry-lease.js';
 export type { SyncPaths } from './state/files.js';
-export { withLockFile } from './state/lock-file.js';
 export {
   CONTEXT_LIMIT,
   isRfc3339,

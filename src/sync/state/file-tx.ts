@@ -3,7 +3,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { EntryTiming } from '../queue/gate.js';
 import { readJsonFile, removeFile, writeJsonFile, type SyncPaths } from './files.js';
-import { withLockFile } from './lock-file.js';
+import { withLockFile } from '../../lib/lock-file.js';
 import {
   droppedEntrySchema,
   historyRecordSchema,
@@ -27,12 +27,16 @@ export function fileSyncState(paths: SyncPaths, io: { clock: Clock; logger: Logg
   return {
     degraded: true,
     run: (fn) =>
-      withLockFile(paths.lock, async () => {
-        const tx = new FileSyncTx(paths, { now: io.clock.now(), logger: io.logger });
-        const result = await fn(tx);
-        tx.flush();
-        return result;
-      }),
+      withLockFile(
+        paths.lock,
+        async () => {
+          const tx = new FileSyncTx(paths, { now: io.clock.now(), logger: io.logger });
+          const result = await fn(tx);
+          tx.flush();
+          return result;
+        },
+        { name: 'sync queue lock' },
+      ),
   };
 }
 
