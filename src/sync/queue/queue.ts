@@ -2,7 +2,7 @@ import { isoUtc } from '../../lib/clock.js';
 import type { PushResult } from '../client.js';
 import { holdAfterFailure, holdAfterSuccess, sendableAt } from './gate.js';
 import { leasedByOther, type LeaseOwner } from './entry-lease.js';
-import type { DroppedEntry, PushEntry } from '../schema.js';
+import type { DroppedEntry, HistoryRecord, PushEntry } from '../schema.js';
 import type { SyncTx } from '../state/tx.js';
 
 /** The request body of a queued entry (README: Sync); the same bytes on every attempt. */
@@ -94,14 +94,7 @@ export async function settleEntry(
     // entry's payload back.
     if ((await tx.getLease(sent.id))?.owner === io.owner || (await tx.hasQueue(sent.id))) {
       await tx.deleteQueue(sent.id);
-      await tx.appendHistory({
-        agent_id: sent.agent_id,
-        ...(sent.fleet_node_id !== undefined ? { fleet_node_id: sent.fleet_node_id } : {}),
-        direction: 'push',
-        payload_size: io.payloadSize,
-        items_count: sent.dispatches.length,
-        synced_at: at,
-      });
+      await tx.appendHistory(entryHistory(sent, 'push', io.payloadSize, at));
     }
     return { kind: 'pushed', records: sent.dispatches.length };
   }
@@ -151,15 +144,27 @@ async function dropEntry(
   await tx.deleteQueue(entry.id);
   await tx.putDropped(dropped);
   await tx.appendHistory({
-    agent_id: entry.agent_id,
-    ...(entry.fleet_node_id !== undefined ? { fleet_node_id: entry.fleet_node_id } : {}),
-    direction: 'drop',
-    payload_size: io.payloadSize,
-    items_count: entry.dispatches.length,
-    synced_at: at,
+    ...entryHistory(entry, 'drop', io.payloadSize, at),
     attempts: entry.attempts,
     reason,
   });
+}
+
+/** The history record of an entry that was pushed or dropped at `at`. */
+function entryHistory(
+  entry: PushEntry,
+  direction: 'push' | 'drop',
+  payloadSize: number,
+  at: string,
+): HistoryRecord {
+  return {
+    agent_id: entry.agent_id,
+    ...(entry.fleet_node_id !== undefined ? { fleet_node_id: entry.fleet_node_id } : {}),
+    direction,
+    payload_size: payloadSize,
+    items_count: entry.dispatches.length,
+    synced_at: at,
+  };
 }
 
 /**
