@@ -13,7 +13,7 @@ import { createContext } from '../src/context.js';
 import { openHubStorage } from '../src/hub/index.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { GROUPS } from '../src/store/index.js';
-import { backoffDelay, createSyncService, SyncDrainer } from '../src/sync/index.js';
+import { backoffDelay, createSyncService, SendLoop } from '../src/sync/index.js';
 import { startHubChild } from './hub-child.js';
 
 const N = Number(process.argv[2] ?? 10_000);
@@ -185,7 +185,7 @@ let drainedAt: number | undefined;
 let worstStreakAfter = 0;
 let lastStreak = 0;
 let resolveDrained: () => void = () => undefined;
-const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
+const sent = new Promise<void>((resolve) => (resolveDrained = resolve));
 
 const unsyncedCount = async (): Promise<number> =>
   (await store.entries(GROUPS.dispatchHistory)).filter(
@@ -196,7 +196,7 @@ const readMarks = async () =>
   (await store.get(GROUPS.syncState, 'status')) as
     { failure_streak?: number; hold_until?: string } | undefined;
 
-const drainer = new SyncDrainer(sync, {
+const loop = new SendLoop(sync, {
   onPass(result) {
     if (recoveredAt !== undefined && drainedAt === undefined)
       void readMarks().then((m) => {
@@ -225,7 +225,7 @@ const drainer = new SyncDrainer(sync, {
     }
   },
 });
-drainer.start();
+loop.start();
 
 const perWave = Math.ceil(N / WAVES);
 const seeding = (async () => {
@@ -236,7 +236,7 @@ const seeding = (async () => {
         await tx.set(GROUPS.dispatchHistory, `core/soak-${i % 53}/task-${i}`, record(i));
     });
     seeded = upTo;
-    drainer.wake();
+    loop.wake();
     await new Promise((r) => setTimeout(r, WAVE_EVERY_MS));
   }
 })();
@@ -257,7 +257,7 @@ const outage = (async () => {
     `${since()}s hub reachable again; ${streak} failed waves so far, back-off step ${backoffAtRecoveryMs / 1000} s, ` +
       `hold ends in ${Math.max(0, holdLeft / 1000).toFixed(1)} s`,
   );
-  drainer.wake();
+  loop.wake();
 })();
 
 const deadline = new Promise<'deadline'>((r) =>
@@ -265,8 +265,8 @@ const deadline = new Promise<'deadline'>((r) =>
 );
 await seeding;
 await outage;
-const outcome = await Promise.race([drained.then(() => 'drained' as const), deadline]);
-await drainer.close();
+const outcome = await Promise.race([sent.then(() => 'sent' as const), deadline]);
+await loop.close();
 
 const unsynced = await unsyncedCount();
 const queued = await store.count(GROUPS.syncQueue);
@@ -302,7 +302,7 @@ if (recoveredAt !== undefined && drainedAt !== undefined) {
   const step = backoffAtRecoveryMs ?? 0;
   console.log(
     `after recovery: first accepted push ${((firstOk - recovered) / 1000).toFixed(1)} s, ` +
-      `queue drained ${((drainedAt - recovered) / 1000).toFixed(1)} s ` +
+      `queue sent ${((drainedAt - recovered) / 1000).toFixed(1)} s ` +
       `(back-off step in effect at recovery: ${step / 1000} s; ` +
       `${drainedAt - recovered <= step ? 'within' : 'NOT within'} one step); ` +
       (worstStreakAfter === 0
@@ -311,4 +311,4 @@ if (recoveredAt !== undefined && drainedAt !== undefined) {
           `(${worstStreakAfter} failed waves in a row)`),
   );
 }
-process.exitCode = outcome === 'drained' && N - current === 0 && versions === current ? 0 : 1;
+process.exitCode = outcome === 'sent' && N - current === 0 && versions === current ? 0 : 1;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { AppContext } from '../context.js';
 import { cancelWorkspace, resumeWorkspace } from '../dispatch/control.js';
 import { continuedNote, enqueueDispatch } from '../dispatch/enqueue.js';
-import { leaseHeld } from '../dispatch/lease.js';
+import { leaseHeld } from '../dispatch/runner-lease.js';
 import { lastLogLine, logPath } from '../dispatch/launch.js';
 import { Runner } from '../dispatch/runner.js';
 import { pausedPoolsFromFile } from '../dispatch/runtime-state.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { leaseHeld, readLease } from '../dispatch/lease.js';
+import { leaseHeld, readLease } from '../dispatch/runner-lease.js';
 import { createContext } from '../context.js';
 import { VERSION } from '../lib/version.js';
 import { pausedPoolsFromFile } from '../dispatch/runtime-state.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { setFrozen } from '../dispatch/frozen.js';
 import { finishKilledWithoutRunner } from '../dispatch/kill-alone.js';
-import { leaseHeld, readLease } from '../dispatch/lease.js';
+import { leaseHeld, readLease } from '../dispatch/runner-lease.js';
 import { Runner } from '../dispatch/runner.js';
 import { clearPauses, pausedPoolsFromFile } from '../dispatch/runtime-state.js';
 import { killAll } from '../dispatch/control.js';

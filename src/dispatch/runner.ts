@@ -4,13 +4,13 @@ import { hydrate } from './hydrate.js';
 import { toAgenticError } from '../lib/errors.js';
 import { claimReady } from './claim.js';
 import { Closeouts } from './closeouts.js';
-import { RunnerLease } from './lease.js';
+import { RunnerLease } from './runner-lease.js';
 import { RunStarter } from './start-run.js';
 import { RunWatcher } from './watch-runs.js';
 import { listenForWakeups } from './wake.js';
 import { PauseLog } from './pause-log.js';
 import { ConfigWatch } from './config-watch.js';
-import { createSyncService, SyncDrainer } from '../sync/index.js';
+import { createSyncService, SendLoop } from '../sync/index.js';
 import { FleetMembership, isFleet, takeOverLostNodes } from '../fleet/index.js';
 
 /** Options of a runner; everything has a production default. */
@@ -38,7 +38,7 @@ export class Runner {
   private pollTimer: NodeJS.Timeout | undefined;
   private reapTimer: NodeJS.Timeout | undefined;
   private server: Server | undefined;
-  private drainer: SyncDrainer | undefined;
+  private drainer: SendLoop | undefined;
   private readonly onCommitted = (): void => this.drainer?.wake();
   private readonly launches = new Set<Promise<void>>();
   private readonly node: string;
@@ -134,7 +134,7 @@ export class Runner {
         return undefined;
       });
     // Sync rides along with the runner: every commit wakes the drain loop (a no-op offline).
-    this.drainer = new SyncDrainer(await createSyncService(this.ctx));
+    this.drainer = new SendLoop(await createSyncService(this.ctx));
     this.drainer.start();
     this.ctx.events.on('committed', this.onCommitted);
     this.lease.startHeartbeat(() => {

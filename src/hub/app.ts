@@ -21,13 +21,11 @@ import type { HubStorage } from './storage/index.js';
 import {
   CONTEXT_MAX_ITEMS,
   contextQuerySchema,
-  dashboardQuerySchema,
-  noteBodySchema,
-  parseInput,
   statusQuerySchema,
   syncBodySchema,
-  toIngestRecord,
-} from './wire.js';
+} from '../protocol/sync-wire.js';
+import { parseInput } from '../lib/parse-input.js';
+import { dashboardQuerySchema, noteBodySchema, toIngestRecord } from './wire.js';
 
 /** Default request body limit: 10 MiB (a 500-record push is typically well under 1 MiB). */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;

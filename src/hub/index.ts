@@ -18,7 +18,7 @@ export { DEFAULT_SHUTDOWN_TIMEOUT_MS, startHubServer } from './server.js';
 export type { HubServerOptions, RunningHub } from './server.js';
 export type {
   AgentRow,
-  ContextItem,
+  StoredContextItem,
   ContextPage,
   DispatchItem,
   HubEngine,
@@ -40,8 +40,7 @@ export type { CreatedToken, TokenInfo, TokenRole } from './tokens.js';
 export {
   CONTEXT_MAX_ITEMS,
   contextCursorSchema,
-  DASHBOARD_MAX_ROWS,
   dispatchRecordSchema,
-  versionOf,
-} from './wire.js';
-export type { DispatchRecord } from './wire.js';
+} from '../protocol/sync-wire.js';
+export type { DispatchRecord } from '../protocol/sync-wire.js';
+export { DASHBOARD_MAX_ROWS, versionOf } from './wire.js';

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 
 /**
  * Start time of a process as an opaque token (Linux: field 22 of /proc/<pid>/stat, in clock
@@ -36,6 +37,16 @@ export function isProcessAlive(pid: number, start?: string): boolean {
   const now = processStartTime(pid);
   if (now === undefined) return false;
   return start === undefined || start === now;
+}
+
+/**
+ * False when `owner` (`<host>:<pid>:…`, how leases name their holder) is a process on this host
+ * that is gone; true otherwise, including for another host's process, which cannot be checked.
+ */
+export function ownerAlive(owner: string): boolean {
+  const [host, pid] = owner.split(':');
+  if (host !== hostname() || pid === undefined || !/^\d+$/.test(pid)) return true;
+  return isProcessAlive(Number(pid));
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { leaseHeld } from '../dispatch/lease.js';
+import { leaseHeld } from '../dispatch/runner-lease.js';
 import { Runner } from '../dispatch/runner.js';
 import { toAgenticError } from '../lib/errors.js';
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { statsHeadline, workspaceStats } from '../lifecycle/stats.js';
 import type { AppContext } from '../context.js';
 import { setFrozen } from '../dispatch/frozen.js';
-import { leaseHeld } from '../dispatch/lease.js';
+import { leaseHeld } from '../dispatch/runner-lease.js';
 import { killAll } from '../dispatch/control.js';
 import { wakeRunner } from '../dispatch/wake.js';
 import { readAllRecords } from '../lifecycle/index.js';

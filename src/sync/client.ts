@@ -1,8 +1,12 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Clock } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
-import { parseRetryAfter } from './backoff.js';
-import { contextItemSchema, type ContextItem } from './schema.js';
+import { parseRetryAfter } from './queue/backoff.js';
+import {
+  contextAnswerSchema,
+  statusAnswerSchema,
+  type ContextItem,
+} from '../protocol/sync-wire.js';
 
 /** The subset of WHATWG fetch the client uses; injected so tests and benchmarks can wrap it. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -37,13 +41,6 @@ export type PushResult =
       aborted: boolean;
     };
 
-// `cursor` and `has_more` come from a hub that pages context; a hub before paging leaves them out.
-const contextResponseSchema = z.object({
-  data: z.array(contextItemSchema),
-  cursor: z.string().min(1).max(64).optional(),
-  has_more: z.boolean().optional(),
-});
-
 /** One answer of `GET /v1/agent/context`. */
 export interface ContextAnswer {
   items: ContextItem[];
@@ -53,7 +50,6 @@ export interface ContextAnswer {
   hasMore: boolean;
   bytes: number;
 }
-const statusResponseSchema = z.object({ data: z.record(z.string(), z.unknown()) });
 
 /** Speaks the sync protocol (README: Sync) to the hub: `POST /v1/agent/sync`, `GET /v1/agent/context`, `GET /v1/agent/status`, with `Authorization: Bearer`. */
 export class HubClient {
@@ -110,7 +106,7 @@ export class HubClient {
     const query = new URLSearchParams({ agent_id: agentId, cursor: page.cursor });
     if (page.since !== undefined) query.set('since', page.since);
     const text = await this.getText(`/v1/agent/context?${query.toString()}`);
-    const body = parseBody(contextResponseSchema, text, 'context');
+    const body = parseBody(contextAnswerSchema, text, 'context');
     return {
       items: body.data,
       cursor: body.cursor,
@@ -124,7 +120,7 @@ export class HubClient {
     const text = await this.getText(
       `/v1/agent/status?${new URLSearchParams({ agent_id: agentId }).toString()}`,
     );
-    return parseBody(statusResponseSchema, text, 'status').data;
+    return parseBody(statusAnswerSchema, text, 'status').data;
   }
 
   private async getText(path: string): Promise<string> {

@@ -1,17 +1,17 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { HubClient } from './client.js';
-import type { SyncPaths } from './files.js';
-import type { LeaseOwner } from './lease.js';
+import type { SyncPaths } from './state/files.js';
+import type { LeaseOwner } from './queue/entry-lease.js';
 import type { SyncSettings } from './settings.js';
-import type { SyncTxRunner } from './tx.js';
+import type { SyncState } from './state/tx.js';
 
 /** Everything the sync operations share in one process; built by `createSyncService`. */
 export interface SyncDeps {
   readonly settings: SyncSettings;
   /** Undefined when offline (no token or no URL). */
   readonly client: HubClient | undefined;
-  readonly runner: SyncTxRunner;
+  readonly state: SyncState;
   readonly paths: SyncPaths;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -1,20 +1,19 @@
-export { BACKOFF_SCHEDULE_MS, backoffDelay, parseRetryAfter } from './backoff.js';
+export { BACKOFF_SCHEDULE_MS, backoffDelay, parseRetryAfter } from './queue/backoff.js';
 export { DEFAULT_REQUEST_TIMEOUT_MS, HubClient } from './client.js';
 export type { ContextAnswer, FetchLike, HubClientOptions, PushResult } from './client.js';
-export { collectPending } from './collect.js';
-export type { Collected } from './collect.js';
+export { collectPending } from './queue/collect.js';
+export type { Collected } from './queue/collect.js';
 export type { SyncDeps } from './deps.js';
-export { drainPass, PUSH_WINDOW } from './drain.js';
-export type { DrainResult } from './drain.js';
-export { DEFAULT_IDLE_INTERVAL_MS, SyncDrainer } from './drainer.js';
-export type { Sleep, SyncDrainerOptions } from './drainer.js';
-export { syncPaths } from './files.js';
-export { holdAfterFailure, holdAfterSuccess, nextSendAt, sendableAt } from './gate.js';
-export type { EntryTiming } from './gate.js';
-export { leasedByOther } from './lease.js';
-export type { LeaseOwner } from './lease.js';
-export type { SyncPaths } from './files.js';
-export { withLockFile } from './lock-file.js';
+export { sendOnce, PUSH_WINDOW } from './send/send-once.js';
+export type { SendResult } from './send/send-once.js';
+export { DEFAULT_IDLE_INTERVAL_MS, SendLoop } from './send/send-loop.js';
+export type { Sleep, SendLoopOptions } from './send/send-loop.js';
+export { syncPaths } from './state/files.js';
+export { holdAfterFailure, holdAfterSuccess, nextSendAt, sendableAt } from './queue/gate.js';
+export type { EntryTiming } from './queue/gate.js';
+export { leasedByOther } from './queue/entry-lease.js';
+export type { LeaseOwner } from './queue/entry-lease.js';
+export type { SyncPaths } from './state/files.js';
 export {
   CONTEXT_LIMIT,
   isRfc3339,
@@ -25,19 +24,13 @@ export {
   readContextCache,
 } from './pull.js';
 export type { PullResult } from './pull.js';
-export type {
-  ContextItem,
-  DroppedEntry,
-  HistoryRecord,
-  PushRecord,
-  QueueEntry,
-  SyncMarks,
-} from './schema.js';
-export { createSyncService, SyncService } from './service.js';
-export type { PushReport, RetryDroppedReport, SyncServiceOptions } from './service.js';
+export type { ContextItem } from '../protocol/sync-wire.js';
+export type { DroppedEntry, HistoryRecord, PushRecord, PushEntry, SyncMarks } from './schema.js';
+export { createSyncService, SyncService } from './sync-service.js';
+export type { PushReport, RetryDroppedReport, SyncServiceOptions } from './sync-service.js';
 export { DEFAULT_MAX_ATTEMPTS, resolveSyncSettings } from './settings.js';
 export type { SyncSettings } from './settings.js';
 export { syncStatus } from './status.js';
 export type { SyncStatusReport } from './status.js';
-export { HISTORY_LIMIT } from './tx.js';
-export type { MirrorMode, SyncTx, SyncTxRunner } from './tx.js';
+export { HISTORY_LIMIT } from './state/tx.js';
+export type { MirrorMode, SyncTx, SyncState } from './state/tx.js';

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
+import { contextItemSchema, type ContextItem } from '../protocol/sync-wire.js';
 import type { Logger } from '../lib/logger.js';
 import type { ContextAnswer } from './client.js';
 import type { SyncDeps } from './deps.js';
-import { readJsonFile, writeJsonFile, type SyncPaths } from './files.js';
-import { contextItemSchema, type ContextItem } from './schema.js';
+import { readJsonFile, writeJsonFile, type SyncPaths } from './state/files.js';
 
 /** The most context items other than notes kept in the cache (newest first). */
 export const CONTEXT_LIMIT = 1000;
@@ -64,7 +64,7 @@ export async function pullContext(
         field: 'since',
       },
     );
-  const { client, settings, runner, clock, logger, paths } = deps;
+  const { client, settings, state, clock, logger, paths } = deps;
   const cache = (error: string, failed: boolean, fetched = 0, pages = 0): PullResult => {
     const context = readContextCache(paths, { now: clock.now(), logger });
     return {
@@ -80,7 +80,7 @@ export async function pullContext(
   if (client === undefined) return cache(`offline: ${settings.offlineReason ?? 'no token'}`, false);
   const startedAt = isoUtc(clock.now());
   const hub = settings.url ?? '';
-  const marks = await runner.run((tx) => tx.marks(), 'defer');
+  const marks = await state.run((tx) => tx.marks(), 'defer');
   const explicit = options.since !== undefined;
   let cursor = (!explicit && marks.pull_hub === hub ? marks.pull_cursor : undefined) ?? '0';
   let fetched = 0;
@@ -102,9 +102,9 @@ export async function pullContext(
     const next = answer.cursor;
     // A paging hub answers oldest change first; the cache is newest first.
     const fresh = next === undefined ? answer.items : [...answer.items].reverse();
-    await runner.run(async (tx) => {
+    await state.run(async (tx) => {
       const cached = readContextCache(paths, { now: clock.now(), logger });
-      writeJsonFile(paths.context, mergeContext(fresh, cached), runner.degraded);
+      writeJsonFile(paths.context, mergeContext(fresh, cached), state.degraded);
       if (next !== undefined && !explicit) await tx.setMarks({ pull_cursor: next, pull_hub: hub });
     }, 'defer');
     if (next === undefined) {
@@ -123,7 +123,7 @@ export async function pullContext(
   }
   if (pages >= MAX_PULL_PAGES)
     logger.warn({ pages }, 'sync pull stopped at the page limit; the next pull continues');
-  const context = await runner.run(async (tx) => {
+  const context = await state.run(async (tx) => {
     await tx.setMarks({ last_pull_at: startedAt });
     await tx.appendHistory({
       agent_id: settings.agentId,

@@ -5,7 +5,8 @@ export type PushRecord = { id: string; fingerprint: string } & Record<string, un
 
 /**
  * A pushed record: checks `id` and `fingerprint` without copying the record (queue entries carry
- * up to 500 of them and are read on every send).
+ * up to 500 of them and are read on every send). It is a cheap subset of dispatchRecordSchema in
+ * protocol/sync-wire.ts, which the hub checks every record against on arrival.
  */
 export const pushRecordSchema = z.custom<PushRecord>(
   (v) =>
@@ -26,7 +27,7 @@ const isoString = z.string().min(1);
  * `lease_*` hold the entry's lease in queue.json when degraded (the store keeps leases apart);
  * `degraded` marks entries created while the store was unavailable (imported once it is back).
  */
-export const queueEntrySchema = z.looseObject({
+export const pushEntrySchema = z.looseObject({
   id: z.string().min(1),
   agent_id: z.string().min(1),
   fleet_node_id: z.string().min(1).optional(),
@@ -44,7 +45,7 @@ export const queueEntrySchema = z.looseObject({
   degraded: z.boolean().optional(),
 });
 /** A queued push. */
-export type QueueEntry = z.infer<typeof queueEntrySchema>;
+export type PushEntry = z.infer<typeof pushEntrySchema>;
 
 /** Marks a queued entry as in flight in one process until `until` (owner = `<host>:<pid>:<random>`). */
 export const leaseSchema = z.object({ owner: z.string().min(1), until: z.string().min(1) });
@@ -52,7 +53,7 @@ export const leaseSchema = z.object({ owner: z.string().min(1), until: z.string(
 export type Lease = z.infer<typeof leaseSchema>;
 
 /** A dead-lettered push: the entry as it was, when and why it was dropped. */
-export const droppedEntrySchema = queueEntrySchema.extend({
+export const droppedEntrySchema = pushEntrySchema.extend({
   dropped_at: isoString,
   reason: z.string(),
 });
@@ -78,7 +79,7 @@ export type HistoryRecord = z.infer<typeof historyRecordSchema>;
 
 /**
  * Times of the last successful push and pull, and the queue-wide hold after failures
- * (`sync_state` group, key `status`; `sync/status.json`).
+ * (`sync_state` group, key `status`; `sync/marks.json`).
  */
 export const syncMarksSchema = z.looseObject({
   last_push_at: isoString.optional(),
@@ -99,8 +100,3 @@ export const syncMarksSchema = z.looseObject({
 });
 /** Last push and pull times, and the hold. */
 export type SyncMarks = z.infer<typeof syncMarksSchema>;
-
-/** One cached context item: any JSON object. */
-export const contextItemSchema = z.record(z.string(), z.unknown());
-/** A context item. */
-export type ContextItem = z.infer<typeof contextItemSchema>;

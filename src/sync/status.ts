@@ -1,5 +1,5 @@
 import type { SyncDeps } from './deps.js';
-import { nextSendAt } from './gate.js';
+import { nextSendAt } from './queue/gate.js';
 import { readContextCache } from './pull.js';
 
 /** What `agentic sync status` reports: the local view merged with the hub's. */
@@ -31,8 +31,8 @@ export interface SyncStatusReport {
 
 /** Builds the status report; a hub error is reported in `remote_error`, never thrown. */
 export async function syncStatus(deps: SyncDeps): Promise<SyncStatusReport> {
-  const { settings, client, runner, clock, logger, paths } = deps;
-  const local = await runner.run(async (tx) => {
+  const { settings, client, state, clock, logger, paths } = deps;
+  const local = await state.run(async (tx) => {
     const queue = await tx.listQueue();
     return {
       queue,
@@ -60,7 +60,7 @@ export async function syncStatus(deps: SyncDeps): Promise<SyncStatusReport> {
         clock.now(),
       ) ?? null,
     last_error: head?.last_error ?? null,
-    degraded: runner.degraded,
+    degraded: state.degraded,
   };
   if (client === undefined) {
     report.offline_reason = settings.offlineReason ?? 'no token';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLease } from '../../src/dispatch/lease.js';
+import { readLease } from '../../src/dispatch/runner-lease.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
 import { makeSourceRepo, startDaemon, waitUntil, type Daemon } from '../helpers/dispatch.js';
 import { callOk, connectRecording, connectStdio, untilStatus, type Harness } from './fixture.js';

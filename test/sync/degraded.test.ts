@@ -57,7 +57,7 @@ describe('sync with a degraded store (db.sqlite is a directory)', () => {
       'core/go-io/task-1': '2026-01-01T00:00:00.000Z#1',
       'core/go-io/task-2': '2026-01-02T00:00:00.000Z#1',
     });
-    expect(readJson('records.json')).toEqual([
+    expect(readJson('history.json')).toEqual([
       expect.objectContaining({ direction: 'push', items_count: 2 }),
     ]);
     // The ledger file keeps an unchanged dispatch from going out twice.

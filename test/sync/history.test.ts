@@ -11,12 +11,12 @@ describe('sync history', () => {
   });
   afterEach(() => root.cleanup());
 
-  it('keeps the last 100 records, oldest first, in the store and in records.json', async () => {
+  it('keeps the last 100 records, oldest first, in the store and in history.json', async () => {
     const clock = new ManualClock(new Date('2026-06-01T00:00:00.000Z'));
     const ctx = testContext(root, { clock });
     const sync = await createSyncService(ctx);
     for (let i = 0; i < 130; i++) {
-      await sync.deps.runner.run((tx) =>
+      await sync.deps.state.run((tx) =>
         tx.appendHistory({
           agent_id: 'a',
           direction: 'pull',
@@ -27,11 +27,11 @@ describe('sync history', () => {
       );
       clock.advance(1_000);
     }
-    const records = await sync.deps.runner.run((tx) => tx.history());
+    const records = await sync.deps.state.run((tx) => tx.history());
     expect(records).toHaveLength(100);
     expect(records[0]?.payload_size).toBe(30);
     expect(records.at(-1)?.payload_size).toBe(129);
-    const file = JSON.parse(readFileSync(join(root.coreRoot, 'sync', 'records.json'), 'utf8'));
+    const file = JSON.parse(readFileSync(join(root.coreRoot, 'sync', 'history.json'), 'utf8'));
     expect(file).toEqual(records);
     await ctx.close();
   });

@@ -74,8 +74,8 @@ describe('sync offline and with the hub down', () => {
     const entries = await store.entries(GROUPS.syncQueue);
     const entry = entries[0]?.[1] as { attempts: number } | undefined;
     expect(entry?.attempts).toBe(1);
-    const drained = await (await createSyncService(second)).push();
-    expect(drained).toMatchObject({ success: true, count: 3, queued: 0 });
+    const sent = await (await createSyncService(second)).push();
+    expect(sent).toMatchObject({ success: true, count: 3, queued: 0 });
     expect(hub.stored.size).toBe(3);
     expect(existsSync(join(root.coreRoot, 'sync', 'queue.json'))).toBe(false);
     await second.close();

@@ -58,7 +58,7 @@ describe('sync pull and status', () => {
     expect(req.headers.authorization).toBe('Bearer test-token');
     const cached = JSON.parse(readFileSync(join(root.coreRoot, 'sync', 'context.json'), 'utf8'));
     expect(cached).toHaveLength(2);
-    const history = JSON.parse(readFileSync(join(root.coreRoot, 'sync', 'records.json'), 'utf8'));
+    const history = JSON.parse(readFileSync(join(root.coreRoot, 'sync', 'history.json'), 'utf8'));
     expect(history).toEqual([
       expect.objectContaining({
         direction: 'pull',

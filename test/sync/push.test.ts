@@ -59,7 +59,7 @@ describe('sync push', () => {
 
     const status = await (await service()).status();
     expect(status.last_push_at).toBe('2026-02-01T12:00:00.000Z');
-    const history = JSON.parse(readFileSync(join(root.coreRoot, 'sync', 'records.json'), 'utf8'));
+    const history = JSON.parse(readFileSync(join(root.coreRoot, 'sync', 'history.json'), 'utf8'));
     expect(history).toEqual([
       {
         agent_id: 'node-a',
@@ -151,7 +151,7 @@ describe('sync push', () => {
       name!,
       historyRecord(name!, { updated_at: '2026-01-03T00:00:00.000Z', runs: 2 }),
     );
-    await sync.drain();
+    await sync.send();
     expect(await store.get(GROUPS.syncLedger, name!)).toBe('2026-01-01T00:00:00.000Z#1');
     expect(await store.get(GROUPS.dispatchHistory, name!)).toMatchObject({ synced: false });
     // The next push sends the new version.

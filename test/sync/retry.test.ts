@@ -44,7 +44,7 @@ describe('sync retries and drops', () => {
   };
   const at = (ms: number) => new Date(T0.getTime() + ms).toISOString();
   const history = () =>
-    JSON.parse(readFileSync(join(root.coreRoot, 'sync', 'records.json'), 'utf8')) as Array<
+    JSON.parse(readFileSync(join(root.coreRoot, 'sync', 'history.json'), 'utf8')) as Array<
       Record<string, unknown>
     >;
 
@@ -55,7 +55,7 @@ describe('sync retries and drops', () => {
     let elapsed = 0;
     for (const [i, delay] of expected.entries()) {
       hub.script('sync', { status: 503 });
-      const result = await sync.drain();
+      const result = await sync.send();
       expect(result).toMatchObject({
         pushed: 0,
         remaining: 1,
@@ -64,12 +64,12 @@ describe('sync retries and drops', () => {
       expect(await head()).toMatchObject({ attempts: i + 1, next_attempt: at(elapsed + delay) });
       // Not yet due: nothing is sent.
       clock.advance(delay - 1);
-      expect((await sync.drain()).sent).toBe(0);
+      expect((await sync.send()).sent).toBe(0);
       expect(hub.pushes).toHaveLength(i + 1);
       clock.advance(1);
       elapsed += delay;
     }
-    const done = await sync.drain();
+    const done = await sync.send();
     expect(done).toMatchObject({ pushed: 2, remaining: 0 });
     expect(hub.stored.size).toBe(2);
   });
@@ -78,18 +78,18 @@ describe('sync retries and drops', () => {
     await seedHistory(ctx, 1);
     await sync.enqueue();
     hub.script('sync', { status: 429, headers: { 'retry-after': '7' } });
-    await sync.drain();
+    await sync.send();
     expect(await head()).toMatchObject({ attempts: 1, next_attempt: at(7_000) });
     clock.advance(7_000);
     hub.script('sync', {
       status: 429,
       headers: { 'retry-after': new Date(T0.getTime() + 7_000 + 42_000).toUTCString() },
     });
-    await sync.drain();
+    await sync.send();
     expect(await head()).toMatchObject({ attempts: 2, next_attempt: at(49_000) });
     clock.advance(42_000);
     hub.script('sync', { status: 408 });
-    await sync.drain();
+    await sync.send();
     expect(await head()).toMatchObject({ attempts: 3, next_attempt: at(49_000 + 15_000) });
   });
 
@@ -99,18 +99,18 @@ describe('sync retries and drops', () => {
     await seedHistory(ctx, 1);
     await sync.enqueue();
     hub.script('sync', { kind: 'hang' });
-    const timedOut = await sync.drain();
+    const timedOut = await sync.send();
     expect(timedOut.lastError).toMatch(/timeout after 2000 ms/);
     expect(await head()).toMatchObject({ attempts: 1, next_attempt: at(1_000) });
     clock.advance(1_000);
     // One reset is taken for a stale keep-alive connection and retried at once; two are a failure.
     hub.script('sync', { kind: 'reset' }, { kind: 'reset' });
-    const reset = await sync.drain();
+    const reset = await sync.send();
     expect(reset.lastError).toMatch(/network error/);
     expect(await head()).toMatchObject({ attempts: 2, next_attempt: at(1_000 + 5_000) });
     clock.advance(5_000);
     hub.script('sync', { kind: 'reset' });
-    expect(await sync.drain()).toMatchObject({ pushed: 1, remaining: 0 });
+    expect(await sync.send()).toMatchObject({ pushed: 1, remaining: 0 });
     expect(hub.pushes).toHaveLength(5);
   });
 
@@ -149,7 +149,7 @@ describe('sync retries and drops', () => {
     await sync.enqueue();
     for (let i = 0; i < 3; i++) {
       hub.script('sync', { status: 500 });
-      await sync.drain({ force: true });
+      await sync.send({ force: true });
     }
     expect(await head()).toBeUndefined();
     expect(hub.pushes).toHaveLength(3);
@@ -201,11 +201,11 @@ describe('sync retries and drops', () => {
     await seedHistory(ctx, 2);
     await sync.enqueue();
     hub.script('sync', { status: 500 });
-    const first = await sync.drain();
+    const first = await sync.send();
     expect(first).toMatchObject({ sent: 0, remaining: 2, nextAttemptAt: at(1_000) });
     expect(hub.pushes).toHaveLength(1);
     clock.advance(1_000);
-    expect(await sync.drain()).toMatchObject({ sent: 2, remaining: 0 });
+    expect(await sync.send()).toMatchObject({ sent: 2, remaining: 0 });
     const ids = hub.pushes.map(
       (r) => (r.body as { dispatches: Array<{ id: string }> }).dispatches[0]!.id,
     );

@@ -59,7 +59,7 @@ describe('sync waves: booking order, late answers and copies', () => {
     await seedHistory(ctx!, records);
     await sync.enqueue();
     hub.script('sync', { status: 503 });
-    const first = await sync.drain();
+    const first = await sync.send();
     return { clock, sync, first };
   };
 
@@ -89,7 +89,7 @@ describe('sync waves: booking order, late answers and copies', () => {
     await seedHistory(ctx!, 2);
     await sync.enqueue();
     hub.script('sync', { status: 503 }, { kind: 'hang' });
-    const result = await sync.drain();
+    const result = await sync.send();
     expect(result).toMatchObject({ sent: 0, remaining: 2 });
     const marks = (await (await store()).get(GROUPS.syncState, 'status')) as {
       failure_streak: number;
@@ -106,7 +106,7 @@ describe('sync waves: booking order, late answers and copies', () => {
     clock.advance(1_000);
     // Three of the four copies fail; one is enough.
     hub.script('sync', { status: 503 }, { status: 503 }, { status: 503 });
-    expect(await sync.drain()).toMatchObject({ sent: 1, pushed: 2, remaining: 0 });
+    expect(await sync.send()).toMatchObject({ sent: 1, pushed: 2, remaining: 0 });
     expect(hub.pushes).toHaveLength(5);
     const keys = new Set(hub.pushes.map((p) => p.headers['idempotency-key']));
     expect(keys.size).toBe(1);
@@ -123,7 +123,7 @@ describe('sync waves: booking order, late answers and copies', () => {
     const { clock, sync } = await failedOnce(1);
     clock.advance(1_000);
     hub.script('sync', { status: 503 }, { status: 502 }, { status: 500 }, { status: 503 });
-    expect(await sync.drain()).toMatchObject({ sent: 0, remaining: 1, nextAttemptAt: at(6_000) });
+    expect(await sync.send()).toMatchObject({ sent: 0, remaining: 1, nextAttemptAt: at(6_000) });
     expect(hub.pushes).toHaveLength(5);
     expect(await queued()).toEqual([
       expect.objectContaining({ attempts: 2, next_attempt: at(6_000) }),

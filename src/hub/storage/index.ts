@@ -1,7 +1,7 @@
 export { isPostgresUrl, openHubStorage } from './open.js';
 export type {
   AgentRow,
-  ContextItem,
+  StoredContextItem,
   ContextPage,
   DashboardDispatchRow,
   DashboardFilter,

@@ -1,6 +1,6 @@
 import type {
   AgentRow,
-  ContextItem,
+  StoredContextItem,
   ContextPage,
   DashboardDispatchRow,
   DispatchItem,
@@ -54,10 +54,10 @@ export function noteItem(row: NoteRowFields): NoteItem {
 
 /** Merges two newest-first lists into one, newest first (ties keep `a` first), at most `limit` items. */
 export function mergeNewestFirst(
-  a: readonly ContextItem[],
-  b: readonly ContextItem[],
+  a: readonly StoredContextItem[],
+  b: readonly StoredContextItem[],
   limit: number,
-): ContextItem[] {
+): StoredContextItem[] {
   return [...a, ...b].sort((x, y) => (x.at < y.at ? 1 : x.at > y.at ? -1 : 0)).slice(0, limit);
 }
 
@@ -124,7 +124,7 @@ export function contextPageOf(
   const hasMore = rows.length > limit;
   const page = hasMore ? rows.slice(0, limit) : rows;
   const last = page.length > 0 ? Number(page[page.length - 1]?.change_seq) : after;
-  const items = page.map((r): ContextItem =>
+  const items = page.map((r): StoredContextItem =>
     r.kind === 'n'
       ? noteItem({
           seq: r.item_id,

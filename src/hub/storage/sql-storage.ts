@@ -23,7 +23,7 @@ import {
 } from './queries.js';
 import type {
   AgentRow,
-  ContextItem,
+  StoredContextItem,
   ContextPage,
   DashboardDispatchRow,
   DashboardFilter,
@@ -110,7 +110,11 @@ export class SqlHubStorage implements HubStorage {
     return this.adapter.ingest(batch);
   }
 
-  async context(agentId: string, since: string | undefined, limit: number): Promise<ContextItem[]> {
+  async context(
+    agentId: string,
+    since: string | undefined,
+    limit: number,
+  ): Promise<StoredContextItem[]> {
     const params = [agentId, since ?? '', limit];
     const [dispatches, notes] = await Promise.all([
       this.db().all<DispatchRowFields>(this.sql.contextDispatches, params),

@@ -1,3 +1,7 @@
+import type { DispatchItem, NoteItem } from '../../protocol/sync-wire.js';
+
+export type { DispatchItem, NoteItem } from '../../protocol/sync-wire.js';
+
 /** Which database engine backs a hub. */
 export type HubEngine = 'sqlite' | 'postgres';
 
@@ -51,35 +55,8 @@ export type IngestOutcome =
   | { kind: 'replayed'; response: IngestResponse }
   | { kind: 'key-reused' };
 
-/** A context item: the current version of a dispatch pushed by an agent. */
-export interface DispatchItem {
-  type: 'dispatch';
-  /** The workspace name. */
-  id: string;
-  agent_id: string;
-  fleet_node_id: string | null;
-  fingerprint: string;
-  /** When the hub received this version (hub clock, RFC 3339 UTC). */
-  at: string;
-  dispatch: Record<string, unknown>;
-}
-
-/** A context item: an operator note. */
-export interface NoteItem {
-  type: 'note';
-  /** `note-<n>`. */
-  id: string;
-  /** When the note was added (hub clock, RFC 3339 UTC). */
-  at: string;
-  text: string;
-  /** The one agent the note is for, or null for every agent. */
-  agent_id: string | null;
-  /** Any other fields the operator gave. */
-  [field: string]: unknown;
-}
-
-/** One item of `GET /v1/agent/context`. */
-export type ContextItem = DispatchItem | NoteItem;
+/** One item of an agent's context as the hub stores it: a dispatch version or an operator note. */
+export type StoredContextItem = DispatchItem | NoteItem;
 
 /**
  * One page of an agent's context in change order (oldest change first): `cursor` is where the
@@ -87,7 +64,7 @@ export type ContextItem = DispatchItem | NoteItem;
  * never a node's clock.
  */
 export interface ContextPage {
-  items: ContextItem[];
+  items: StoredContextItem[];
   cursor: number;
   hasMore: boolean;
 }
@@ -139,7 +116,7 @@ export interface HubStorage {
   /** Applies a push in one transaction: every record or none, each (agent, id, fingerprint) once, a known key replayed. */
   ingest(batch: IngestBatch): Promise<IngestOutcome>;
   /** Other agents' current dispatches received after `since`, plus notes for this agent, newest first, at most `limit`. */
-  context(agentId: string, since: string | undefined, limit: number): Promise<ContextItem[]>;
+  context(agentId: string, since: string | undefined, limit: number): Promise<StoredContextItem[]>;
   /**
    * The changes after cursor `after` this agent's context holds (other agents' current
    * dispatches, its notes), oldest first, at most `limit`, received after `since` when given.

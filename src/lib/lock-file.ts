@@ -3,9 +3,10 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSy
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AgenticError } from '../lib/errors.js';
-import { isErrno } from '../lib/fs.js';
-import { Mutex } from '../lib/mutex.js';
+import { AgenticError } from './errors.js';
+import { isErrno } from './fs.js';
+import { Mutex } from './mutex.js';
+import { isProcessAlive } from './proc.js';
 
 /** Options of {@link withLockFile}. */
 export interface LockFileOptions {
@@ -13,9 +14,15 @@ export interface LockFileOptions {
   timeoutMs?: number;
   /** A lock older than this is taken to be abandoned whoever holds it (default 60 s; holders keep it for milliseconds). */
   staleMs?: number;
+  /** What the lock guards, for the timeout message (default `lock`). */
+  name?: string;
 }
 
-interface Holder {
+/**
+ * Who a lock file names, as far as it can be read: the JSON fields `token`, `pid` and `host`
+ * (undefined when missing or the file is not JSON yet) and the file's mtime.
+ */
+export interface LockHolder {
   token: string | undefined;
   pid: number | undefined;
   host: string | undefined;
@@ -67,7 +74,7 @@ async function acquire(path: string, options: LockFileOptions): Promise<string> 
     if (Date.now() > deadline) {
       throw new AgenticError(
         'IO_FAILED',
-        `sync queue lock ${path} is held by pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}; ` +
+        `${options.name ?? 'lock'} ${path} is held by pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}; ` +
           'if no agentic process is running, remove the file',
       );
     }
@@ -76,7 +83,8 @@ async function acquire(path: string, options: LockFileOptions): Promise<string> 
   }
 }
 
-function createExclusive(path: string, content: string): boolean {
+/** Creates `path` with `content` unless it exists (O_EXCL); false when it does. */
+export function createExclusive(path: string, content: string): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o644);
@@ -92,7 +100,8 @@ function createExclusive(path: string, content: string): boolean {
   return true;
 }
 
-function readHolder(path: string): Holder | undefined {
+/** Reads who holds the lock file at `path`; undefined when there is none. */
+export function readHolder(path: string): LockHolder | undefined {
   let text: string;
   let mtimeMs: number;
   try {
@@ -115,7 +124,7 @@ function readHolder(path: string): Holder | undefined {
   }
 }
 
-function isStale(holder: Holder, staleMs: number): boolean {
+function isStale(holder: LockHolder, staleMs: number): boolean {
   const age = Date.now() - holder.mtimeMs;
   // No content yet: a holder is between create and write (microseconds) or crashed there.
   if (holder.token === undefined) return age > 2_000;
@@ -123,10 +132,17 @@ function isStale(holder: Holder, staleMs: number): boolean {
   if (holder.host !== HOST || holder.pid === undefined) return false;
   // Our own pid with a foreign token is a dead predecessor that had the same pid: this process
   // holds the in-process mutex, so it cannot be holding the file itself.
-  return holder.pid === process.pid || !pidAlive(holder.pid);
+  return holder.pid === process.pid || !isProcessAlive(holder.pid);
 }
 
-function breakStale(path: string, holder: Holder): void {
+/**
+ * Removes the lock file at `path` if it is still the one `holder` describes (same token, or for
+ * a file without one the same mtime), under a second `<path>.break` lock: two contenders that
+ * saw the same stale lock cannot both break it, so the second never removes the fresh lock the
+ * first created meanwhile. Returns without removing anything when another breaker is at work;
+ * the caller tries to create the lock again either way.
+ */
+export function breakStale(path: string, holder: LockHolder): void {
   const breaker = `${path}.break`;
   if (!createExclusive(breaker, String(process.pid))) {
     const other = readHolder(breaker);
@@ -144,14 +160,5 @@ function breakStale(path: string, holder: Holder): void {
     if (same) rmSync(path, { force: true });
   } finally {
     rmSync(breaker, { force: true });
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return !isErrno(err, 'ESRCH');
   }
 }

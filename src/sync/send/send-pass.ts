@@ -1,52 +1,31 @@
-import { isoUtc } from '../lib/clock.js';
-import type { HubClient, PushResult } from './client.js';
-import type { SyncDeps } from './deps.js';
-import type { DrainResult } from './drain.js';
-import { sendableAt } from './gate.js';
-import { claimEntry, pushBody, settleEntry, type Settled } from './queue.js';
-import type { QueueEntry, SyncMarks } from './schema.js';
-import type { SyncTx } from './tx.js';
+import { isoUtc } from '../../lib/clock.js';
+import type { HubClient, PushResult } from '../client.js';
+import type { SyncDeps } from '../deps.js';
+import { sendableAt } from '../queue/gate.js';
+import { claimEntry, pushBody, settleEntry } from '../queue/queue.js';
+import type { SyncMarks } from '../schema.js';
+import type { SyncTx } from '../state/tx.js';
+import {
+  count,
+  decide,
+  unanswered,
+  type SendBook,
+  type SendResult,
+  type Sending,
+  type Request,
+} from './send-book.js';
 
-/** One claimed entry in this pass: its requests in flight and the failures they brought back. */
-interface Sending {
-  entry: QueueEntry;
-  body: string;
-  /** Requests for it still in flight. */
-  inFlight: number;
-  /** The marks' `wave` when its latest request was sent. */
-  wave: number;
-  failures: PushResult[];
-  /** Booked (or being booked): later answers of its copies are ignored. */
-  settled: boolean;
-}
-
-/** One request in flight (an entry has one per copy). */
-interface Request {
-  sending: Sending;
-  result?: PushResult;
-}
-
-/** What the next transaction books: one entry and the answer that decided it. */
-interface Outcome {
-  sending: Sending;
-  result: PushResult;
-}
-
-/** One drain pass: walks queue snapshots oldest first, keeping up to `window` requests in flight. */
-export class Pass {
+/** One send pass: walks queue snapshots oldest first, keeping up to `window` requests in flight. */
+export class SendPass {
   touched = false;
   private readonly abort = new AbortController();
   private ids: string[] = [];
   private next = 0;
-  private marks: SyncMarks = {};
+  private readonly book: SendBook = { progressed: false, failing: false, marks: {} };
   private heads = new Map<
     string,
     { next_attempt: string; failed_at?: string | undefined; throttled?: boolean | undefined }
   >();
-  /** Something was pushed or dropped since the snapshot was taken: take another at its end. */
-  private progressed = false;
-  /** A retryable failure with no success after it: send nothing new. */
-  private failing = false;
   private readonly inflight = new Set<Request>();
   /** Answers that arrived and are not booked yet, in arrival order. */
   private readonly arrived: Request[] = [];
@@ -60,23 +39,23 @@ export class Pass {
     private readonly options: { force: boolean; signal: AbortSignal | undefined; window: number },
   ) {}
 
-  async run(result: DrainResult): Promise<void> {
+  async run(result: SendResult): Promise<void> {
     const onAbort = (): void => this.abort.abort();
     this.options.signal?.addEventListener('abort', onAbort, { once: true });
     if (this.options.signal?.aborted) this.abort.abort();
     try {
       this.send(
-        await this.deps.runner.run(async (tx) => {
+        await this.deps.state.run(async (tx) => {
           await this.snapshot(tx);
           return this.claim(tx);
         }, 'defer'),
       );
       while (this.inflight.size > 0) {
         await this.answers();
-        const outcomes = this.decide(this.arrived.splice(0));
+        const outcomes = decide(this.arrived.splice(0), this.inflight, this.book);
         // Everything that arrived meanwhile is booked in one commit, which also leases the next
         // entries; the requests still in flight keep the hub busy during it.
-        const next = await this.deps.runner.run(async (tx) => {
+        const next = await this.deps.state.run(async (tx) => {
           for (const { sending, result: response } of outcomes) {
             const settled = await settleEntry(tx, sending.entry, response, {
               now: this.deps.clock.now(),
@@ -87,7 +66,7 @@ export class Pass {
               sentWave: sending.wave,
             });
             this.unsettled.delete(sending.entry.id);
-            this.count(result, settled);
+            count(result, settled, this.book, this.deps);
           }
           return this.claim(tx);
         }, 'defer');
@@ -110,66 +89,6 @@ export class Pass {
   private answers(): Promise<void> {
     if (this.arrived.length > 0) return Promise.resolve();
     return new Promise((resolve) => (this.wakeUp = resolve));
-  }
-
-  /**
-   * Turns arrived answers into bookings, in arrival order: an entry is pushed by the first copy
-   * the hub accepts, and has failed once every copy failed (one attempt however many copies).
-   * An acceptance shows the hub is healthy and lets sends resume; a retryable failure pauses them.
-   */
-  private decide(arrived: Request[]): Outcome[] {
-    const outcomes: Outcome[] = [];
-    for (const request of arrived) {
-      this.inflight.delete(request);
-      const { sending } = request;
-      const response = request.result;
-      if (response === undefined) continue;
-      sending.inFlight -= 1;
-      // A copy answering after its entry was booked says nothing new about this wave.
-      if (sending.settled) continue;
-      if (response.ok) {
-        this.failing = false;
-        sending.settled = true;
-        outcomes.push({ sending, result: response });
-        continue;
-      }
-      if (response.retryable && !response.aborted) this.failing = true;
-      sending.failures.push(response);
-      if (sending.inFlight > 0) continue;
-      sending.settled = true;
-      outcomes.push({ sending, result: worstFailure(sending.failures) });
-    }
-    return outcomes;
-  }
-
-  private count(result: DrainResult, settled: Settled): void {
-    switch (settled.kind) {
-      case 'pushed':
-        result.pushed += settled.records;
-        result.sent += 1;
-        this.progressed = true;
-        this.marks = {
-          ...this.marks,
-          last_push_at: isoUtc(this.deps.clock.now()),
-          hold_until: undefined,
-        };
-        return;
-      case 'dropped':
-        result.dropped += 1;
-        result.lastError = settled.reason;
-        this.progressed = true;
-        this.deps.logger.warn(
-          { entry: settled.id, attempts: settled.attempts, reason: settled.reason },
-          'sync entry dropped; `agentic sync retry-dropped` requeues it',
-        );
-        return;
-      case 'retry':
-        result.lastError = settled.reason;
-        this.failing = true;
-        return;
-      case 'released':
-        return;
-    }
   }
 
   /** Sends one request per element (an entry appears once per copy). */
@@ -206,13 +125,13 @@ export class Pass {
   private async claim(tx: SyncTx): Promise<Sending[]> {
     const { deps } = this;
     const out: Sending[] = [];
-    if (this.failing || this.abort.signal.aborted) return out;
+    if (this.book.failing || this.abort.signal.aborted) return out;
     const marks = await tx.marks();
     const wave = marks.wave ?? 0;
-    while (this.inflight.size + out.length < this.options.window && !this.failing) {
+    while (this.inflight.size + out.length < this.options.window && !this.book.failing) {
       if (this.next >= this.ids.length) {
         // Entries queued meanwhile, or made sendable by a success, are in the next snapshot.
-        if (!this.progressed) break;
+        if (!this.book.progressed) break;
         await this.snapshot(tx);
         if (this.ids.length === 0) break;
       }
@@ -223,7 +142,7 @@ export class Pass {
       if (
         !this.options.force &&
         head !== undefined &&
-        sendableAt({ id, ...head }, this.marks) > isoUtc(now)
+        sendableAt({ id, ...head }, this.book.marks) > isoUtc(now)
       )
         continue;
       const claimed = await claimEntry(tx, id, {
@@ -250,7 +169,7 @@ export class Pass {
   }
 
   /**
-   * Copies for free places in the window, in the drain loop (a forced push ignores the back-off,
+   * Copies for free places in the window, in the send loop (a forced push ignores the back-off,
    * so copies would buy it nothing): entries in flight or just claimed whose last request failed
    * with nothing accepted since, fewest copies first. Their leases are renewed so every copy
    * runs inside one.
@@ -285,31 +204,8 @@ export class Pass {
     const heads = await tx.queueHeads();
     this.ids = heads.map((h) => h.id).filter((id) => !this.unsettled.has(id));
     this.heads = new Map(heads.map((h) => [h.id, h]));
-    this.marks = await tx.marks();
+    this.book.marks = await tx.marks();
     this.next = 0;
-    this.progressed = false;
+    this.book.progressed = false;
   }
-}
-
-/**
- * True when the entry's last request failed and the hub has accepted no push since: the hub has
- * given no sign of health for it, so its next wave may as well use the whole window.
- */
-function unanswered(entry: QueueEntry, marks: SyncMarks): boolean {
-  // A hub that asked for a pause (Retry-After) gets one request, not several.
-  if (entry.attempts === 0 || entry.failed_at === undefined || entry.throttled === true)
-    return false;
-  return marks.last_push_at === undefined || marks.last_push_at < entry.failed_at;
-}
-
-/** The failure an entry is booked with when every copy failed: a permanent one, else the longest Retry-After, else the last. */
-function worstFailure(failures: PushResult[]): PushResult {
-  let worst = failures[failures.length - 1];
-  for (const f of failures) {
-    if (f.ok || worst === undefined || worst.ok) continue;
-    if (f.aborted || !f.retryable) return f;
-    if ((f.retryAfterMs ?? -1) > (worst.retryAfterMs ?? -1)) worst = f;
-  }
-  if (worst === undefined) throw new Error('an entry was booked without an answer');
-  return worst;
 }

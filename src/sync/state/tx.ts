@@ -1,5 +1,5 @@
-import type { EntryTiming } from './gate.js';
-import type { DroppedEntry, HistoryRecord, Lease, QueueEntry, SyncMarks } from './schema.js';
+import type { EntryTiming } from '../queue/gate.js';
+import type { DroppedEntry, HistoryRecord, Lease, PushEntry, SyncMarks } from '../schema.js';
 
 /** How many sync history records are kept (README: Sync). */
 export const HISTORY_LIMIT = 100;
@@ -11,11 +11,11 @@ export const HISTORY_LIMIT = 100;
  */
 export interface SyncTx {
   /** Queued pushes, oldest first (by `queued_at`, then id). */
-  listQueue(): Promise<QueueEntry[]>;
-  getQueue(id: string): Promise<QueueEntry | undefined>;
+  listQueue(): Promise<PushEntry[]>;
+  getQueue(id: string): Promise<PushEntry | undefined>;
   /** Whether entry `id` is still queued (no payload validation). */
   hasQueue(id: string): Promise<boolean>;
-  putQueue(entry: QueueEntry): Promise<void>;
+  putQueue(entry: PushEntry): Promise<void>;
   /** Deletes an entry and its lease. */
   deleteQueue(id: string): Promise<void>;
   /** Entry ids and timing, oldest first, without validating their payload (cheap for a large queue). */
@@ -49,14 +49,14 @@ export interface SyncTx {
 /**
  * When the mirror files are written: `dirty` writes every file whose data changed; `defer`
  * postpones all but dropped.json to a later `all`, which rewrites them from the authoritative
- * state (a drain pass defers per entry and writes once at its end). A deferred queue.json only
+ * state (a send pass defers per entry and writes once at its end). A deferred queue.json only
  * ever holds more (already delivered) entries than the store, never fewer, and the hub is
  * idempotent; a deferred ledger.json at worst causes a version to be pushed again.
  */
 export type MirrorMode = 'dirty' | 'defer' | 'all';
 
 /** Runs sync read-modify-writes one at a time, across processes too. */
-export interface SyncTxRunner {
+export interface SyncState {
   /** True when the JSON files carry the state (the store could not be opened). */
   readonly degraded: boolean;
   /** Runs `fn` serialised against every other sync change; rolls back store changes if it throws. Must not do network I/O. */
@@ -64,7 +64,7 @@ export interface SyncTxRunner {
 }
 
 /** Queue order: `queued_at`, then id (ids embed a sequence number, so entries of one collection keep their order). */
-export function byQueueOrder(a: QueueEntry, b: QueueEntry): number {
+export function byQueueOrder(a: PushEntry, b: PushEntry): number {
   if (a.queued_at !== b.queued_at) return a.queued_at < b.queued_at ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

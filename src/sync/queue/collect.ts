@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { isoUtc } from '../lib/clock.js';
-import { AgenticError } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
-import { fingerprintOf } from '../workspace/index.js';
-import type { PushRecord, QueueEntry } from './schema.js';
-import type { SyncSettings } from './settings.js';
-import type { SyncTx } from './tx.js';
+import { isoUtc } from '../../lib/clock.js';
+import { AgenticError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { fingerprintOf } from '../../workspace/index.js';
+import type { PushRecord, PushEntry } from '../schema.js';
+import type { SyncSettings } from '../settings.js';
+import type { SyncTx } from '../state/tx.js';
 
 // Only the fields sync relies on are validated (z.object copies just these); the rest of the
 // record is sent as commit wrote it.
@@ -97,7 +97,7 @@ export async function collectPending(
   let entries = 0;
   for (let i = 0; i < pending.length; i += settings.batchSize) {
     const seq = String(++entrySeq % 1e6).padStart(6, '0');
-    const entry: QueueEntry = {
+    const entry: PushEntry = {
       id: `q-${stamp}-${seq}-${randomBytes(4).toString('hex')}`,
       agent_id: settings.agentId,
       ...(settings.fleetNodeId !== undefined ? { fleet_node_id: settings.fleetNodeId } : {}),

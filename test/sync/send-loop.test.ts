@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { GROUPS } from '../../src/store/index.js';
-import { createSyncService, SyncDrainer, type Sleep } from '../../src/sync/index.js';
+import { createSyncService, SendLoop, type Sleep } from '../../src/sync/index.js';
 import { ManualClock, tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import { FakeHub } from '../helpers/fake-hub.js';
 import { hubEnv, seedHistory } from '../helpers/sync.js';
@@ -26,7 +26,7 @@ class FakeSleeper {
       } else this.announced = ms;
     });
 
-  /** Resolves with the duration of the next sleep the drainer asks for. */
+  /** Resolves with the duration of the next sleep the loop asks for. */
   next(): Promise<number> {
     if (this.announced !== undefined) {
       const ms = this.announced;
@@ -46,13 +46,13 @@ class FakeSleeper {
   }
 }
 
-describe('SyncDrainer', () => {
+describe('SendLoop', () => {
   let root: TempRoot;
   let hub: FakeHub;
   let ctx: AppContext;
   let clock: ManualClock;
   let sleeper: FakeSleeper;
-  let drainer: SyncDrainer | undefined;
+  let loop: SendLoop | undefined;
 
   beforeEach(async () => {
     root = tempRoot();
@@ -61,8 +61,8 @@ describe('SyncDrainer', () => {
     sleeper = new FakeSleeper(clock);
   });
   afterEach(async () => {
-    await drainer?.close();
-    drainer = undefined;
+    await loop?.close();
+    loop = undefined;
     await ctx.close();
     await hub.stop();
     root.cleanup();
@@ -74,8 +74,8 @@ describe('SyncDrainer', () => {
       random: () => 0.5,
       requestTimeoutMs: timeoutMs,
     });
-    drainer = new SyncDrainer(service, { sleep: sleeper.sleep, idleIntervalMs: 60_000 });
-    return drainer;
+    loop = new SendLoop(service, { sleep: sleeper.sleep, idleIntervalMs: 60_000 });
+    return loop;
   };
 
   it('drains on start, sleeps exactly the back-off after failures, then idles once the queue is empty', async () => {

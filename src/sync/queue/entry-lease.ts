@@ -1,5 +1,5 @@
-import { hostname } from 'node:os';
-import type { Lease } from './schema.js';
+import { ownerAlive } from '../../lib/proc.js';
+import type { Lease } from '../schema.js';
 
 /** Who holds an entry's lease: `<host>:<pid>:<random>`, unique per process. */
 export type LeaseOwner = string;
@@ -8,13 +8,5 @@ export type LeaseOwner = string;
 export function leasedByOther(lease: Lease | undefined, owner: LeaseOwner, now: Date): boolean {
   if (lease === undefined || lease.owner === owner) return false;
   if (Date.parse(lease.until) <= now.getTime()) return false;
-  const [host, pid] = lease.owner.split(':');
-  if (host === hostname() && pid !== undefined && /^\d+$/.test(pid)) {
-    try {
-      process.kill(Number(pid), 0);
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 'ESRCH') return false;
-    }
-  }
-  return true;
+  return ownerAlive(lease.owner);
 }

@@ -1,12 +1,12 @@
-import { isoUtc } from '../lib/clock.js';
-import type { PushResult } from './client.js';
+import { isoUtc } from '../../lib/clock.js';
+import type { PushResult } from '../client.js';
 import { holdAfterFailure, holdAfterSuccess, sendableAt } from './gate.js';
-import { leasedByOther, type LeaseOwner } from './lease.js';
-import type { DroppedEntry, QueueEntry } from './schema.js';
-import type { SyncTx } from './tx.js';
+import { leasedByOther, type LeaseOwner } from './entry-lease.js';
+import type { DroppedEntry, HistoryRecord, PushEntry } from '../schema.js';
+import type { SyncTx } from '../state/tx.js';
 
 /** The request body of a queued entry (README: Sync); the same bytes on every attempt. */
-export function pushBody(entry: QueueEntry): string {
+export function pushBody(entry: PushEntry): string {
   return JSON.stringify({
     agent_id: entry.agent_id,
     ...(entry.fleet_node_id !== undefined ? { fleet_node_id: entry.fleet_node_id } : {}),
@@ -15,8 +15,8 @@ export function pushBody(entry: QueueEntry): string {
 }
 
 /** What {@link claimEntry} found. */
-export type Claim =
-  | { kind: 'claimed'; entry: QueueEntry }
+export type EntryClaim =
+  | { kind: 'claimed'; entry: PushEntry }
   | { kind: 'gone' }
   | { kind: 'leased'; until: string }
   | { kind: 'waiting'; until: string };
@@ -30,7 +30,7 @@ export async function claimEntry(
   tx: SyncTx,
   id: string,
   lease: { owner: LeaseOwner; now: Date; leaseMs: number; force: boolean },
-): Promise<Claim> {
+): Promise<EntryClaim> {
   const entry = await tx.getQueue(id);
   if (entry === undefined) return { kind: 'gone' };
   const held = await tx.getLease(id);
@@ -78,7 +78,7 @@ export interface SettleIo {
  */
 export async function settleEntry(
   tx: SyncTx,
-  sent: QueueEntry,
+  sent: PushEntry,
   result: PushResult,
   io: SettleIo,
 ): Promise<Settled> {
@@ -94,14 +94,7 @@ export async function settleEntry(
     // entry's payload back.
     if ((await tx.getLease(sent.id))?.owner === io.owner || (await tx.hasQueue(sent.id))) {
       await tx.deleteQueue(sent.id);
-      await tx.appendHistory({
-        agent_id: sent.agent_id,
-        ...(sent.fleet_node_id !== undefined ? { fleet_node_id: sent.fleet_node_id } : {}),
-        direction: 'push',
-        payload_size: io.payloadSize,
-        items_count: sent.dispatches.length,
-        synced_at: at,
-      });
+      await tx.appendHistory(entryHistory(sent, 'push', io.payloadSize, at));
     }
     return { kind: 'pushed', records: sent.dispatches.length };
   }
@@ -141,7 +134,7 @@ export async function settleEntry(
 
 async function dropEntry(
   tx: SyncTx,
-  entry: QueueEntry,
+  entry: PushEntry,
   reason: string,
   io: { now: Date; payloadSize: number },
 ): Promise<void> {
@@ -151,15 +144,27 @@ async function dropEntry(
   await tx.deleteQueue(entry.id);
   await tx.putDropped(dropped);
   await tx.appendHistory({
-    agent_id: entry.agent_id,
-    ...(entry.fleet_node_id !== undefined ? { fleet_node_id: entry.fleet_node_id } : {}),
-    direction: 'drop',
-    payload_size: io.payloadSize,
-    items_count: entry.dispatches.length,
-    synced_at: at,
+    ...entryHistory(entry, 'drop', io.payloadSize, at),
     attempts: entry.attempts,
     reason,
   });
+}
+
+/** The history record of an entry that was pushed or dropped at `at`. */
+function entryHistory(
+  entry: PushEntry,
+  direction: 'push' | 'drop',
+  payloadSize: number,
+  at: string,
+): HistoryRecord {
+  return {
+    agent_id: entry.agent_id,
+    ...(entry.fleet_node_id !== undefined ? { fleet_node_id: entry.fleet_node_id } : {}),
+    direction,
+    payload_size: payloadSize,
+    items_count: entry.dispatches.length,
+    synced_at: at,
+  };
 }
 
 /**

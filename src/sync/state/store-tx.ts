@@ -1,30 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
-import type { Clock } from '../lib/clock.js';
-import type { Logger } from '../lib/logger.js';
-import { GROUPS, type Group, type StateStore, type StoreOps } from '../store/index.js';
-import { fingerprintOf } from '../workspace/index.js';
-import type { EntryTiming } from './gate.js';
-import { readJsonFile, removeFile, writeJsonFile, type SyncPaths } from './files.js';
+import type { z } from 'zod';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import { GROUPS, type Group, type StateStore, type StoreOps } from '../../store/index.js';
+import { fingerprintOf } from '../../workspace/index.js';
+import type { EntryTiming } from '../queue/gate.js';
+import type { SyncPaths } from './files.js';
+import { historyEntries, importDegradedQueue, writeMirrors } from './store-mirrors.js';
 import {
   droppedEntrySchema,
-  historyRecordSchema,
   leaseSchema,
-  queueEntrySchema,
+  pushEntrySchema,
   syncMarksSchema,
   type DroppedEntry,
   type HistoryRecord,
   type Lease,
-  type QueueEntry,
+  type PushEntry,
   type SyncMarks,
-} from './schema.js';
-import {
-  byQueueOrder,
-  HISTORY_LIMIT,
-  type MirrorMode,
-  type SyncTx,
-  type SyncTxRunner,
-} from './tx.js';
+} from '../schema.js';
+import { byQueueOrder, HISTORY_LIMIT, type MirrorMode, type SyncTx, type SyncState } from './tx.js';
 
 const MARKS_KEY = 'status';
 const LEASE_PREFIX = 'lease:';
@@ -36,11 +30,11 @@ const LEASE_PREFIX = 'lease:';
  * mirrors written while the transaction still holds the write lock. The first run imports
  * entries that were queued into queue.json while the store was degraded.
  */
-export function storeTxRunner(
+export function storeSyncState(
   store: StateStore,
   paths: SyncPaths,
   io: { clock: Clock; logger: Logger },
-): SyncTxRunner {
+): SyncState {
   let imported = false;
   return {
     degraded: false,
@@ -77,10 +71,10 @@ class StoreSyncTx implements SyncTx {
     private readonly io: { clock: Clock; logger: Logger },
   ) {}
 
-  async listQueue(): Promise<QueueEntry[]> {
-    const out: QueueEntry[] = [];
+  async listQueue(): Promise<PushEntry[]> {
+    const out: PushEntry[] = [];
     for (const { id, value } of await this.rawQueue()) {
-      const parsed = queueEntrySchema.safeParse(value);
+      const parsed = pushEntrySchema.safeParse(value);
       if (parsed.success) out.push(parsed.data);
       else
         this.io.logger.warn(
@@ -90,13 +84,13 @@ class StoreSyncTx implements SyncTx {
     }
     return out.sort(byQueueOrder);
   }
-  async getQueue(id: string): Promise<QueueEntry | undefined> {
-    return this.one(GROUPS.syncQueue, id, queueEntrySchema);
+  async getQueue(id: string): Promise<PushEntry | undefined> {
+    return this.one(GROUPS.syncQueue, id, pushEntrySchema);
   }
   async hasQueue(id: string): Promise<boolean> {
     return (await this.ops.get(GROUPS.syncQueue, id)) !== undefined;
   }
-  async putQueue(entry: QueueEntry): Promise<void> {
+  async putQueue(entry: PushEntry): Promise<void> {
     const { degraded: _d, lease_owner: _o, lease_until: _u, ...stored } = entry;
     await this.ops.set(GROUPS.syncQueue, entry.id, stored);
     this.queueCache?.set(entry.id, stored);
@@ -146,7 +140,7 @@ class StoreSyncTx implements SyncTx {
   }
 
   async history(): Promise<HistoryRecord[]> {
-    return (await this.historyEntries()).slice(-HISTORY_LIMIT).map(([, record]) => record);
+    return (await historyEntries(this.ops)).slice(-HISTORY_LIMIT).map(([, record]) => record);
   }
   async appendHistory(record: HistoryRecord): Promise<void> {
     // Keys sort by time, so trimming deletes the oldest.
@@ -202,50 +196,23 @@ class StoreSyncTx implements SyncTx {
 
   /** Moves entries queued in queue.json while degraded into the store (once per process). */
   async importDegradedQueue(): Promise<void> {
-    const io = { now: this.io.clock.now(), logger: this.io.logger };
-    const fileEntries = readJsonFile(this.paths.queue, z.array(queueEntrySchema), io) ?? [];
-    let count = 0;
-    for (const entry of fileEntries) {
-      if (entry.degraded !== true) continue;
-      if ((await this.ops.get(GROUPS.syncQueue, entry.id)) !== undefined) continue;
-      await this.putQueue(entry);
-      count += 1;
-    }
-    if (count > 0)
-      this.io.logger.info({ entries: count }, 'imported sync entries queued while degraded');
+    await importDegradedQueue(this.ops, this.paths, this.io, (entry) => this.putQueue(entry));
   }
 
   /** Writes the mirror files for this transaction's changes (see {@link MirrorMode}). */
   async writeMirrors(mode: MirrorMode): Promise<void> {
-    if (this.queueDirty ? mode !== 'defer' : mode === 'all') {
-      // The mirror is a copy of what the store holds: no need to validate every record again.
-      const queue = await this.rawQueue();
-      if (queue.length === 0) removeFile(this.paths.queue);
-      else
-        writeJsonFile(
-          this.paths.queue,
-          queue.map((e) => e.value),
-          false,
-        );
-    }
-    if (this.ledgerDirty ? mode !== 'defer' : mode === 'all') {
-      const ledger = await this.ledger();
-      if (ledger.size === 0) removeFile(this.paths.ledger);
-      else writeJsonFile(this.paths.ledger, Object.fromEntries(ledger), false);
-    }
-    if (this.droppedDirty) {
-      const dropped = await this.listDropped();
-      if (dropped.length === 0) removeFile(this.paths.dropped);
-      else writeJsonFile(this.paths.dropped, dropped, false);
-    }
-    if (this.historyDirty ? mode !== 'defer' : mode === 'all')
-      writeJsonFile(this.paths.history, await this.history(), false);
-    if (this.marksDirty ? mode !== 'defer' : mode === 'all')
-      writeJsonFile(this.paths.marks, await this.marks(), false);
+    const dirty = {
+      queue: this.queueDirty,
+      ledger: this.ledgerDirty,
+      dropped: this.droppedDirty,
+      history: this.historyDirty,
+      marks: this.marksDirty,
+    };
+    await writeMirrors(this, this.paths, dirty, mode);
   }
 
   /** Queue values in queue order, checked only for the fields that order them; read once per transaction. */
-  private async rawQueue(): Promise<Array<{ id: string; queued_at: string; value: unknown }>> {
+  async rawQueue(): Promise<Array<{ id: string; queued_at: string; value: unknown }>> {
     this.queueCache ??= new Map(await this.ops.entries(GROUPS.syncQueue));
     const out: Array<{ id: string; queued_at: string; value: unknown }> = [];
     for (const [id, value] of this.queueCache) {
@@ -255,15 +222,6 @@ class StoreSyncTx implements SyncTx {
     return out.sort((a, b) =>
       a.queued_at !== b.queued_at ? (a.queued_at < b.queued_at ? -1 : 1) : a.id < b.id ? -1 : 1,
     );
-  }
-
-  private async historyEntries(): Promise<Array<[string, HistoryRecord]>> {
-    const out: Array<[string, HistoryRecord]> = [];
-    for (const [key, value] of await this.ops.entries(GROUPS.syncHistory)) {
-      const parsed = historyRecordSchema.safeParse(value);
-      if (parsed.success) out.push([key, parsed.data]);
-    }
-    return out;
   }
 
   private async valid<T>(group: Group, schema: z.ZodType<T>): Promise<T[]> {

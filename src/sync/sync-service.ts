@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AppContext } from '../context.js';
-import { collectPending, type Collected } from './collect.js';
+import { collectPending, type Collected } from './queue/collect.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, HubClient, type FetchLike } from './client.js';
 import type { SyncDeps } from './deps.js';
-import { drainPass, PUSH_WINDOW, type DrainResult } from './drain.js';
-import { fileTxRunner } from './file-tx.js';
-import { syncPaths } from './files.js';
+import { sendOnce, PUSH_WINDOW, type SendResult } from './send/send-once.js';
+import { fileSyncState } from './state/file-tx.js';
+import { migrateLegacyNames, syncPaths } from './state/files.js';
 import { pullContext, type PullResult } from './pull.js';
-import { requeueDropped } from './queue.js';
+import { requeueDropped } from './queue/queue.js';
 import { resolveSyncSettings, type SyncSettings } from './settings.js';
 import { syncStatus, type SyncStatusReport } from './status.js';
-import { storeTxRunner } from './store-tx.js';
+import { storeSyncState } from './state/store-tx.js';
 
 /** Options of {@link createSyncService}; all have production defaults. */
 export interface SyncServiceOptions {
@@ -64,15 +64,15 @@ export class SyncService {
 
   /** Queues unsynced `dispatch_history` records plus `dispatches` (see collectPending); throws INPUT_INVALID for a malformed dispatch. */
   enqueue(dispatches: readonly unknown[] = []): Promise<Collected> {
-    const { runner, clock, logger, settings } = this.deps;
-    return runner.run((tx) =>
+    const { state, clock, logger, settings } = this.deps;
+    return state.run((tx) =>
       collectPending(tx, settings, { now: clock.now(), logger }, dispatches),
     );
   }
 
-  /** One drain pass over the queue (see drainPass); `force` ignores back-off. */
-  drain(options: { force?: boolean; signal?: AbortSignal } = {}): Promise<DrainResult> {
-    return drainPass(this.deps, options);
+  /** One send pass over the queue (see sendOnce); `force` ignores back-off. */
+  send(options: { force?: boolean; signal?: AbortSignal } = {}): Promise<SendResult> {
+    return sendOnce(this.deps, options);
   }
 
   /** Queues what is pending, then (online) sends every queued entry now, oldest first, ignoring back-off. */
@@ -80,19 +80,19 @@ export class SyncService {
     options: { dispatches?: readonly unknown[]; signal?: AbortSignal } = {},
   ): Promise<PushReport> {
     await this.enqueue(options.dispatches);
-    const drained = await this.drain({
+    const sent = await this.send({
       force: true,
       ...(options.signal ? { signal: options.signal } : {}),
     });
     return {
-      success: drained.dropped === 0,
-      count: drained.pushed,
-      queued: drained.remaining,
-      dropped: drained.dropped,
-      ...(drained.nextAttemptAt !== undefined && drained.remaining > 0
-        ? { next_attempt: drained.nextAttemptAt }
+      success: sent.dropped === 0,
+      count: sent.pushed,
+      queued: sent.remaining,
+      dropped: sent.dropped,
+      ...(sent.nextAttemptAt !== undefined && sent.remaining > 0
+        ? { next_attempt: sent.nextAttemptAt }
         : {}),
-      ...(drained.lastError !== undefined ? { error: drained.lastError } : {}),
+      ...(sent.lastError !== undefined ? { error: sent.lastError } : {}),
       ...(this.deps.settings.online
         ? {}
         : { offline: this.deps.settings.offlineReason ?? 'no token' }),
@@ -109,18 +109,18 @@ export class SyncService {
     return syncStatus(this.deps);
   }
 
-  /** Requeues every dropped entry with a fresh attempt count and (online) drains the queue once. */
+  /** Requeues every dropped entry with a fresh attempt count and (online) sends the queue once. */
   async retryDropped(): Promise<RetryDroppedReport> {
-    const { runner, clock, settings } = this.deps;
+    const { state, clock, settings } = this.deps;
     // Retried as who this node is now: a batch dropped with a wrong AGENT_NAME goes through once fixed.
     const identity = { agentId: settings.agentId, fleetNodeId: settings.fleetNodeId };
-    const moved = await runner.run((tx) => requeueDropped(tx, clock.now(), identity));
-    const drained = await this.drain({ force: true });
+    const moved = await state.run((tx) => requeueDropped(tx, clock.now(), identity));
+    const sent = await this.send({ force: true });
     return {
-      success: drained.dropped === 0,
+      success: sent.dropped === 0,
       count: moved.entries,
       records: moved.records,
-      pushed: drained.pushed,
+      pushed: sent.pushed,
     };
   }
 }
@@ -137,6 +137,7 @@ export async function createSyncService(
   for (const warning of settings.warnings) ctx.logger.warn(warning);
   const store = await ctx.store();
   const paths = syncPaths(ctx.config.coreRoot);
+  migrateLegacyNames(paths);
   const io = { clock: ctx.clock, logger: ctx.logger };
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const client =
@@ -152,7 +153,7 @@ export async function createSyncService(
   return new SyncService({
     settings,
     client,
-    runner: store.degraded ? fileTxRunner(paths, io) : storeTxRunner(store, paths, io),
+    state: store.degraded ? fileSyncState(paths, io) : storeSyncState(store, paths, io),
     paths,
     clock: ctx.clock,
     logger: ctx.logger,

@@ -1,15 +1,18 @@
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../lib/clock.js';
 import { isoUtc } from '../lib/clock.js';
-import { isErrno, readJsonIfValid, writeFileAtomic } from '../lib/fs.js';
+import { readJsonIfValid, writeFileAtomic } from '../lib/fs.js';
+import { breakStale, createExclusive, readHolder } from '../lib/lock-file.js';
 import { isProcessAlive, processStartTime } from '../lib/proc.js';
 
 /** How often the holder refreshes its heartbeat. */
 export const HEARTBEAT_MS = 2_000;
 /** A lease whose heartbeat is older than this is stale even if its pid looks alive (a hung runner). */
 export const STALE_MS = 15_000;
+/** A lease file still unreadable after this long was left half-written by a crashed contender. */
+const UNWRITTEN_MS = 2_000;
 
 const leaseSchema = z.object({
   pid: z.number().int(),
@@ -44,7 +47,7 @@ function isStale(lease: LeaseInfo, now: Date): boolean {
 
 /**
  * The runner lease of one CoreRoot (docs/ARCHITECTURE.md): created with O_EXCL; a stale one (dead holder,
- * or a heartbeat older than 15 s) is taken over. The holder re-checks ownership on every
+ * or a heartbeat older than 15 s) is taken over through the lock-file protocol of lib/lock-file. The holder re-checks ownership on every
  * heartbeat and reports loss through `onLost`.
  */
 export class RunnerLease {
@@ -74,28 +77,17 @@ export class RunnerLease {
   private acquire(): boolean {
     const path = leasePath(this.coreRoot);
     for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const fd = openSync(path, 'wx', 0o644);
-        try {
-          writeSync(fd, JSON.stringify(this.info));
-        } finally {
-          closeSync(fd);
-        }
-        return true;
-      } catch (err) {
-        if (!isErrno(err, 'EEXIST')) throw err;
-      }
+      if (createExclusive(path, JSON.stringify(this.info))) return true;
+      const seen = readHolder(path);
+      if (seen === undefined) continue; // released between our create and our read
       const current = readLease(this.coreRoot);
-      if (current !== undefined && !isStale(current, this.clock.now())) return false;
-      // Move the stale file aside under a unique name: of two contenders only one rename
-      // succeeds on this inode, and the loser then finds the winner's fresh lease.
-      const aside = `${path}.stale-${process.pid}-${attempt}`;
-      try {
-        renameSync(path, aside);
-        rmSync(aside, { force: true });
-      } catch (err) {
-        if (!isErrno(err, 'ENOENT')) throw err;
-      }
+      if (current === undefined) {
+        // Not a lease (yet): a contender between its create and its write, unless it is old.
+        if (Date.now() - seen.mtimeMs <= UNWRITTEN_MS) return false;
+      } else if (!isStale(current, this.clock.now())) return false;
+      // Only the lease seen here is removed: a contender that saw the same stale lease and
+      // already replaced it with its own keeps it, and this one then finds that fresh lease.
+      breakStale(path, seen);
     }
     return false;
   }

@@ -1,22 +1,9 @@
-import type { SyncDeps } from './deps.js';
-import { nextSendAt } from './gate.js';
-import { Pass } from './pass.js';
+import type { SyncDeps } from '../deps.js';
+import { nextSendAt } from '../queue/gate.js';
+import type { SendResult } from './send-book.js';
+import { SendPass } from './send-pass.js';
 
-/** What one drain pass did, and what is left. */
-export interface DrainResult {
-  /** Records accepted by the hub. */
-  pushed: number;
-  /** Entries accepted by the hub. */
-  sent: number;
-  /** Entries dropped (permanent error or max attempts). */
-  dropped: number;
-  /** The last failure's reason, if any request failed. */
-  lastError: string | undefined;
-  /** Entries still queued. */
-  remaining: number;
-  /** When the next send can happen (the earliest sendable entry, see sendableAt, or the end of another process's lease); undefined when the queue is empty. */
-  nextAttemptAt: string | undefined;
-}
+export type { SendResult } from './send-book.js';
 
 /** Requests one process keeps in flight at most. */
 export const PUSH_WINDOW = 4;
@@ -34,11 +21,11 @@ export const PUSH_WINDOW = 4;
  * the other requests keep the hub busy. Offline, nothing is sent. The queue.json/ledger.json
  * mirrors are written once at the end. Never throws for hub errors; store errors propagate.
  */
-export async function drainPass(
+export async function sendOnce(
   deps: SyncDeps,
   options: { force?: boolean; signal?: AbortSignal | undefined; window?: number } = {},
-): Promise<DrainResult> {
-  const result: DrainResult = {
+): Promise<SendResult> {
+  const result: SendResult = {
     pushed: 0,
     sent: 0,
     dropped: 0,
@@ -48,7 +35,7 @@ export async function drainPass(
   };
   let touched = false;
   if (deps.client !== undefined) {
-    const pass = new Pass(deps, deps.client, {
+    const pass = new SendPass(deps, deps.client, {
       force: options.force === true,
       signal: options.signal,
       window: Math.max(1, options.window ?? deps.window),
@@ -57,7 +44,7 @@ export async function drainPass(
     touched = pass.touched;
   }
   const now = deps.clock.now();
-  await deps.runner.run(
+  await deps.state.run(
     async (tx) => {
       const heads = await tx.queueHeads();
       result.remaining = heads.length;

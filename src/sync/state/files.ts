@@ -1,10 +1,10 @@
-import { rmSync } from 'node:fs';
+import { existsSync, linkSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { quarantineFile, readTextIfExists, writeFileAtomic } from '../lib/fs.js';
-import type { Logger } from '../lib/logger.js';
+import { isErrno, quarantineFile, readTextIfExists, writeFileAtomic } from '../../lib/fs.js';
+import type { Logger } from '../../lib/logger.js';
 
-/** The files under `<CoreRoot>/sync/` (names follow the source system where it had one). */
+/** The files under `<CoreRoot>/sync/`. */
 export interface SyncPaths {
   dir: string;
   /** Queued pushes, oldest first; deleted when empty. */
@@ -15,7 +15,7 @@ export interface SyncPaths {
   dropped: string;
   /** The last 100 push/pull/drop records. */
   history: string;
-  /** `{last_push_at, last_pull_at}`. */
+  /** The push/pull marks: `{last_push_at, last_pull_at, hold_until, …}`. */
   marks: string;
   /** The cached hub context. */
   context: string;
@@ -31,11 +31,36 @@ export function syncPaths(coreRoot: string): SyncPaths {
     queue: join(dir, 'queue.json'),
     ledger: join(dir, 'ledger.json'),
     dropped: join(dir, 'dropped.json'),
-    history: join(dir, 'records.json'),
-    marks: join(dir, 'status.json'),
+    history: join(dir, 'history.json'),
+    marks: join(dir, 'marks.json'),
     context: join(dir, 'context.json'),
     lock: join(dir, 'queue.lock'),
   };
+}
+
+/** Names the history and marks files had before they were named for what they hold. */
+const LEGACY_NAMES = { history: 'records.json', marks: 'status.json' } as const;
+
+/**
+ * Renames the history and marks files of an older version (`records.json`, `status.json`) to
+ * today's names, once: an old file is moved only when the new one does not exist yet, so a
+ * later start leaves both alone.
+ */
+export function migrateLegacyNames(paths: SyncPaths): void {
+  for (const [key, old] of Object.entries(LEGACY_NAMES) as Array<
+    [keyof typeof LEGACY_NAMES, string]
+  >) {
+    const from = join(paths.dir, old);
+    if (!existsSync(from)) continue;
+    try {
+      // A link never replaces an existing file, unlike a rename: a new file written meanwhile wins.
+      linkSync(from, paths[key]);
+      unlinkSync(from);
+    } catch (err) {
+      // EEXIST: the new file is there already; ENOENT: another process moved the old one first.
+      if (!isErrno(err, 'EEXIST') && !isErrno(err, 'ENOENT')) throw err;
+    }
+  }
 }
 
 /**

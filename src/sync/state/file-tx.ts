@@ -1,21 +1,21 @@
 import { z } from 'zod';
-import type { Clock } from '../lib/clock.js';
-import type { Logger } from '../lib/logger.js';
-import type { EntryTiming } from './gate.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import type { EntryTiming } from '../queue/gate.js';
 import { readJsonFile, removeFile, writeJsonFile, type SyncPaths } from './files.js';
-import { withLockFile } from './lock-file.js';
+import { withLockFile } from '../../lib/lock-file.js';
 import {
   droppedEntrySchema,
   historyRecordSchema,
-  queueEntrySchema,
+  pushEntrySchema,
   syncMarksSchema,
   type DroppedEntry,
   type HistoryRecord,
   type Lease,
-  type QueueEntry,
+  type PushEntry,
   type SyncMarks,
-} from './schema.js';
-import { byQueueOrder, HISTORY_LIMIT, type SyncTx, type SyncTxRunner } from './tx.js';
+} from '../schema.js';
+import { byQueueOrder, HISTORY_LIMIT, type SyncTx, type SyncState } from './tx.js';
 
 /**
  * Sync state in the JSON files alone, for when the store is degraded: each run holds
@@ -23,21 +23,25 @@ import { byQueueOrder, HISTORY_LIMIT, type SyncTx, type SyncTxRunner } from './t
  * they are the only copy). Entries written here are marked `degraded` so a later healthy
  * store imports them.
  */
-export function fileTxRunner(paths: SyncPaths, io: { clock: Clock; logger: Logger }): SyncTxRunner {
+export function fileSyncState(paths: SyncPaths, io: { clock: Clock; logger: Logger }): SyncState {
   return {
     degraded: true,
     run: (fn) =>
-      withLockFile(paths.lock, async () => {
-        const tx = new FileSyncTx(paths, { now: io.clock.now(), logger: io.logger });
-        const result = await fn(tx);
-        tx.flush();
-        return result;
-      }),
+      withLockFile(
+        paths.lock,
+        async () => {
+          const tx = new FileSyncTx(paths, { now: io.clock.now(), logger: io.logger });
+          const result = await fn(tx);
+          tx.flush();
+          return result;
+        },
+        { name: 'sync queue lock' },
+      ),
   };
 }
 
 class FileSyncTx implements SyncTx {
-  private queue: Map<string, QueueEntry> | undefined;
+  private queue: Map<string, PushEntry> | undefined;
   private dropped: Map<string, DroppedEntry> | undefined;
   private ledgerMap: Map<string, string> | undefined;
   private records: HistoryRecord[] | undefined;
@@ -49,16 +53,16 @@ class FileSyncTx implements SyncTx {
     private readonly io: { now: Date; logger: Logger },
   ) {}
 
-  async listQueue(): Promise<QueueEntry[]> {
+  async listQueue(): Promise<PushEntry[]> {
     return [...this.loadQueue().values()].sort(byQueueOrder);
   }
-  async getQueue(id: string): Promise<QueueEntry | undefined> {
+  async getQueue(id: string): Promise<PushEntry | undefined> {
     return this.loadQueue().get(id);
   }
   async hasQueue(id: string): Promise<boolean> {
     return this.loadQueue().has(id);
   }
-  async putQueue(entry: QueueEntry): Promise<void> {
+  async putQueue(entry: PushEntry): Promise<void> {
     this.loadQueue().set(entry.id, { ...entry, degraded: true });
     this.dirty.add('queue');
   }
@@ -162,9 +166,9 @@ class FileSyncTx implements SyncTx {
     if (this.dirty.has('marks') && this.marksValue) write(this.paths.marks, this.marksValue, false);
   }
 
-  private loadQueue(): Map<string, QueueEntry> {
+  private loadQueue(): Map<string, PushEntry> {
     this.queue ??= new Map(
-      (readJsonFile(this.paths.queue, z.array(queueEntrySchema), this.io) ?? []).map((e) => [
+      (readJsonFile(this.paths.queue, z.array(pushEntrySchema), this.io) ?? []).map((e) => [
         e.id,
         e,
       ]),

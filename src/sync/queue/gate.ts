@@ -1,7 +1,7 @@
-import { isoUtc } from '../lib/clock.js';
+import { isoUtc } from '../../lib/clock.js';
 import { backoffDelay } from './backoff.js';
-import type { Lease, SyncMarks } from './schema.js';
-import { leasedByOther, type LeaseOwner } from './lease.js';
+import type { Lease, SyncMarks } from '../schema.js';
+import { leasedByOther, type LeaseOwner } from './entry-lease.js';
 
 /** The timing fields of a queued entry (what decides when it may be sent). */
 export interface EntryTiming {

@@ -1,5 +1,5 @@
-import type { DrainResult } from './drain.js';
-import type { SyncService } from './service.js';
+import type { SendResult } from './send-once.js';
+import type { SyncService } from '../sync-service.js';
 
 /** Waits `ms`, or less when `signal` aborts; never rejects. Injected so tests drive time by hand. */
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
@@ -7,14 +7,14 @@ export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 /** Default idle interval between passes when nothing is backing off: 60 s. */
 export const DEFAULT_IDLE_INTERVAL_MS = 60_000;
 
-/** Options of {@link SyncDrainer}; all have production defaults. */
-export interface SyncDrainerOptions {
+/** Options of {@link SendLoop}; all have production defaults. */
+export interface SendLoopOptions {
   /** Longest sleep between passes, and how often `dispatch_history` is rescanned (default 60 s). */
   idleIntervalMs?: number;
   /** Default: a real timer that an abort cuts short. */
   sleep?: Sleep;
   /** Called after every pass (observability, tests). */
-  onPass?: (result: DrainResult) => void;
+  onPass?: (result: SendResult) => void;
 }
 
 const realSleep: Sleep = (ms, signal) =>
@@ -31,15 +31,15 @@ const realSleep: Sleep = (ms, signal) =>
 
 /**
  * The background sync loop of a long-lived process (the runner). Usage:
- * `const drainer = new SyncDrainer(await createSyncService(ctx)); drainer.start();` then
- * `drainer.wake()` after every commit that wrote `dispatch_history`, and
- * `await drainer.close()` on shutdown BEFORE closing the context's store.
+ * `const loop = new SendLoop(await createSyncService(ctx)); loop.start();` then
+ * `loop.wake()` after every commit that wrote `dispatch_history`, and
+ * `await loop.close()` on shutdown BEFORE closing the context's store.
  * Each pass queues pending records (on start, on wake and every idle interval), sends the
  * ready entries oldest first, then sleeps until the earliest `next_attempt` (at most the idle
  * interval) or a wake. It only runs when a token and URL are set; it never throws (errors are
  * logged and retried after the idle interval).
  */
-export class SyncDrainer {
+export class SendLoop {
   private readonly idleMs: number;
   private readonly sleep: Sleep;
   private readonly stopping = new AbortController();
@@ -50,7 +50,7 @@ export class SyncDrainer {
 
   constructor(
     private readonly service: SyncService,
-    private readonly options: SyncDrainerOptions = {},
+    private readonly options: SendLoopOptions = {},
   ) {
     this.idleMs = options.idleIntervalMs ?? DEFAULT_IDLE_INTERVAL_MS;
     this.sleep = options.sleep ?? realSleep;
@@ -96,7 +96,7 @@ export class SyncDrainer {
           this.woken = false;
           await this.service.enqueue();
         }
-        const result = await this.service.drain({ signal: this.stopping.signal });
+        const result = await this.service.send({ signal: this.stopping.signal });
         this.options.onPass?.(result);
         if (result.nextAttemptAt !== undefined) {
           const until = Date.parse(result.nextAttemptAt) - clock.now().getTime();

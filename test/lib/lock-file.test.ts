@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { withLockFile } from '../../src/sync/index.js';
+import { withLockFile } from '../../src/lib/lock-file.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
 
 describe('queue lock file', () => {

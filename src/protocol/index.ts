@@ -1,0 +1,26 @@
+export {
+  agentIdSchema,
+  CONTEXT_MAX_ITEMS,
+  contextAnswerSchema,
+  contextCursorSchema,
+  contextItemSchema,
+  contextQuerySchema,
+  dispatchItemSchema,
+  dispatchRecordSchema,
+  MAX_CURSOR_LENGTH,
+  MAX_FINGERPRINT_LENGTH,
+  MAX_FLEET_NODE_ID_LENGTH,
+  MAX_RECORD_ID_LENGTH,
+  noteItemSchema,
+  statusAnswerSchema,
+  statusQuerySchema,
+  syncBodySchema,
+} from './sync-wire.js';
+export type {
+  ContextAnswerBody,
+  ContextItem,
+  DispatchItem,
+  DispatchRecord,
+  NoteItem,
+  StatusAnswer,
+} from './sync-wire.js';
