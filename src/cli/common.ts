@@ -1,7 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import Table from 'cli-table3';
 import { loadConfig } from '../config/index.js';
-import { createContext, type AppContext } from '../context.js';
+import { createAppContext } from '../compose.js';
+import { type AppContext } from '../context.js';
 import { AgenticError, toAgenticError } from '../lib/errors.js';
 import { printable } from '../lib/text.js';
 
@@ -31,7 +32,7 @@ export async function runVerb(
   let ctx: AppContext | undefined;
   try {
     const config = loadConfig({ config: opts.config, logLevel: opts.logLevel });
-    ctx = createContext({ config });
+    ctx = createAppContext({ config });
     let code: number | void;
     try {
       code = await body(ctx, opts);
@@ -41,7 +42,7 @@ export async function runVerb(
       // rebuilds it from the workspaces' files, and the verb runs once more on that.
       ctx.logger.warn({ reason: err.message }, 'state store damaged; rebuilding and retrying');
       await ctx.close();
-      ctx = createContext({ config, logger: ctx.logger });
+      ctx = createAppContext({ config, logger: ctx.logger });
       code = await body(ctx, opts);
     }
     cliState.exitCode = code ?? EXIT.ok;

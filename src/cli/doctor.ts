@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { leaseHeld, readLease } from '../dispatch/lease.js';
-import { createContext } from '../context.js';
+import { createAppContext } from '../compose.js';
 import { VERSION } from '../lib/version.js';
 import { pausedPoolsFromFile } from '../dispatch/runtime-state.js';
 import { checkSqliteIntegrity } from '../store/index.js';
@@ -29,7 +29,7 @@ export function registerDoctor(program: Command): void {
           if (integrity !== 'ok' && existsSync(`${store.location}.damaged`)) {
             // Repair now: a fresh context moves the damaged files aside and rebuilds.
             await ctx.close();
-            const fresh = createContext({ config: ctx.config, logger: ctx.logger });
+            const fresh = createAppContext({ config: ctx.config, logger: ctx.logger });
             store = await fresh.store();
             rebuilt = true;
             await fresh.close();
