@@ -9,6 +9,7 @@ import {
 } from '../dispatch/service.js';
 import { leaseHeld } from '../dispatch/lease.js';
 import { lastLogLine, logPath } from '../dispatch/launch.js';
+import { dispatchSummary } from '../dispatch/status-report.js';
 import { Runner } from '../dispatch/runner.js';
 import { pausedPoolsFromFile } from '../dispatch/runtime-state.js';
 import { renderLogLine } from '../dispatch/transcript.js';
@@ -88,7 +89,7 @@ export function registerDispatch(program: Command): void {
           const runner = leaseHeld(ctx.config.coreRoot, ctx.clock.now());
           if (common.json)
             return writeJson({
-              ...summary(workspace, record),
+              ...dispatchSummary(workspace, record),
               runner_running: runner,
               continued: continued ?? null,
             });
@@ -100,7 +101,7 @@ export function registerDispatch(program: Command): void {
           return;
         }
         const final = await waitFor(ctx, workspace);
-        if (common.json) writeJson(summary(workspace, final));
+        if (common.json) writeJson(dispatchSummary(workspace, final));
         else
           process.stdout.write(
             `${workspace}: ${final.status}${final.question ? ` — ${oneLine(final.question, 200)}` : ''}\n`,
@@ -119,7 +120,7 @@ export function registerDispatch(program: Command): void {
       runVerb(cmd, async (ctx, common) => {
         parseWorkspaceName(name);
         const record = await resumeWorkspace(ctx, name, opts);
-        if (common.json) return writeJson(summary(name, record));
+        if (common.json) return writeJson(dispatchSummary(name, record));
         process.stdout.write(`queued ${name} again (${record.agent})\n`);
       }),
     );
@@ -137,7 +138,8 @@ export function registerDispatch(program: Command): void {
         const record =
           requested.status === 'running' ? await settled(ctx, name, CANCEL_WAIT_MS) : requested;
         const pending = record.status === 'running';
-        if (common.json) return writeJson({ ...summary(name, record), cancel_pending: pending });
+        if (common.json)
+          return writeJson({ ...dispatchSummary(name, record), cancel_pending: pending });
         process.stdout.write(
           pending ? `stopping ${name} (still running)\n` : `${name}: ${record.status}\n`,
         );
@@ -233,21 +235,6 @@ interface DispatchOpts {
   base?: string;
   deliver?: string;
   wait?: boolean;
-}
-
-function summary(workspace: string, r: StatusRecord): Record<string, unknown> {
-  return {
-    workspace,
-    status: r.status,
-    agent: r.agent,
-    repo: r.repo,
-    org: r.org,
-    branch: r.branch,
-    runs: r.runs,
-    question: r.question ?? null,
-    exit_code: r.exit_code ?? null,
-    updated_at: r.updated_at,
-  };
 }
 
 /** How long `cancel` waits for a running agent to end before answering. */

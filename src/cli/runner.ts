@@ -10,9 +10,9 @@ import { readAllRecords } from '../lifecycle/index.js';
 import { AgenticError } from '../lib/errors.js';
 import { poolOf, workspaceDir } from '../workspace/index.js';
 import { lastLogLine, logPath } from '../dispatch/launch.js';
+import { naturalOrder } from '../dispatch/status-report.js';
 import type { StatusRecord } from '../workspace/index.js';
 import { age, oneLine, positiveInt, runVerb, writeJson, writeTable } from './common.js';
-import { naturalOrder } from './status.js';
 import { resolveMcpHttpFlags, startMcpHttp, type McpHttpFlags } from '../mcp/index.js';
 import { port } from './mcp.js';
 
