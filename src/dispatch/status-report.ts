@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { deliveryState } from '../deliver/review-state.js';
 import { STATUSES, type Status } from '../workspace/statuses.js';
-import { changesSchema, type StatusRecord } from '../workspace/index.js';
+import { changesSchema, type StatusRecord } from '../workspace/record.js';
 
 /** Every field a workspace view can carry, each described once. */
 const workspaceFields = {
@@ -59,22 +59,10 @@ function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]):
   return Object.fromEntries(keys.map((k) => [k, from[k]])) as Pick<T, K>;
 }
 
-const ROW_KEYS = [
-  'name',
-  'status',
-  'agent',
-  'repo',
-  'org',
-  'branch',
-  'runs',
-  'pid',
-  'question',
-  'started_at',
-  'updated_at',
-  'changes',
-  'delivery',
-  'pr_url',
-] as const;
+/** A status row is the whole view but the exit code, which only the run's own reports carry. */
+const ROW_KEYS = (Object.keys(workspaceFields) as Array<keyof WorkspaceView>).filter(
+  (k): k is Exclude<keyof WorkspaceView, 'exit_code'> => k !== 'exit_code',
+);
 
 /** One workspace row of `agentic status --json` and of the MCP status tool. */
 export const workspaceRowSchema = z.object(pick(workspaceFields, ROW_KEYS));
