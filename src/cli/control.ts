@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-/** Registers resume, cancel and commit. */
+/** Registers resume and cancel. */
 export function registerControl(program: Command): void {
   program
     .command('resume <workspace>')
@@ -19,7 +19,10 @@ export function registerControl(program: Command): void {
     .action(async (name: string, _opts: unknown, cmd: Command) =>
       (await import('./actions/control.js')).cancel(name, _opts, cmd),
     );
+}
 
+/** Registers `agentic commit` (after `logs`, where the help has always listed it). */
+export function registerCommit(program: Command): void {
   program
     .command('commit <workspace>')
     .description("append the workspace's final record to its journal (idempotent)")

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../lib/version.js';
 import { cliState, EXIT } from './options.js';
-import { registerControl } from './control.js';
+import { registerCommit, registerControl } from './control.js';
 import { registerDispatch } from './dispatch.js';
 import { registerDoctor } from './doctor.js';
 import { registerFleet } from './fleet.js';
@@ -36,6 +36,7 @@ export function buildProgram(): Command {
   registerDispatch(program);
   registerControl(program);
   registerLogs(program);
+  registerCommit(program);
   registerStatus(program);
   registerReview(program);
   registerRunner(program);
