@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../src/config/index.js';
-import { createContext } from '../src/context.js';
+import { createAppContext } from '../src/compose.js';
 import { Runner } from '../src/dispatch/runner.js';
 import { readAllRecords } from '../src/lifecycle/index.js';
 import { silentLogger } from '../src/lib/logger.js';
@@ -90,11 +90,11 @@ export async function startClient(
   const dist = (m: string): string => join(process.cwd(), 'dist', m);
   const script = `
     import { loadConfig } from '${dist('config/index.js')}';
-    import { createContext } from '${dist('context.js')}';
+    import { createAppContext } from '${dist('compose.js')}';
     import { enqueueDispatch } from '${dist('dispatch/enqueue.js')}';
     import { readRecord } from '${dist('lifecycle/index.js')}';
     import { silentLogger } from '${dist('lib/logger.js')}';
-    const ctx = createContext({ config: loadConfig(), logger: silentLogger() });
+    const ctx = createAppContext({ config: loadConfig(), logger: silentLogger() });
     process.on('message', async (arg) => {
       ${body}
       process.send('done');
@@ -155,7 +155,7 @@ export async function agenticRunner(setup: AgenticSetup): Promise<AgenticRunner>
   const root = join(setup.base, 'agentic');
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, 'agents.yaml'), setup.agentsYaml);
-  const ctx = createContext({
+  const ctx = createAppContext({
     config: loadConfig({}, { ...BENCH_ENV, CORE_WORKSPACE: root }),
     logger: silentLogger(),
   });

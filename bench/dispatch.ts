@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
-import { createContext } from '../src/context.js';
+import { createAppContext } from '../src/compose.js';
 import { setFrozen } from '../src/dispatch/frozen.js';
 import { Runner } from '../src/dispatch/runner.js';
 import { readAllRecords } from '../src/lifecycle/index.js';
@@ -55,7 +55,7 @@ function baseline(repo: string, from: number, to: number): Promise<number> {
 async function latency(repo: string): Promise<number[]> {
   const root = join(base, 'latency');
   mkdirSync(root, { recursive: true });
-  const ctx = createContext({
+  const ctx = createAppContext({
     config: loadConfig({}, { ...process.env, CORE_WORKSPACE: root }),
     logger: silentLogger(),
   });

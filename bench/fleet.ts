@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { loadConfig } from '../src/config/index.js';
-import { createContext, type AppContext } from '../src/context.js';
+import { createAppContext } from '../src/compose.js';
+import { type AppContext } from '../src/context.js';
 import { claimReady } from '../src/dispatch/claim.js';
 import { endRuns } from '../src/dispatch/finish.js';
 import { trackInTransaction } from '../src/lifecycle/index.js';
@@ -50,7 +51,7 @@ async function agentic(base: string, nodes: number): Promise<number> {
       {},
       { CORE_WORKSPACE: root, CORE_AGENT_STORE_URL: url, CORE_AGENT_FLEET_NODE_ID: `n${i}` },
     );
-    contexts.push(createContext({ config, logger: silentLogger() }));
+    contexts.push(createAppContext({ config, logger: silentLogger() }));
   }
   const first = contexts[0] as AppContext;
   const queuedAt = new Date().toISOString();

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
-import { createContext } from '../src/context.js';
+import { createAppContext } from '../src/compose.js';
 import { hydrate } from '../src/dispatch/hydrate.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { GROUPS } from '../src/store/index.js';
@@ -22,7 +22,7 @@ const root = mkdtempSync(join(tmpdir(), 'agentic-bench-hydrate-'));
 const config = loadConfig({}, { CORE_WORKSPACE: root });
 
 async function seed(): Promise<void> {
-  const ctx = createContext({ config, logger: silentLogger() });
+  const ctx = createAppContext({ config, logger: silentLogger() });
   const store = await ctx.store();
   const stamp = new Date('2026-01-01T00:00:00.000Z').getTime();
   const records: Array<[string, StatusRecord]> = [];
@@ -79,7 +79,7 @@ async function ours(): Promise<{
   ghosts: number;
   phases: Record<string, number>;
 }> {
-  const ctx = createContext({ config, logger: silentLogger() });
+  const ctx = createAppContext({ config, logger: silentLogger() });
   // As Runner.start opens it before it hydrates.
   (await ctx.store()).groupCommit?.();
   const start = performance.now();

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
-import { createContext } from '../src/context.js';
+import { createAppContext } from '../src/compose.js';
 import { openHubStorage } from '../src/hub/index.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { GROUPS } from '../src/store/index.js';
@@ -162,7 +162,7 @@ await proxy.up();
 mkdirSync(join(dir, 'node'), { recursive: true });
 // Smaller batches than the default 500: more requests, so more of them meet a fault.
 writeFileSync(join(dir, 'node', 'agents.yaml'), `sync:\n  batch_size: ${BATCH}\n`);
-const ctx = createContext({
+const ctx = createAppContext({
   config: loadConfig(
     {},
     {

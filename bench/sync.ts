@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
-import { createContext, type AppContext } from '../src/context.js';
+import { createAppContext } from '../src/compose.js';
+import { type AppContext } from '../src/context.js';
 import { openHubStorage } from '../src/hub/index.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { GROUPS } from '../src/store/index.js';
@@ -100,7 +101,7 @@ async function viaClient(
 
 const hub = await startHubChild(hubDb, ['raw', 'bench']);
 try {
-  const ctx = createContext({
+  const ctx = createAppContext({
     config: loadConfig(
       {},
       {

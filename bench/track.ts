@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config/index.js';
-import { createContext } from '../src/context.js';
+import { createAppContext } from '../src/compose.js';
 import { trackWorkspace } from '../src/lifecycle/index.js';
 import { silentLogger } from '../src/lib/logger.js';
 import type { Status } from '../src/workspace/index.js';
@@ -16,7 +16,7 @@ const cycle: Status[] = ['queued', 'running', 'completed'];
 const root = mkdtempSync(join(tmpdir(), 'agentic-bench-track-'));
 
 async function viaTrack(): Promise<number> {
-  const ctx = createContext({
+  const ctx = createAppContext({
     config: loadConfig({}, { CORE_WORKSPACE: root }),
     logger: silentLogger(),
   });

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { Config } from './config/index.js';
-import { rebuildRegistryFromDisk } from './lifecycle/rebuild.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { openStateStore, type StateStore } from './store/index.js';
@@ -39,12 +38,18 @@ export interface ContextOptions {
   logger?: Logger;
   clock?: Clock;
   loadSqlite?: () => Promise<new (path: string, options?: { timeout?: number }) => SqliteDatabase>;
+  /**
+   * Rebuilds the registry after a corrupt database was moved aside, before the store is handed
+   * out. The context cannot do it itself (rebuilding is lifecycle work, a layer above); see
+   * `createAppContext` in compose.ts, which supplies it.
+   */
+  restore?: (ctx: AppContext, store: StateStore) => Promise<unknown>;
 }
 
 /**
  * Creates the composition root of one process. The store opens lazily and once; when it is
- * degraded the reason is logged once; when a corrupt database was quarantined, the registry is
- * rebuilt from the status.json files before the store is handed out.
+ * degraded the reason is logged once; when a corrupt database was quarantined, `restore` runs
+ * before the store is handed out (without one, a warning says the registry starts empty).
  */
 export function createContext(options: ContextOptions): AppContext {
   const logger = options.logger ?? createLogger(options.config.logLevel);
@@ -76,7 +81,14 @@ export function createContext(options: ContextOptions): AppContext {
             { reason: store.reason },
             'state store unavailable; running degraded on JSON files',
           );
-        if (quarantined !== undefined) await rebuildRegistryFromDisk(ctx, store);
+        if (quarantined !== undefined) {
+          if (options.restore) await options.restore(ctx, store);
+          else
+            logger.warn(
+              { quarantined },
+              'state store was damaged and moved aside; nothing rebuilds the registry here',
+            );
+        }
         return store;
       })();
       return opening;

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { fleetView } from '../fleet/index.js';
-import { age, runVerb, writeJson, writeTable } from './common.js';
 
 /** Registers `fleet nodes`. */
 export function registerFleet(program: Command): void {
@@ -12,24 +10,6 @@ export function registerFleet(program: Command): void {
     .description('list registered nodes, their lease (live, expired, lost) and running counts')
     .option('--json', 'print one JSON document')
     .action(async (_opts: unknown, cmd: Command) =>
-      runVerb(cmd, async (ctx, common) => {
-        const view = await fleetView(ctx);
-        if (common.json) return writeJson(view);
-        const now = ctx.clock.now();
-        writeTable(
-          ['NODE', 'LEASE', 'HEARTBEAT', 'RUNNING', 'HOST', 'PID', 'VERSION', 'STARTED'],
-          view.nodes.map((n) => [
-            n.node_id === view.self ? `${n.node_id} (this node)` : n.node_id,
-            n.lease,
-            age(n.heartbeat_at, now),
-            n.running,
-            n.hostname,
-            n.pid,
-            n.version,
-            age(n.started_at, now),
-          ]),
-        );
-        process.stdout.write(`${view.queued} queued (${view.engine} store)\n`);
-      }),
+      (await import('./actions/fleet.js')).nodes(_opts, cmd),
     );
 }

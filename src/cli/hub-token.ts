@@ -1,43 +1,7 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { AppContext } from '../context.js';
-import type { HubStorage } from '../hub/index.js';
-import { runVerb, usage, writeJson, writeTable } from './common.js';
-
-interface DbOption {
-  db?: string;
-}
-
-interface CreateOptions extends DbOption {
-  agent?: string;
-  admin?: boolean;
-  viewer?: boolean;
-}
+import type { CreateOptions, DbOption } from './actions/hub-token.js';
 
 const DB_HELP = 'SQLite file or postgres:// URL (default: <CoreRoot>/hub.sqlite)';
-
-/** The hub database a verb uses: `--db`, else `<CoreRoot>/hub.sqlite`. */
-export function hubDb(ctx: AppContext, db: string | undefined): string {
-  return db ?? join(ctx.config.coreRoot, 'hub.sqlite');
-}
-
-/** Opens the hub database for one token verb and closes it after `body`. */
-async function withHubStorage<T>(
-  ctx: AppContext,
-  db: string | undefined,
-  body: (storage: HubStorage) => Promise<T>,
-): Promise<T> {
-  const { openHubStorage } = await import('../hub/index.js');
-  const storage = await openHubStorage(hubDb(ctx, db), {
-    logger: ctx.logger,
-    now: () => ctx.clock.now(),
-  });
-  try {
-    return await body(storage);
-  } finally {
-    await storage.close();
-  }
-}
 
 /**
  * Registers `agentic hub token create|list|revoke|rotate` under `hub`. They work on the hub
@@ -58,24 +22,7 @@ export function registerHubToken(hub: Command): void {
     .option('--db <path|url>', DB_HELP)
     .option('--json', 'print one JSON document {agent, admin, role, id, token}')
     .action(async (raw: CreateOptions, cmd: Command) =>
-      runVerb(cmd, async (ctx, common) => {
-        const kinds = [raw.agent !== undefined, raw.admin === true, raw.viewer === true];
-        if (kinds.filter(Boolean).length !== 1)
-          usage('agent', 'give exactly one of --agent <name>, --viewer or --admin');
-        const { createToken } = await import('../hub/index.js');
-        const created = await withHubStorage(ctx, raw.db, (storage) =>
-          createToken(storage, raw.agent ?? null, ctx.clock, raw.viewer ? 'viewer' : 'admin'),
-        );
-        if (common.json) return writeJson(created);
-        const what =
-          created.role === 'agent'
-            ? `a token for agent "${created.agent ?? ''}"`
-            : `a ${created.role} token`;
-        process.stderr.write(
-          `agentic: created ${what} (id ${created.id}); only its hash is stored, so keep it now\n`,
-        );
-        process.stdout.write(`${created.token}\n`);
-      }),
+      (await import('./actions/hub-token.js')).create(raw, cmd),
     );
 
   token
@@ -84,15 +31,7 @@ export function registerHubToken(hub: Command): void {
     .option('--db <path|url>', DB_HELP)
     .option('--json', 'print one JSON document {tokens: [...]}')
     .action(async (raw: DbOption, cmd: Command) =>
-      runVerb(cmd, async (ctx, common) => {
-        const { listTokens } = await import('../hub/index.js');
-        const tokens = await withHubStorage(ctx, raw.db, listTokens);
-        if (common.json) return writeJson({ tokens });
-        writeTable(
-          ['ID', 'ROLE', 'AGENT', 'CREATED'],
-          tokens.map((t) => [t.id, t.role, t.agent ?? '-', t.created_at]),
-        );
-      }),
+      (await import('./actions/hub-token.js')).list(raw, cmd),
     );
 
   token
@@ -102,18 +41,7 @@ export function registerHubToken(hub: Command): void {
     .option('--db <path|url>', DB_HELP)
     .option('--json', 'print one JSON document {revoked: [...]}')
     .action(async (id: string | undefined, raw: DbOption & { agent?: string }, cmd: Command) =>
-      runVerb(cmd, async (ctx, common) => {
-        if ((id === undefined) === (raw.agent === undefined))
-          usage('id', 'give exactly one of a token id or --agent <name>');
-        const { revokeTokens } = await import('../hub/index.js');
-        const revoked = await withHubStorage(ctx, raw.db, (storage) =>
-          revokeTokens(storage, { id, agent: raw.agent }),
-        );
-        if (common.json) return writeJson({ revoked });
-        process.stdout.write(
-          `revoked ${revoked.map((t) => `${t.id} (${t.role}${t.agent ? ` ${t.agent}` : ''})`).join(', ')}\n`,
-        );
-      }),
+      (await import('./actions/hub-token.js')).revoke(id, raw, cmd),
     );
 
   token
@@ -124,16 +52,6 @@ export function registerHubToken(hub: Command): void {
     .option('--db <path|url>', DB_HELP)
     .option('--json', 'print one JSON document {agent, admin, role, id, token, replaced}')
     .action(async (id: string, raw: DbOption, cmd: Command) =>
-      runVerb(cmd, async (ctx, common) => {
-        const { rotateToken } = await import('../hub/index.js');
-        const created = await withHubStorage(ctx, raw.db, (storage) =>
-          rotateToken(storage, id, ctx.clock),
-        );
-        if (common.json) return writeJson(created);
-        process.stderr.write(
-          `agentic: token ${created.replaced} revoked; its replacement (id ${created.id}) is printed once, keep it now\n`,
-        );
-        process.stdout.write(`${created.token}\n`);
-      }),
+      (await import('./actions/hub-token.js')).rotate(id, raw, cmd),
     );
 }

@@ -3,12 +3,14 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../lib/version.js';
-import { cliState, EXIT } from './common.js';
+import { cliState, EXIT } from './options.js';
+import { registerCommit, registerControl } from './control.js';
 import { registerDispatch } from './dispatch.js';
 import { registerDoctor } from './doctor.js';
 import { registerFleet } from './fleet.js';
 import { registerRunner } from './runner.js';
 import { registerHub } from './hub.js';
+import { registerLogs } from './logs.js';
 import { registerMcp } from './mcp.js';
 import { registerReview } from './review.js';
 import { registerStatus } from './status.js';
@@ -32,6 +34,9 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerDispatch(program);
+  registerControl(program);
+  registerLogs(program);
+  registerCommit(program);
   registerStatus(program);
   registerReview(program);
   registerRunner(program);

@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { didYouMean } from '../lib/did-you-mean.js';
 import { AgenticError } from '../lib/errors.js';
@@ -180,7 +181,7 @@ export function reloadAgentsFile(config: Config, text: string, path: string): Re
 
 /** Parses and validates agents.yaml text; throws CONFIG_INVALID with file, field path and expectation. */
 export function parseAgentsFile(text: string, path: string): AgentsFile {
-  const doc = parseDocument(text, { prettyErrors: true });
+  const doc = loadYaml().parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
     throw new AgenticError(
@@ -290,3 +291,13 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * The YAML parser, loaded on first use: a CoreRoot without agents.yaml (and every command that
+ * only needs the defaults) does not pay for it. `require` keeps config loading synchronous.
+ */
+function loadYaml(): typeof Yaml {
+  yaml ??= createRequire(import.meta.url)('yaml') as typeof Yaml;
+  return yaml;
+}
+let yaml: typeof Yaml | undefined;

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { DELIVER_MODES, MERGE_METHODS } from './constants.js';
+
+export { DELIVER_MODES, MERGE_METHODS } from './constants.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -81,13 +84,6 @@ export const qaSchema = z.union([
   }),
 ]);
 
-/**
- * Hand-back modes: `none` (awaits review), `branch` (into the source repository), `pr` (a pull
- * request on its forge) and `merge` (a pull request merged once its checks pass).
- */
-export const DELIVER_MODES = ['none', 'branch', 'pr', 'merge'] as const;
-/** How `deliver.mode: merge` merges a pull request on its forge. */
-export const MERGE_METHODS = ['merge', 'squash', 'rebase'] as const;
 /** How often the checks of a pull request are asked for: the first wait, doubling up to the cap. */
 const checksPollSchema = z.strictObject({
   first_seconds: z.number().positive().default(5),

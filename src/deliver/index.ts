@@ -28,13 +28,8 @@ export {
 export type { PullRequestDelivery, PullRequestRecord } from './pull-request.js';
 export { pullRequestStatus } from './pr-status.js';
 export type { PullRequestStatus } from './pr-status.js';
-export {
-  acceptWorkspace,
-  awaitsReview,
-  deliveryState,
-  keepReason,
-  rejectWorkspace,
-  reviewList,
-  workspaceDiff,
-} from './review.js';
-export type { Accepted, ReviewRow } from './review.js';
+export { acceptWorkspace } from './accept.js';
+export type { Accepted } from './accept.js';
+export { awaitsReview, deliveryState, isDeliveryOutcome, keepReason } from './review-state.js';
+export type { ReviewRow } from './review-state.js';
+export { rejectWorkspace, reviewList, workspaceDiff } from './review.js';

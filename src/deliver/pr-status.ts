@@ -52,7 +52,7 @@ export async function pullRequestStatus(
         : `${name} has no pull request: its delivery failed: ${failed}\nNothing is lost; once that is fixed, run \`agentic accept ${name} --pr\``,
       { field: 'workspace' },
     );
-  const forge = forgeFor(ctx, handbackTarget(ctx, name, record), deps);
+  const forge = await forgeFor(ctx, handbackTarget(ctx, name, record), deps);
   const pr = await forge.getPullRequest(record.pr_number);
   const report = await forge.getChecks(pr.headSha !== '' ? pr.headSha : pr.head);
   return {

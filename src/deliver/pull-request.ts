@@ -57,7 +57,11 @@ function refused(message: string): AgenticError {
  * The forge of a URL source, or DELIVERY_FAILED saying why a pull request is impossible: a local
  * path has no forge. Forge lookup errors (FORGE_UNKNOWN, FORGE_TOKEN_MISSING) pass through.
  */
-export function forgeFor(ctx: AppContext, target: HandbackTarget, deps?: ForgeDeps): Forge {
+export async function forgeFor(
+  ctx: AppContext,
+  target: HandbackTarget,
+  deps?: ForgeDeps,
+): Promise<Forge> {
   if (target.kind !== 'url')
     throw refused(
       `a pull request needs a forge, but ${target.location} is a local repository; deliver it as a branch (\`agentic accept\`) or dispatch from the repository's GitHub, GitLab or Gitea/Forgejo URL`,
@@ -90,7 +94,7 @@ export async function deliverPullRequest(
     throw refused(
       `the work started from a commit, not a branch, so there is no base branch for a pull request; deliver it as a branch with \`agentic accept\``,
     );
-  const forge = forgeFor(ctx, target, deps);
+  const forge = await forgeFor(ctx, target, deps);
   const patient = <T>(call: () => Promise<T>): Promise<T> => waitOutRateLimit(call, deps);
   const recorded = record.pr_number;
   if (recorded !== undefined && options.replaceClosed !== true) {

@@ -54,7 +54,7 @@ export async function pollChecks(
   const verify = deliverSettingsFor(ctx.config.file, `${record.org}/${record.repo}`).verify;
   let forge: Forge;
   try {
-    forge = forgeFor(ctx, handbackTarget(ctx, name, record));
+    forge = await forgeFor(ctx, handbackTarget(ctx, name, record));
   } catch (err) {
     return { ...endWait(record), question: `delivery failed: ${toAgenticError(err).message}` };
   }

@@ -3,9 +3,6 @@ import type { Config, ForgeConfig } from '../config/index.js';
 import { AgenticError } from '../lib/errors.js';
 import type { AdapterOptions } from './adapter.js';
 import { describeTokenSource, forgeLabel, type TokenSource } from './errors.js';
-import { GiteaForge } from './gitea.js';
-import { GitHubForge } from './github.js';
-import { GitLabForge } from './gitlab.js';
 import type { FetchFn } from './http.js';
 import { parseRemoteUrl } from './remote-url.js';
 import type { Forge, ForgeKind } from './types.js';
@@ -110,10 +107,15 @@ export function resolveForgeTarget(remoteUrl: string, settings: ForgeSettings): 
 }
 
 /**
- * The Forge for a remote URL, with its token read from the configured variable or file. Throws
- * FORGE_UNKNOWN (host not a known forge) or FORGE_TOKEN_MISSING (no token where it should be).
+ * The Forge for a remote URL, with its token read from the configured variable or file. Rejects
+ * with FORGE_UNKNOWN (host not a known forge) or FORGE_TOKEN_MISSING (no token where it should
+ * be). Each adapter, and the client library under it, is loaded only when its kind is opened.
  */
-export function openForge(remoteUrl: string, settings: ForgeSettings, deps: ForgeDeps = {}): Forge {
+export async function openForge(
+  remoteUrl: string,
+  settings: ForgeSettings,
+  deps: ForgeDeps = {},
+): Promise<Forge> {
   const target = resolveForgeTarget(remoteUrl, settings);
   const token = readToken(target, settings, deps.readFile ?? ((p) => readFileSync(p, 'utf8')));
   const options: AdapterOptions = {
@@ -129,12 +131,12 @@ export function openForge(remoteUrl: string, settings: ForgeSettings, deps: Forg
   };
   switch (target.kind) {
     case 'github':
-      return new GitHubForge(options);
+      return new (await import('./github.js')).GitHubForge(options);
     case 'gitlab':
-      return new GitLabForge(options);
+      return new (await import('./gitlab.js')).GitLabForge(options);
     case 'gitea':
     case 'forgejo':
-      return new GiteaForge(target.kind, options);
+      return new (await import('./gitea.js')).GiteaForge(target.kind, options);
   }
 }
 

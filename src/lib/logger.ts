@@ -1,5 +1,7 @@
 import { writeSync } from 'node:fs';
-import { destination, pino, type DestinationStream, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type * as Pino from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { printable } from './text.js';
 
 export type { Logger };
@@ -14,15 +16,62 @@ export function createLogger(
   name = 'agentic',
   pretty = process.stderr.isTTY === true,
 ): Logger {
-  const out: DestinationStream = pretty
-    ? { write: (line: string) => void writeSync(2, prettyLine(line)) }
-    : destination({ fd: 2, sync: true });
-  return pino({ name, level, base: { pid: process.pid } }, out);
+  return lazyLogger(level, () => {
+    const { destination, pino } = loadPino();
+    const out: DestinationStream = pretty
+      ? { write: (line: string) => void writeSync(2, prettyLine(line)) }
+      : destination({ fd: 2, sync: true });
+    return pino({ name, level, base: { pid: process.pid } }, out);
+  });
 }
 
 /** A logger that discards everything; for tests and library use. */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return lazyLogger('silent', () => loadPino().pino({ level: 'silent' }));
+}
+
+/** pino, loaded on first use: `require` keeps logger creation synchronous. */
+function loadPino(): typeof Pino {
+  pinoModule ??= createRequire(import.meta.url)('pino') as typeof Pino;
+  return pinoModule;
+}
+let pinoModule: typeof Pino | undefined;
+
+const LEVEL_VALUES: Record<string, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Infinity,
+};
+
+/**
+ * A logger that builds pino (and loads it) at the first line its level lets through, or at the
+ * first use of anything but a log method: a short command that logs nothing never loads it.
+ */
+function lazyLogger(level: string, build: () => Logger): Logger {
+  let real: Logger | undefined;
+  const threshold = LEVEL_VALUES[level] ?? 0;
+  const quiet = (): void => undefined;
+  const target = (): Logger => (real ??= build());
+  return new Proxy({} as Logger, {
+    get(_, prop) {
+      const value = LEVEL_VALUES[prop as string];
+      if (real === undefined && prop !== 'silent' && value !== undefined && value < threshold)
+        return quiet;
+      const logger = target();
+      const v: unknown = Reflect.get(logger, prop, logger);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(logger) : v;
+    },
+    set(_, prop, v) {
+      return Reflect.set(target(), prop, v);
+    },
+    has(_, prop) {
+      return Reflect.has(target(), prop);
+    },
+  });
 }
 
 const LEVELS: Record<number, string> = {

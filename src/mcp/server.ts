@@ -1,6 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { AppContext } from '../context.js';
+import { completionNotice } from '../dispatch/status-report.js';
 import { VERSION } from '../lib/version.js';
 import type { Status, StatusRecord } from '../workspace/index.js';
 import type { CompletionWatch } from './completion-watch.js';
@@ -18,18 +19,6 @@ export const SERVER_INSTRUCTIONS =
   'workspace. Call agentic_dispatch once per task (it returns at once), then wait: this server sends a logging ' +
   'notification (logger "agentic", data.event "dispatch_finished") when a workspace you dispatched ends. Or poll ' +
   'agentic_status. A blocked workspace carries the agent’s question; answer it with agentic_resume {workspace, answer}.';
-
-/** The data of a completion notification (a `notifications/message` with logger `agentic`). */
-export interface CompletionNotice {
-  event: 'dispatch_finished';
-  workspace: string;
-  status: Status;
-  question: string | null;
-  agent: string;
-  repo: string;
-  runs: number;
-  exit_code: number | null;
-}
 
 /** Options of {@link createMcpSession}. */
 export interface McpSessionOptions {
@@ -72,16 +61,7 @@ export function createMcpSession(ctx: AppContext, options: McpSessionOptions): M
   const notify = async (name: string, record: StatusRecord): Promise<void> => {
     unwatch.delete(name);
     if (closed) return;
-    const data: CompletionNotice = {
-      event: 'dispatch_finished',
-      workspace: name,
-      status: record.status,
-      question: record.question ?? null,
-      agent: record.agent,
-      repo: record.repo,
-      runs: record.runs,
-      exit_code: record.exit_code ?? null,
-    };
+    const data = completionNotice(name, record);
     try {
       await server.sendLoggingMessage({ level: LEVELS[record.status], logger: 'agentic', data });
       ctx.logger.debug({ workspace: name, status: record.status }, 'mcp completion notified');

@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { statusReport } from '../cli/status.js';
 import { logPath } from '../dispatch/launch.js';
+import { statusReport, workspaceRowSchema } from '../dispatch/status-report.js';
 import { readAllRecords, readRecord } from '../lifecycle/index.js';
 import { AgenticError } from '../lib/errors.js';
 import {
@@ -17,34 +17,6 @@ import { guarded, type ToolEnv } from './tool-env.js';
 import { workspaceArg } from './tools-workspace.js';
 
 const statusEnum = z.enum(STATUSES);
-
-const rowSchema = z.object({
-  name: z.string(),
-  status: statusEnum,
-  agent: z.string(),
-  repo: z.string(),
-  org: z.string(),
-  branch: z.string(),
-  runs: z.number().int(),
-  pid: z.number().int().nullable(),
-  question: z.string().nullable(),
-  started_at: z.string().nullable(),
-  updated_at: z.string(),
-  changes: z
-    .object({
-      commits: z.number(),
-      files_changed: z.number(),
-      insertions: z.number(),
-      deletions: z.number(),
-    })
-    .nullable()
-    .describe('What the agent changed against its base, once harvested'),
-  delivery: z
-    .string()
-    .nullable()
-    .describe('checking (closeout running), awaiting review, delivered, or null'),
-  pr_url: z.string().nullable().describe('The pull request the work was delivered as'),
-});
 
 /** Registers agentic_status and agentic_logs: what a lead agent reads while its workers run. */
 export function registerStatusTools(server: McpServer, env: ToolEnv): void {
@@ -86,7 +58,7 @@ export function registerStatusTools(server: McpServer, env: ToolEnv): void {
             }),
           )
           .describe('Workspaces whose agent asked a question (answer with agentic_resume)'),
-        workspaces: z.array(rowSchema).describe('Workspace rows after filtering'),
+        workspaces: z.array(workspaceRowSchema).describe('Workspace rows after filtering'),
       },
     },
     guarded(env, async (args) => {

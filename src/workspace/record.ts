@@ -1,35 +1,7 @@
 import { z } from 'zod';
+import { STATUSES } from './statuses.js';
 
-/** Every status a workspace can have (docs/ARCHITECTURE.md). */
-export const STATUSES = [
-  'queued',
-  'running',
-  'completed',
-  'failed',
-  'blocked',
-  'merged',
-  'cancelled',
-] as const;
-/** A workspace status. */
-export type Status = (typeof STATUSES)[number];
-/** Statuses that end a run. */
-export const TERMINAL_STATUSES: readonly Status[] = [
-  'completed',
-  'failed',
-  'blocked',
-  'merged',
-  'cancelled',
-];
-
-/** True for completed, failed, blocked, merged and cancelled. */
-export function isTerminal(status: Status): boolean {
-  return status !== 'queued' && status !== 'running';
-}
-
-/** True when a record is terminal and nothing more is owed on it (no closeout pending). */
-export function isSettled(record: Pick<StatusRecord, 'status' | 'closeout'>): boolean {
-  return isTerminal(record.status) && record.closeout !== 'pending';
-}
+export { isSettled, isTerminal, STATUSES, TERMINAL_STATUSES, type Status } from './statuses.js';
 
 const optionalString = z.string().optional();
 const optionalInt = z.number().int().optional();

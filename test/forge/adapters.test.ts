@@ -70,7 +70,7 @@ describe.each(['github', 'gitlab', 'gitea', 'forgejo'] as const)('the %s adapter
 
   beforeAll(async () => {
     fake = await startFakeForge(kind);
-    forge = fake.forge({ now: () => NOW, sleep: () => Promise.resolve() });
+    forge = await fake.forge({ now: () => NOW, sleep: () => Promise.resolve() });
   });
   afterAll(async () => {
     await fake.close();
@@ -227,7 +227,7 @@ describe.each(['github', 'gitlab', 'gitea', 'forgejo'] as const)('the %s adapter
   });
 
   it('says which variable holds a refused token (401)', async () => {
-    const wrong = fake.forge({ now: () => NOW }, { [fake.tokenVar]: 'wrong-token-value' });
+    const wrong = await fake.forge({ now: () => NOW }, { [fake.tokenVar]: 'wrong-token-value' });
     const err = await failure(wrong.getPullRequest(1), 'FORGE_AUTH_FAILED');
     expect(err.message).toContain(`$${fake.tokenVar}`);
     expect(err.message).toContain('401');
@@ -309,7 +309,7 @@ describe.each(['github', 'gitlab', 'gitea', 'forgejo'] as const)('the %s adapter
 
   it('maps a forge that does not answer to FORGE_UNAVAILABLE', async () => {
     const dead = await startFakeForge(kind);
-    const unreachable = dead.forge({ now: () => NOW });
+    const unreachable = await dead.forge({ now: () => NOW });
     await dead.close();
     const err = await failure(unreachable.getPullRequest(1), 'FORGE_UNAVAILABLE');
     expect(err.message).toMatch(/no answer|server error/);

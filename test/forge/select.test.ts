@@ -21,6 +21,16 @@ function thrownBy(fn: () => unknown): AgenticError {
   throw new Error('expected a throw');
 }
 
+/** The AgenticError a promise rejects with. */
+async function rejectionOf(promise: Promise<unknown>): Promise<AgenticError> {
+  const err = await promise.then(
+    () => new Error('expected a rejection'),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AgenticError);
+  return err as AgenticError;
+}
+
 describe('parseRemoteUrl', () => {
   it.each([
     ['https://github.com/acme/widgets.git', 'github.com', 'acme', 'widgets'],
@@ -116,7 +126,7 @@ describe('resolveForgeTarget and openForge', () => {
     );
   });
 
-  it('lets a forges: entry override a known host (another token variable)', () => {
+  it('lets a forges: entry override a known host (another token variable)', async () => {
     const settings: ForgeSettings = {
       forges: [
         {
@@ -132,39 +142,39 @@ describe('resolveForgeTarget and openForge', () => {
       apiUrl: 'https://proxy.test/gh',
       tokenSource: { kind: 'env', names: ['BOT_TOKEN'] },
     });
-    expect(openForge('https://github.com/a/b', settings).kind).toBe('github');
+    expect((await openForge('https://github.com/a/b', settings)).kind).toBe('github');
   });
 
-  it('fails with FORGE_TOKEN_MISSING naming the variables to set', () => {
-    const err = thrownBy(() => openForge('https://github.com/a/b', none));
+  it('fails with FORGE_TOKEN_MISSING naming the variables to set', async () => {
+    const err = await rejectionOf(openForge('https://github.com/a/b', none));
     expect(err.code).toBe('FORGE_TOKEN_MISSING');
     expect(err.message).toContain('$GITHUB_TOKEN (or $GH_TOKEN)');
     expect(err.message).toContain('a/b');
   });
 
-  it('takes GH_TOKEN when GITHUB_TOKEN is not set', () => {
-    const forge = openForge('https://github.com/a/b', {
+  it('takes GH_TOKEN when GITHUB_TOKEN is not set', async () => {
+    const forge = await openForge('https://github.com/a/b', {
       forges: [],
       forgeEnv: { GH_TOKEN: 'x1234' },
     });
     expect(forge.repoPath).toBe('a/b');
   });
 
-  it('reads a token_file, and says so when it is missing or empty', () => {
+  it('reads a token_file, and says so when it is missing or empty', async () => {
     const path = join(dir, 'token');
     const settings: ForgeSettings = {
       forges: [{ host: 'git.example.com', kind: 'gitea', token_file: path }],
       forgeEnv: { GITEA_TOKEN: 'ignored-when-a-file-is-named' },
     };
-    const missing = thrownBy(() => openForge('git@git.example.com:a/b.git', settings));
+    const missing = await rejectionOf(openForge('git@git.example.com:a/b.git', settings));
     expect(missing.code).toBe('FORGE_TOKEN_MISSING');
     expect(missing.message).toContain(`the token file ${path} cannot be read (ENOENT)`);
     writeFileSync(path, '  \n');
-    expect(thrownBy(() => openForge('git@git.example.com:a/b.git', settings)).message).toContain(
-      'is empty',
-    );
+    expect(
+      (await rejectionOf(openForge('git@git.example.com:a/b.git', settings))).message,
+    ).toContain('is empty');
     writeFileSync(path, 'file-token-value\n');
-    expect(openForge('git@git.example.com:a/b.git', settings).kind).toBe('gitea');
+    expect((await openForge('git@git.example.com:a/b.git', settings)).kind).toBe('gitea');
   });
 });
 

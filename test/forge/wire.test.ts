@@ -13,7 +13,7 @@ afterEach(async () => {
 describe('GitHub requests', () => {
   it('sends the token as Authorization, a draft flag, a head filter and merge_method', async () => {
     fake = await startFakeForge('github');
-    const forge = fake.forge();
+    const forge = await fake.forge();
     const headSha = fake.state.pushBranch('agent/d');
     const pr = await forge.openPullRequest({
       head: 'agent/d',
@@ -50,7 +50,7 @@ describe('GitHub requests', () => {
 describe('GitHub rate limits', () => {
   it('treats a 403 secondary rate limit without headers as rate-limited for a minute', async () => {
     fake = await startFakeForge('github');
-    const forge = fake.forge({ now: () => 5_000_000 });
+    const forge = await fake.forge({ now: () => 5_000_000 });
     fake.server.script({
       status: 403,
       body: {
@@ -65,7 +65,7 @@ describe('GitHub rate limits', () => {
 
   it('keeps the Retry-After of a 503 on FORGE_UNAVAILABLE', async () => {
     fake = await startFakeForge('github');
-    const forge = fake.forge({ now: () => 5_000_000 });
+    const forge = await fake.forge({ now: () => 5_000_000 });
     fake.server.script({
       status: 503,
       headers: { 'retry-after': '30' },
@@ -80,7 +80,7 @@ describe('GitHub rate limits', () => {
 describe('GitLab requests', () => {
   it('sends PRIVATE-TOKEN, source/target branches, a Draft: title and the squash flag', async () => {
     fake = await startFakeForge('gitlab');
-    const forge = fake.forge();
+    const forge = await fake.forge();
     fake.state.pushBranch('agent/d');
     const pr = await forge.openPullRequest({
       head: 'agent/d',
@@ -115,7 +115,7 @@ describe('GitLab requests', () => {
     fake = await startFakeForge('gitlab');
     if (fake.server instanceof FakeGitLab) fake.server.rebasePolls = 2;
     let slept = 0;
-    const forge = fake.forge({ sleep: () => Promise.resolve(void slept++) });
+    const forge = await fake.forge({ sleep: () => Promise.resolve(void slept++) });
     fake.state.pushBranch('agent/r');
     const pr = await forge.openPullRequest({ head: 'agent/r', base: 'main', title: 'R', body: '' });
     await forge.merge(pr.number, 'rebase');
@@ -136,7 +136,7 @@ describe('GitLab requests', () => {
   it('tells the caller to retry when a rebase is still running, without merging', async () => {
     fake = await startFakeForge('gitlab');
     if (fake.server instanceof FakeGitLab) fake.server.rebasePolls = 1000;
-    const forge = fake.forge({ sleep: () => Promise.resolve(), now: () => 1_000_000 });
+    const forge = await fake.forge({ sleep: () => Promise.resolve(), now: () => 1_000_000 });
     fake.state.pushBranch('agent/slow');
     const pr = await forge.openPullRequest({
       head: 'agent/slow',
@@ -153,7 +153,7 @@ describe('GitLab requests', () => {
 
   it('asks for the newest pipeline of the commit and reads the log of failed jobs only', async () => {
     fake = await startFakeForge('gitlab');
-    const forge = fake.forge();
+    const forge = await fake.forge();
     const headSha = fake.state.pushBranch('agent/ci');
     fake.state.checks.set(headSha, 'red');
     const report = await forge.getChecks(headSha);
@@ -178,7 +178,7 @@ describe('GitLab requests', () => {
 describe('Gitea/Forgejo requests', () => {
   it('sends the token as Authorization: token, a WIP: title, Do and label ids', async () => {
     fake = await startFakeForge('gitea');
-    const forge = fake.forge();
+    const forge = await fake.forge();
     fake.state.pushBranch('agent/d');
     const pr = await forge.openPullRequest({
       head: 'agent/d',

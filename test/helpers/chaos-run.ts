@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
-import { createContext } from '../../src/context.js';
+import { createAppContext } from '../../src/compose.js';
 import { GHOST_QUESTION } from '../../src/dispatch/finish.js';
 import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import { readAllRecords } from '../../src/lifecycle/index.js';
@@ -112,7 +112,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ),
     );
   }
-  const ctx = createContext({ config: loadConfig({}, env), logger: silentLogger() });
+  const ctx = createAppContext({ config: loadConfig({}, env), logger: silentLogger() });
   const started = Date.now();
   let daemon: ChildProcess | undefined;
   let kills = 0;

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type AgenticEnv } from '../../src/config/index.js';
-import { createContext, type AppContext, type ContextOptions } from '../../src/context.js';
+import { createAppContext } from '../../src/compose.js';
+import { type AppContext, type ContextOptions } from '../../src/context.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
 
@@ -33,7 +34,7 @@ export function testContext(
   } = {},
 ): AppContext {
   const config = loadConfig({ config: options.configPath }, { ...root.env, ...options.env });
-  return createContext({ logger: silentLogger(), ...options, config });
+  return createAppContext({ logger: silentLogger(), ...options, config });
 }
 
 /** A clock the test moves by hand. */

@@ -31,7 +31,7 @@ export interface FakeForgeHandle {
   /** A failure answer in this forge's error body shape. */
   error(status: number, message: string, headers?: Record<string, string>): Reply;
   /** An adapter for the fake (optionally with another token variable set or other deps). */
-  forge(deps?: ForgeDeps, env?: Record<string, string>): Forge;
+  forge(deps?: ForgeDeps, env?: Record<string, string>): Promise<Forge>;
   close(): Promise<void>;
 }
 

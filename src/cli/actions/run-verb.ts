@@ -1,9 +1,13 @@
-import { InvalidArgumentError, type Command } from 'commander';
-import Table from 'cli-table3';
-import { loadConfig } from '../config/index.js';
-import { createContext, type AppContext } from '../context.js';
-import { AgenticError, toAgenticError } from '../lib/errors.js';
-import { printable } from '../lib/text.js';
+// What every verb's action uses: a context per run, one error mapping, JSON and table output.
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.js';
+import { createAppContext } from '../../compose.js';
+import { type AppContext } from '../../context.js';
+import { AgenticError, toAgenticError } from '../../lib/errors.js';
+import { printable } from '../../lib/text.js';
+import { cliState, EXIT } from '../options.js';
+
+export { EXIT, usage } from '../options.js';
 
 /** Options every verb accepts (global ones included). */
 export interface CommonOptions {
@@ -11,12 +15,6 @@ export interface CommonOptions {
   config?: string;
   logLevel?: string;
 }
-
-/** Exit codes of the CLI: 0 ok, 1 failed, 2 usage or bad input. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-/** Process exit code set by the last verb (commander actions cannot return one). */
-export const cliState = { exitCode: EXIT.ok as number };
 
 /**
  * Runs a verb with a fresh context: loads config from the global flags, closes the store after,
@@ -31,7 +29,7 @@ export async function runVerb(
   let ctx: AppContext | undefined;
   try {
     const config = loadConfig({ config: opts.config, logLevel: opts.logLevel });
-    ctx = createContext({ config });
+    ctx = createAppContext({ config });
     let code: number | void;
     try {
       code = await body(ctx, opts);
@@ -41,7 +39,7 @@ export async function runVerb(
       // rebuilds it from the workspaces' files, and the verb runs once more on that.
       ctx.logger.warn({ reason: err.message }, 'state store damaged; rebuilding and retrying');
       await ctx.close();
-      ctx = createContext({ config, logger: ctx.logger });
+      ctx = createAppContext({ config, logger: ctx.logger });
       code = await body(ctx, opts);
     }
     cliState.exitCode = code ?? EXIT.ok;
@@ -70,8 +68,12 @@ export function writeJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Prints a borderless table on stdout. */
-export function writeTable(head: string[], rows: Array<Array<string | number>>): void {
+/** Prints a borderless table on stdout (cli-table3 is loaded only for this). */
+export async function writeTable(
+  head: string[],
+  rows: Array<Array<string | number>>,
+): Promise<void> {
+  const { default: Table } = await import('cli-table3');
   const table = new Table({
     head,
     chars: {
@@ -98,30 +100,6 @@ export function writeTable(head: string[], rows: Array<Array<string | number>>):
   process.stdout.write(`${table.toString()}\n`);
 }
 
-/** Commander argument parser for a positive integer. */
-export function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
-    throw new InvalidArgumentError('expected a positive integer');
-  }
-  return Number(value);
-}
-
-/** Commander argument parser for an integer (may be negative). */
-export function integer(value: string): number {
-  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
-    throw new InvalidArgumentError('expected an integer');
-  return Number(value);
-}
-
-/** Commander argument parser for one of a fixed set of values. */
-export function oneOf<T extends string>(values: readonly T[]): (value: string) => T {
-  return (value) => {
-    if (!(values as readonly string[]).includes(value))
-      throw new InvalidArgumentError(`expected one of: ${values.join(', ')}`);
-    return value as T;
-  };
-}
-
 /** Human age of an RFC 3339 timestamp relative to now: `42s`, `5m`, `3h`, `2d`. */
 export function age(iso: string | undefined, now: Date): string {
   if (!iso) return '-';
@@ -137,9 +115,4 @@ export function oneLine(text: string | undefined, max = 60): string {
   if (!text) return '';
   const flat = printable(text.replace(/\s+/g, ' ')).trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-/** Throws a usage error naming a field. */
-export function usage(field: string, message: string): never {
-  throw new AgenticError('USAGE', message, { field });
 }
