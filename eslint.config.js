@@ -1,6 +1,23 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import local from './eslint-rules/imports.js';
+
+// The layers of src/, lowest first. A part imports only parts on a lower row: not its siblings
+// on the same row, never a row above (docs/ARCHITECTURE.md, Layers).
+const LAYERS = [
+  ['lib'],
+  ['config', 'workspace', 'protocol'],
+  ['store'],
+  ['qa', 'forge', 'hub'],
+  ['context'],
+  ['lifecycle'],
+  ['sync', 'deliver', 'fleet'],
+  ['dispatch'],
+  ['mcp'],
+  ['compose'],
+  ['cli'],
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-artifacts/**'] },
@@ -73,6 +90,17 @@ export default tseslint.config(
         fetch: 'readonly',
         URLSearchParams: 'readonly',
       },
+    },
+  },
+  {
+    // Layers one way, no import loops, and files small enough to read in one sitting. A file
+    // that must stay longer says why in an `eslint-disable max-lines -- <reason>` comment.
+    files: ['src/**/*.ts'],
+    plugins: { local },
+    rules: {
+      'local/layers': ['error', { layers: LAYERS }],
+      'local/no-import-loop': 'error',
+      'max-lines': ['error', { max: 300 }],
     },
   },
 );

@@ -1,4 +1,5 @@
-export { agentsFilePath, loadConfig, parseAgentsFile, reloadAgentsFile } from './load.js';
+export { agentsFilePath, loadConfig, reloadAgentsFile } from './load.js';
+export { parseAgentsFile } from './agents-file.js';
 export type { AgenticEnv, Config, ConfigFlags, Reloaded } from './load.js';
 export { resolveCoreRoot, resolveHome, resolveWorkspaceRoot } from './paths.js';
 export { deliverSettingsFor, qaSettingsFor } from './per-repo.js';
