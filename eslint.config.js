@@ -91,6 +91,7 @@ export default tseslint.config(
         URLSearchParams: 'readonly',
       },
     },
+    rules: { 'max-lines': ['error', { max: 300 }] },
   },
   {
     // Layers one way, no import loops, and files small enough to read in one sitting. A file
