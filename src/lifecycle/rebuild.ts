@@ -3,7 +3,13 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { readJsonIfValid, readTextIfExists } from '../lib/fs.js';
 import { GROUPS, type StateStore } from '../store/index.js';
-import { isTerminal, STATUSES, workspaceDir, type StatusRecord } from '../workspace/index.js';
+import {
+  fingerprintOf,
+  isTerminal,
+  STATUSES,
+  workspaceDir,
+  type StatusRecord,
+} from '../workspace/index.js';
 import { scanDiskRecords } from './records.js';
 import { statsRowOf } from './stats.js';
 import { restoreRecords } from './track.js';
@@ -39,8 +45,9 @@ export interface RebuildReport {
 
 /**
  * Refills the store after a damaged database was replaced, from what lives outside it: the
- * registry from the status.json files, `dispatch_history` (last line per workspace) and stats
- * (every line) from each `.meta/journal.jsonl`, and the sync queue from `sync/queue.json`. A
+ * registry from the status.json files, `dispatch_history` (last line per workspace), the
+ * versions waiting for the hub (every earlier line) and stats (every line) from each
+ * `.meta/journal.jsonl`, and the sync queue from `sync/queue.json`. A
  * mirror still `running` (or `queued`) for a run the journal already ended (same `runs`) takes
  * the journal's end, so the run is not finished a second time with a new fingerprint.
  */
@@ -74,9 +81,19 @@ export async function rebuildRegistryFromDisk(
         await tx.addStats(statsRowOf(name, line, line.committed_at));
         versions += 1;
       }
+      // Which versions reached the hub died with the database: every one is pushed again, and
+      // the hub keeps each (agent, id, fingerprint) once, so a re-push is harmless. The latest
+      // goes through dispatch_history, each earlier one waits in sync_versions as at its commit.
       const last = lines.at(-1);
-      // Unsynced: the hub keeps each (agent, id, fingerprint) once, so a re-push is harmless.
       if (last) await tx.set(GROUPS.dispatchHistory, name, { ...last, id: name, synced: false });
+      for (const line of lines.slice(0, -1)) {
+        const fingerprint = fingerprintOf(line);
+        await tx.set(GROUPS.syncVersions, `${name}#${fingerprint}`, {
+          ...line,
+          id: name,
+          fingerprint,
+        });
+      }
     }
     for (const entry of queue) {
       const { degraded: _d, lease_owner: _o, lease_until: _u, ...stored } = entry;

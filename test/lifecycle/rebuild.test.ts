@@ -24,7 +24,7 @@ describe('rebuilding a replaced state store', () => {
   const RESUMED = 'core/go-io/task-1';
   const STALE = 'core/go-io/task-2';
 
-  it('restores history and stats from the journals, the sync queue from queue.json, and recognises a journaled run', async () => {
+  it('restores history, the versions waiting for the hub and stats from the journals, the sync queue from queue.json, and recognises a journaled run', async () => {
     const clock = new ManualClock(new Date('2026-02-01T10:00:00.000Z'));
     const seed = testContext(root, { clock });
     // One workspace run three times, each run committed: three journal lines.
@@ -73,6 +73,15 @@ describe('rebuilding a replaced state store', () => {
     ctx = testContext(root, { clock });
     const store = await ctx.store();
     expect(await store.count(GROUPS.dispatchHistory)).toBe(2);
+    // Runs 1 and 2 of the resumed workspace wait for the hub again (run 3 is its history record).
+    const waiting = await store.entries(GROUPS.syncVersions);
+    expect(waiting.map(([, v]) => (v as { runs: number }).runs).sort()).toEqual([1, 2]);
+    for (const [key, value] of waiting) {
+      const { id, fingerprint, updated_at, runs } = value as Record<string, unknown>;
+      expect(id).toBe(RESUMED);
+      expect(fingerprint).toBe(`${String(updated_at)}#${String(runs)}`);
+      expect(key).toBe(`${RESUMED}#${String(fingerprint)}`);
+    }
     const stats = await store.queryStats({ limit: 100 });
     expect(
       stats
