@@ -40,7 +40,8 @@ export type Track = (name: string, record: StatusRecord | null) => Promise<Statu
  * upserts `registry`, keeps `queue` in step (present exactly while `queued`) and refreshes the
  * `concurrency` snapshot of the pools involved; then it writes the status.json mirror (fsynced
  * when the store is degraded, since the file is then the only copy). `null` removes the
- * workspace from registry and queue. Returns the stamped record (`updated_at` = now).
+ * workspace from registry and queue. Returns the stamped record: `updated_at` is now, or 1 ms
+ * after the version it replaces when now is not later.
  * Throws WORKSPACE_NAME_INVALID for a bad name; store and file errors propagate.
  */
 export async function trackWorkspace(
@@ -88,8 +89,8 @@ export async function trackCommitted<T>(
     const track: Track = async (name, record) => {
       parseWorkspaceName(name);
       const now = ctx.clock.now();
-      const stamped = record === null ? null : { ...record, updated_at: isoUtc(now) };
       const old = (await tx.get(GROUPS.registry, name)) as StatusRecord | undefined;
+      const stamped = record === null ? null : { ...record, updated_at: nextStamp(now, old) };
       // Fleet mode: a node that lost its lease never writes over its successor's work.
       const refused = fleet ? fenceViolation(old, stamped, ctx.config.nodeId) : undefined;
       if (refused !== undefined) {
@@ -264,4 +265,15 @@ export async function rebuildDerivedGroups(
       snapshot_at: isoUtc(now),
     });
   }
+}
+
+/**
+ * The `updated_at` of a new version: now, but always after the version it replaces. Two
+ * transitions within one millisecond (or a clock that stepped back) would otherwise give two
+ * versions one stamp, and with it one fingerprint: a restart could not tell the stale mirror
+ * from the current record, nor the hub one version from the other.
+ */
+function nextStamp(now: Date, old: StatusRecord | undefined): string {
+  const after = old === undefined ? Number.NaN : Date.parse(old.updated_at) + 1;
+  return isoUtc(new Date(Number.isNaN(after) ? now.getTime() : Math.max(now.getTime(), after)));
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   readAllRecords,
+  readRecord,
   rebuildDerivedGroups,
   restoreRecords,
   trackWorkspace,
@@ -133,6 +134,19 @@ describe.each(engines())('trackWorkspace on $name', (engine) => {
       future_field: { keep: true },
       updated_at: '2026-03-04T05:06:08.890Z',
     });
+  });
+
+  it('stamps each new version after the one it replaces, within one millisecond or with a clock stepped back', async () => {
+    const name = 'core/go-io/task-9';
+    clock.set(new Date('2026-03-04T05:06:07.890Z'));
+    const first = await trackWorkspace(ctx, name, sampleRecord({ status: 'running', runs: 1 }));
+    const second = await trackWorkspace(ctx, name, sampleRecord({ status: 'completed', runs: 1 }));
+    expect(first?.updated_at).toBe('2026-03-04T05:06:07.890Z');
+    expect(second?.updated_at).toBe('2026-03-04T05:06:07.891Z');
+    clock.advance(-60_000);
+    const third = await trackWorkspace(ctx, name, sampleRecord({ status: 'queued', runs: 1 }));
+    expect(third?.updated_at).toBe('2026-03-04T05:06:07.892Z');
+    expect(await readRecord(ctx, name)).toMatchObject({ updated_at: '2026-03-04T05:06:07.892Z' });
   });
 
   it('restores records with the disk stamp, no mirror, and an uncommitted mark on a terminal version', async () => {
