@@ -37,35 +37,36 @@ function loadPino(): typeof Pino {
 }
 let pinoModule: typeof Pino | undefined;
 
-const LEVEL_VALUES: Record<string, number> = {
-  trace: 10,
-  debug: 20,
-  info: 30,
-  warn: 40,
-  error: 50,
-  fatal: 60,
-  silent: Infinity,
-};
-
 /**
  * A logger that builds pino (and loads it) at the first line its level lets through, or at the
  * first use of anything but a log method: a short command that logs nothing never loads it.
  */
 function lazyLogger(level: string, build: () => Logger): Logger {
   let real: Logger | undefined;
-  const threshold = LEVEL_VALUES[level] ?? 0;
+  const threshold = LEVEL_VALUES.get(level) ?? 0;
   const quiet = (): void => undefined;
   const target = (): Logger => (real ??= build());
+  // Methods bound once: the runner logs on its hot paths, and a bind per call is garbage.
+  const bound = new Map<PropertyKey, unknown>();
   return new Proxy({} as Logger, {
     get(_, prop) {
-      const value = LEVEL_VALUES[prop as string];
-      if (real === undefined && prop !== 'silent' && value !== undefined && value < threshold)
-        return quiet;
+      if (real === undefined) {
+        const value = typeof prop === 'string' ? LEVEL_VALUES.get(prop) : undefined;
+        if (value !== undefined && value < threshold) return quiet;
+      }
       const logger = target();
       const v: unknown = Reflect.get(logger, prop, logger);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(logger) : v;
+      if (typeof v !== 'function') return v;
+      let method = bound.get(prop);
+      if (method === undefined) {
+        method = (v as (...a: unknown[]) => unknown).bind(logger);
+        bound.set(prop, method);
+      }
+      return method;
     },
     set(_, prop, v) {
+      // Setting `level` makes pino swap its log methods: bind them again.
+      bound.clear();
       return Reflect.set(target(), prop, v);
     },
     has(_, prop) {
@@ -82,6 +83,15 @@ const LEVELS: Record<number, string> = {
   50: 'ERROR',
   60: 'FATAL',
 };
+
+/** pino's value of each level name (`info` → 30), read off the table above; `silent` is Infinity. */
+const LEVEL_VALUES = new Map<string, number>([
+  ...Object.entries(LEVELS).map(([value, label]): [string, number] => [
+    label.trim().toLowerCase(),
+    Number(value),
+  ]),
+  ['silent', Infinity],
+]);
 const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'component']);
 
 /**
