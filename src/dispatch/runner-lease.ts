@@ -4,15 +4,13 @@ import { z } from 'zod';
 import type { Clock } from '../lib/clock.js';
 import { isoUtc } from '../lib/clock.js';
 import { readJsonIfValid, writeFileAtomic } from '../lib/fs.js';
-import { breakStale, createExclusive, readHolder } from '../lib/lock-file.js';
+import { breakStale, createExclusive, readHolder, UNWRITTEN_MS } from '../lib/lock-file.js';
 import { isProcessAlive, processStartTime } from '../lib/proc.js';
 
 /** How often the holder refreshes its heartbeat. */
 export const HEARTBEAT_MS = 2_000;
 /** A lease whose heartbeat is older than this is stale even if its pid looks alive (a hung runner). */
 export const STALE_MS = 15_000;
-/** A lease file still unreadable after this long was left half-written by a crashed contender. */
-const UNWRITTEN_MS = 2_000;
 
 const leaseSchema = z.object({
   pid: z.number().int(),
@@ -46,9 +44,10 @@ function isStale(lease: LeaseInfo, now: Date): boolean {
 }
 
 /**
- * The runner lease of one CoreRoot (docs/ARCHITECTURE.md): created with O_EXCL; a stale one (dead holder,
- * or a heartbeat older than 15 s) is taken over through the lock-file protocol of lib/lock-file. The holder re-checks ownership on every
- * heartbeat and reports loss through `onLost`.
+ * The runner lease of one CoreRoot (docs/ARCHITECTURE.md): created with O_EXCL; a stale one (dead
+ * holder, or a heartbeat older than 15 s) is taken over through the lock-file protocol of
+ * lib/lock-file. The holder re-checks ownership on every heartbeat and reports loss through
+ * `onLost`.
  */
 export class RunnerLease {
   private timer: NodeJS.Timeout | undefined;

@@ -124,10 +124,16 @@ export function readHolder(path: string): LockHolder | undefined {
   }
 }
 
+/**
+ * A lock file without content is a contender between its create and its write (microseconds),
+ * unless it is older than this: then a crash left it half-written and it may be broken.
+ */
+export const UNWRITTEN_MS = 2_000;
+
 function isStale(holder: LockHolder, staleMs: number): boolean {
   const age = Date.now() - holder.mtimeMs;
   // No content yet: a holder is between create and write (microseconds) or crashed there.
-  if (holder.token === undefined) return age > 2_000;
+  if (holder.token === undefined) return age > UNWRITTEN_MS;
   if (age > staleMs) return true;
   if (holder.host !== HOST || holder.pid === undefined) return false;
   // Our own pid with a foreign token is a dead predecessor that had the same pid: this process
