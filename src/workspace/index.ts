@@ -35,3 +35,5 @@ export {
   writeStatusFiles,
 } from './status-file.js';
 export type { StatusRead } from './status-file.js';
+export { queueEntryOf } from './queue-entry.js';
+export type { QueueEntry } from './queue-entry.js';
