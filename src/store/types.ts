@@ -31,7 +31,7 @@ export const GROUPS = {
 export type Group = (typeof GROUPS)[keyof typeof GROUPS];
 
 /** Which engine backs a store. */
-export type EngineName = 'sqlite' | 'postgres' | 'none';
+export type EngineName = 'sqlite' | 'postgres' | 'files' | 'none';
 
 /** Group operations; inside a transaction they all see and change the same snapshot. */
 export interface StoreOps {
