@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import type { Config } from './config/index.js';
+import { poolLimits, type Config } from './config/index.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { openStateStore, type StateStore } from './store/index.js';
@@ -71,6 +71,9 @@ export function createContext(options: ContextOptions): AppContext {
       opening ??= (async () => {
         const { store, quarantined } = await openStateStore({
           coreRoot: options.config.coreRoot,
+          // Both read when the store opens; changing workspace_root already needs a restart.
+          workspaceRoot: options.config.workspaceRoot,
+          limitOf: (pool) => poolLimits(ctx.config.file, pool).total,
           storeUrl: options.config.storeUrl,
           now: () => clock.now(),
           logger,

@@ -62,7 +62,7 @@ interface Candidate {
 export async function claimReady(ctx: AppContext, max: number, node: string): Promise<ClaimBatch> {
   const store = await ctx.store();
   const now = ctx.clock.now();
-  let runtimeToMirror: Parameters<typeof mirrorRuntime>[1] | undefined;
+  let runtimeToMirror: Parameters<typeof mirrorRuntime>[2] | undefined;
   const claim = async (track: Track, tx: StoreOps): Promise<Omit<ClaimBatch, 'durable'>> => {
     if (await isFrozen(ctx, tx, store)) return { claims: [], retryAt: undefined, frozen: true };
     // Candidates in claim order, a page at a time: from the store, which sorts the small queue
@@ -180,7 +180,7 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
   };
   // Rate windows and back-off go to dispatch.json once the store has them on disk.
   const { result, durable } = await trackCommitted(ctx, claim, () => {
-    if (runtimeToMirror) mirrorRuntime(ctx.config.coreRoot, runtimeToMirror, store.degraded);
+    if (runtimeToMirror) mirrorRuntime(store, ctx.config.coreRoot, runtimeToMirror);
   });
   return { ...result, durable };
 }

@@ -140,7 +140,7 @@ export async function endRuns(
     return out;
   };
   return trackCommitted(ctx, end, () => {
-    if (runtime) mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
+    if (runtime) mirrorRuntime(store, ctx.config.coreRoot, runtime);
   });
 }
 

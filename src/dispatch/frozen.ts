@@ -26,9 +26,8 @@ export async function setFrozen(ctx: AppContext, frozen: boolean): Promise<void>
     if (frozen) await tx.set(GROUPS.runner, 'frozen', true);
     else await tx.delete(GROUPS.runner, 'frozen');
   });
-  if (frozen)
-    writeFileAtomic(frozenFile(ctx.config.coreRoot), `${isoUtc(ctx.clock.now())}\n`, {
-      fsync: store.degraded,
-    });
+  // The file engine keeps the frozen file itself; for the others it is a mirror.
+  if (store.ownsStateFiles) return;
+  if (frozen) writeFileAtomic(frozenFile(ctx.config.coreRoot), `${isoUtc(ctx.clock.now())}\n`);
   else rmSync(frozenFile(ctx.config.coreRoot), { force: true });
 }

@@ -102,7 +102,8 @@ export class DiskMerge {
     }
     // The mirror is missing, unreadable or an older version (a crash between the store's commit
     // and the mirror write): the registry is the truth, so the mirror is written again from it.
-    if (known !== undefined) writeStatusFile(dir, known, { durable: false });
+    // Durably: in degraded mode the file is the only copy (a rare repair, so the fsync is cheap).
+    if (known !== undefined) writeStatusFile(dir, known, { durable: true });
   }
 
   /** Checks `name` against its status.json, or marks it failed when its directory is gone. */

@@ -120,7 +120,7 @@ async function restoreRuntime(ctx: AppContext, store: StateStore): Promise<void>
     await saveRuntime(tx, state);
     return state;
   });
-  mirrorRuntime(ctx.config.coreRoot, runtime, store.degraded);
+  mirrorRuntime(store, ctx.config.coreRoot, runtime);
 }
 
 async function discardOrphanBuffers(ctx: AppContext, report: HydrateReport): Promise<void> {

@@ -4,7 +4,7 @@ import { runtimePaths, type RateConfig } from '../config/index.js';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { readJsonIfValid, writeFileAtomic } from '../lib/fs.js';
-import { GROUPS, type StoreOps } from '../store/index.js';
+import { GROUPS, type StateStore, type StoreOps } from '../store/index.js';
 
 /** agents.yaml `dispatch.failure_backoff`: defaults 3 failures within 60 s pause 30 minutes; count 0 turns it off. */
 export interface FailureBackoff {
@@ -69,14 +69,15 @@ export async function saveRuntime(tx: StoreOps, state: RuntimeState): Promise<vo
   }
 }
 
-/** Mirrors runtime state to `<CoreRoot>/runtime/dispatch.json` (deleted when empty). */
-export function mirrorRuntime(coreRoot: string, state: RuntimeState, durable: boolean): void {
+/**
+ * Mirrors runtime state to `<CoreRoot>/runtime/dispatch.json` (deleted when empty), unless the
+ * store keeps that file itself (StateStore.ownsStateFiles).
+ */
+export function mirrorRuntime(store: StateStore, coreRoot: string, state: RuntimeState): void {
+  if (store.ownsStateFiles) return;
   const empty = Object.values(state).every((v) => Object.keys(v).length === 0);
   if (empty) rmSync(runtimeFile(coreRoot), { force: true });
-  else
-    writeFileAtomic(runtimeFile(coreRoot), `${JSON.stringify(state, null, 2)}\n`, {
-      fsync: durable,
-    });
+  else writeFileAtomic(runtimeFile(coreRoot), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** Drops expired back-off deadlines. */
@@ -193,6 +194,6 @@ export async function clearPauses(ctx: AppContext): Promise<string[]> {
     await saveRuntime(tx, runtime);
     return { runtime, paused };
   });
-  mirrorRuntime(ctx.config.coreRoot, state.runtime, store.degraded);
+  mirrorRuntime(store, ctx.config.coreRoot, state.runtime);
   return state.paused;
 }

@@ -40,8 +40,8 @@ export type Track = (name: string, record: StatusRecord | null) => Promise<Statu
 /**
  * THE function that changes a workspace's status (docs/ARCHITECTURE.md). In one store transaction it
  * upserts `registry`, keeps `queue` in step (present exactly while `queued`) and refreshes the
- * `concurrency` snapshot of the pools involved; then it writes the status.json mirror (fsynced
- * when the store is degraded, since the file is then the only copy). `null` removes the
+ * `concurrency` snapshot of the pools involved; then it writes the status.json mirror (unless
+ * the engine keeps status.json itself, see StateStore.ownsStateFiles). `null` removes the
  * workspace from registry and queue. Returns the stamped record: `updated_at` is now, or 1 ms
  * after the version it replaces when now is not later.
  * Throws WORKSPACE_NAME_INVALID for a bad name; store and file errors propagate.
@@ -127,10 +127,15 @@ export async function trackCommitted<T>(
     return body(track, tx);
   };
   const then = async (): Promise<void> => {
-    await writeStatusFiles(
-      [...mirrors].map(([name, record]) => [workspaceDir(ctx.config.workspaceRoot, name), record]),
-      { durable: store.degraded },
-    );
+    // The file engine has written status.json itself, durably: it is no mirror to rewrite.
+    if (!store.ownsStateFiles)
+      await writeStatusFiles(
+        [...mirrors].map(([name, record]) => [
+          workspaceDir(ctx.config.workspaceRoot, name),
+          record,
+        ]),
+        { durable: false },
+      );
     after?.();
     // Fleet wake-up; the other nodes' poll is the safety net when it does not arrive.
     if (claimable && store.notifyWake)

@@ -15,6 +15,7 @@ export function createNullStore(location: string, reason: string): StateStore {
     ...ops,
     engine: 'none',
     degraded: true,
+    ownsStateFiles: false,
     reason,
     location,
     schemaVersion: 0,

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { AgenticError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { createNullStore } from './null-store.js';
 import { redactUrl } from './postgres/pool.js';
 import { damageMarkerPath, isCorruptCode, quarantineSqlite } from './sqlite/damage.js';
 import { openSqliteStore } from './sqlite/engine.js';
@@ -13,6 +12,10 @@ import type { StateStore } from './types.js';
 /** Options for opening the store of one CoreRoot. */
 export interface OpenStoreOptions {
   coreRoot: string;
+  /** Where the workspaces live: the file engine of degraded mode keeps their status.json there. */
+  workspaceRoot: string;
+  /** A pool's total limit, for the file engine's `concurrency` snapshots (default 0). */
+  limitOf?: (pool: string) => number;
   /** `postgres://…` selects the fleet engine; undefined = SQLite at `<CoreRoot>/db.sqlite`. */
   storeUrl?: string | undefined;
   now?: () => Date;
@@ -28,8 +31,8 @@ export interface OpenedStore {
 }
 
 /**
- * Opens the state store. Never throws for an unusable store: it returns the degraded no-op
- * store with a reason (docs/ARCHITECTURE.md). A database file that is not SQLite, or that a query found
+ * Opens the state store. Never throws for an unusable store: it returns the file engine
+ * (degraded mode, src/store/files/) with a reason (docs/ARCHITECTURE.md). A database file that is not SQLite, or that a query found
  * damaged (it left a `.damaged` marker), is moved to `<CoreRoot>/quarantine/` with its `-wal`
  * and `-shm`, and a fresh one is created (the caller rebuilds it from disk). A
  * schema newer than this build is the one fatal case: STORE_SCHEMA_TOO_NEW.
@@ -55,6 +58,7 @@ export async function openStateStore(options: OpenStoreOptions): Promise<OpenedS
     } catch (err) {
       if (err instanceof AgenticError && err.code === 'STORE_SCHEMA_TOO_NEW') throw err;
       return degraded(
+        options,
         redactUrl(options.storeUrl),
         `cannot reach PostgreSQL: ${(err as Error).message}`,
       );
@@ -66,12 +70,12 @@ export async function openStateStore(options: OpenStoreOptions): Promise<OpenedS
   try {
     Database = await (options.loadSqlite ?? loadBetterSqlite)();
   } catch (err) {
-    return degraded(path, `SQLite driver unavailable: ${(err as Error).message}`);
+    return degraded(options, path, `SQLite driver unavailable: ${(err as Error).message}`);
   }
   try {
     mkdirSync(options.coreRoot, { recursive: true });
   } catch (err) {
-    return degraded(path, `cannot create ${options.coreRoot}: ${(err as Error).message}`);
+    return degraded(options, path, `cannot create ${options.coreRoot}: ${(err as Error).message}`);
   }
   const marker = damageMarkerPath(path);
   // A query (here or in another process) found the database damaged and moved it aside; a
@@ -92,7 +96,7 @@ export async function openStateStore(options: OpenStoreOptions): Promise<OpenedS
   } catch (err) {
     if (!(err instanceof AgenticError && err.code === 'STORE_CORRUPT')) {
       if (err instanceof AgenticError) throw err;
-      return degraded(path, `cannot open ${path}: ${(err as Error).message}`);
+      return degraded(options, path, `cannot open ${path}: ${(err as Error).message}`);
     }
     const quarantined = pending() ?? 'unknown';
     options.logger.warn(
@@ -102,7 +106,7 @@ export async function openStateStore(options: OpenStoreOptions): Promise<OpenedS
     try {
       return { store: openSqliteStore(Database, path), quarantined };
     } catch (again) {
-      return degraded(path, `cannot recreate ${path}: ${(again as Error).message}`);
+      return degraded(options, path, `cannot recreate ${path}: ${(again as Error).message}`);
     }
   }
 }
@@ -115,8 +119,23 @@ function readTextOr(path: string, fallback: string): string {
   }
 }
 
-function degraded(location: string, reason: string): OpenedStore {
-  return { store: createNullStore(location, reason), quarantined: undefined };
+/** The file engine, loaded only when needed: a healthy start never reads its modules. */
+async function degraded(
+  options: OpenStoreOptions,
+  location: string,
+  reason: string,
+): Promise<OpenedStore> {
+  const { openFileStore } = await import('./files/engine.js');
+  const store = openFileStore({
+    coreRoot: options.coreRoot,
+    workspaceRoot: options.workspaceRoot,
+    logger: options.logger,
+    location,
+    reason,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.limitOf ? { limitOf: options.limitOf } : {}),
+  });
+  return { store, quarantined: undefined };
 }
 
 /**

@@ -133,13 +133,19 @@ export interface EarlyCommit<T> {
 }
 
 /**
- * The authoritative state store (docs/ARCHITECTURE.md). Every engine implements the same behaviour; the
- * degraded store implements it as safe no-ops so JSON files carry the state.
+ * The authoritative state store (docs/ARCHITECTURE.md). Every engine implements the same behaviour;
+ * in degraded mode the file engine (src/store/files/) keeps the state in the JSON files.
  */
 export interface StateStore extends StoreOps {
   readonly engine: EngineName;
-  /** True when the store could not be opened and every operation is a no-op. */
+  /** True when the configured engine could not be opened and the file engine stands in for it. */
   readonly degraded: boolean;
+  /**
+   * True when the engine itself writes status.json, runtime/dispatch.json and runtime/frozen
+   * (durably, at commit): callers then write no mirrors of their own, which would replace the
+   * only, fsynced copy with an unsynced one. False for the SQL engines, whose files are mirrors.
+   */
+  readonly ownsStateFiles: boolean;
   /** Why the store is degraded (or was rebuilt); undefined when healthy. */
   readonly reason: string | undefined;
   /** Where the data lives: a file path, or a redacted URL. */

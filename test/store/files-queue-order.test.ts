@@ -48,6 +48,7 @@ describe('queuePage of the file store', () => {
     filesRoot = tempRoot();
     ({ store: sqlite } = await openStateStore({
       coreRoot: sqliteRoot.coreRoot,
+      workspaceRoot: join(sqliteRoot.coreRoot, 'workspace'),
       logger: silentLogger(),
     }));
     files = openFileStore({

@@ -30,15 +30,21 @@ describe('opening the store', () => {
     expect(existsSync(join(root.coreRoot, 'db.sqlite'))).toBe(false);
   });
 
-  it('runs degraded with a reason when db.sqlite is a directory', async () => {
+  it('runs degraded on the file engine, with a reason, when db.sqlite is a directory', async () => {
     mkdirSync(join(root.coreRoot, 'db.sqlite'));
     const ctx = testContext(root);
     const store = await ctx.store();
     expect(store.degraded).toBe(true);
+    expect(store.engine).toBe('files');
+    expect(store.ownsStateFiles).toBe(true);
     expect(store.reason).toMatch(/db\.sqlite/);
-    await store.set(GROUPS.registry, 'x', 1);
-    expect(await store.get(GROUPS.registry, 'x')).toBeUndefined();
-    expect(await store.transaction(async (tx) => (await tx.count(GROUPS.registry)) + 41)).toBe(41);
+    // The state lives in the workspaces' status.json: what is written is read back.
+    await store.set(GROUPS.registry, 'core/r/x', sampleRecord({ task: 'kept' }));
+    expect(existsSync(join(root.coreRoot, 'workspace', 'core', 'r', 'x', 'status.json'))).toBe(
+      true,
+    );
+    expect(await store.get(GROUPS.registry, 'core/r/x')).toMatchObject({ task: 'kept' });
+    expect(await store.transaction(async (tx) => (await tx.count(GROUPS.queue)) + 41)).toBe(42);
     await ctx.close();
   });
 

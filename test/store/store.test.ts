@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GROUPS, openStateStore, type StateStore } from '../../src/store/index.js';
 import { silentLogger } from '../../src/lib/logger.js';
@@ -12,6 +13,7 @@ describe.each(engines())('state store on $name', (engine) => {
     root = tempRoot();
     ({ store } = await openStateStore({
       coreRoot: root.coreRoot,
+      workspaceRoot: join(root.coreRoot, 'workspace'),
       storeUrl: await engine.storeUrl(),
       logger: silentLogger(),
     }));

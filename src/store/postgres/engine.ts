@@ -54,6 +54,7 @@ export async function openPostgresStore(
 class PostgresStore implements StateStore {
   readonly engine = 'postgres' as const;
   readonly degraded = false;
+  readonly ownsStateFiles = false;
   readonly reason = undefined;
   private readonly ops: StoreOps;
   private closed = false;

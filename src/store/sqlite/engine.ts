@@ -63,6 +63,7 @@ export function openSqliteStore(
 class SqliteStore implements StateStore {
   readonly engine = 'sqlite' as const;
   readonly degraded = false;
+  readonly ownsStateFiles = false;
   readonly reason = undefined;
   private readonly mutex = new Mutex();
   private readonly ops: StoreOps;
