@@ -112,7 +112,7 @@ export async function acceptWorkspace(
     merged = true;
   }
   const next = await trackInTransaction(ctx, async (track, tx) => {
-    const current = await recordInTx(ctx, tx, name);
+    const current = await recordInTx(tx, name);
     if (current?.status !== record.status || current.runs !== record.runs)
       throw new AgenticError(
         'STATE_CONFLICT',

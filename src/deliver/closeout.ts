@@ -45,7 +45,7 @@ export async function closeoutRun(
     return { ...rest, question: `closeout failed: ${toAgenticError(err).message}` };
   });
   return trackInTransaction(ctx, async (track, tx) => {
-    const current = await recordInTx(ctx, tx, name);
+    const current = await recordInTx(tx, name);
     if (
       // `failed` too: `accept --merge-pr` may verify work whose QA failed.
       (current?.status !== 'completed' && current?.status !== 'failed') ||

@@ -76,7 +76,7 @@ export async function rejectWorkspace(
 ): Promise<StatusRecord> {
   await requireRecord(ctx, name);
   const next = await trackInTransaction(ctx, async (track, tx) => {
-    const current = await recordInTx(ctx, tx, name);
+    const current = await recordInTx(tx, name);
     if (!current) throw notFound(name);
     const { closeout: _c, checks_wait: _w, ...rest } = current;
     return track(name, {

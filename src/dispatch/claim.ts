@@ -1,12 +1,7 @@
 import type { AppContext } from '../context.js';
-import {
-  queueEntrySchema,
-  scanDiskRecords,
-  trackCommitted,
-  type Track,
-} from '../lifecycle/index.js';
+import { queueEntrySchema, trackCommitted, type Track } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
-import { compareQueueCursors, GROUPS, type QueueCursor, type StoreOps } from '../store/index.js';
+import { GROUPS, type QueueCursor, type StoreOps } from '../store/index.js';
 import { modelOf, poolOf, statusRecordSchema, type StatusRecord } from '../workspace/index.js';
 import { hasCapacity, poolLimits, type ConcurrencySnapshot } from '../lifecycle/capacity.js';
 import { isFrozen } from './frozen.js';
@@ -48,8 +43,6 @@ interface Candidate {
   agent: string;
   priority: number;
   queued_at: string;
-  /** Known up front when the store is degraded (the queue then comes from status.json). */
-  record?: StatusRecord;
 }
 
 /**
@@ -57,32 +50,27 @@ interface Candidate {
  * `queued_at` (oldest first); a pool at its limit (total or per-model), in back-off, over its
  * daily cap or still pacing is skipped without blocking other pools. Each claim flips
  * queued → running through trackWorkspace's transaction, so several processes can never
- * over-dispatch. When the store is degraded the queue and running counts come from status.json.
+ * over-dispatch.
  */
 export async function claimReady(ctx: AppContext, max: number, node: string): Promise<ClaimBatch> {
   const store = await ctx.store();
   const now = ctx.clock.now();
   let runtimeToMirror: Parameters<typeof mirrorRuntime>[2] | undefined;
   const claim = async (track: Track, tx: StoreOps): Promise<Omit<ClaimBatch, 'durable'>> => {
-    if (await isFrozen(ctx, tx, store)) return { claims: [], retryAt: undefined, frozen: true };
+    if (await isFrozen(tx)) return { claims: [], retryAt: undefined, frozen: true };
     // Candidates in claim order, a page at a time: from the store, which sorts the small queue
-    // entries itself, so a claim reads the head of a long queue rather than all of it; when the
-    // store is degraded, from status.json (sorted here), as are the running counts.
+    // entries itself, so a claim reads the head of a long queue rather than all of it.
     const snapshots = new Map<string, ConcurrencySnapshot>();
     const closedPools = new Set<string>();
-    const disk = store.degraded ? diskCandidates(ctx, snapshots) : undefined;
-    if (!disk) {
-      // A pool already at its limit is left out of the pages, so a claim that finds every pool
-      // full costs a seek per pool and no parsing.
-      for (const [pool, value] of await tx.entries(GROUPS.concurrency)) {
-        const snap = value as ConcurrencySnapshot;
-        snapshots.set(pool, { ...snap, models: { ...snap.models } });
-        if (snap.running >= poolLimits(ctx.config.file, pool).total) closedPools.add(pool);
-      }
+    // A pool already at its limit is left out of the pages, so a claim that finds every pool
+    // full costs a seek per pool and no parsing.
+    for (const [pool, value] of await tx.entries(GROUPS.concurrency)) {
+      const snap = value as ConcurrencySnapshot;
+      snapshots.set(pool, { ...snap, models: { ...snap.models } });
+      if (snap.running >= poolLimits(ctx.config.file, pool).total) closedPools.add(pool);
     }
     let after: QueueCursor | undefined;
     const page = async (): Promise<Candidate[]> => {
-      if (disk) return disk.splice(0);
       const rows = await tx.queuePage({ limit: PAGE, after, skipPools: [...closedPools] });
       after = rows.at(-1)?.cursor;
       return rows.map(({ name, value }) => {
@@ -108,16 +96,13 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
     const consider = async (candidate: Candidate): Promise<void> => {
       const { name } = candidate;
       if (closedPools.has(poolOf(candidate.agent))) return;
-      let record = candidate.record;
-      if (record === undefined) {
-        // A queue entry is trusted only as far as the registry agrees it is queued.
-        const parsed = statusRecordSchema.safeParse(await tx.get(GROUPS.registry, name));
-        if (!parsed.success || parsed.data.status !== 'queued') {
-          await tx.delete(GROUPS.queue, name);
-          return;
-        }
-        record = parsed.data;
+      // A queue entry is trusted only as far as the registry agrees it is queued.
+      const parsed = statusRecordSchema.safeParse(await tx.get(GROUPS.registry, name));
+      if (!parsed.success || parsed.data.status !== 'queued') {
+        await tx.delete(GROUPS.queue, name);
+        return;
       }
+      const record = parsed.data;
       const pool = poolOf(record.agent);
       if (closedPools.has(pool)) return;
       const backoff = runtime.backoff[pool];
@@ -133,7 +118,7 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
         waitUntil(gate);
         return;
       }
-      if (!disk && !counted.has(pool)) {
+      if (!counted.has(pool)) {
         // The pool's running counter is read again, locked until COMMIT (fleet mode: claims on
         // other nodes wait for it), so the limit is checked against the count as it is now.
         counted.add(pool);
@@ -168,7 +153,7 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
         if (claims.length >= max) break;
         await consider(candidate);
       }
-      if (claims.length >= max || disk || candidates.length < PAGE) break;
+      if (claims.length >= max || candidates.length < PAGE) break;
       candidates = await page();
     }
     // Rate windows and expired back-off change the runtime state; plain claims do not.
@@ -183,24 +168,6 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
     if (runtimeToMirror) mirrorRuntime(store, ctx.config.coreRoot, runtimeToMirror);
   });
   return { ...result, durable };
-}
-
-/** Queued records from status.json in claim order; running ones counted into `snapshots`. */
-function diskCandidates(ctx: AppContext, snapshots: Map<string, ConcurrencySnapshot>): Candidate[] {
-  const candidates: Candidate[] = [];
-  for (const [name, record] of scanDiskRecords(ctx)) {
-    if (record.status === 'queued')
-      candidates.push({
-        name,
-        agent: record.agent,
-        priority: record.priority,
-        queued_at: record.queued_at ?? record.updated_at,
-        record,
-      });
-    if (record.status === 'running') bump(snapshots, record.agent);
-  }
-  const cursor = (c: Candidate): QueueCursor => [-c.priority, c.queued_at, c.name];
-  return candidates.sort((a, b) => compareQueueCursors(cursor(a), cursor(b)));
 }
 
 /** Counts one more running agent of `agent` into its pool's snapshot. */

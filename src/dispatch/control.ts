@@ -42,7 +42,7 @@ export async function resumeWorkspace(
   if (options.answer !== undefined)
     writeFileAtomic(join(dir, 'repo', 'ANSWER.md'), `${options.answer}\n`);
   const record = await trackInTransaction(ctx, async (track, tx) => {
-    const current = await recordInTx(ctx, tx, name);
+    const current = await recordInTx(tx, name);
     if (!current)
       throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
         field: 'workspace',
@@ -76,7 +76,7 @@ export async function resumeWorkspace(
 export async function cancelWorkspace(ctx: AppContext, name: string): Promise<StatusRecord> {
   await requireRecord(ctx, name);
   const result = await trackInTransaction(ctx, async (track, tx) => {
-    const current = await recordInTx(ctx, tx, name);
+    const current = await recordInTx(tx, name);
     if (!current)
       throw new AgenticError('WORKSPACE_NOT_FOUND', `workspace not found: ${name}`, {
         field: 'workspace',
@@ -109,7 +109,7 @@ export async function killAll(ctx: AppContext): Promise<{ killed: string[]; canc
   const cancelled: string[] = [];
   for (const [name] of await readAllRecords(ctx)) {
     const outcome = await trackInTransaction(ctx, async (track, tx) => {
-      const r = await recordInTx(ctx, tx, name);
+      const r = await recordInTx(tx, name);
       if (r?.status === 'running') {
         await track(name, { ...r, kill_reason: 'operator' });
         return { running: r, cancelled: false };

@@ -64,7 +64,7 @@ export async function enqueueDispatch(
   const now = isoUtc(ctx.clock.now());
   let continued: Continued | undefined;
   const record = await trackInTransaction(ctx, async (track, tx) => {
-    const existing = await recordInTx(ctx, tx, name);
+    const existing = await recordInTx(tx, name);
     if (existing) refuseBusyOrOtherBranch(name, existing, input);
     const next = existing ? nextStatus(existing.status, 'enqueue') : 'queued';
     // A finished workspace is continued on its own branch, from the base it started on.

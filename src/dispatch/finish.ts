@@ -96,7 +96,7 @@ export async function endRuns(
     const before = JSON.stringify(runtime);
     const policy = ctx.config.file.dispatch.failure_backoff;
     for (const { name, ref, end } of items) {
-      const record = await recordInTx(ctx, tx, name);
+      const record = await recordInTx(tx, name);
       if (record?.status !== 'running' || record.runs !== ref.runs || record.pid !== ref.pid)
         continue;
       const dir = workspaceDir(ctx.config.workspaceRoot, name);

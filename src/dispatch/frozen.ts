@@ -1,21 +1,16 @@
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { runtimePaths } from '../config/index.js';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { writeFileAtomic } from '../lib/fs.js';
-import { GROUPS, type StateStore, type StoreOps } from '../store/index.js';
+import { GROUPS, type StoreOps } from '../store/index.js';
 
 function frozenFile(coreRoot: string): string {
   return runtimePaths(coreRoot).frozen;
 }
 
-/** Whether `agentic stop` froze dispatching: the `runner` group when the store is healthy, else the `runtime/frozen` file. */
-export async function isFrozen(
-  ctx: AppContext,
-  ops: StoreOps,
-  store: StateStore,
-): Promise<boolean> {
-  if (store.degraded) return existsSync(frozenFile(ctx.config.coreRoot));
+/** Whether `agentic stop` froze dispatching (the `runner` group; in degraded mode the runtime/frozen file). */
+export async function isFrozen(ops: StoreOps): Promise<boolean> {
   return (await ops.get(GROUPS.runner, 'frozen')) === true;
 }
 

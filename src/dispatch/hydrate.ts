@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { recoverOrphanBuffers } from '../lifecycle/buffers.js';
-import { commitWorkspaces, needsCommit } from '../lifecycle/commit.js';
+import { commitWorkspaces } from '../lifecycle/commit.js';
 import { GROUPS, type StateStore } from '../store/index.js';
 import { isTerminal, type StatusRecord } from '../workspace/index.js';
 import {
@@ -131,7 +131,8 @@ async function discardOrphanBuffers(ctx: AppContext, report: HydrateReport): Pro
 
 /**
  * Commits the terminal records without a journal entry: the `uncommitted` group lists them (kept
- * by trackWorkspace and commit in their transactions); when degraded, the commit markers tell.
+ * by trackWorkspace and commit in their transactions; the file engine derives it from the commit
+ * markers).
  * Those whose closeout is still pending go to the runner instead, which commits after it.
  */
 async function commitUncommitted(
@@ -142,19 +143,12 @@ async function commitUncommitted(
 ): Promise<void> {
   const { records, missing } = merge;
   const uncommitted = new Map<string, StatusRecord>();
-  if (store.degraded) {
-    for (const [name, record] of records) {
-      if (isTerminal(record.status) && !missing.has(name) && needsCommit(ctx, name, record))
-        uncommitted.set(name, record);
-    }
-  } else {
-    for (const [name] of await store.entries(GROUPS.uncommitted)) {
-      const record = records.get(name);
-      // Another node's journal is that node's to write.
-      if (record && !merge.mine(record)) continue;
-      if (record && isTerminal(record.status) && !missing.has(name)) uncommitted.set(name, record);
-      else await store.delete(GROUPS.uncommitted, name);
-    }
+  for (const [name] of await store.entries(GROUPS.uncommitted)) {
+    const record = records.get(name);
+    // Another node's journal is that node's to write.
+    if (record && !merge.mine(record)) continue;
+    if (record && isTerminal(record.status) && !missing.has(name)) uncommitted.set(name, record);
+    else await store.delete(GROUPS.uncommitted, name);
   }
   for (const [name, record] of uncommitted) {
     if (record.closeout !== 'pending') continue;

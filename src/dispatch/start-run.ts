@@ -152,7 +152,7 @@ export class RunStarter {
     return trackInTransaction(this.ctx, async (trackFn, tx) => {
       const out: Array<StatusRecord | undefined> = [];
       for (const { name, runs, launched, baseRef, baseSha } of items) {
-        const now = await recordInTx(this.ctx, tx, name);
+        const now = await recordInTx(tx, name);
         if (now?.status !== 'running' || now.runs !== runs) {
           out.push(undefined);
           continue;

@@ -128,7 +128,7 @@ export class RunWatcher {
 
   private async markKill(name: string, w: Watch, reason: 'timeout'): Promise<void> {
     await trackInTransaction(this.ctx, async (trackFn, tx) => {
-      const now = await recordInTx(this.ctx, tx, name);
+      const now = await recordInTx(tx, name);
       if (now?.status === 'running' && now.pid === w.pid && now.kill_reason === undefined)
         await trackFn(name, { ...now, kill_reason: reason });
     });

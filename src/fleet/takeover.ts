@@ -4,7 +4,7 @@ import { trackInTransaction } from '../lifecycle/index.js';
 import { isoUtc } from '../lib/clock.js';
 import { GROUPS } from '../store/index.js';
 import { registryRecord, type StatusRecord } from '../workspace/index.js';
-import { leaseState, nodeEntrySchema, readNodes } from './membership.js';
+import { isFleet, leaseState, nodeEntrySchema, readNodes } from './membership.js';
 
 /** What one takeover pass did. */
 export interface TakeoverReport {
@@ -32,7 +32,7 @@ export function nodeLostQuestion(node: string): string {
 export async function takeOverLostNodes(ctx: AppContext): Promise<TakeoverReport> {
   const report: TakeoverReport = { nodes: [], requeued: [], failed: [] };
   const store = await ctx.store();
-  if (store.degraded) return report;
+  if (!isFleet(store)) return report;
   const self = ctx.config.nodeId;
   // A cheap look first: most passes find every node live and open no transaction.
   const overdue = (await readNodes(store)).filter(

@@ -1,5 +1,5 @@
 export { fenceViolation } from './fence.js';
-export { readAllRecords, readRecord, recordInTx, scanDiskRecords } from './records.js';
+export { readAllRecords, readRecord, recordInTx } from './records.js';
 export { rebuildRegistryFromDisk } from './rebuild.js';
 export type { RebuildReport } from './rebuild.js';
 export {

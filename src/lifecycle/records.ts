@@ -9,12 +9,11 @@ import {
 } from '../workspace/index.js';
 
 /**
- * Every workspace record: from the registry when the store is available, else from the
- * status.json files. Invalid registry values are reported and skipped.
+ * Every workspace record, from the registry (in degraded mode the file engine reads it from the
+ * status.json files). Invalid registry values are reported and skipped.
  */
 export async function readAllRecords(ctx: AppContext): Promise<Map<string, StatusRecord>> {
   const store = await ctx.store();
-  if (store.degraded) return scanDiskRecords(ctx);
   const records = new Map<string, StatusRecord>();
   for (const [name, value] of await store.entries(GROUPS.registry)) {
     const record = registryRecord(value);
@@ -34,18 +33,12 @@ export async function readRecord(ctx: AppContext, name: string): Promise<StatusR
   return read.kind === 'ok' ? read.record : undefined;
 }
 
-/** The registry record inside a transaction, or status.json when the store is degraded. */
-export async function recordInTx(
-  ctx: AppContext,
-  tx: StoreOps,
-  name: string,
-): Promise<StatusRecord | undefined> {
-  const record = registryRecord(await tx.get(GROUPS.registry, name));
-  if (record) return record;
-  return (await ctx.store()).degraded ? readRecord(ctx, name) : undefined;
+/** The registry record inside a transaction; undefined when there is none or it is invalid. */
+export async function recordInTx(tx: StoreOps, name: string): Promise<StatusRecord | undefined> {
+  return registryRecord(await tx.get(GROUPS.registry, name));
 }
 
-/** Reads every status.json under the workspace root; corrupt files are quarantined and reported. */
+/** Reads every status.json under the workspace root (the rebuild of a lost database); corrupt files are quarantined and reported. */
 export function scanDiskRecords(ctx: AppContext): Map<string, StatusRecord> {
   const records = new Map<string, StatusRecord>();
   for (const name of discoverWorkspaces(ctx.config.workspaceRoot)) {

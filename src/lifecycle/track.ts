@@ -102,8 +102,7 @@ export async function trackCommitted<T>(
       if (stamped === null) await tx.delete(GROUPS.registry, name);
       else await tx.set(GROUPS.registry, name, stamped);
       if (stamped?.status === 'queued') await tx.set(GROUPS.queue, name, queueEntryOf(stamped));
-      else if (old === undefined || old.status === 'queued' || store.degraded)
-        await tx.delete(GROUPS.queue, name);
+      else if (old === undefined || old.status === 'queued') await tx.delete(GROUPS.queue, name);
       if (stamped !== null && isTerminal(stamped.status))
         await tx.set(GROUPS.uncommitted, name, fingerprintOf(stamped));
       else if (old !== undefined && isTerminal(old.status))
