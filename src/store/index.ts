@@ -1,4 +1,3 @@
-export { createNullStore } from './null-store.js';
 export { checkSqliteIntegrity, openStateStore } from './open.js';
 export { redactUrl } from './postgres/pool.js';
 export type { OpenedStore, OpenStoreOptions } from './open.js';

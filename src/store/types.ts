@@ -1,6 +1,10 @@
 import { byteOrder } from '../lib/text.js';
 
-/** The state groups (docs/ARCHITECTURE.md, where state lives), plus the port's own bookkeeping groups. */
+/**
+ * The state groups (docs/ARCHITECTURE.md, where state lives), plus the port's own bookkeeping groups.
+ * `queue`, `running`, `concurrency` and `uncommitted` must stay pure functions of the `registry`
+ * records (and the commit markers): the file engine computes them instead of storing them.
+ */
 export const GROUPS = {
   registry: 'registry',
   queue: 'queue',
@@ -30,8 +34,8 @@ export const GROUPS = {
 /** A state group name. */
 export type Group = (typeof GROUPS)[keyof typeof GROUPS];
 
-/** Which engine backs a store. */
-export type EngineName = 'sqlite' | 'postgres' | 'files' | 'none';
+/** Which engine backs a store; `files` is degraded mode's (src/store/files/). */
+export type EngineName = 'sqlite' | 'postgres' | 'files';
 
 /** Group operations; inside a transaction they all see and change the same snapshot. */
 export interface StoreOps {
@@ -57,7 +61,7 @@ export interface StoreOps {
    * head of a long queue instead of all of it, and a pool left out costs one index seek.
    */
   queuePage(page: QueuePageRequest): Promise<QueueRow[]>;
-  /** Appends a stats row once per (workspace, fingerprint); a repeat is ignored (no-op when degraded). */
+  /** Appends a stats row once per (workspace, fingerprint); a repeat is ignored (the file engine keeps none). */
   addStats(row: StatsRow): Promise<void>;
 }
 
@@ -150,7 +154,7 @@ export interface StateStore extends StoreOps {
   readonly reason: string | undefined;
   /** Where the data lives: a file path, or a redacted URL. */
   readonly location: string;
-  /** Applied schema version (0 when degraded). */
+  /** Applied schema version (0 for the file engine, which has no schema). */
   readonly schemaVersion: number;
   /** Runs `fn` in one serialisable transaction, across processes too; rolls back if it throws. */
   transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>;

@@ -37,8 +37,8 @@ export async function doctor(_opts: unknown, cmd: Command): Promise<void> {
       workspace_root: ctx.config.workspaceRoot,
       config_path: ctx.config.configPath,
       store: {
-        engine:
-          store.engine === 'none' ? (ctx.config.storeUrl ? 'postgres' : 'sqlite') : store.engine,
+        // The configured engine: when it could not be opened, `degraded` and `reason` say so.
+        engine: store.degraded ? (ctx.config.storeUrl ? 'postgres' : 'sqlite') : store.engine,
         path: store.location,
         schema_version: store.schemaVersion,
         degraded: store.degraded,
