@@ -19,6 +19,12 @@ const LAYERS = [
   ['cli'],
 ];
 
+// Syntax refused everywhere (a block that adds entries must repeat these: it replaces the list).
+const RESTRICTED_SYNTAX = [
+  { selector: 'TSEnumDeclaration', message: 'Use a string-literal union or an as-const object.' },
+  { selector: 'ExportAllDeclaration', message: 'Name the public surface: no export *.' },
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-artifacts/**'] },
   js.configs.recommended,
@@ -43,14 +49,7 @@ export default tseslint.config(
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
-      'no-restricted-syntax': [
-        'error',
-        {
-          selector: 'TSEnumDeclaration',
-          message: 'Use a string-literal union or an as-const object.',
-        },
-        { selector: 'ExportAllDeclaration', message: 'Name the public surface: no export *.' },
-      ],
+      'no-restricted-syntax': ['error', ...RESTRICTED_SYNTAX],
     },
   },
   {
@@ -61,6 +60,29 @@ export default tseslint.config(
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'env', message: 'Read settings through src/config only.' },
+      ],
+    },
+  },
+  {
+    // Degraded mode is an engine (src/store/files/): domain code works on the store's groups and
+    // never branches on whether the configured engine opened. Reporting it (doctor, stats, the
+    // context's log line, sync's choice of state files) is done outside these folders.
+    files: [
+      'src/dispatch/**/*.ts',
+      'src/lifecycle/**/*.ts',
+      'src/fleet/**/*.ts',
+      'src/deliver/**/*.ts',
+    ],
+    ignores: ['src/lifecycle/stats.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...RESTRICTED_SYNTAX,
+        {
+          selector: "MemberExpression[property.name='degraded']",
+          message:
+            'Do not branch on store.degraded here: the file engine serves every group in degraded mode (check ownsStateFiles for who writes a state file).',
+        },
       ],
     },
   },

@@ -83,3 +83,23 @@ describe('local lint rules', () => {
     ]);
   });
 });
+
+describe('the degraded-mode guard of eslint.config.js', () => {
+  const repo = path.resolve(import.meta.dirname, '..', '..');
+  const code = 'export const f = (store: { degraded: boolean }): boolean => store.degraded;\n';
+  /** Messages of the project's own config for `code` as if it lived at `file`. */
+  async function lintAs(file: string): Promise<string[]> {
+    const eslint = new ESLint({ cwd: repo });
+    const [result] = await eslint.lintText(code, { filePath: path.join(repo, file) });
+    return (result?.messages ?? []).map((m) => m.message);
+  }
+
+  it('refuses a branch on store.degraded in domain code and allows it where the fact is reported', async () => {
+    for (const file of ['src/dispatch/x.ts', 'src/lifecycle/x.ts', 'src/fleet/x.ts'])
+      expect(await lintAs(file), file).toEqual([
+        expect.stringMatching(/Do not branch on store\.degraded/),
+      ]);
+    for (const file of ['src/lifecycle/stats.ts', 'src/cli/actions/x.ts', 'src/sync/x.ts'])
+      expect(await lintAs(file), file).toEqual([]);
+  }, 30_000);
+});
