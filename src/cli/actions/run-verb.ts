@@ -28,7 +28,7 @@ export async function runVerb(
   const opts = command.optsWithGlobals<CommonOptions>();
   let ctx: AppContext | undefined;
   try {
-    const config = loadConfig({ config: opts.config, logLevel: opts.logLevel });
+    const config = await loadConfig({ config: opts.config, logLevel: opts.logLevel });
     ctx = createAppContext({ config });
     let code: number | void;
     try {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { pausedPoolsFromFile } from '../../dispatch/runtime-state.js';
-import { readAllRecords } from '../../lifecycle/records.js';
+import { readAllRecords } from '../../lifecycle/all-records.js';
 import { statusReport } from '../../dispatch/status-report.js';
 import { parseWorkspaceName, type Status } from '../../workspace/index.js';
 import { AgenticError } from '../../lib/errors.js';
