@@ -38,3 +38,23 @@ export function resolveWorkspaceRoot(coreRoot: string, configured: string | unde
 function nonEmpty(value: string | undefined): string | undefined {
   return value !== undefined && value.trim() !== '' ? value : undefined;
 }
+
+/** The dispatcher's own files under `<CoreRoot>/runtime/`. */
+export interface RuntimePaths {
+  /** Back-off, fast-failure counts and rate windows (the `runtime` group's file). */
+  dispatch: string;
+  /** Present while `agentic stop` holds dispatching frozen. */
+  frozen: string;
+  /** The lock file the file engine (degraded mode) serialises its transactions on. */
+  stateLock: string;
+}
+
+/** Paths of {@link RuntimePaths} for one CoreRoot. */
+export function runtimePaths(coreRoot: string): RuntimePaths {
+  const dir = join(coreRoot, 'runtime');
+  return {
+    dispatch: join(dir, 'dispatch.json'),
+    frozen: join(dir, 'frozen'),
+    stateLock: join(dir, 'state.lock'),
+  };
+}

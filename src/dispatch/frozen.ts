@@ -1,12 +1,12 @@
 import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { runtimePaths } from '../config/index.js';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { writeFileAtomic } from '../lib/fs.js';
 import { GROUPS, type StateStore, type StoreOps } from '../store/index.js';
 
 function frozenFile(coreRoot: string): string {
-  return join(coreRoot, 'runtime', 'frozen');
+  return runtimePaths(coreRoot).frozen;
 }
 
 /** Whether `agentic stop` froze dispatching: the `runner` group when the store is healthy, else the `runtime/frozen` file. */

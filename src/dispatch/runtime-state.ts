@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { z } from 'zod';
-import type { RateConfig } from '../config/index.js';
+import { runtimePaths, type RateConfig } from '../config/index.js';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { readJsonIfValid, writeFileAtomic } from '../lib/fs.js';
@@ -35,7 +34,7 @@ const RUNTIME_KEYS = ['backoff', 'backoff_reason', 'fail_count', 'rates'] as con
 
 /** `<CoreRoot>/runtime/dispatch.json`, the runtime state's file mirror. */
 export function runtimeFile(coreRoot: string): string {
-  return join(coreRoot, 'runtime', 'dispatch.json');
+  return runtimePaths(coreRoot).dispatch;
 }
 
 /** The file mirror as last written; undefined when absent, torn or not of this shape. */

@@ -55,6 +55,15 @@ export function writeFileAtomic(
   if (options.fsync) fsyncDir(dirname(path));
 }
 
+/**
+ * Removes a file (a missing one is fine) and fsyncs its directory, so the removal survives a
+ * power cut as a durable write would. Other errors propagate.
+ */
+export function removeDurable(path: string): void {
+  rmSync(path, { force: true });
+  fsyncDir(dirname(path));
+}
+
 function fsyncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');

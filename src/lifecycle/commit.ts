@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
-import { appendDurable, readJsonIfValid, writeFileAtomicAsync } from '../lib/fs.js';
+import { appendDurable, writeFileAtomicAsync } from '../lib/fs.js';
 import { GROUPS } from '../store/index.js';
 import {
   fingerprintOf,
@@ -13,6 +13,7 @@ import {
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
+import { commitMarkerPath, isCommitted, readCommitMarker } from '../workspace/commit-marker.js';
 import { readRecord } from './records.js';
 import { statsRowOf } from './stats.js';
 import { readReport, reportForJournal, type QaReport } from '../qa/index.js';
@@ -27,12 +28,6 @@ export interface CommitResult {
   skipped: boolean;
 }
 
-const markerSchema = z.object({
-  workspace: z.string(),
-  updated_at: z.string(),
-  runs: z.number(),
-  committed_at: z.string(),
-});
 const journalKeySchema = z.looseObject({
   updated_at: z.string(),
   runs: z.number(),
@@ -90,7 +85,7 @@ export async function commitWorkspaces(
     const dir = workspaceDir(ctx.config.workspaceRoot, name);
     const meta = join(dir, '.meta');
     const journalPath = join(meta, 'journal.jsonl');
-    const markerPath = join(meta, 'commit.json');
+    const markerPath = commitMarkerPath(dir);
     const result = (committedAt: string, skipped: boolean): CommitResult => ({
       success: true,
       workspace: name,
@@ -99,7 +94,7 @@ export async function commitWorkspaces(
       committed_at: committedAt,
       skipped,
     });
-    const marker = readMarker(markerPath);
+    const marker = readCommitMarker(markerPath);
     if (marker && marker.updated_at === record.updated_at && marker.runs === record.runs) {
       results.set(name, result(marker.committed_at, true));
       continue;
@@ -157,11 +152,9 @@ export async function commitWorkspaces(
 
 /** True when the record is terminal and its current version has no commit marker yet. */
 export function needsCommit(ctx: AppContext, name: string, record: StatusRecord): boolean {
-  if (!isTerminal(record.status)) return false;
-  const marker = readMarker(
-    join(workspaceDir(ctx.config.workspaceRoot, name), '.meta', 'commit.json'),
+  return (
+    isTerminal(record.status) && !isCommitted(workspaceDir(ctx.config.workspaceRoot, name), record)
   );
-  return !(marker && marker.updated_at === record.updated_at && marker.runs === record.runs);
 }
 
 function journalRecord(
@@ -209,10 +202,6 @@ function readQaReport(dir: string): QaReport | undefined {
   } catch {
     return undefined; // a hand-edited report: the record's qa summary still says the verdict
   }
-}
-
-function readMarker(path: string): z.infer<typeof markerSchema> | undefined {
-  return readJsonIfValid(path, markerSchema);
 }
 
 /** The last complete journal line, after cutting off a torn (unterminated) tail left by a crash. */

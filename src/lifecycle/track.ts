@@ -11,6 +11,7 @@ import {
   modelOf,
   parseWorkspaceName,
   poolOf,
+  queueEntryOf,
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
@@ -27,7 +28,8 @@ export const queueEntrySchema = z.object({
   priority: z.number(),
   queued_at: z.string(),
 });
-export type QueueEntry = z.infer<typeof queueEntrySchema>;
+export { queueEntryOf } from '../workspace/index.js';
+export type { QueueEntry } from '../workspace/index.js';
 
 /**
  * Applies one status change inside a transaction opened by {@link trackInTransaction}; returns
@@ -169,19 +171,6 @@ export async function restoreRecords(
       await tx.set(GROUPS.uncommitted, name, fingerprintOf(record));
   }
   if (options.all) await rebuildDerivedGroups(ctx, tx, options.all);
-}
-
-/** The queue entry of a queued record. */
-export function queueEntryOf(record: StatusRecord): QueueEntry {
-  return {
-    repo: record.repo,
-    org: record.org,
-    branch: record.branch,
-    task: record.task,
-    agent: record.agent,
-    priority: record.priority,
-    queued_at: record.queued_at ?? record.updated_at,
-  };
 }
 
 async function adjustRunning(

@@ -4,6 +4,7 @@ export { redactUrl } from './postgres/pool.js';
 export type { OpenedStore, OpenStoreOptions } from './open.js';
 export { compareQueueCursors, GROUPS } from './types.js';
 export type {
+  ConcurrencySnapshot,
   EarlyCommit,
   EngineName,
   Group,

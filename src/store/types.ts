@@ -89,6 +89,18 @@ export interface QueueRow {
   cursor: QueueCursor;
 }
 
+/**
+ * Running counts of one pool, as kept in the `concurrency` group. The group is derived: it
+ * follows from the `running` records alone (the file engine computes it instead of storing it).
+ */
+export interface ConcurrencySnapshot {
+  running: number;
+  limit: number;
+  snapshot_at: string;
+  /** Running count per model (agent strings with a `:model`). */
+  models: Record<string, number>;
+}
+
 /** Rows of the dispatch statistics table written by commit. */
 export interface StatsRow {
   workspace: string;
