@@ -58,11 +58,14 @@ export function completionNotice(name: string, r: StatusRecord): CompletionNotic
 /** Counts per status plus the total, as `agentic status --json` prints them. */
 export type StatusCounts = Record<'total' | Status, number>;
 
-const NATURAL = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
+// Built on first use: creating a collator loads ICU data, which costs more CPU than everything
+// else `agentic status` does on an empty root.
+let natural: Intl.Collator | undefined;
 
 /** Orders workspace names naturally, so `task-3` comes before `task-11`. */
 export function naturalOrder(a: string, b: string): number {
-  return NATURAL.compare(a, b);
+  natural ??= new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
+  return natural.compare(a, b);
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { AgenticError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { createNullStore } from './null-store.js';
-import { redactUrl } from './postgres/pool.js';
+import { redactUrl } from '../lib/text.js';
 import { damageMarkerPath, isCorruptCode, quarantineSqlite } from './sqlite/damage.js';
 import { openSqliteStore } from './sqlite/engine.js';
 import { loadBetterSqlite, type DatabaseConstructor } from './sqlite/open-db.js';

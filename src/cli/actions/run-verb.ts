@@ -1,6 +1,6 @@
 // What every verb's action uses: a context per run, one error mapping, JSON and table output.
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.js';
+import { loadConfig } from '../../config/load.js';
 import { createAppContext } from '../../compose.js';
 import { type AppContext } from '../../context.js';
 import { AgenticError, toAgenticError } from '../../lib/errors.js';
