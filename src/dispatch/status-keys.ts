@@ -2,15 +2,13 @@
 // constants, shared by the zod description (status-schema.ts) and the projections
 // (status-report.ts), so neither lists them again.
 
+/** The fields that say what a run is: its status, agent, where it works and how often it ran. */
+const RUN_KEYS = ['status', 'agent', 'repo', 'org', 'branch', 'runs'] as const;
+
 /** A status row is the whole view but the exit code, which only the run's own reports carry. */
 export const ROW_KEYS = [
   'name',
-  'status',
-  'agent',
-  'repo',
-  'org',
-  'branch',
-  'runs',
+  ...RUN_KEYS,
   'pid',
   'question',
   'started_at',
@@ -21,17 +19,7 @@ export const ROW_KEYS = [
 ] as const;
 
 /** The fields of `agentic dispatch --json` after `workspace`. */
-export const SUMMARY_KEYS = [
-  'status',
-  'agent',
-  'repo',
-  'org',
-  'branch',
-  'runs',
-  'question',
-  'exit_code',
-  'updated_at',
-] as const;
+export const SUMMARY_KEYS = [...RUN_KEYS, 'question', 'exit_code', 'updated_at'] as const;
 
 /** The fields of an MCP completion notice after `event` and `workspace`. */
 export const NOTICE_KEYS = ['status', 'question', 'agent', 'repo', 'runs', 'exit_code'] as const;
