@@ -6,7 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadConfig } from '../src/config/index.js';
+import { loadConfigSync } from '../src/config/load-sync.js';
 import { createAppContext } from '../src/compose.js';
 import { Runner } from '../src/dispatch/runner.js';
 import { readAllRecords } from '../src/lifecycle/index.js';
@@ -94,7 +94,7 @@ export async function startClient(
     import { enqueueDispatch } from '${dist('dispatch/enqueue.js')}';
     import { readRecord } from '${dist('lifecycle/index.js')}';
     import { silentLogger } from '${dist('lib/logger.js')}';
-    const ctx = createAppContext({ config: loadConfig(), logger: silentLogger() });
+    const ctx = createAppContext({ config: await loadConfig(), logger: silentLogger() });
     process.on('message', async (arg) => {
       ${body}
       process.send('done');
@@ -156,7 +156,7 @@ export async function agenticRunner(setup: AgenticSetup): Promise<AgenticRunner>
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, 'agents.yaml'), setup.agentsYaml);
   const ctx = createAppContext({
-    config: loadConfig({}, { ...BENCH_ENV, CORE_WORKSPACE: root }),
+    config: loadConfigSync({}, { ...BENCH_ENV, CORE_WORKSPACE: root }),
     logger: silentLogger(),
   });
   let done = 0;

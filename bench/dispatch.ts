@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config/index.js';
+import { loadConfigSync } from '../src/config/load-sync.js';
 import { createAppContext } from '../src/compose.js';
 import { setFrozen } from '../src/dispatch/frozen.js';
 import { Runner } from '../src/dispatch/runner.js';
@@ -56,7 +56,7 @@ async function latency(repo: string): Promise<number[]> {
   const root = join(base, 'latency');
   mkdirSync(root, { recursive: true });
   const ctx = createAppContext({
-    config: loadConfig({}, { ...process.env, CORE_WORKSPACE: root }),
+    config: loadConfigSync({}, { ...process.env, CORE_WORKSPACE: root }),
     logger: silentLogger(),
   });
   const runner = await Runner.start(ctx, { pollMs: 60_000 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import { loadConfig } from '../src/config/index.js';
+import { loadConfigSync } from '../src/config/load-sync.js';
 import { createAppContext } from '../src/compose.js';
 import { type AppContext } from '../src/context.js';
 import { claimReady } from '../src/dispatch/claim.js';
@@ -47,7 +47,7 @@ async function agentic(base: string, nodes: number): Promise<number> {
     const root = mkdtempSync(join(tmpdir(), 'agentic-bench-fleet-'));
     writeFileSync(join(root, 'agents.yaml'), `concurrency:\n  shell: ${C}\n`);
     roots.push(root);
-    const config = loadConfig(
+    const config = loadConfigSync(
       {},
       { CORE_WORKSPACE: root, CORE_AGENT_STORE_URL: url, CORE_AGENT_FLEET_NODE_ID: `n${i}` },
     );

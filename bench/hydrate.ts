@@ -4,22 +4,17 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config/index.js';
+import { loadConfigSync } from '../src/config/load-sync.js';
 import { createAppContext } from '../src/compose.js';
 import { hydrate } from '../src/dispatch/hydrate.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { GROUPS } from '../src/store/index.js';
-import {
-  discoverWorkspaces,
-  statusPath,
-  workspaceDir,
-  writeStatusFile,
-  type StatusRecord,
-} from '../src/workspace/index.js';
+import { discoverWorkspaces, workspaceDir, type StatusRecord } from '../src/workspace/index.js';
+import { statusPath, writeStatusFile } from '../src/workspace/status-file.js';
 
 const N = Number(process.argv[2] ?? 50_000);
 const root = mkdtempSync(join(tmpdir(), 'agentic-bench-hydrate-'));
-const config = loadConfig({}, { CORE_WORKSPACE: root });
+const config = loadConfigSync({}, { CORE_WORKSPACE: root });
 
 async function seed(): Promise<void> {
   const ctx = createAppContext({ config, logger: silentLogger() });

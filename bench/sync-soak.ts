@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config/index.js';
+import { loadConfigSync } from '../src/config/load-sync.js';
 import { createAppContext } from '../src/compose.js';
 import { openHubStorage } from '../src/hub/index.js';
 import { silentLogger } from '../src/lib/logger.js';
@@ -163,7 +163,7 @@ mkdirSync(join(dir, 'node'), { recursive: true });
 // Smaller batches than the default 500: more requests, so more of them meet a fault.
 writeFileSync(join(dir, 'node', 'agents.yaml'), `sync:\n  batch_size: ${BATCH}\n`);
 const ctx = createAppContext({
-  config: loadConfig(
+  config: loadConfigSync(
     {},
     {
       CORE_WORKSPACE: join(dir, 'node'),

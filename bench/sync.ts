@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config/index.js';
+import { loadConfigSync } from '../src/config/load-sync.js';
 import { createAppContext } from '../src/compose.js';
 import { type AppContext } from '../src/context.js';
 import { openHubStorage } from '../src/hub/index.js';
@@ -102,7 +102,7 @@ async function viaClient(
 const hub = await startHubChild(hubDb, ['raw', 'bench']);
 try {
   const ctx = createAppContext({
-    config: loadConfig(
+    config: loadConfigSync(
       {},
       {
         CORE_WORKSPACE: join(dir, 'node'),

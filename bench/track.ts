@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { loadConfig } from '../src/config/index.js';
+import { loadConfigSync } from '../src/config/load-sync.js';
 import { createAppContext } from '../src/compose.js';
 import { trackWorkspace } from '../src/lifecycle/index.js';
 import { silentLogger } from '../src/lib/logger.js';
@@ -17,7 +17,7 @@ const root = mkdtempSync(join(tmpdir(), 'agentic-bench-track-'));
 
 async function viaTrack(): Promise<number> {
   const ctx = createAppContext({
-    config: loadConfig({}, { CORE_WORKSPACE: root }),
+    config: loadConfigSync({}, { CORE_WORKSPACE: root }),
     logger: silentLogger(),
   });
   await ctx.store();

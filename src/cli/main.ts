@@ -1,24 +1,65 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import type { Command as CommandType } from 'commander';
 import { VERSION } from '../lib/version.js';
-import { cliState, EXIT } from './options.js';
-import { registerCommit, registerControl } from './control.js';
-import { registerDispatch } from './dispatch.js';
-import { registerDoctor } from './doctor.js';
-import { registerFleet } from './fleet.js';
-import { registerRunner } from './runner.js';
-import { registerHub } from './hub.js';
-import { registerLogs } from './logs.js';
-import { registerMcp } from './mcp.js';
-import { registerReview } from './review.js';
-import { registerStatus } from './status.js';
-import { registerSync } from './sync.js';
-import { registerWorkspace } from './workspace.js';
+import { cliState, commander, EXIT } from './options.js';
+const { Command, CommanderError } = commander;
 
-/** Builds the `agentic` command tree. */
-export function buildProgram(): Command {
+/** Registers some top-level verbs on the program. */
+type Register = (program: CommandType) => void;
+
+/**
+ * The command declarations, in help order, each with the top-level verbs it registers: a run
+ * loads only the module of the verb it names (start-up time), all of them for help, an unknown
+ * verb or none. test/cli/declarations.test.ts holds the verb lists true.
+ */
+export const DECLARATIONS: ReadonlyArray<{
+  verbs: readonly string[];
+  load: () => Promise<Register>;
+}> = [
+  { verbs: ['dispatch'], load: async () => (await import('./dispatch.js')).registerDispatch },
+  { verbs: ['resume', 'cancel'], load: async () => (await import('./control.js')).registerControl },
+  { verbs: ['logs'], load: async () => (await import('./logs.js')).registerLogs },
+  { verbs: ['commit'], load: async () => (await import('./control.js')).registerCommit },
+  { verbs: ['status'], load: async () => (await import('./status.js')).registerStatus },
+  {
+    verbs: ['review', 'diff', 'accept', 'pr', 'reject'],
+    load: async () => (await import('./review.js')).registerReview,
+  },
+  {
+    verbs: ['daemon', 'stop', 'start', 'kill', 'watch'],
+    load: async () => (await import('./runner.js')).registerRunner,
+  },
+  { verbs: ['workspace'], load: async () => (await import('./workspace.js')).registerWorkspace },
+  { verbs: ['doctor'], load: async () => (await import('./doctor.js')).registerDoctor },
+  { verbs: ['sync'], load: async () => (await import('./sync.js')).registerSync },
+  { verbs: ['hub'], load: async () => (await import('./hub.js')).registerHub },
+  { verbs: ['mcp'], load: async () => (await import('./mcp.js')).registerMcp },
+  { verbs: ['fleet'], load: async () => (await import('./fleet.js')).registerFleet },
+];
+
+/**
+ * The declarations a run of `argv` needs: those of the top-level verb it names (global options
+ * and their values skipped), none for `--version` alone, all for anything else (help, an
+ * unknown verb and its did-you-mean).
+ */
+export function declarationsFor(argv: readonly string[]): typeof DECLARATIONS {
+  let verb: string | undefined;
+  for (let i = 2; i < argv.length && verb === undefined; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--config' || arg === '--log-level') i++;
+    else if (!arg.startsWith('-')) verb = arg;
+  }
+  if (verb === undefined && argv.some((a) => a === '-V' || a === '--version')) return [];
+  const named = DECLARATIONS.filter((d) => verb !== undefined && d.verbs.includes(verb));
+  return named.length > 0 ? named : DECLARATIONS;
+}
+
+/** Builds the `agentic` command tree with the given declarations (default: all). */
+export async function buildProgram(
+  declarations: typeof DECLARATIONS = DECLARATIONS,
+): Promise<CommandType> {
   const program = new Command('agentic')
     .description('A durable dispatcher for AI coding agents')
     .version(VERSION, '-V, --version')
@@ -33,19 +74,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerDispatch(program);
-  registerControl(program);
-  registerLogs(program);
-  registerCommit(program);
-  registerStatus(program);
-  registerReview(program);
-  registerRunner(program);
-  registerWorkspace(program);
-  registerDoctor(program);
-  registerSync(program);
-  registerHub(program);
-  registerMcp(program);
-  registerFleet(program);
+  for (const d of declarations) (await d.load())(program);
   return program;
 }
 
@@ -53,7 +82,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   cliState.exitCode = EXIT.ok;
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(declarationsFor(argv))).parseAsync(argv);
     return cliState.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {

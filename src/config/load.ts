@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { AgenticError } from '../lib/errors.js';
 import { readTextIfExists } from '../lib/fs.js';
 import { resolveCoreRoot, resolveWorkspaceRoot, type PathEnv } from './paths.js';
-import { parseAgentsFile } from './agents-file.js';
-import { agentsFileSchema, type AgentsFile } from './schema.js';
+import { defaultAgentsFile } from './defaults.js';
+import type { AgentsFile } from './schema.js';
 
 /** The environment variables agentic reads; nothing outside src/config touches process.env. */
 export interface AgenticEnv extends PathEnv {
@@ -76,23 +76,63 @@ const FORGE_TOKEN_VARS = [
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** A function that parses and validates agents.yaml text (see agents-file.ts). */
+export type AgentsFileParser = (text: string, path: string) => AgentsFile;
+
 /**
  * Loads configuration in layers: built-in defaults → agents.yaml → env → flags. agents.yaml is
  * found via `--config`, then `$CORE_AGENT_CONFIG`, then `<CoreRoot>/agents.yaml`.
- * Throws CONFIG_INVALID naming the file, the field path and what was expected.
+ * Throws CONFIG_INVALID naming the file, the field path and what was expected. The parser (with
+ * zod and the schema) is loaded only when there is a file: without one, most of a command's
+ * start-up time would go to building a schema for nothing. `loadConfigSync` in load-sync.ts is
+ * the same for callers that cannot await.
  */
-export function loadConfig(flags: ConfigFlags = {}, env: AgenticEnv = readProcessEnv()): Config {
-  const warnings: string[] = [];
+export async function loadConfig(
+  flags: ConfigFlags = {},
+  env: AgenticEnv = readProcessEnv(),
+): Promise<Config> {
+  let parse: AgentsFileParser | undefined;
+  const source = findAgentsFile(flags, env);
+  if (source.text !== undefined) parse = (await import('./agents-file.js')).parseAgentsFile;
+  return configFrom(source, parse, flags, env);
+}
+
+/** Where agents.yaml is read from and its text (undefined: no file, built-in defaults apply). */
+export interface AgentsFileSource {
+  coreRoot: string;
+  path: string;
+  text: string | undefined;
+}
+
+/** Finds agents.yaml; throws CONFIG_INVALID when a file named by flag or env does not exist. */
+export function findAgentsFile(flags: ConfigFlags, env: AgenticEnv): AgentsFileSource {
   const coreRoot = resolveCoreRoot(env);
   const explicitPath = flags.config ?? nonEmpty(env.CORE_AGENT_CONFIG);
-  const configPath = explicitPath ?? join(coreRoot, 'agents.yaml');
-  const text = readTextIfExists(configPath);
+  const path = explicitPath ?? join(coreRoot, 'agents.yaml');
+  const text = readTextIfExists(path);
   if (text === undefined && explicitPath !== undefined) {
     throw new AgenticError('CONFIG_INVALID', `config file not found: ${explicitPath}`, {
       field: 'config',
     });
   }
-  const file = text === undefined ? agentsFileSchema.parse({}) : parseAgentsFile(text, configPath);
+  return { coreRoot, path, text };
+}
+
+/** The configuration from a found agents.yaml (parsed with `parse`), env and flags. */
+export function configFrom(
+  source: AgentsFileSource,
+  parse: AgentsFileParser | undefined,
+  flags: ConfigFlags,
+  env: AgenticEnv,
+): Config {
+  const warnings: string[] = [];
+  const { coreRoot, path: configPath, text } = source;
+  let file = defaultAgentsFile();
+  if (text !== undefined) {
+    if (parse === undefined)
+      throw new Error('configFrom: agents.yaml was found but no parser given');
+    file = parse(text, configPath);
+  }
 
   const logLevel = flags.logLevel ?? nonEmpty(env.CORE_AGENT_LOG_LEVEL) ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -139,43 +179,6 @@ export function agentsFilePath(config: Config): string {
   return config.configPath ?? join(config.coreRoot, 'agents.yaml');
 }
 
-/** A reloaded configuration, and the changed settings that take effect only at the next start. */
-export interface Reloaded {
-  config: Config;
-  /** One sentence per changed setting the running process keeps as it was. */
-  restartNeeded: string[];
-}
-
-/**
- * The configuration `config` becomes with agents.yaml text `text` read from `path` (a running
- * daemon's reload): agents, concurrency, dispatch settings, rates, QA, delivery and forges take
- * the new values; the workspace root, the store and sync settings are kept (the process opened
- * them at start), and each of those that changed is named in `restartNeeded`. Environment and
- * flags keep the values they had. Throws CONFIG_INVALID like {@link loadConfig}.
- */
-export function reloadAgentsFile(config: Config, text: string, path: string): Reloaded {
-  const file = parseAgentsFile(text, path);
-  const restartNeeded: string[] = [];
-  if (resolveWorkspaceRoot(config.coreRoot, file.dispatch.workspace_root) !== config.workspaceRoot)
-    restartNeeded.push('dispatch.workspace_root changed; it takes effect at the next start');
-  if (file.store.url !== config.file.store.url)
-    restartNeeded.push('store.url changed; it takes effect at the next start');
-  if (JSON.stringify(file.sync) !== JSON.stringify(config.file.sync))
-    restartNeeded.push('sync settings changed; they take effect at the next start');
-  const next: Config = {
-    ...config,
-    configPath: path,
-    file: {
-      ...file,
-      dispatch: { ...file.dispatch, workspace_root: config.file.dispatch.workspace_root },
-      store: config.file.store,
-      sync: config.file.sync,
-    },
-    forgeEnv: pickForgeEnv(config.childEnv, file),
-  };
-  return { config: deepFreeze(next), restartNeeded };
-}
-
 function parseMaxAttempts(env: AgenticEnv, warnings: string[]): number | undefined {
   for (const name of ['CORE_AGENT_SYNC_MAX_ATTEMPTS', 'CORE_SYNC_MAX_ATTEMPTS'] as const) {
     const value = nonEmpty(env[name]);
@@ -187,7 +190,11 @@ function parseMaxAttempts(env: AgenticEnv, warnings: string[]): number | undefin
   return undefined;
 }
 
-function pickForgeEnv(env: Record<string, string>, file: AgentsFile): Record<string, string> {
+/** The forge token variables of `env` that `file` names or that are read by default, trimmed. */
+export function pickForgeEnv(
+  env: Record<string, string>,
+  file: AgentsFile,
+): Record<string, string> {
   const names = new Set([...FORGE_TOKEN_VARS, ...file.forges.flatMap((f) => f.token_env ?? [])]);
   const picked: Record<string, string> = {};
   for (const name of names) {
@@ -201,11 +208,13 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value !== undefined && value.trim() !== '' ? value : undefined;
 }
 
-function readProcessEnv(): AgenticEnv {
+/** A copy of this process's environment. */
+export function readProcessEnv(): AgenticEnv {
   return { ...process.env };
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes `value` and everything under it: a process's configuration never changes in place. */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { DELIVER_MODES, MERGE_METHODS } from './constants.js';
-
-export { DELIVER_MODES, MERGE_METHODS } from './constants.js';
+import { BUILT_IN_AGENTS, DELIVER_MODES, FORGE_KINDS, MERGE_METHODS } from './constants.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -33,11 +31,6 @@ export const rateSchema = z.strictObject({
   burst_window: nonNegativeInt.default(0),
   burst_delay: nonNegativeInt.default(0),
 });
-
-/** The agents agentic knows without configuration; agents.yaml may tune them without a `command`. */
-export const BUILT_IN_AGENTS = ['claude', 'codex', 'gemini', 'opencode', 'shell'] as const;
-/** The name of a built-in agent. */
-export type BuiltInAgent = (typeof BUILT_IN_AGENTS)[number];
 
 /**
  * `agents.<name>`: a custom agent command with `{prompt}`, `{prompt_file}`, `{model}`,
@@ -112,9 +105,6 @@ export const deliverSchema = deliverSettingsSchema.extend({
   identity: z.strictObject({ name: z.string().min(1), email: z.string().min(1) }).optional(),
   repos: z.record(z.string(), deliverSettingsSchema).default({}),
 });
-
-/** The forge kinds agentic can open pull requests on (Forgejo speaks Gitea's API). */
-export const FORGE_KINDS = ['github', 'gitea', 'forgejo', 'gitlab'] as const;
 
 /**
  * `forges[]`: a self-hosted forge, matched by the remote URL's host as written (with its port

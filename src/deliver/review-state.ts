@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import { runGit } from '../lib/git.js';
-import { workspaceDir, type Changes, type StatusRecord } from '../workspace/index.js';
+import type { Changes, StatusRecord } from '../workspace/index.js';
+import { workspaceDir } from '../workspace/name.js';
 
 /** One workspace awaiting a human: work to review, or a question to answer. */
 export interface ReviewRow {

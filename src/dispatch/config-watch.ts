@@ -1,7 +1,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { AppContext } from '../context.js';
-import { agentsFilePath, reloadAgentsFile } from '../config/index.js';
+import { agentsFilePath } from '../config/index.js';
+import { reloadAgentsFile } from '../config/load-sync.js';
 import { toAgenticError } from '../lib/errors.js';
 import { readTextIfExists } from '../lib/fs.js';
 

@@ -5,18 +5,16 @@ import { isoUtc } from '../lib/clock.js';
 import { mtimesInWorker } from '../lib/stat-worker.js';
 import { restoreRecords } from '../lifecycle/track.js';
 import { GROUPS, type StateStore } from '../store/index.js';
+import { discoverWorkspaces, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import {
   carriesMirrorMark,
-  discoverWorkspaces,
   isCurrentMirror,
   readStatusFile,
-  registryRecord,
   STATUS_FILE,
   statusPath,
-  workspaceDir,
   writeStatusFile,
-  type StatusRecord,
-} from '../workspace/index.js';
+} from '../workspace/status-file.js';
+import { registryRecord } from '../workspace/record-schema.js';
 
 /** Question of a registry entry whose workspace directory is gone. */
 export const MISSING_QUESTION = 'workspace directory missing';

@@ -3,7 +3,8 @@ import { commitWorkspaces } from '../lifecycle/commit.js';
 import { trackInTransaction } from '../lifecycle/index.js';
 import { isoUtc } from '../lib/clock.js';
 import { GROUPS } from '../store/index.js';
-import { registryRecord, type StatusRecord } from '../workspace/index.js';
+import { type StatusRecord } from '../workspace/index.js';
+import { registryRecord } from '../workspace/record-schema.js';
 import { isFleet, leaseState, nodeEntrySchema, readNodes } from './membership.js';
 
 /** What one takeover pass did. */

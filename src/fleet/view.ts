@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { GROUPS } from '../store/index.js';
-import { registryRecord } from '../workspace/index.js';
+import { registryRecord } from '../workspace/record-schema.js';
 import { leaseState, readNodes, type LeaseState, type NodeEntry } from './membership.js';
 
 /** One node as `agentic fleet nodes` shows it. */

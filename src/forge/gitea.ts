@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AgenticError } from '../lib/errors.js';
 import { failureContext, parseAnswer, saysAlreadyExists, type AdapterOptions } from './adapter.js';
 import { combineChecks, optional } from './checks.js';
-import { forgeError, mapHttpFailure, type FailureContext } from './errors.js';
+import { forgeError, mapHttpFailure, notMergeableError, type FailureContext } from './errors.js';
 import { nextLink, sendRequest, type HttpResult } from './http.js';
 import type {
   Check,
@@ -162,7 +162,9 @@ export class GiteaForge implements Forge {
     if (!result.ok) {
       const { status } = result.failure;
       if (status === 405 || status === 409 || status === 422) {
-        throw await this.#notMergeable(op, number, result.failure.message, status);
+        throw await notMergeableError(this.#ctx, op, result.failure, () =>
+          this.getPullRequest(number),
+        );
       }
       throw this.#fail(op, result);
     }
@@ -207,36 +209,6 @@ export class GiteaForge implements Forge {
     const result = await this.#send('POST', '/labels', { name: label, color: '#d93f0b' });
     if (!result.ok) throw this.#fail(op, result);
     return this.#parse(labelSchema, result.body).id;
-  }
-
-  /** Says why a merge was refused: already merged or closed, or not mergeable (conflict, checks). */
-  async #notMergeable(
-    op: string,
-    number: number,
-    message: string,
-    status: number,
-  ): Promise<AgenticError> {
-    const current = await this.#send('GET', `/pulls/${number}`);
-    const pr = current.ok ? toPull(this.#parse(pullSchema, current.body)) : undefined;
-    if (pr !== undefined && pr.state !== 'open') {
-      return forgeError(
-        this.#ctx,
-        'FORGE_PR_CLOSED',
-        op,
-        `the pull request is already ${pr.state}`,
-        {
-          status,
-          prState: pr.state,
-        },
-      );
-    }
-    return forgeError(
-      this.#ctx,
-      'FORGE_CONFLICT',
-      op,
-      `not mergeable (${status})${message ? `: ${message}` : ''}; rebase ${pr?.head ?? 'the branch'} onto ${pr?.base ?? 'the base'} or resolve the conflict, then retry`,
-      { status },
-    );
   }
 
   #send(method: string, path: string, body?: unknown): Promise<HttpResult> {

@@ -55,3 +55,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export function hasUnsafeUnicode(value: string): boolean {
   return LONE_SURROGATE.test(value) || /\p{Cf}/u.test(value);
 }
+
+/** Hides the password of a connection URL for logs and output. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}

@@ -1,5 +1,6 @@
 export { fenceViolation } from './fence.js';
-export { readAllRecords, readRecord, recordInTx } from './records.js';
+export { readAllRecords } from './all-records.js';
+export { readRecord, recordInTx } from './records.js';
 export { rebuildRegistryFromDisk } from './rebuild.js';
 export type { RebuildReport } from './rebuild.js';
 export {

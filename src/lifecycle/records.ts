@@ -1,27 +1,8 @@
 import type { AppContext } from '../context.js';
 import { GROUPS, type StoreOps } from '../store/index.js';
-import {
-  discoverWorkspaces,
-  readStatusFile,
-  registryRecord,
-  workspaceDir,
-  type StatusRecord,
-} from '../workspace/index.js';
-
-/**
- * Every workspace record, from the registry (in degraded mode the file engine reads it from the
- * status.json files). Invalid registry values are reported and skipped.
- */
-export async function readAllRecords(ctx: AppContext): Promise<Map<string, StatusRecord>> {
-  const store = await ctx.store();
-  const records = new Map<string, StatusRecord>();
-  for (const [name, value] of await store.entries(GROUPS.registry)) {
-    const record = registryRecord(value);
-    if (record) records.set(name, record);
-    else ctx.logger.warn({ workspace: name }, 'skipping invalid registry entry');
-  }
-  return records;
-}
+import { discoverWorkspaces, workspaceDir, type StatusRecord } from '../workspace/index.js';
+import { readStatusFile } from '../workspace/status-file.js';
+import { registryRecord } from '../workspace/record-schema.js';
 
 /** One workspace's record: registry first, else status.json; undefined when neither exists. */
 export async function readRecord(ctx: AppContext, name: string): Promise<StatusRecord | undefined> {

@@ -12,11 +12,11 @@ import {
   parseWorkspaceName,
   poolOf,
   queueEntryOf,
-  registryRecord,
   workspaceDir,
-  writeStatusFiles,
   type StatusRecord,
 } from '../workspace/index.js';
+import { writeStatusFiles } from '../workspace/status-file.js';
+import { registryRecord } from '../workspace/record-schema.js';
 
 /** The `queue` group value of a queued workspace (docs/ARCHITECTURE.md). */
 export const queueEntrySchema = z.object({

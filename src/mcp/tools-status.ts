@@ -1,7 +1,8 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { logPath } from '../dispatch/launch.js';
-import { statusReport, workspaceRowSchema } from '../dispatch/status-report.js';
+import { statusReport } from '../dispatch/status-report.js';
+import { workspaceRowSchema } from '../dispatch/status-schema.js';
 import { readAllRecords, readRecord } from '../lifecycle/index.js';
 import { AgenticError } from '../lib/errors.js';
 import {

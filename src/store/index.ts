@@ -1,5 +1,4 @@
 export { checkSqliteIntegrity, openStateStore } from './open.js';
-export { redactUrl } from './postgres/pool.js';
 export type { OpenedStore, OpenStoreOptions } from './open.js';
 export { compareQueueCursors, GROUPS } from './types.js';
 export type {

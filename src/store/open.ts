@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { AgenticError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { redactUrl } from './postgres/pool.js';
+import { redactUrl } from '../lib/text.js';
 import { damageMarkerPath, isCorruptCode, quarantineSqlite } from './sqlite/damage.js';
 import { openSqliteStore } from './sqlite/engine.js';
 import { loadBetterSqlite, type DatabaseConstructor } from './sqlite/open-db.js';

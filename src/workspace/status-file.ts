@@ -6,7 +6,8 @@ import {
   writeFileAtomic,
   writeFileAtomicAsync,
 } from '../lib/fs.js';
-import { KNOWN_STATUS_FIELDS, statusRecordSchema, type StatusRecord } from './record.js';
+import { type StatusRecord } from './record.js';
+import { KNOWN_STATUS_FIELDS, statusRecordSchema } from './record-schema.js';
 
 /** Outcome of reading one status.json. */
 export type StatusRead =

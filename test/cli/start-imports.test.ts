@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -56,5 +56,12 @@ describe('what starting the CLI loads', () => {
     const packages = await packagesLoaded(root, ['status', '--json']);
     expect(packages.has('better-sqlite3')).toBe(true);
     expect(heavyAmong(packages)).toEqual([]);
+    // Nothing to validate on an empty root: building zod's schemas was most of its start-up.
+    expect(packages.has('zod')).toBe(false);
+  }, 60_000);
+
+  it('status loads zod once there is an agents.yaml to validate', async () => {
+    writeFileSync(join(root.coreRoot, 'agents.yaml'), 'dispatch:\n  default_agent: shell\n');
+    expect((await packagesLoaded(root, ['status', '--json'])).has('zod')).toBe(true);
   }, 60_000);
 });

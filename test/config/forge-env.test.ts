@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfigSync } from '../../src/config/load-sync.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
 
 describe('forge token variables', () => {
@@ -12,7 +12,7 @@ describe('forge token variables', () => {
   afterEach(() => root.cleanup());
 
   it('keeps the usual token variables that are set, and nothing else of the environment', () => {
-    const config = loadConfig(
+    const config = loadConfigSync(
       {},
       { ...root.env, GITHUB_TOKEN: 'gh-value', GITLAB_TOKEN: ' ', GITEA_TOKEN: 'gt-value' },
     );
@@ -33,6 +33,6 @@ describe('forge token variables', () => {
       CODEBERG_BOT: 'bot-value',
       UNRELATED_SECRET: 'no',
     };
-    expect(loadConfig({}, env).forgeEnv).toEqual({ CODEBERG_BOT: 'bot-value' });
+    expect(loadConfigSync({}, env).forgeEnv).toEqual({ CODEBERG_BOT: 'bot-value' });
   });
 });

@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, resolveCoreRoot } from '../../src/config/index.js';
+import { resolveCoreRoot } from '../../src/config/index.js';
+import { loadConfigSync } from '../../src/config/load-sync.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
 
 describe('paths', () => {
@@ -29,7 +30,7 @@ describe('loading agents.yaml', () => {
   };
 
   it('uses built-in defaults when there is no file', () => {
-    const config = loadConfig({}, root.env);
+    const config = loadConfigSync({}, root.env);
     expect(config.configPath).toBeNull();
     expect(config.workspaceRoot).toBe(join(root.coreRoot, 'workspace'));
     expect(config.file.dispatch).toMatchObject({ default_agent: 'claude', timeout_minutes: 60 });
@@ -43,18 +44,18 @@ describe('loading agents.yaml', () => {
       join(root.coreRoot, 'flag.yaml'),
       'dispatch:\n  default_agent: opencode\n',
     );
-    expect(loadConfig({}, root.env).configPath).toBe(inRoot);
+    expect(loadConfigSync({}, root.env).configPath).toBe(inRoot);
     expect(
-      loadConfig({}, { ...root.env, CORE_AGENT_CONFIG: fromEnv }).file.dispatch.default_agent,
+      loadConfigSync({}, { ...root.env, CORE_AGENT_CONFIG: fromEnv }).file.dispatch.default_agent,
     ).toBe('gemini');
     expect(
-      loadConfig({ config: fromFlag }, { ...root.env, CORE_AGENT_CONFIG: fromEnv }).file.dispatch
-        .default_agent,
+      loadConfigSync({ config: fromFlag }, { ...root.env, CORE_AGENT_CONFIG: fromEnv }).file
+        .dispatch.default_agent,
     ).toBe('opencode');
   });
 
   it('fails when an explicitly named file is missing', () => {
-    expect(() => loadConfig({ config: join(root.coreRoot, 'nope.yaml') }, root.env)).toThrow(
+    expect(() => loadConfigSync({ config: join(root.coreRoot, 'nope.yaml') }, root.env)).toThrow(
       /config file not found/,
     );
   });
@@ -64,7 +65,7 @@ describe('loading agents.yaml', () => {
       join(root.coreRoot, 'agents.yaml'),
       'dispatch:\n  workspace_root: ws\nconcurrency:\n  claude: 3\n  codex:\n    total: 4\n    gpt-5.4: 1\n',
     );
-    const config = loadConfig({}, root.env);
+    const config = loadConfigSync({}, root.env);
     expect(config.file.concurrency).toEqual({ claude: 3, codex: { total: 4, 'gpt-5.4': 1 } });
     expect(config.workspaceRoot).toBe(join(root.coreRoot, 'ws'));
   });
@@ -101,7 +102,7 @@ describe('loading agents.yaml', () => {
     write(join(root.coreRoot, 'agents.yaml'), text);
     let error: unknown;
     try {
-      loadConfig({}, root.env);
+      loadConfigSync({}, root.env);
     } catch (err) {
       error = err;
     }
@@ -113,21 +114,21 @@ describe('loading agents.yaml', () => {
 
   it('parses max attempts from env: positive integers only, others ignored with a warning', () => {
     expect(
-      loadConfig(
+      loadConfigSync(
         {},
         { ...root.env, CORE_AGENT_SYNC_MAX_ATTEMPTS: '7', CORE_SYNC_MAX_ATTEMPTS: '9' },
       ).syncEnv.maxAttempts,
     ).toBe(7);
-    expect(loadConfig({}, { ...root.env, CORE_SYNC_MAX_ATTEMPTS: '9' }).syncEnv.maxAttempts).toBe(
-      9,
-    );
-    const bad = loadConfig(
+    expect(
+      loadConfigSync({}, { ...root.env, CORE_SYNC_MAX_ATTEMPTS: '9' }).syncEnv.maxAttempts,
+    ).toBe(9);
+    const bad = loadConfigSync(
       {},
       { ...root.env, CORE_AGENT_SYNC_MAX_ATTEMPTS: '-3', CORE_SYNC_MAX_ATTEMPTS: 'x' },
     );
     expect(bad.syncEnv.maxAttempts).toBeUndefined();
     expect(bad.warnings).toHaveLength(2);
-    const fallback = loadConfig(
+    const fallback = loadConfigSync(
       {},
       { ...root.env, CORE_AGENT_SYNC_MAX_ATTEMPTS: '0', CORE_SYNC_MAX_ATTEMPTS: '4' },
     );
@@ -136,13 +137,14 @@ describe('loading agents.yaml', () => {
 
   it('takes the token from CORE_AGENT_API_KEY, else CORE_BRAIN_KEY', () => {
     expect(
-      loadConfig({}, { ...root.env, CORE_AGENT_API_KEY: 'a', CORE_BRAIN_KEY: 'b' }).syncEnv.apiKey,
+      loadConfigSync({}, { ...root.env, CORE_AGENT_API_KEY: 'a', CORE_BRAIN_KEY: 'b' }).syncEnv
+        .apiKey,
     ).toBe('a');
-    expect(loadConfig({}, { ...root.env, CORE_BRAIN_KEY: 'b' }).syncEnv.apiKey).toBe('b');
+    expect(loadConfigSync({}, { ...root.env, CORE_BRAIN_KEY: 'b' }).syncEnv.apiKey).toBe('b');
   });
 
   it('rejects an unknown log level', () => {
-    expect(() => loadConfig({ logLevel: 'loud' }, root.env)).toThrow(
+    expect(() => loadConfigSync({ logLevel: 'loud' }, root.env)).toThrow(
       expect.objectContaining({ field: 'log-level' }),
     );
   });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deliverSettingsFor, parseAgentsFile } from '../../src/config/index.js';
+import { parseAgentsFile } from '../../src/config/agents-file.js';
+import { deliverSettingsFor } from '../../src/config/index.js';
 import type { AppContext } from '../../src/context.js';
 import {
   beginChecksWait,

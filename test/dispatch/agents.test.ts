@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAgentsFile } from '../../src/config/index.js';
+import { parseAgentsFile } from '../../src/config/agents-file.js';
 import { agentCommand, resumableSession, type LaunchVars } from '../../src/dispatch/agents.js';
 import { buildPrompt } from '../../src/dispatch/prompt.js';
 

@@ -7,7 +7,7 @@ import { Runner } from '../../src/dispatch/runner.js';
 import { hydrate, MISSING_QUESTION } from '../../src/dispatch/hydrate.js';
 import { readRecord, trackWorkspace } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
-import { writeStatusFile } from '../../src/workspace/index.js';
+import { writeStatusFile } from '../../src/workspace/status-file.js';
 import { processStartTime } from '../../src/lib/proc.js';
 import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import { makeSourceRepo, waitForGate, waitUntil } from '../helpers/dispatch.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseAgentsFile } from '../../src/config/index.js';
+import { parseAgentsFile } from '../../src/config/agents-file.js';
 import {
   openForge,
   parseRemoteUrl,

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfigSync } from '../../src/config/load-sync.js';
 import { createAppContext } from '../../src/compose.js';
 import { GHOST_QUESTION } from '../../src/dispatch/finish.js';
 import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
@@ -112,7 +112,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ),
     );
   }
-  const ctx = createAppContext({ config: loadConfig({}, env), logger: silentLogger() });
+  const ctx = createAppContext({ config: loadConfigSync({}, env), logger: silentLogger() });
   const started = Date.now();
   let daemon: ChildProcess | undefined;
   let kills = 0;

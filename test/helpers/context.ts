@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, type AgenticEnv } from '../../src/config/index.js';
+import type { AgenticEnv } from '../../src/config/index.js';
+import { loadConfigSync } from '../../src/config/load-sync.js';
 import { createAppContext } from '../../src/compose.js';
 import { type AppContext, type ContextOptions } from '../../src/context.js';
 import type { Clock } from '../../src/lib/clock.js';
@@ -33,7 +34,7 @@ export function testContext(
     clock?: Clock;
   } = {},
 ): AppContext {
-  const config = loadConfig({ config: options.configPath }, { ...root.env, ...options.env });
+  const config = loadConfigSync({ config: options.configPath }, { ...root.env, ...options.env });
   return createAppContext({ logger: silentLogger(), ...options, config });
 }
 

@@ -5,7 +5,8 @@ import type { AppContext } from '../../src/context.js';
 import { commitWorkspace } from '../../src/lifecycle/commit.js';
 import { readRecord, trackWorkspace } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
-import { workspaceDir, writeStatusFile } from '../../src/workspace/index.js';
+import { workspaceDir } from '../../src/workspace/index.js';
+import { writeStatusFile } from '../../src/workspace/status-file.js';
 import { ManualClock, tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import { sampleRecord } from '../helpers/records.js';
 

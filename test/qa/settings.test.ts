@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseAgentsFile, qaSettingsFor } from '../../src/config/index.js';
+import { parseAgentsFile } from '../../src/config/agents-file.js';
+import { qaSettingsFor } from '../../src/config/index.js';
 
 const settings = (yaml: string, repo = 'core/demo') =>
   qaSettingsFor(parseAgentsFile(yaml, 'agents.yaml'), repo);

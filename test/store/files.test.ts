@@ -12,13 +12,8 @@ import {
   type FileStoreOptions,
 } from '../../src/store/files/engine.js';
 import { GROUPS, type StateStore } from '../../src/store/index.js';
-import {
-  statusPath,
-  workspaceDir,
-  writeStatusFile,
-  writeStatusFiles,
-  type StatusRecord,
-} from '../../src/workspace/index.js';
+import { workspaceDir, type StatusRecord } from '../../src/workspace/index.js';
+import { statusPath, writeStatusFile, writeStatusFiles } from '../../src/workspace/status-file.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
 import { sampleRecord } from '../helpers/records.js';
 

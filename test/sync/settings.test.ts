@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfigSync } from '../../src/config/load-sync.js';
 import { resolveSyncSettings } from '../../src/sync/index.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
 
@@ -18,7 +18,7 @@ describe('sync settings', () => {
     return path;
   };
   const settings = (env: Record<string, string> = {}) =>
-    resolveSyncSettings(loadConfig({}, { ...root.env, ...env }), 'the-host');
+    resolveSyncSettings(loadConfigSync({}, { ...root.env, ...env }), 'the-host');
 
   it('is offline without a token, with the hostname as agent id and 100 max attempts', () => {
     const s = settings({ CORE_API_URL: 'http://hub' });
@@ -76,10 +76,10 @@ describe('sync settings', () => {
     writeFileSync(join(dir, 'secret'), '  s3cret  \n');
     const path = join(dir, 'agents.yaml');
     writeFileSync(path, 'sync:\n  url: http://hub\n  token_file: secret\n');
-    const ok = resolveSyncSettings(loadConfig({ config: path }, root.env));
+    const ok = resolveSyncSettings(loadConfigSync({ config: path }, root.env));
     expect(ok.token).toBe('s3cret');
     writeFileSync(path, 'sync:\n  url: http://hub\n  token_file: missing\n');
-    const missing = resolveSyncSettings(loadConfig({ config: path }, root.env));
+    const missing = resolveSyncSettings(loadConfigSync({ config: path }, root.env));
     expect(missing.online).toBe(false);
     expect(missing.warnings[0]).toMatch(/missing/);
   });

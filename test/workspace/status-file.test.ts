@@ -1,13 +1,13 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { discoverWorkspaces } from '../../src/workspace/index.js';
 import {
-  discoverWorkspaces,
   isCurrentMirror,
   readStatusFile,
   writeStatusFile,
   writeStatusFiles,
-} from '../../src/workspace/index.js';
+} from '../../src/workspace/status-file.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
 import { sampleRecord } from '../helpers/records.js';
 

@@ -1,6 +1,6 @@
 import { type Command } from 'commander';
 import type { AppContext } from '../../context.js';
-import { redactUrl } from '../../store/index.js';
+import { redactUrl } from '../../lib/text.js';
 import { isLoopback } from '../../mcp/http-options.js';
 import { runVerb, usage, writeJson } from './run-verb.js';
 import { DEFAULT_HUB_PORT } from '../options.js';

@@ -1,6 +1,6 @@
 // What every verb's action uses: a context per run, one error mapping, JSON and table output.
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.js';
+import { loadConfig } from '../../config/load.js';
 import { createAppContext } from '../../compose.js';
 import { type AppContext } from '../../context.js';
 import { AgenticError, toAgenticError } from '../../lib/errors.js';
@@ -28,7 +28,7 @@ export async function runVerb(
   const opts = command.optsWithGlobals<CommonOptions>();
   let ctx: AppContext | undefined;
   try {
-    const config = loadConfig({ config: opts.config, logLevel: opts.logLevel });
+    const config = await loadConfig({ config: opts.config, logLevel: opts.logLevel });
     ctx = createAppContext({ config });
     let code: number | void;
     try {

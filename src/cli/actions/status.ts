@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
-import { pausedPoolsFromFile } from '../../dispatch/runtime-state.js';
-import { readAllRecords } from '../../lifecycle/records.js';
+import { existsSync } from 'node:fs';
+import { runtimePaths } from '../../config/paths.js';
+import { readAllRecords } from '../../lifecycle/all-records.js';
 import { statusReport } from '../../dispatch/status-report.js';
-import { parseWorkspaceName, type Status } from '../../workspace/index.js';
+import { parseWorkspaceName } from '../../workspace/name.js';
+import type { Status } from '../../workspace/index.js';
 import { AgenticError } from '../../lib/errors.js';
 import { age, EXIT, oneLine, reportError, runVerb, writeJson, writeTable } from './run-verb.js';
 
@@ -25,7 +27,13 @@ export async function status(
       return EXIT.failed;
     }
     const report = statusReport(records, opts);
-    const paused = pausedPoolsFromFile(ctx.config.coreRoot, ctx.clock.now());
+    // Reading dispatch.json validates it with zod; without the file no pool is paused.
+    const paused = existsSync(runtimePaths(ctx.config.coreRoot).dispatch)
+      ? (await import('../../dispatch/runtime-state.js')).pausedPoolsFromFile(
+          ctx.config.coreRoot,
+          ctx.clock.now(),
+        )
+      : [];
     if (common.json) return writeJson({ ...report, paused });
     const c = report.counts;
     process.stdout.write(

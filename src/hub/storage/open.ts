@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { AgenticError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { redactUrl } from '../../store/postgres/pool.js';
+import { redactUrl } from '../../lib/text.js';
 import { loadBetterSqlite } from '../../store/sqlite/open-db.js';
 import type { HubStorage } from './types.js';
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../../lib/logger.js';
-import { openMigratedPool, redactUrl } from '../../store/postgres/pool.js';
+import { redactUrl } from '../../lib/text.js';
+import { openMigratedPool } from '../../store/postgres/pool.js';
 import { inTransaction } from '../../store/postgres/transaction.js';
 import { ingestPostgres, postgresParam } from './ingest-postgres.js';
 import type { SqlValue } from './queries.js';

@@ -4,7 +4,8 @@ import { AgenticError } from '../../lib/errors.js';
 import { removeDurable } from '../../lib/fs.js';
 import { withLockFile } from '../../lib/lock-file.js';
 import type { Logger } from '../../lib/logger.js';
-import { statusPath, writeStatusFiles, type StatusRecord } from '../../workspace/index.js';
+import type { StatusRecord } from '../../workspace/index.js';
+import { statusPath, writeStatusFiles } from '../../workspace/status-file.js';
 import type {
   EntriesPage,
   Group,

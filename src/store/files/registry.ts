@@ -3,11 +3,10 @@ import type { Logger } from '../../lib/logger.js';
 import {
   discoverWorkspaces,
   parseWorkspaceName,
-  readStatusFile,
-  statusPath,
   workspaceDir,
   type StatusRecord,
 } from '../../workspace/index.js';
+import { readStatusFile, statusPath } from '../../workspace/status-file.js';
 
 interface Cached {
   ino: number;

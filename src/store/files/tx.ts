@@ -1,7 +1,8 @@
 import type { RuntimePaths } from '../../config/index.js';
 import { AgenticError } from '../../lib/errors.js';
 import { byteOrder } from '../../lib/text.js';
-import { registryRecord, type StatusRecord } from '../../workspace/index.js';
+import type { StatusRecord } from '../../workspace/index.js';
+import { registryRecord } from '../../workspace/record-schema.js';
 import {
   GROUPS,
   type EntriesPage,

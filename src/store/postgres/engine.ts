@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { AgenticError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { openMigratedPool, redactUrl } from './pool.js';
+import { redactUrl } from '../../lib/text.js';
+import { openMigratedPool } from './pool.js';
 import { opsOn } from './ops.js';
 import { inTransaction } from './transaction.js';
 import type {

@@ -44,8 +44,3 @@ export async function openMigratedPool(
     throw err;
   }
 }
-
-/** Hides the password of a connection URL for logs and output. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-}

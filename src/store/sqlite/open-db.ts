@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 
 /** The better-sqlite3 constructor, loaded lazily by whoever opens a database. */
@@ -9,10 +10,12 @@ export type DatabaseConstructor = new (
 /** How long a writer waits for another process's lock before failing, in ms. */
 export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
-/** Loads the SQLite driver; only the verbs that open a database pay for it. */
+/**
+ * Loads the SQLite driver; only the verbs that open a database pay for it. Required as the
+ * CommonJS package it is, which skips the ESM wrapper's scan of its exports (start-up time).
+ */
 export async function loadBetterSqlite(): Promise<DatabaseConstructor> {
-  const mod = (await import('better-sqlite3')) as { default: DatabaseConstructor };
-  return mod.default;
+  return Promise.resolve(createRequire(import.meta.url)('better-sqlite3') as DatabaseConstructor);
 }
 
 /**
