@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { poolLimits, type Config } from './config/index.js';
+import type { Config } from './config/index.js';
+import { poolLimits } from './config/pool-limits.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { openStateStore, type StateStore } from './store/index.js';
