@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { readJsonIfValid, readTextIfExists } from '../lib/fs.js';
+import { readTextIfExists } from '../lib/fs.js';
 import { GROUPS, type StateStore } from '../store/index.js';
 import {
   fingerprintOf,
@@ -29,9 +29,6 @@ const journalLineSchema = z.looseObject({
 });
 type JournalLine = z.infer<typeof journalLineSchema>;
 
-/** A sync queue entry as its JSON mirror holds it: an id, the rest as written. */
-const queueMirrorSchema = z.array(z.looseObject({ id: z.string().min(1) }));
-
 /** What a rebuild restored. */
 export interface RebuildReport {
   workspaces: number;
@@ -39,16 +36,13 @@ export interface RebuildReport {
   versions: number;
   /** Stale non-terminal mirrors whose run the journal already holds, restored from the journal. */
   journaled: number;
-  /** Sync queue entries restored from `sync/queue.json`. */
-  syncQueued: number;
 }
 
 /**
  * Refills the store after a damaged database was replaced, from what lives outside it: the
  * registry from the status.json files, `dispatch_history` (last line per workspace), the
  * versions waiting for the hub (every earlier line) and stats (every line) from each
- * `.meta/journal.jsonl`, and the sync queue from `sync/queue.json`. A
- * mirror still `running` (or `queued`) for a run the journal already ended (same `runs`) takes
+ * `.meta/journal.jsonl` (the sync queue is sync's part, see compose.ts). A mirror still `running` (or `queued`) for a run the journal already ended (same `runs`) takes
  * the journal's end, so the run is not finished a second time with a new fingerprint.
  */
 export async function rebuildRegistryFromDisk(
@@ -72,7 +66,6 @@ export async function rebuildRegistryFromDisk(
       journaled += 1;
     }
   }
-  const queue = readQueueMirror(ctx);
   let versions = 0;
   await store.transaction(async (tx) => {
     for (const name of records.keys()) {
@@ -95,17 +88,10 @@ export async function rebuildRegistryFromDisk(
         });
       }
     }
-    for (const entry of queue) {
-      const { degraded: _d, lease_owner: _o, lease_until: _u, ...stored } = entry;
-      await tx.set(GROUPS.syncQueue, entry.id, stored);
-    }
     await restoreRecords(ctx, tx, records, { fenced: store.engine === 'postgres', all: records });
   });
-  const report = { workspaces: records.size, versions, journaled, syncQueued: queue.length };
-  ctx.logger.info(
-    report,
-    'state store rebuilt from status.json files, journals and sync/queue.json',
-  );
+  const report = { workspaces: records.size, versions, journaled };
+  ctx.logger.info(report, 'state store rebuilt from status.json files and journals');
   return report;
 }
 
@@ -134,8 +120,4 @@ function readJournal(meta: string): JournalLine[] {
     }
   }
   return lines;
-}
-
-function readQueueMirror(ctx: AppContext): Array<z.infer<typeof queueMirrorSchema>[number]> {
-  return readJsonIfValid(join(ctx.config.coreRoot, 'sync', 'queue.json'), queueMirrorSchema) ?? [];
 }

@@ -63,10 +63,17 @@ describe('rebuilding a replaced state store', () => {
     mkdirSync(join(root.coreRoot, 'sync'), { recursive: true });
     writeFileSync(
       join(root.coreRoot, 'sync', 'queue.json'),
-      JSON.stringify([
-        { id: 'entry-1', records: [], attempts: 2 },
-        { id: 'entry-2', records: [], attempts: 0 },
-      ]),
+      JSON.stringify(
+        ['entry-1', 'entry-2'].map((id, attempts) => ({
+          id,
+          agent_id: 'node-a',
+          dispatches: [],
+          queued_at: '2026-02-01T10:00:00.000Z',
+          attempts,
+          next_attempt: '2026-02-01T10:00:00.000Z',
+          lease_owner: 'gone-process',
+        })),
+      ),
     );
     // The database is replaced by garbage: the next open quarantines and rebuilds it.
     writeFileSync(join(root.coreRoot, 'db.sqlite'), 'this is not a database');
@@ -91,10 +98,10 @@ describe('rebuilding a replaced state store', () => {
         .sort(),
     ).toEqual([1, 2, 3]);
     expect(stats.filter((r) => r.workspace === STALE)).toHaveLength(1);
-    expect((await store.entries(GROUPS.syncQueue)).map(([id]) => id).sort()).toEqual([
-      'entry-1',
-      'entry-2',
-    ]);
+    // The queue comes back whole, without the leases of processes that died with the database.
+    const queue = await store.entries(GROUPS.syncQueue);
+    expect(queue.map(([id]) => id).sort()).toEqual(['entry-1', 'entry-2']);
+    for (const [, entry] of queue) expect(entry).not.toHaveProperty('lease_owner');
     // The stale mirror's run is recognised by its journal line: ended, and already committed.
     expect(await readRecord(ctx, STALE)).toMatchObject({ status: 'failed', runs: 1 });
     expect(await store.get(GROUPS.uncommitted, STALE)).toBeUndefined();

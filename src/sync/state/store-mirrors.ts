@@ -22,23 +22,42 @@ export interface MirrorSource {
   marks(): Promise<SyncMarks>;
 }
 
-/** Moves entries queued in queue.json while degraded into the store (once per process). */
-export async function importDegradedQueue(
+/**
+ * Moves queue.json entries the store lacks into it: those queued while the store was degraded
+ * (`only: 'degraded'`, once per process), or every one after a damaged database was replaced and
+ * its queue lost with it (`'all'`). Returns how many were moved.
+ */
+export async function importQueueMirror(
   ops: StoreOps,
   paths: SyncPaths,
   clockIo: { clock: Clock; logger: Logger },
-  putQueue: (entry: PushEntry) => Promise<void>,
-): Promise<void> {
+  only: 'degraded' | 'all',
+): Promise<number> {
   const io = { now: clockIo.clock.now(), logger: clockIo.logger };
   const fileEntries = readJsonFile(paths.queue, z.array(pushEntrySchema), io) ?? [];
   let count = 0;
   for (const entry of fileEntries) {
-    if (entry.degraded !== true) continue;
+    if (only === 'degraded' && entry.degraded !== true) continue;
     if ((await ops.get(GROUPS.syncQueue, entry.id)) !== undefined) continue;
-    await putQueue(entry);
+    await ops.set(GROUPS.syncQueue, entry.id, storedQueueEntry(entry));
     count += 1;
   }
-  if (count > 0) io.logger.info({ entries: count }, 'imported sync entries queued while degraded');
+  if (count > 0)
+    io.logger.info(
+      { entries: count },
+      only === 'degraded'
+        ? 'imported sync entries queued while degraded'
+        : 'restored the sync queue from queue.json',
+    );
+  return count;
+}
+
+/** A queue entry as the store keeps it: leases live apart, and it is no longer degraded. */
+export function storedQueueEntry(
+  entry: PushEntry,
+): Omit<PushEntry, 'degraded' | 'lease_owner' | 'lease_until'> {
+  const { degraded: _d, lease_owner: _o, lease_until: _u, ...stored } = entry;
+  return stored;
 }
 
 /** Writes the mirror files for one transaction's changes (see {@link MirrorMode}). */

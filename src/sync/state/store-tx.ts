@@ -6,7 +6,12 @@ import { GROUPS, type Group, type StateStore, type StoreOps } from '../../store/
 import { fingerprintOf } from '../../workspace/index.js';
 import type { EntryTiming } from '../queue/gate.js';
 import type { SyncPaths } from './files.js';
-import { historyEntries, importDegradedQueue, writeMirrors } from './store-mirrors.js';
+import {
+  historyEntries,
+  importQueueMirror,
+  storedQueueEntry,
+  writeMirrors,
+} from './store-mirrors.js';
 import {
   droppedEntrySchema,
   leaseSchema,
@@ -91,7 +96,7 @@ class StoreSyncTx implements SyncTx {
     return (await this.ops.get(GROUPS.syncQueue, id)) !== undefined;
   }
   async putQueue(entry: PushEntry): Promise<void> {
-    const { degraded: _d, lease_owner: _o, lease_until: _u, ...stored } = entry;
+    const stored = storedQueueEntry(entry);
     await this.ops.set(GROUPS.syncQueue, entry.id, stored);
     this.queueCache?.set(entry.id, stored);
     this.queueDirty = true;
@@ -196,7 +201,9 @@ class StoreSyncTx implements SyncTx {
 
   /** Moves entries queued in queue.json while degraded into the store (once per process). */
   async importDegradedQueue(): Promise<void> {
-    await importDegradedQueue(this.ops, this.paths, this.io, (entry) => this.putQueue(entry));
+    if ((await importQueueMirror(this.ops, this.paths, this.io, 'degraded')) === 0) return;
+    this.queueCache = undefined;
+    this.queueDirty = true;
   }
 
   /** Writes the mirror files for this transaction's changes (see {@link MirrorMode}). */
