@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AgenticError } from '../lib/errors.js';
-import { readTail, readTextIfExists } from '../lib/fs.js';
+import { readJsonIfValid, readTail } from '../lib/fs.js';
 import { cgroupBase } from '../lib/cgroup.js';
 import { processStartTime } from '../lib/proc.js';
 import type { AgentCommand } from './agents.js';
@@ -165,17 +165,13 @@ export function readLaunchRecord(workspace: string): LaunchRecord | undefined {
   return read && { ...read.value, started_at: read.mtime };
 }
 
+/** A JSON file checked by `schema` (see readJsonIfValid), with its mtime: when it was written. */
 function readJson<T>(path: string, schema: z.ZodType<T>): { value: T; mtime: string } | undefined {
-  const text = readTextIfExists(path);
-  if (text === undefined) return undefined;
-  try {
-    const parsed = schema.safeParse(JSON.parse(text));
-    const stat = statSync(path, { throwIfNoEntry: false });
-    if (!parsed.success || stat === undefined) return undefined;
-    return { value: parsed.data, mtime: stat.mtime.toISOString() };
-  } catch {
-    return undefined;
-  }
+  const value = readJsonIfValid(path, schema);
+  const stat = value === undefined ? undefined : statSync(path, { throwIfNoEntry: false });
+  return value === undefined || stat === undefined
+    ? undefined
+    : { value, mtime: stat.mtime.toISOString() };
 }
 
 /** The last non-empty line of a log file ('' when none). */
