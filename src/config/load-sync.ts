@@ -1,4 +1,5 @@
 import { parseAgentsFile } from './agents-file.js';
+import { defaultAgentsFile } from './defaults.js';
 import {
   configFrom,
   deepFreeze,
@@ -19,7 +20,10 @@ export function loadConfigSync(
   flags: ConfigFlags = {},
   env: AgenticEnv = readProcessEnv(),
 ): Config {
-  return configFrom(findAgentsFile(flags, env), parseAgentsFile, flags, env);
+  const source = findAgentsFile(flags, env);
+  const file =
+    source.text === undefined ? defaultAgentsFile() : parseAgentsFile(source.text, source.path);
+  return configFrom(source, file, flags, env);
 }
 
 /** A reloaded configuration, and the changed settings that take effect only at the next start. */

@@ -76,9 +76,6 @@ const FORGE_TOKEN_VARS = [
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** A function that parses and validates agents.yaml text (see agents-file.ts). */
-export type AgentsFileParser = (text: string, path: string) => AgentsFile;
-
 /**
  * Loads configuration in layers: built-in defaults → agents.yaml → env → flags. agents.yaml is
  * found via `--config`, then `$CORE_AGENT_CONFIG`, then `<CoreRoot>/agents.yaml`.
@@ -91,10 +88,12 @@ export async function loadConfig(
   flags: ConfigFlags = {},
   env: AgenticEnv = readProcessEnv(),
 ): Promise<Config> {
-  let parse: AgentsFileParser | undefined;
   const source = findAgentsFile(flags, env);
-  if (source.text !== undefined) parse = (await import('./agents-file.js')).parseAgentsFile;
-  return configFrom(source, parse, flags, env);
+  const file =
+    source.text === undefined
+      ? defaultAgentsFile()
+      : (await import('./agents-file.js')).parseAgentsFile(source.text, source.path);
+  return configFrom(source, file, flags, env);
 }
 
 /** Where agents.yaml is read from and its text (undefined: no file, built-in defaults apply). */
@@ -118,21 +117,15 @@ export function findAgentsFile(flags: ConfigFlags, env: AgenticEnv): AgentsFileS
   return { coreRoot, path, text };
 }
 
-/** The configuration from a found agents.yaml (parsed with `parse`), env and flags. */
+/** The configuration from where agents.yaml was looked for, its content (`file`), env and flags. */
 export function configFrom(
   source: AgentsFileSource,
-  parse: AgentsFileParser | undefined,
+  file: AgentsFile,
   flags: ConfigFlags,
   env: AgenticEnv,
 ): Config {
   const warnings: string[] = [];
   const { coreRoot, path: configPath, text } = source;
-  let file = defaultAgentsFile();
-  if (text !== undefined) {
-    if (parse === undefined)
-      throw new Error('configFrom: agents.yaml was found but no parser given');
-    file = parse(text, configPath);
-  }
 
   const logLevel = flags.logLevel ?? nonEmpty(env.CORE_AGENT_LOG_LEVEL) ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
