@@ -42,6 +42,8 @@ export interface ChaosReport {
   tasks: number;
   kills: number;
   aliveAtKills: number;
+  /** Daemons that exited before they were killed (e.g. refused because the lease looked held). */
+  selfExits: number;
   seconds: number;
   violations: {
     notTerminal: string[];
@@ -117,6 +119,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let daemon: ChildProcess | undefined;
   let kills = 0;
   let aliveAtKills = 0;
+  let selfExits = 0;
   const startDaemon = (): ChildProcess => {
     const child = spawn(process.execPath, [CLI, 'daemon', '--log-level', 'warn'], {
       env,
@@ -174,9 +177,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       aliveAtKills += aliveNow;
       const victim = daemon;
-      const exited = new Promise((r) => victim.once('exit', r));
-      victim.kill('SIGKILL');
-      await exited;
+      // A daemon may have exited by itself (it refuses to start while another runner holds the
+      // lease): its 'exit' has been emitted already and would never come again.
+      if (victim.exitCode !== null || victim.signalCode !== null) {
+        log(`daemon had exited by itself (${victim.exitCode ?? victim.signalCode})`);
+        selfExits++;
+      } else {
+        const exited = new Promise((r) => victim.once('exit', r));
+        victim.kill('SIGKILL');
+        await exited;
+      }
       kills++;
       log(`kill ${kills} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
       daemon = startDaemon();
@@ -185,9 +195,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     while (Date.now() - started < options.deadlineMs && !(await allDone()))
       await new Promise((r) => setTimeout(r, 200));
     const stopping = daemon;
-    const stopped = new Promise((r) => stopping.once('exit', r));
-    stopping.kill('SIGTERM');
-    await stopped;
+    if (stopping.exitCode === null && stopping.signalCode === null) {
+      const stopped = new Promise((r) => stopping.once('exit', r));
+      stopping.kill('SIGTERM');
+      await stopped;
+    }
     daemon = undefined;
 
     const records = await readAllRecords(ctx);
@@ -237,6 +249,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       tasks: options.tasks,
       kills,
       aliveAtKills,
+      selfExits,
       seconds: (Date.now() - started) / 1000,
       violations: v,
     };
