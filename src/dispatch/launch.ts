@@ -16,7 +16,10 @@ import type { RunEnd } from './run-end.js';
  * between spawn and recording the pid still finds the agent at restart. It runs the agent in
  * the foreground and, whenever the agent ends, writes `.meta/exit.json` — even if the runner
  * that started it is long gone. It traps (not ignores) TERM/INT/HUP so the agent keeps default
- * signal handling and the wrapper survives to record the exit. Each file is one short write by
+ * signal handling and the wrapper survives to record the exit. The traps come first and the
+ * agent starts only if none fired: a SIGTERM that reaches the group before the agent exists
+ * (a cancel right after the pid was recorded) would otherwise be absorbed by the trap and the
+ * agent would run until the SIGKILL deadline; such a run ends with 128 + the signal. Each file is one short write by
  * a shell builtin, no `mv` (a process per file, ~2 ms of CPU): readers take a file they cannot
  * parse for an absent one, and read exit.json as final only once the wrapper's pid is gone or
  * it parses. Only the exit statuses of the signals that end processes (HUP, INT, QUIT, ABRT,
@@ -26,13 +29,13 @@ import type { RunEnd } from './run-end.js';
  * everything the agent starts — even a process that leaves the group with `setsid` — stays
  * where a kill finds it (src/lib/cgroup.ts).
  */
-const WRAPPER = `
+export const WRAPPER = `
+stopped=
+trap 'stopped=143' TERM; trap 'stopped=130' INT; trap 'stopped=129' HUP
 meta=$1; run=$2; input=$3; cg=$4; shift 4
 if [ -n "$cg" ] && mkdir -p "$cg/$$" 2>/dev/null; then echo $$ > "$cg/$$/cgroup.procs" 2>/dev/null; fi
 printf '{"pid":%d,"run":%d}\\n' "$$" "$run" > "$meta/launch.json"
-trap 'sig_seen=1' TERM INT HUP
-"$@" <"$input"
-code=$?
+if [ -z "$stopped" ]; then "$@" <"$input"; code=$?; else code=$stopped; fi
 sig=null
 case $code in 129|130|131|134|135|136|137|139|141|142|143) name=$(kill -l $((code - 128)) 2>/dev/null) && sig="\\"SIG$name\\"";; esac
 printf '{"exit_code":%d,"signal":%s,"run":%d}\\n' "$code" "$sig" "$run" > "$meta/exit.json"
