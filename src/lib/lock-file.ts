@@ -150,11 +150,15 @@ function isStale(holder: LockHolder, staleMs: number): boolean {
  */
 export function breakStale(path: string, holder: LockHolder): void {
   const breaker = `${path}.break`;
-  if (!createExclusive(breaker, String(process.pid))) {
+  const me = JSON.stringify({ pid: process.pid, host: HOST, token: `${HOST}:${process.pid}` });
+  if (!createExclusive(breaker, me)) {
+    // A breaker killed between its two steps leaves this file behind. A live breaker is a
+    // contender about to take the lock; a dead one's file is removed at once (a runner
+    // restarted right after such a kill must not refuse to start), anyone's after 10 s.
     const other = readHolder(breaker);
-    if (other !== undefined && Date.now() - other.mtimeMs > 10_000)
-      rmSync(breaker, { force: true });
-    return;
+    if (other === undefined || !isStale(other, 10_000)) return;
+    rmSync(breaker, { force: true });
+    if (!createExclusive(breaker, me)) return;
   }
   try {
     const again = readHolder(path);

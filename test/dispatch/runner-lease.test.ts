@@ -1,9 +1,12 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { leasePath, readLease, RunnerLease } from '../../src/dispatch/runner-lease.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { tempRoot, type TempRoot } from '../helpers/context.js';
 
 const run = promisify(execFile);
 const contender = join(import.meta.dirname, '..', 'fixtures', 'lease-contender.mjs');
@@ -47,4 +50,34 @@ describe('runner lease taken over from a dead runner', () => {
     const doubles = [...won].filter(([, n]) => n !== 1).map(([round, n]) => `${round}:${n}`);
     expect(doubles).toEqual([]);
   }, 90_000);
+});
+
+describe('breaking a stale lock', () => {
+  let root: TempRoot;
+  beforeEach(() => {
+    root = tempRoot();
+  });
+  afterEach(() => root.cleanup());
+
+  it('is not stopped by the break marker of a breaker that was killed halfway', () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    const pid = Number(dead.stdout);
+    const lease = {
+      pid,
+      pid_start: 'gone',
+      node: 'n',
+      heartbeat_at: new Date().toISOString(),
+      token: 't',
+    };
+    writeFileSync(leasePath(root.coreRoot), JSON.stringify(lease));
+    // The dead process had created the break marker and was killed before removing it.
+    const marker = { pid, host: hostname(), token: `${hostname()}:${pid}` };
+    writeFileSync(`${leasePath(root.coreRoot)}.break`, JSON.stringify(marker));
+    const taken = RunnerLease.tryAcquire(root.coreRoot, systemClock, 'n2');
+    expect(taken).toBeDefined();
+    expect(readLease(root.coreRoot)?.pid).toBe(process.pid);
+    taken?.release();
+  });
 });
