@@ -9,7 +9,8 @@ import { readAllRecords, readRecord } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
 import { isProcessAlive } from '../../src/lib/proc.js';
 import { json, runCli } from '../helpers/cli.js';
-import { ManualClock, tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { ManualClock, testContext, type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import {
   GIT_ENV,
   makeSourceRepo,
@@ -20,15 +21,15 @@ import {
   type Daemon,
 } from '../helpers/dispatch.js';
 
-describe('timeouts, back-off and operator control', () => {
+describe.each(engines())('timeouts, back-off and operator control on $name', (engine) => {
   let root: TempRoot;
   let repo: string;
   let daemon: Daemon | undefined;
   let ctx: AppContext | undefined;
   let runner: Runner | undefined;
 
-  beforeEach(() => {
-    root = tempRoot();
+  beforeEach(async () => {
+    root = await tempRootOn(engine);
     repo = makeSourceRepo(root);
   });
   afterEach(async () => {

@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readAllRecords } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
 import { json, runCli } from '../helpers/cli.js';
-import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { testContext, type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import {
   GIT_ENV,
   makeSourceRepo,
@@ -14,14 +15,14 @@ import {
   type Daemon,
 } from '../helpers/dispatch.js';
 
-describe('dispatching shell agents through a daemon', () => {
+describe.each(engines())('dispatching shell agents through a daemon on $name', (engine) => {
   let root: TempRoot;
   let repo: string;
   let daemon: Daemon | undefined;
   let env: Record<string, string>;
 
-  beforeEach(() => {
-    root = tempRoot();
+  beforeEach(async () => {
+    root = await tempRootOn(engine);
     repo = makeSourceRepo(root);
     env = { ...root.env, ...GIT_ENV };
   });
@@ -115,17 +116,20 @@ describe('dispatching shell agents through a daemon', () => {
     expect(exit).toMatchObject({ exit_code: 143, signal: 'SIGTERM', run: 1 });
   });
 
-  it('starts a dispatch enqueued by another process within 200 ms via a wake-up', async () => {
-    writeAgentsYaml(root, 'dispatch:\n  default_concurrency: 4\n');
-    daemon = await startDaemon(root, {});
-    // The daemon's safety-net poll is 2 s, so a start well under it proves the wake-up path
-    // (bench/dispatch.ts measures the 200 ms p99 target on an idle runner).
-    const { workspace } = await dispatch('true');
-    const r = await finished(workspace);
-    const latency = Date.parse(String(r['started_at'])) - Date.parse(String(r['queued_at']));
-    expect(latency).toBeGreaterThanOrEqual(0);
-    expect(latency).toBeLessThan(1000);
-  });
+  // A same-node wake-up, timed against the 2 s poll; on PostgreSQL a claim is ~27 round trips,
+  // which a busy machine stretches past the bound: test/fleet/wake.test.ts times fleet wake-ups.
+  if (engine.name === 'sqlite')
+    it('starts a dispatch enqueued by another process within 200 ms via a wake-up', async () => {
+      writeAgentsYaml(root, 'dispatch:\n  default_concurrency: 4\n');
+      daemon = await startDaemon(root, {});
+      // The daemon's safety-net poll is 2 s, so a start well under it proves the wake-up path
+      // (bench/dispatch.ts measures the 200 ms p99 target on an idle runner).
+      const { workspace } = await dispatch('true');
+      const r = await finished(workspace);
+      const latency = Date.parse(String(r['started_at'])) - Date.parse(String(r['queued_at']));
+      expect(latency).toBeGreaterThanOrEqual(0);
+      expect(latency).toBeLessThan(1000);
+    });
 
   it('rejects hostile --repo/--org/--name/--branch with exit 2 and creates nothing', async () => {
     const cases: string[][] = [

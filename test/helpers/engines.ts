@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { tempRoot, type TempRoot } from './context.js';
 
 /** A store engine the behavioural suites run against. */
 export interface EngineCase {
@@ -28,4 +29,12 @@ export function engines(): EngineCase[] {
   const cases: EngineCase[] = [{ name: 'sqlite', storeUrl: async () => undefined }];
   if (inject('postgresUrl')) cases.push({ name: 'postgres', storeUrl: freshPostgresDatabase });
   return cases;
+}
+
+/** A temp CoreRoot whose contexts and CLI runs use `engine` (for PostgreSQL, a fresh database). */
+export async function tempRootOn(engine: EngineCase, prefix?: string): Promise<TempRoot> {
+  const root = tempRoot(prefix);
+  const url = await engine.storeUrl();
+  if (url !== undefined) root.env['CORE_AGENT_STORE_URL'] = url;
+  return root;
 }

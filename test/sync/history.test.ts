@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSyncService } from '../../src/sync/index.js';
-import { ManualClock, tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { ManualClock, testContext, type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 
-describe('sync history', () => {
+describe.each(engines())('sync history on $name', (engine) => {
   let root: TempRoot;
-  beforeEach(() => {
-    root = tempRoot();
+  beforeEach(async () => {
+    root = await tempRootOn(engine);
   });
   afterEach(() => root.cleanup());
 

@@ -3,15 +3,16 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GROUPS } from '../../src/store/index.js';
 import { createSyncService } from '../../src/sync/index.js';
-import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { testContext, type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import { FakeHub } from '../helpers/fake-hub.js';
 import { hubEnv, seedHistory } from '../helpers/sync.js';
 
-describe('sync offline and with the hub down', () => {
+describe.each(engines())('sync offline and with the hub down on $name', (engine) => {
   let root: TempRoot;
   let hub: FakeHub;
   beforeEach(async () => {
-    root = tempRoot();
+    root = await tempRootOn(engine);
     hub = await FakeHub.start();
   });
   afterEach(async () => {

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { createSyncService, mergeContext, type SyncService } from '../../src/sync/index.js';
-import { ManualClock, tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { ManualClock, testContext, type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import { FakeHub } from '../helpers/fake-hub.js';
 import { hubEnv, seedHistory } from '../helpers/sync.js';
 
-describe('sync pull and status', () => {
+describe.each(engines())('sync pull and status on $name', (engine) => {
   let root: TempRoot;
   let hub: FakeHub;
   let ctx: AppContext;
@@ -15,7 +16,7 @@ describe('sync pull and status', () => {
   const clock = new ManualClock(new Date('2026-04-01T10:00:00.000Z'));
 
   beforeEach(async () => {
-    root = tempRoot();
+    root = await tempRootOn(engine);
     hub = await FakeHub.start();
     ctx = testContext(root, { env: hubEnv(hub.url), clock });
     // Long enough for an answer on a loaded machine; the hanging hub below times out at it.

@@ -4,18 +4,19 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { GROUPS } from '../../src/store/index.js';
 import { createSyncService, type SyncServiceOptions } from '../../src/sync/index.js';
-import { ManualClock, tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { ManualClock, testContext, type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import { FakeHub } from '../helpers/fake-hub.js';
 import { historyRecord, hubEnv, seedHistory } from '../helpers/sync.js';
 
-describe('sync push', () => {
+describe.each(engines())('sync push on $name', (engine) => {
   let root: TempRoot;
   let hub: FakeHub;
   let ctx: AppContext;
   const clock = new ManualClock(new Date('2026-02-01T12:00:00.000Z'));
 
   beforeEach(async () => {
-    root = tempRoot();
+    root = await tempRootOn(engine);
     hub = await FakeHub.start();
     hub.token = 'test-token';
     ctx = testContext(root, { env: hubEnv(hub.url), clock });

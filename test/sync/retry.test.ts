@@ -4,13 +4,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { GROUPS } from '../../src/store/index.js';
 import { createSyncService, type SyncService } from '../../src/sync/index.js';
-import { ManualClock, tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { ManualClock, testContext, type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import { FakeHub } from '../helpers/fake-hub.js';
 import { hubEnv, seedHistory } from '../helpers/sync.js';
 
 const T0 = new Date('2026-03-01T00:00:00.000Z');
 
-describe('sync retries and drops', () => {
+describe.each(engines())('sync retries and drops on $name', (engine) => {
   let root: TempRoot;
   let hub: FakeHub;
   let ctx: AppContext;
@@ -26,7 +27,7 @@ describe('sync retries and drops', () => {
   };
 
   beforeEach(async () => {
-    root = tempRoot();
+    root = await tempRootOn(engine);
     hub = await FakeHub.start();
     clock = new ManualClock(T0);
     await open();

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { GROUPS } from '../../src/store/index.js';
 import { createSyncService, SendLoop, type Sleep } from '../../src/sync/index.js';
-import { ManualClock, tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { ManualClock, testContext, type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import { FakeHub } from '../helpers/fake-hub.js';
 import { hubEnv, seedHistory } from '../helpers/sync.js';
 
@@ -46,7 +47,7 @@ class FakeSleeper {
   }
 }
 
-describe('SendLoop', () => {
+describe.each(engines())('SendLoop on $name', (engine) => {
   let root: TempRoot;
   let hub: FakeHub;
   let ctx: AppContext;
@@ -55,7 +56,7 @@ describe('SendLoop', () => {
   let loop: SendLoop | undefined;
 
   beforeEach(async () => {
-    root = tempRoot();
+    root = await tempRootOn(engine);
     hub = await FakeHub.start();
     clock = new ManualClock(new Date('2026-05-01T00:00:00.000Z'));
     sleeper = new FakeSleeper(clock);
