@@ -235,6 +235,7 @@ export class Runner {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.configWatch.close();
     this.closeouts.close();
+    this.starter.stop();
     await this.membership?.close();
     await this.unlisten?.();
     await this.pumping;

@@ -3,6 +3,7 @@ import { setFrozen } from '../../dispatch/frozen.js';
 import { finishKilledWithoutRunner } from '../../dispatch/kill-alone.js';
 import { leaseHeld, readLease } from '../../dispatch/runner-lease.js';
 import { Runner } from '../../dispatch/runner.js';
+import { waitForStore } from '../../dispatch/store-wait.js';
 import { clearPauses, pausedPoolsFromFile } from '../../dispatch/runtime-state.js';
 import { killAll } from '../../dispatch/control.js';
 import { wakeRunner } from '../../dispatch/wake.js';
@@ -31,6 +32,8 @@ export async function daemon(opts: McpHttpFlags, cmd: Command): Promise<void> {
       if (hangup.runner) hangup.runner.reloadConfig();
       else hangup.early = true;
     });
+    // Fleet mode has no degraded fallback: until PostgreSQL answers, the daemon waits and says so.
+    if ((await waitForStore(ctx, stopSignal)) === undefined) return;
     const runner = await Runner.start(ctx);
     hangup.runner = runner;
     if (hangup.early) runner?.reloadConfig();
