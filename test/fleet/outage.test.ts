@@ -148,6 +148,7 @@ describe.skipIf(!inject('postgresUrl'))('the fleet database going away', () => {
     expect(daemon.proc.exitCode).toBeNull();
     expect(daemon.stderr() + b.daemon!.stderr()).not.toMatch(/running degraded/);
     cluster.resume();
+    const resumedAt = Date.now();
 
     const done = await waitUntil(
       'both tasks of node a to complete after reconnect',
@@ -161,6 +162,10 @@ describe.skipIf(!inject('postgresUrl'))('the fleet database going away', () => {
     expect(out.lines('ends').sort()).toEqual([flat(theirs!), flat(gated!), flat(queued!)].sort());
     expect(done.get(gated!)).toMatchObject({ status: 'completed', node: owner.id });
     expect(done.get(theirs!)).toEqual(theirsBefore);
+    // The retry back-off is capped at 15 s: the end lands well within a minute of the database.
+    const recordedAfterMs = Date.parse(done.get(gated!)!.updated_at) - resumedAt;
+    console.info(`run end recorded ${recordedAfterMs} ms after PostgreSQL was back`);
+    expect(recordedAfterMs).toBeLessThan(60_000);
     // Recorded once: one journal line for the one run of the gated task.
     const journal = readFileSync(
       join(owner.root.coreRoot, 'workspace', gated!, '.meta', 'journal.jsonl'),
@@ -195,11 +200,13 @@ describe.skipIf(!inject('postgresUrl'))('the fleet database going away', () => {
     // The enqueue left the task's status.json under a's workspaces: degraded, it would run.
     expect(out.lines('starts')).toEqual([]);
     cluster.resume();
+    const resumedAt = Date.now();
     await waitUntil(
       'the daemon to start',
       () => daemon.stderr().includes('runner started'),
       60_000,
     );
+    console.info(`daemon started ${Date.now() - resumedAt} ms after PostgreSQL was back`);
     await waitUntil(
       'the queued task to complete',
       async () => isDone((await registry(storeUrl)).get(name!)),
