@@ -123,12 +123,13 @@ export class FleetMembership {
     return this.entry.node_id;
   }
 
-  /** Starts the heartbeat. */
-  start(onLost: (why: string) => void, onBeat: () => void): void {
+  /** Starts the heartbeat; `afterOutage` (the store was unreachable until now) holds takeovers back for one lease. */
+  start(onLost: (why: string) => void, onBeat: () => void, afterOutage = false): void {
     const { heartbeatMs, leaseMs } = leaseSettings(this.ctx);
     /** Set while heartbeats fail (the database does not answer); then the time they came back. */
     let outage = false;
-    let quietUntil = 0;
+    // A node that waited for the database at start is back from an outage too.
+    let quietUntil = afterOutage ? this.ctx.clock.now().getTime() + leaseMs : 0;
     this.timer = setInterval(() => {
       if (this.beating) return;
       this.beating = this.beat()

@@ -33,8 +33,9 @@ export async function daemon(opts: McpHttpFlags, cmd: Command): Promise<void> {
       else hangup.early = true;
     });
     // Fleet mode has no degraded fallback: until PostgreSQL answers, the daemon waits and says so.
-    if ((await waitForStore(ctx, stopSignal)) === undefined) return;
-    const runner = await Runner.start(ctx);
+    const opened = await waitForStore(ctx, stopSignal);
+    if (opened === undefined) return;
+    const runner = await Runner.start(ctx, { afterOutage: opened.waited });
     hangup.runner = runner;
     if (hangup.early) runner?.reloadConfig();
     if (!runner) {
