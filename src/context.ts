@@ -27,7 +27,7 @@ export interface AppContext {
   readonly clock: Clock;
   /** In-process notifications (finished runs, commits); listeners must not throw. */
   readonly events: EventEmitter<AgenticEvents>;
-  /** Opens the store on first use and returns the same instance afterwards. */
+  /** Opens the store on first use and returns the same instance afterwards; a failed open is retried by the next call. */
   store(): Promise<StateStore>;
   /** Closes the store if it was opened; safe to call more than once. */
   close(): Promise<void>;
@@ -95,7 +95,13 @@ export function createContext(options: ContextOptions): AppContext {
         }
         return store;
       })();
-      return opening;
+      // A store that could not be opened (an unreachable fleet database) is tried afresh on
+      // the next call: a daemon waiting for PostgreSQL must not keep the first failure.
+      const attempt = opening;
+      attempt.catch(() => {
+        if (opening === attempt) opening = undefined;
+      });
+      return attempt;
     },
     async close() {
       if (opening === undefined) return;

@@ -5,6 +5,8 @@ import { checksWaitDueIn, closeoutRun } from '../deliver/index.js';
 import { batched } from '../lib/batch.js';
 import { Semaphore } from '../lib/mutex.js';
 import { toAgenticError } from '../lib/errors.js';
+import { retryUntilDone, STORE_RETRY } from '../lib/retry.js';
+import { GROUPS } from '../store/index.js';
 import type { StatusRecord } from '../workspace/index.js';
 import { endRuns, journalEnds } from './finish.js';
 import type { FinishItem } from './run-end.js';
@@ -41,6 +43,8 @@ export class Closeouts {
   private readonly closeoutSlots = new Semaphore(16);
   /** The timer of each pull request checks wait between two polls (the wait itself is on the record). */
   private readonly checksWaits = new Map<string, NodeJS.Timeout>();
+  /** The next back-off of each closeout interrupted by a store that did not answer, in ms. */
+  private readonly storeRetries = new Map<string, number>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -59,7 +63,24 @@ export class Closeouts {
     // A run end is what pauses a pool; its runtime mirror is written by now.
     this.hooks.runEnded();
     if (record?.closeout === 'pending') await this.closeout(item.name, record);
-    else if (record) await this.journalBatch([item.name, record]);
+    else if (record) {
+      // The status is written; the journal commit is idempotent and owed in `uncommitted`. A
+      // store that does not answer now is waited out rather than left to the next start.
+      const ended = record;
+      await retryUntilDone(() => this.journalBatch([item.name, ended]), {
+        stopped: () => this.closed,
+        onError: (err, retryInMs, attempt) =>
+          this.ctx.logger.warn(
+            {
+              workspace: item.name,
+              err: toAgenticError(err).message,
+              attempt,
+              retry_in_ms: retryInMs,
+            },
+            'could not journal the run end; retrying',
+          ),
+      });
+    }
   }
 
   /**
@@ -75,6 +96,7 @@ export class Closeouts {
       const closed = await this.closeoutSlots.run(() =>
         closeoutRun(this.ctx, name, record, (fn) => this.qaSlots.run(fn)),
       );
+      this.storeRetries.delete(name);
       if (closed === undefined) return;
       if (closed.closeout === 'pending')
         this.closeoutLater(name, checksWaitDueIn(closed, this.ctx.clock.now()));
@@ -83,11 +105,33 @@ export class Closeouts {
         this.hooks.wake();
       } else await this.journalBatch([name, closed]);
     } catch (err) {
+      if (await this.storeDown()) return this.retryLater(name, err);
       this.ctx.logger.error(
         { workspace: name, err: toAgenticError(err).message },
         'closeout failed; retried at the next runner start',
       );
     }
+  }
+
+  /** Whether the store fails a cheap read: a closeout that failed then is tried again soon. */
+  private async storeDown(): Promise<boolean> {
+    try {
+      await (await this.ctx.store()).count(GROUPS.nodes);
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Tries a closeout again after a back-off (doubling to 15 s) while the store does not answer. */
+  private retryLater(name: string, err: unknown): void {
+    const delay = this.storeRetries.get(name) ?? STORE_RETRY.firstMs;
+    this.storeRetries.set(name, Math.min(delay * 2, STORE_RETRY.maxMs));
+    this.ctx.logger.warn(
+      { workspace: name, err: toAgenticError(err).message, retry_in_ms: delay },
+      'closeout interrupted: the state store does not answer; retrying',
+    );
+    this.closeoutLater(name, delay);
   }
 
   /** Stops polling checks waits; the records keep them for the next runner. */
@@ -113,7 +157,13 @@ export class Closeouts {
 
   private async closeoutAgain(name: string): Promise<void> {
     if (this.closed) return;
-    const record = await readRecord(this.ctx, name);
+    let record: StatusRecord | undefined;
+    try {
+      record = await readRecord(this.ctx, name);
+    } catch (err) {
+      return this.retryLater(name, err);
+    }
     if (record?.closeout === 'pending') await this.closeout(name, record);
+    else this.storeRetries.delete(name);
   }
 }

@@ -21,6 +21,11 @@ export interface RunnerOptions {
   pollMs?: number;
   /** How often re-attached agents are checked, in ms (default 250). */
   watchMs?: number;
+  /**
+   * The store did not answer until just now (the daemon waited for it): every node's heartbeat
+   * stopped with it, so no node is judged dead for one lease (default false).
+   */
+  afterOutage?: boolean;
 }
 
 /**
@@ -148,8 +153,9 @@ export class Runner {
         void this.close();
       },
       () => void this.takeOver(),
+      this.options.afterOutage === true,
     );
-    void this.takeOver();
+    if (this.options.afterOutage !== true) void this.takeOver();
     this.pollTimer = setInterval(() => this.wake(), this.options.pollMs ?? 2000);
     this.pollTimer.unref();
     // Grace periods recorded by an earlier runner, a client's cancel or kill, or this runner.
@@ -235,6 +241,7 @@ export class Runner {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.configWatch.close();
     this.closeouts.close();
+    this.starter.stop();
     await this.membership?.close();
     await this.unlisten?.();
     await this.pumping;

@@ -6,6 +6,7 @@ import { batched } from '../lib/batch.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError, toAgenticError } from '../lib/errors.js';
 import { readTextIfExists } from '../lib/fs.js';
+import { retryUntilDone } from '../lib/retry.js';
 import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { findExecutable } from '../lib/executable.js';
 import { agentCommand, resumableSession } from './agents.js';
@@ -39,6 +40,7 @@ interface Start {
 export class RunStarter {
   /** Agents spawned together have their pids recorded in one transaction. */
   private readonly recordStart = batched((items: Start[]) => this.recordStarts(items));
+  private stopped = false;
 
   constructor(
     private readonly ctx: AppContext,
@@ -46,6 +48,11 @@ export class RunStarter {
     private readonly node: string,
     private readonly hooks: RunStarterHooks,
   ) {}
+
+  /** Stops retrying store writes (the runner is closing; the next runner's hydrate takes over). */
+  stop(): void {
+    this.stopped = true;
+  }
 
   /** Prepares the workspace while the claim's fsync runs; starts the agent once it is durable. */
   async launch(claim: Claim, claimDurable: Promise<void>): Promise<void> {
@@ -122,13 +129,35 @@ export class RunStarter {
         },
         record.runs + 1,
       );
-      const started = await this.recordStart({
-        name,
-        runs: record.runs,
-        launched,
-        baseRef: prep.baseRef,
-        baseSha: prep.baseSha,
-      });
+      // The agent runs now: its pid must reach the record, or nothing watches or ends it. A store
+      // that does not answer (the fleet database down) is waited out, never given up on.
+      let started: StatusRecord | undefined;
+      const recorded = await retryUntilDone(
+        async () => {
+          started = await this.recordStart({
+            name,
+            runs: record.runs,
+            launched,
+            baseRef: prep.baseRef,
+            baseSha: prep.baseSha,
+          });
+        },
+        {
+          stopped: () => this.stopped,
+          onError: (err, retryInMs, attempt) =>
+            this.ctx.logger.warn(
+              {
+                workspace: name,
+                err: toAgenticError(err).message,
+                attempt,
+                retry_in_ms: retryInMs,
+              },
+              'could not record the agent start; retrying',
+            ),
+        },
+      );
+      // Closing meanwhile: the agent runs on detached and the next runner's hydrate judges it.
+      if (!recorded) return;
       if (!started) {
         this.hooks.terminate(launched.pid, name, 'stopped before it was recorded');
         return;
@@ -137,9 +166,23 @@ export class RunStarter {
     } catch (err) {
       const e = toAgenticError(err);
       this.ctx.logger.warn({ workspace: name, err: e.message }, 'dispatch could not start');
-      await this.hooks
-        .finish({ name, ref, end: { kind: 'not-started', question: e.message } })
-        .catch(() => undefined);
+      // Dropping this end would leave the record `running` with no agent until a restart.
+      await retryUntilDone(
+        () => this.hooks.finish({ name, ref, end: { kind: 'not-started', question: e.message } }),
+        {
+          stopped: () => this.stopped,
+          onError: (again, retryInMs, attempt) =>
+            this.ctx.logger.warn(
+              {
+                workspace: name,
+                err: toAgenticError(again).message,
+                attempt,
+                retry_in_ms: retryInMs,
+              },
+              'could not record that the dispatch did not start; retrying',
+            ),
+        },
+      );
     }
   }
 

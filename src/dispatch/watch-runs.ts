@@ -3,6 +3,7 @@ import { recordInTx, trackInTransaction } from '../lifecycle/index.js';
 import type { Reattach } from './hydrate-running.js';
 import { toAgenticError } from '../lib/errors.js';
 import { isProcessAlive } from '../lib/proc.js';
+import { retryUntilDone } from '../lib/retry.js';
 import { workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { readExitRecord, runEndFromExit } from './launch.js';
 import { enforceReapDeadlines, terminateGroup } from './reaper.js';
@@ -32,6 +33,7 @@ interface Watch {
 export class RunWatcher {
   private readonly watches = new Map<string, Watch>();
   private readonly ending = new Set<Watch>();
+  private stopped = false;
 
   constructor(
     private readonly ctx: AppContext,
@@ -95,6 +97,8 @@ export class RunWatcher {
 
   /** Stops watching every agent; they keep running detached for the next runner. */
   stopAll(): void {
+    // Run ends still being retried are left to the next runner, which finds their exit.json.
+    this.stopped = true;
     for (const w of this.watches.values()) w.stop();
     this.watches.clear();
   }
@@ -122,7 +126,13 @@ export class RunWatcher {
   }
 
   private async timeOut(w: Watch, name: string): Promise<void> {
-    await this.markKill(name, w, 'timeout');
+    // Stopped all the same when the store does not answer: the run then ends as a plain failure.
+    await this.markKill(name, w, 'timeout').catch((err: unknown) =>
+      this.ctx.logger.warn(
+        { workspace: name, err: toAgenticError(err).message },
+        'could not record the timeout; stopping the agent anyway',
+      ),
+    );
     this.terminate(w.pid, name, 'timeout');
   }
 
@@ -143,11 +153,24 @@ export class RunWatcher {
     try {
       const dir = workspaceDir(this.ctx.config.workspaceRoot, name);
       const end = runEndFromExit(dir);
-      await this.hooks.finish({ name, ref: { runs: w.runs, pid: w.pid }, end });
-    } catch (err) {
-      this.ctx.logger.error(
-        { workspace: name, err: toAgenticError(err).message },
-        'could not finish run',
+      // Never dropped: a store that does not answer (the fleet database down) leaves the record
+      // `running` otherwise. The agent's exit.json keeps the end meanwhile; each attempt re-reads
+      // the record and writes under this node's fencing, so a takeover meanwhile is not undone.
+      await retryUntilDone(
+        () => this.hooks.finish({ name, ref: { runs: w.runs, pid: w.pid }, end }),
+        {
+          stopped: () => this.stopped,
+          onError: (err, retryInMs, attempt) =>
+            this.ctx.logger.warn(
+              {
+                workspace: name,
+                err: toAgenticError(err).message,
+                attempt,
+                retry_in_ms: retryInMs,
+              },
+              'could not record the run end; retrying',
+            ),
+        },
       );
     } finally {
       this.watches.delete(name);

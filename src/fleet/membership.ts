@@ -65,7 +65,7 @@ export function leaseSettings(ctx: AppContext): { heartbeatMs: number; leaseMs: 
  * the previous one of the same node id), then kept alive by a heartbeat every
  * `fleet.heartbeat_seconds`. A heartbeat that finds the registration replaced or taken over
  * stops and reports the loss once through `onLost`; `onBeat` runs after every good heartbeat
- * (the runner looks for dead nodes then).
+ * (the runner looks for dead nodes then), except during one lease after heartbeats failed.
  */
 export class FleetMembership {
   private timer: NodeJS.Timeout | undefined;
@@ -123,25 +123,42 @@ export class FleetMembership {
     return this.entry.node_id;
   }
 
-  /** Starts the heartbeat. */
-  start(onLost: (why: string) => void, onBeat: () => void): void {
-    const { heartbeatMs } = leaseSettings(this.ctx);
+  /** Starts the heartbeat; `afterOutage` (the store was unreachable until now) holds takeovers back for one lease. */
+  start(onLost: (why: string) => void, onBeat: () => void, afterOutage = false): void {
+    const { heartbeatMs, leaseMs } = leaseSettings(this.ctx);
+    /** Set while heartbeats fail (the database does not answer); then the time they came back. */
+    let outage = false;
+    // A node that waited for the database at start is back from an outage too.
+    let quietUntil = afterOutage ? this.ctx.clock.now().getTime() + leaseMs : 0;
     this.timer = setInterval(() => {
       if (this.beating) return;
       this.beating = this.beat()
         .then((lost) => {
-          if (lost === undefined) onBeat();
-          else {
+          if (lost !== undefined) {
             this.stop();
             onLost(lost);
+            return;
           }
+          const now = this.ctx.clock.now().getTime();
+          if (outage) {
+            // Every node's heartbeat stopped with the database: the others look expired only
+            // because they have not beaten again yet. Judge no one for one lease.
+            outage = false;
+            quietUntil = now + leaseMs;
+            this.ctx.logger.info(
+              { quiet_ms: leaseMs },
+              'node heartbeat renewed after an outage; no takeover until the others had a lease to renew theirs',
+            );
+          }
+          if (now >= quietUntil) onBeat();
         })
-        .catch((err: unknown) =>
+        .catch((err: unknown) => {
+          outage = true;
           this.ctx.logger.warn(
             { err: err instanceof Error ? err.message : String(err) },
             'node heartbeat failed; retrying',
-          ),
-        )
+          );
+        })
         .finally(() => (this.beating = undefined));
     }, heartbeatMs);
     this.timer.unref();

@@ -1,4 +1,4 @@
-export { checkSqliteIntegrity, openStateStore } from './open.js';
+export { checkSqliteIntegrity, fleetStoreUnreachable, openStateStore } from './open.js';
 export type { OpenedStore, OpenStoreOptions } from './open.js';
 export { compareQueueCursors, GROUPS } from './types.js';
 export type {

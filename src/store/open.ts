@@ -31,8 +31,10 @@ export interface OpenedStore {
 }
 
 /**
- * Opens the state store. Never throws for an unusable store: it returns the file engine
- * (degraded mode, src/store/files/) with a reason (docs/ARCHITECTURE.md). A database file that is not SQLite, or that a query found
+ * Opens the state store. The embedded SQLite store never throws for being unusable: it returns
+ * the file engine (degraded mode, src/store/files/) with a reason (docs/ARCHITECTURE.md). The
+ * fleet store (PostgreSQL) has no such fallback: an unreachable server throws STORE_UNAVAILABLE
+ * naming the redacted URL and the reason. A database file that is not SQLite, or that a query found
  * damaged (it left a `.damaged` marker), is moved to `<CoreRoot>/quarantine/` with its `-wal`
  * and `-shm`, and a fresh one is created (the caller rebuilds it from disk). A
  * schema newer than this build is the one fatal case: STORE_SCHEMA_TOO_NEW.
@@ -56,12 +58,10 @@ export async function openStateStore(options: OpenStoreOptions): Promise<OpenedS
         quarantined: undefined,
       };
     } catch (err) {
-      if (err instanceof AgenticError && err.code === 'STORE_SCHEMA_TOO_NEW') throw err;
-      return degraded(
-        options,
-        redactUrl(options.storeUrl),
-        `cannot reach PostgreSQL: ${(err as Error).message}`,
-      );
+      if (err instanceof AgenticError) throw err;
+      // No file-engine fallback here: the records are shared, and a node working from its own
+      // JSON files would claim work another node owns and, once back, write over it.
+      throw fleetStoreUnreachable(options.storeUrl, err);
     }
   }
 
@@ -109,6 +109,25 @@ export async function openStateStore(options: OpenStoreOptions): Promise<OpenedS
       return degraded(options, path, `cannot recreate ${path}: ${(again as Error).message}`);
     }
   }
+}
+
+/** STORE_UNAVAILABLE for a fleet database that did not answer, naming it (redacted) and why. */
+export function fleetStoreUnreachable(url: string, err: unknown): AgenticError {
+  const why = reasonOf(err);
+  return new AgenticError(
+    'STORE_UNAVAILABLE',
+    `cannot reach the fleet database at ${redactUrl(url)}: ${why}; check that PostgreSQL is up and CORE_AGENT_STORE_URL is right`,
+    { cause: err },
+  );
+}
+
+/** A driver error in words: an AggregateError (every address refused) has an empty message. */
+function reasonOf(err: unknown): string {
+  if (err instanceof AggregateError && err.message === '' && err.errors.length > 0)
+    return reasonOf(err.errors[0]);
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  return err.message || (typeof code === 'string' ? code : err.name);
 }
 
 function readTextOr(path: string, fallback: string): string {

@@ -60,6 +60,8 @@ export interface Daemon {
 export async function startDaemon(
   root: TempRoot,
   extraEnv: Record<string, string> = {},
+  /** The log text that counts as started (default: the runner's start). */
+  ready = 'runner started',
 ): Promise<Daemon> {
   let stderr = '';
   let stdout = '';
@@ -72,7 +74,7 @@ export async function startDaemon(
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   await waitUntil(
     'daemon to start',
-    () => stderr.includes('runner started') || proc.exitCode !== null,
+    () => stderr.includes(ready) || proc.exitCode !== null,
     20_000,
   );
   if (proc.exitCode !== null) throw new Error(`daemon exited: ${stderr}`);

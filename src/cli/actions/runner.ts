@@ -3,6 +3,7 @@ import { setFrozen } from '../../dispatch/frozen.js';
 import { finishKilledWithoutRunner } from '../../dispatch/kill-alone.js';
 import { leaseHeld, readLease } from '../../dispatch/runner-lease.js';
 import { Runner } from '../../dispatch/runner.js';
+import { waitForStore } from '../../dispatch/store-wait.js';
 import { clearPauses, pausedPoolsFromFile } from '../../dispatch/runtime-state.js';
 import { killAll } from '../../dispatch/control.js';
 import { wakeRunner } from '../../dispatch/wake.js';
@@ -31,7 +32,10 @@ export async function daemon(opts: McpHttpFlags, cmd: Command): Promise<void> {
       if (hangup.runner) hangup.runner.reloadConfig();
       else hangup.early = true;
     });
-    const runner = await Runner.start(ctx);
+    // Fleet mode has no degraded fallback: until PostgreSQL answers, the daemon waits and says so.
+    const opened = await waitForStore(ctx, stopSignal);
+    if (opened === undefined) return;
+    const runner = await Runner.start(ctx, { afterOutage: opened.waited });
     hangup.runner = runner;
     if (hangup.early) runner?.reloadConfig();
     if (!runner) {
