@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
@@ -11,6 +12,7 @@ import {
 import { trackWorkspace } from '../../src/lifecycle/index.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { loadMigrations } from '../../src/store/migrations.js';
+import { CLI, json, runCli } from '../helpers/cli.js';
 import { ManualClock, tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import { freshPostgresDatabase } from '../helpers/engines.js';
 import { sampleRecord } from '../helpers/records.js';
@@ -196,6 +198,39 @@ describe.skipIf(!inject('postgresUrl'))('a hub on the fleet PostgreSQL database'
       ['node-a', 'live'],
     ]);
   });
+
+  it('agentic hub on the fleet database serves the Fleet view (the verb hands in the fleet reader)', async () => {
+    await join(node('node-a'));
+    const root = tempRoot('agentic-hubfleet-cli-');
+    roots.push(root);
+    const admin = json<{ token: string }>(
+      await runCli(['hub', 'token', 'create', '--admin', '--db', url, '--json'], root.env),
+    ).token;
+    const child = spawn(process.execPath, [CLI, 'hub', '--db', url, '--port', '0'], {
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...root.env },
+    });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    try {
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const base = await new Promise<string>((resolve, reject) => {
+        child.stderr.on('data', () => {
+          const found = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
+          if (found) resolve(found);
+        });
+        void exited.then(() => reject(new Error(`hub exited before listening:\n${stderr}`)));
+      });
+      const res = await call(base, 'GET', '/v1/dashboard/fleet', { token: admin });
+      expect(res.status).toBe(200);
+      const view = res.body as DashboardFleet;
+      expect(view.fleet && view.nodes.map((n) => [n.node_id, n.lease])).toEqual([
+        ['node-a', 'live'],
+      ]);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
 
   it('never migrates the fleet tables: a store behind this build is reported, not upgraded', async () => {
     await join(node('node-a'));
