@@ -9,5 +9,5 @@ export {
 export type { LeaseState, NodeEntry } from './membership.js';
 export { nodeLostQuestion, takeOverLostNodes } from './takeover.js';
 export type { TakeoverReport } from './takeover.js';
-export { fleetView } from './view.js';
+export { fleetState, fleetView } from './view.js';
 export type { FleetView, NodeView } from './view.js';

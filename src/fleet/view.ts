@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { GROUPS } from '../store/index.js';
+import { GROUPS, type StateStore } from '../store/index.js';
 import { registryRecord } from '../workspace/record-schema.js';
 import { leaseState, readNodes, type LeaseState, type NodeEntry } from './membership.js';
 
@@ -24,8 +24,18 @@ export interface FleetView {
 
 /** Reads the node registry with each node's lease state and running count. */
 export async function fleetView(ctx: AppContext): Promise<FleetView> {
-  const store = await ctx.store();
-  const now = ctx.clock.now();
+  const { engine, nodes, queued } = await fleetState(await ctx.store(), ctx.clock.now());
+  return { engine, self: ctx.config.nodeId, nodes, queued };
+}
+
+/**
+ * The fleet in `store` as judged at `now`, for a reader that is not itself a node (the hub's
+ * dashboard): everything {@link fleetView} shows but `self`.
+ */
+export async function fleetState(
+  store: Pick<StateStore, 'engine' | 'entries' | 'get' | 'count'>,
+  now: Date,
+): Promise<Omit<FleetView, 'self'>> {
   const running = new Map<string, number>();
   for (const [name] of await store.entries(GROUPS.running)) {
     const node = registryRecord(await store.get(GROUPS.registry, name))?.node ?? '';
@@ -42,10 +52,5 @@ export async function fleetView(ctx: AppContext): Promise<FleetView> {
       running: running.get(n.node_id) ?? 0,
     }))
     .sort((a, b) => a.node_id.localeCompare(b.node_id));
-  return {
-    engine: store.engine,
-    self: ctx.config.nodeId,
-    nodes,
-    queued: await store.count(GROUPS.queue),
-  };
+  return { engine: store.engine, nodes, queued: await store.count(GROUPS.queue) };
 }

@@ -11,10 +11,12 @@ import {
   authorizeAgent,
   dashboardScope,
   requireAdmin,
+  requireFleetReader,
   type Principal,
 } from './auth.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
 import { dashboardData } from './dashboard.js';
+import { dashboardFleet, type FleetReader } from './fleet.js';
 import { toErrorResponse } from './http-errors.js';
 import { DEFAULT_ONLINE_WINDOW_MS, presenceOf } from './presence.js';
 import type { HubStorage } from './storage/index.js';
@@ -25,7 +27,7 @@ import {
   syncBodySchema,
 } from '../protocol/sync-wire.js';
 import { parseInput } from '../lib/parse-input.js';
-import { dashboardQuerySchema, noteBodySchema, toIngestRecord } from './wire.js';
+import { dashboardQuerySchema, noteBodySchema, parseJson, toIngestRecord } from './wire.js';
 
 /** Default request body limit: 10 MiB (a 500-record push is typically well under 1 MiB). */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -55,14 +57,16 @@ export interface HubAppOptions {
   onlineWindowMs?: number;
   /** How long an Idempotency-Key replays its first response. Default 7 days. */
   idempotencyRetentionMs?: number;
+  /** Reads the fleet for the dashboard's Fleet view (src/fleet `fleetState`). Default: none, the view says so. */
+  fleetReader?: FleetReader;
 }
 
 type Env = { Variables: { principal: Principal | undefined } };
 
 /**
  * Builds the hub's HTTP application (README: Hub): `POST /v1/agent/sync`, `GET|POST
- * /v1/agent/context`, `GET /v1/agent/status`, `GET /v1/dashboard`, `GET /healthz` and the
- * dashboard page at `/`. Errors are mapped by {@link toErrorResponse}.
+ * /v1/agent/context`, `GET /v1/agent/status`, `GET /v1/dashboard`, `GET /v1/dashboard/fleet`,
+ * `GET /healthz` and the dashboard page at `/`. Errors are mapped by {@link toErrorResponse}.
  */
 export function createHubApp(options: HubAppOptions): Hono<Env> {
   const { storage } = options;
@@ -258,6 +262,11 @@ export function createHubApp(options: HubAppOptions): Hono<Env> {
     return c.json(data);
   });
 
+  app.get('/v1/dashboard/fleet', async (c) => {
+    requireFleetReader(principalOf(c));
+    return c.json(await dashboardFleet(storage, options.fleetReader, clock.now()));
+  });
+
   async function prune(now: Date): Promise<void> {
     if (now.getTime() - lastPrune < PRUNE_EVERY_MS) return;
     lastPrune = now.getTime();
@@ -282,12 +291,4 @@ function principalOf(c: Context<Env>): Principal {
   if (principal === undefined)
     throw new AgenticError('INTERNAL', 'route reached without authentication');
   return principal;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new AgenticError('INPUT_INVALID', 'body: expected a JSON document', { field: 'body' });
-  }
 }

@@ -54,3 +54,14 @@ export function dashboardScope(
   if (asked !== undefined) authorizeAgent(principal, asked);
   return principal.agentId ?? undefined;
 }
+
+/**
+ * Checks that the principal may read the fleet's nodes (admin and viewer tokens): the node
+ * registry belongs to no one agent, so an agent token gets FORBIDDEN (403).
+ */
+export function requireFleetReader(principal: Principal): void {
+  if (principal.role === 'agent')
+    throw forbidden(
+      'the Fleet view needs an admin or viewer token (agentic hub token create --viewer)',
+    );
+}

@@ -9,6 +9,8 @@ export type { Principal } from './auth.js';
 export { dashboardData } from './dashboard.js';
 export type { DashboardData, DashboardDispatch, DashboardNode } from './dashboard.js';
 export { DASHBOARD_REFRESH_MS } from './dashboard-page.js';
+export { dashboardFleet } from './fleet.js';
+export type { DashboardFleet, DashboardFleetNode, FleetReader, FleetReadingNode } from './fleet.js';
 export { toErrorResponse } from './http-errors.js';
 export type { ErrorBody } from './http-errors.js';
 export { isPostgresUrl, openHubStorage } from './storage/index.js';
@@ -21,6 +23,7 @@ export type {
   StoredContextItem,
   ContextPage,
   DispatchItem,
+  FleetSource,
   HubEngine,
   HubStorage,
   IngestResponse,

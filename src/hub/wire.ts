@@ -62,3 +62,12 @@ function column(value: string | null | undefined): string | null {
   if (value === undefined || value === null) return null;
   return value.replaceAll('\u0000', '').slice(0, 512);
 }
+
+/** Parses a request body as JSON; throws INPUT_INVALID (400) when it is not. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new AgenticError('INPUT_INVALID', 'body: expected a JSON document', { field: 'body' });
+  }
+}

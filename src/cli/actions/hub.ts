@@ -38,6 +38,8 @@ async function serveHub(ctx: AppContext, opts: ServeOptions, json: boolean): Pro
       `host ${opts.host} is reachable from other machines; add --allow-remote to confirm (every request still needs a token; put TLS in front)`,
     );
   const { openHubStorage, startHubServer } = await import('../../hub/index.js');
+  // The dashboard's Fleet view shows what `fleet nodes` computes (the hub sits below src/fleet/).
+  const { fleetState } = await import('../../fleet/index.js');
   const db = hubDb(ctx, opts.db);
   const logger = ctx.logger.child({ component: 'hub' });
   const storage = await openHubStorage(db, { logger, now: () => ctx.clock.now() });
@@ -46,6 +48,7 @@ async function serveHub(ctx: AppContext, opts: ServeOptions, json: boolean): Pro
       storage,
       clock: ctx.clock,
       logger,
+      fleetReader: fleetState,
       port: opts.port,
       host: opts.host,
       shutdownTimeoutMs: opts.shutdownTimeout * 1000,

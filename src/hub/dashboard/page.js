@@ -6,6 +6,7 @@
 
 /** @typedef {import('../dashboard.js').DashboardData} DashboardData */
 /** @typedef {import('../dashboard.js').DashboardDispatch} DashboardDispatch */
+/** @typedef {import('../fleet.js').DashboardFleet} DashboardFleet */
 
 (function () {
   'use strict';
@@ -298,6 +299,74 @@
     $('shown').textContent = String(shown);
   }
 
+  /**
+   * Shows the fleet's runners, or why there are none to show: an agent token may not read
+   * them (403), and a hub whose database is not the fleet's store says so.
+   * @param {DashboardFleet | null} fleet null when this token may not read the fleet
+   */
+  function renderFleet(fleet) {
+    var section = $('fleet');
+    var note = $('fleet-note');
+    var table = $('fleet-nodes');
+    section.hidden = fleet === null;
+    document.body.dataset['fleet'] = fleet === null ? 'hidden' : fleet.fleet ? 'shown' : 'none';
+    if (fleet === null) return;
+    var body = tbody('fleet-nodes');
+    body.textContent = '';
+    if (!fleet.fleet) {
+      table.hidden = true;
+      note.hidden = false;
+      note.textContent = 'No fleet view: ' + fleet.reason + '.';
+      $('fleet-queued').textContent = '-';
+      return;
+    }
+    fleet.nodes.forEach(function (n) {
+      var tr = document.createElement('tr');
+      tr.dataset['node'] = n.node_id;
+      tr.dataset['lease'] = n.lease;
+      cell(tr, n.node_id);
+      var lease = cell(tr, '');
+      badge(lease, n.lease);
+      if (n.taken_over_by) lease.title = 'taken over by ' + n.taken_over_by + ' at ' + n.lost_at;
+      cell(tr, n.heartbeat_age_s + 's ago', 'num', n.heartbeat_at);
+      cell(tr, n.running, 'num');
+      cell(tr, n.hostname);
+      cell(tr, n.pid, 'num');
+      cell(tr, n.version);
+      cell(tr, ago(n.started_at), '', n.started_at);
+      body.appendChild(tr);
+    });
+    table.hidden = fleet.nodes.length === 0;
+    note.hidden = fleet.nodes.length > 0;
+    note.textContent = 'No node has registered in the fleet store yet.';
+    $('fleet-queued').textContent = String(fleet.queued);
+  }
+
+  /**
+   * Fetches the Fleet view; an agent token gets 403 and the section stays hidden. A failure is
+   * shown in the section and does not hold up the rest of the page.
+   * @returns {Promise<void>}
+   */
+  function refreshFleet() {
+    return fetch('/v1/dashboard/fleet', {
+      headers: { Authorization: 'Bearer ' + token() },
+      cache: 'no-store',
+    })
+      .then(function (res) {
+        if (res.status === 403 || res.status === 401) return renderFleet(null);
+        return res.json().then(function (body) {
+          if (!res.ok)
+            throw new Error((body && body.error && body.error.message) || 'HTTP ' + res.status);
+          renderFleet(/** @type {DashboardFleet} */ (body));
+        });
+      })
+      .catch(function (err) {
+        $('fleet').hidden = false;
+        $('fleet-note').hidden = false;
+        $('fleet-note').textContent = 'Fleet view failed: ' + err.message;
+      });
+  }
+
   /** @returns {string} the filters as the query of `GET /v1/dashboard` */
   function query() {
     var q = new URLSearchParams();
@@ -340,6 +409,12 @@
         $('logout').hidden = false;
         $('error').textContent = '';
         render(data);
+        return refreshFleet().then(function () {
+          return true;
+        });
+      })
+      .then(function (shown) {
+        if (!shown) return;
         document.body.dataset['state'] = 'ready';
         document.body.dataset['refreshes'] = String(
           Number(document.body.dataset['refreshes'] || '0') + 1,

@@ -6,6 +6,7 @@ export type {
   DashboardDispatchRow,
   DashboardFilter,
   DispatchItem,
+  FleetSource,
   HubEngine,
   HubStorage,
   IngestBatch,

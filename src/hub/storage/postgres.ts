@@ -3,6 +3,7 @@ import type { Logger } from '../../lib/logger.js';
 import { redactUrl } from '../../lib/text.js';
 import { openMigratedPool } from '../../store/postgres/pool.js';
 import { inTransaction } from '../../store/postgres/transaction.js';
+import { PostgresFleetSource } from './fleet-postgres.js';
 import { ingestPostgres, postgresParam } from './ingest-postgres.js';
 import type { SqlValue } from './queries.js';
 import { SqlHubStorage, type HubDb } from './sql-storage.js';
@@ -14,7 +15,7 @@ const MIGRATE_LOCK = 0x68756230;
 /**
  * Opens the hub's PostgreSQL database at `url`: a small pool, migrations from
  * `migrations/hub-postgres/` under an advisory lock. Hub tables are prefixed `hub_`, so the
- * database may be shared with a state store. Throws STORE_SCHEMA_TOO_NEW for a newer schema;
+ * database may be the fleet's state store: the dashboard then shows the fleet's nodes. Throws STORE_SCHEMA_TOO_NEW for a newer schema;
  * connection errors propagate.
  */
 export async function openPostgresHubStorage(
@@ -28,6 +29,7 @@ export async function openPostgresHubStorage(
     lockKey: MIGRATE_LOCK,
     now: options.now,
   });
+  const fleet = new PostgresFleetSource(pool, url, options.logger);
   return new SqlHubStorage({
     engine: 'postgres',
     location: redactUrl(url),
@@ -36,7 +38,11 @@ export async function openPostgresHubStorage(
     param: postgresParam,
     arrays: true,
     ingest: (batch) => ingestPostgres(pool, batch),
-    close: () => pool.end(),
+    fleetSource: () => fleet.source(),
+    close: async () => {
+      await fleet.close();
+      await pool.end();
+    },
   });
 }
 

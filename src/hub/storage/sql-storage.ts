@@ -27,6 +27,7 @@ import type {
   ContextPage,
   DashboardDispatchRow,
   DashboardFilter,
+  FleetSource,
   HubEngine,
   HubStorage,
   IngestBatch,
@@ -63,6 +64,8 @@ export interface HubEngineAdapter {
   readonly arrays: boolean;
   /** Applies one push in one transaction (each engine batches it its own way). */
   ingest(batch: IngestBatch): Promise<IngestOutcome>;
+  /** See {@link HubStorage.fleetSource}. */
+  fleetSource(): Promise<FleetSource>;
   close(): Promise<void>;
 }
 
@@ -200,6 +203,11 @@ export class SqlHubStorage implements HubStorage {
 
   async versionCount(): Promise<number> {
     return (await this.db().get<{ n: number }>(this.sql.versionCount))?.n ?? 0;
+  }
+
+  async fleetSource(): Promise<FleetSource> {
+    this.db();
+    return this.adapter.fleetSource();
   }
 
   async ping(): Promise<void> {

@@ -33,6 +33,12 @@ export function openSqliteHubStorage(
       param: sqliteParam,
       arrays: false,
       ingest: (batch) => conn.exclusive(() => ingest.immediate(batch)),
+      // Nodes share a fleet through PostgreSQL only; a SQLite hub never sees their registry.
+      fleetSource: () =>
+        Promise.resolve({
+          reason:
+            "the hub database is SQLite; the Fleet view needs the hub on the fleet's PostgreSQL database (hub --db set to the nodes' CORE_AGENT_STORE_URL)",
+        }),
       close: () =>
         conn.exclusive(() => {
           db.close();

@@ -1,4 +1,5 @@
 import type { DispatchItem, NoteItem } from '../../protocol/sync-wire.js';
+import type { StateStore } from '../../store/index.js';
 
 export type { DispatchItem, NoteItem } from '../../protocol/sync-wire.js';
 
@@ -97,6 +98,14 @@ export interface DashboardFilter {
 }
 
 /**
+ * Where the dashboard's Fleet view reads from: the fleet's state store (the reads the view needs
+ * only), or the reason there is none, said to an operator.
+ */
+export type FleetSource =
+  | { store: Pick<StateStore, 'engine' | 'entries' | 'get' | 'count'>; reason?: undefined }
+  | { store?: undefined; reason: string };
+
+/**
  * The hub's own database (separate from any dispatcher's state store). SQLite and PostgreSQL
  * implement the same behaviour; every timestamp is passed in from the hub's clock.
  */
@@ -151,6 +160,8 @@ export interface HubStorage {
   pruneIdempotency(before: string): Promise<number>;
   /** Total stored dispatch versions (for operators and benchmarks: duplicates would show here). */
   versionCount(): Promise<number>;
+  /** The fleet's state store when it shares the hub's database, else why there is none to show. */
+  fleetSource(): Promise<FleetSource>;
   /** Resolves when the database answers a trivial query; throws otherwise. */
   ping(): Promise<void>;
   /** Releases the database; safe to call more than once. */
