@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { cancelWorkspace } from '../../src/dispatch/control.js';
 import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import type { FleetView } from '../../src/fleet/index.js';
 import { json, runCli } from '../helpers/cli.js';
@@ -47,7 +48,6 @@ describe.skipIf(!inject('postgresUrl'))('commands given on another node reach th
     out = outbox();
     gate = join(out.dir, 'gate');
     repo = bareRepo(dir);
-    nodes = ['a', 'b'].map((id) => makeNode(id, storeUrl, YAML));
   });
   afterEach(async () => {
     writeFileSync(gate, '');
@@ -68,7 +68,8 @@ describe.skipIf(!inject('postgresUrl'))('commands given on another node reach th
    * Starts node a alone, has its agents run `count` tasks (each says hello in its log, then
    * waits for the gate; a SIGTERM is noted in `terminated`), then starts node b.
    */
-  async function runOnA(count: number): Promise<string[]> {
+  async function runOnA(count: number, yaml = YAML): Promise<string[]> {
+    nodes = ['a', 'b'].map((id) => makeNode(id, storeUrl, yaml));
     const [a, b] = nodes as [TestNode, TestNode];
     await a.start();
     const task = [
@@ -131,6 +132,39 @@ describe.skipIf(!inject('postgresUrl'))('commands given on another node reach th
     expect(a.daemon!.stderr()).toContain('terminating an agent as its shared record asks');
     expect(b.daemon!.stderr()).not.toContain('terminating an agent');
     expect(groupAlive(decoy.pid!)).toBe(true);
+    expect(out.lines('ends')).toEqual([]);
+  }, 150_000);
+
+  it('a cancel given while the owner is down is carried out once it is back and re-attaches', async () => {
+    // A long lease: node b must not take a's work over while a is down.
+    const yaml =
+      'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 120\n';
+    const [name] = (await runOnA(1, yaml)) as [string];
+    const [a, b] = nodes as [TestNode, TestNode];
+    await a.daemon!.stop('SIGKILL');
+    const ctx = b.context();
+    try {
+      expect((await cancelWorkspace(ctx, name)).kill_reason).toBe('cancel');
+    } finally {
+      await ctx.close();
+    }
+    const back = await a.start();
+    await waitUntil('node a to re-attach its agent', () =>
+      back.stderr().includes('"reattached":1'),
+    );
+    await waitUntil(
+      "node a's agent to get SIGTERM",
+      () => out.lines('terminated').includes(flat(name)),
+      30_000,
+    );
+    await waitUntil(
+      'the record to end cancelled on node a',
+      async () => {
+        const r = (await registry(storeUrl)).get(name);
+        return r?.status === 'cancelled' && r.node === 'a';
+      },
+      30_000,
+    );
     expect(out.lines('ends')).toEqual([]);
   }, 150_000);
 
