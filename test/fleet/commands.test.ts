@@ -6,7 +6,10 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { cancelWorkspace } from '../../src/dispatch/control.js';
 import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import type { FleetView } from '../../src/fleet/index.js';
-import { json, runCli } from '../helpers/cli.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CLI, json, runCli } from '../helpers/cli.js';
+import { serverEnv } from '../mcp/fixture.js';
 import { freshPostgresDatabase } from '../helpers/engines.js';
 import { GIT_ENV, waitForGate, waitUntil } from '../helpers/dispatch.js';
 import {
@@ -193,7 +196,7 @@ describe.skipIf(!inject('postgresUrl'))('commands given on another node reach th
     expect(out.lines('ends')).toEqual([]);
   }, 150_000);
 
-  it("logs on node b of node a's workspace print a's log; status on b names node a", async () => {
+  it("logs on node b of node a's workspace (CLI and MCP) print a's log; status on b names node a", async () => {
     const [name] = (await runOnA(1)) as [string];
     const b = nodes[1]!;
     const res = await cli(b, ['logs', name, '--json']);
@@ -206,6 +209,30 @@ describe.skipIf(!inject('postgresUrl'))('commands given on another node reach th
     expect(raw.code, raw.stderr).toBe(0);
     expect(raw.stdout).toContain(`hello from node a: ${flat(name)}`);
     expect(raw.stderr).toContain('log of node a');
+
+    // The MCP logs tool of a server on node b asks node a the same way.
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, 'mcp'],
+      env: { ...serverEnv(b.root), ...b.env },
+      cwd: b.root.coreRoot,
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'agentic-test', version: '0.0.0' });
+    await client.connect(transport);
+    try {
+      const result = await client.callTool({
+        name: 'agentic_logs',
+        arguments: { workspace: name, tail: 10 },
+      });
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({ workspace: name, node: 'a' });
+      expect((result.structuredContent as { text: string }).text).toContain(
+        `hello from node a: ${flat(name)}`,
+      );
+    } finally {
+      await client.close();
+    }
 
     const status = json<{ workspaces: Array<{ name: string; node: string | null }> }>(
       await cli(b, ['status', '--json']),
