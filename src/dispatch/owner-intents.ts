@@ -13,6 +13,9 @@ import { terminationRecorded } from './reaper.js';
 /** Requests older than this are dropped unanswered: their requester gave up long ago. */
 const STALE_MS = 60_000;
 
+/** Least time between two passes over the intents, in ms. */
+const MIN_PASS_GAP_MS = 250;
+
 /** What the owner side needs from the runner. */
 export interface OwnerIntentsHooks {
   /** The agents this runner watches: workspace and process group. */
@@ -35,6 +38,8 @@ export class OwnerIntents {
   private closed = false;
   /** `<workspace>#<pgid>` of the agents this runner already sent SIGTERM for a recorded intent. */
   private readonly acted = new Set<string>();
+  /** When the last pass started (ms since the epoch). */
+  private lastPass = 0;
 
   constructor(
     private readonly ctx: AppContext,
@@ -68,6 +73,12 @@ export class OwnerIntents {
     try {
       const store = await this.ctx.store();
       if (!isFleet(store)) return;
+      // A busy fleet wakes every node at each commit: a pass reads each watched record, so
+      // passes are spaced out (a cancel waits at most this much longer).
+      const wait = this.lastPass + MIN_PASS_GAP_MS - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      this.lastPass = Date.now();
+      if (this.closed) return;
       await this.actOnKills();
       await this.answerLogRequests(store);
     } catch (err) {
