@@ -94,7 +94,7 @@ export async function cancelWorkspace(ctx: AppContext, name: string): Promise<St
   });
   if (result.running !== undefined) await terminateAgent(ctx, result.running, name, 'cancel');
   else if (result.record?.status === 'cancelled') await commitWorkspace(ctx, name);
-  await wakeRunner(ctx.config.coreRoot);
+  await wakeOwners(ctx);
   if (!result.record) throw new AgenticError('INTERNAL', 'cancel produced no record');
   return result.record;
 }
@@ -133,7 +133,7 @@ export async function killAll(ctx: AppContext): Promise<{ killed: string[]; canc
         await terminateAgent(ctx, outcome.running, name, 'operator');
     }
   }
-  await wakeRunner(ctx.config.coreRoot);
+  await wakeOwners(ctx);
   return { killed, cancelled };
 }
 
@@ -159,6 +159,21 @@ async function terminateAgent(
     reason,
     logger: ctx.logger,
   });
+}
+
+/**
+ * Wakes this node's runner and, in a fleet, every node's: the owner of a running record that
+ * now carries a kill reason terminates its agent (its poll does too, should the wake-up be lost).
+ */
+async function wakeOwners(ctx: AppContext): Promise<void> {
+  await wakeRunner(ctx.config.coreRoot);
+  await (
+    await ctx.store()
+  )
+    .notifyWake?.()
+    .catch((err: unknown) =>
+      ctx.logger.warn({ err: (err as Error).message }, 'fleet wake-up not sent'),
+    );
 }
 
 /** Reads a record; throws WORKSPACE_NOT_FOUND naming the workspace when there is none. */

@@ -1,4 +1,5 @@
 import type { AppContext } from '../context.js';
+import { isFleet } from '../fleet/index.js';
 import { readRecord } from '../lifecycle/index.js';
 import { workspaceDir } from '../workspace/index.js';
 import { finishRuns } from './finish.js';
@@ -21,8 +22,11 @@ export async function finishKilledWithoutRunner(
   names: readonly string[],
 ): Promise<string[]> {
   const targets: Array<{ name: string; pid: number; runs: number }> = [];
+  const fleet = isFleet(await ctx.store());
   for (const name of names) {
     const record = await readRecord(ctx, name);
+    // In a fleet another node's agents are its own to finish: their pids mean nothing here.
+    if (fleet && record?.node !== ctx.config.nodeId) continue;
     if (record?.status === 'running' && record.pid !== undefined)
       targets.push({ name, pid: record.pid, runs: record.runs });
   }

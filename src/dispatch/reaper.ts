@@ -1,4 +1,4 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { cgroupMembers, removeEndedCgroups, signalCgroup } from '../lib/cgroup.js';
@@ -32,6 +32,11 @@ type ReapEntry = z.infer<typeof reapEntrySchema>;
 /** `<CoreRoot>/runtime/reap/`: one `<pgid>.json` per process group awaiting its SIGKILL deadline. */
 export function reapDir(coreRoot: string): string {
   return join(coreRoot, 'runtime', 'reap');
+}
+
+/** True when a SIGTERM to `pgid` was recorded here and its group has not been forgotten yet. */
+export function terminationRecorded(coreRoot: string, pgid: number): boolean {
+  return existsSync(join(reapDir(coreRoot), `${pgid}.json`));
 }
 
 /** What {@link terminateGroup} needs to know. */

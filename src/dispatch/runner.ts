@@ -7,6 +7,7 @@ import { Closeouts } from './closeouts.js';
 import { RunnerLease } from './runner-lease.js';
 import { RunStarter } from './start-run.js';
 import { RunWatcher } from './watch-runs.js';
+import { OwnerIntents } from './owner-intents.js';
 import { listenForWakeups } from './wake.js';
 import { PauseLog } from './pause-log.js';
 import { ConfigWatch } from './config-watch.js';
@@ -64,6 +65,8 @@ export class Runner {
   private readonly configWatch: ConfigWatch;
   /** Logs pools pausing and resuming. */
   private readonly pauses: PauseLog;
+  /** Fleet mode: acts on cancels and kills given on other nodes, answers their log requests. */
+  private readonly intents: OwnerIntents;
 
   private constructor(
     private readonly ctx: AppContext,
@@ -86,6 +89,10 @@ export class Runner {
     this.starter = new RunStarter(ctx, this.node, {
       finish,
       watch: (name, record, exited) => this.watcher.watch(name, record, exited),
+      terminate: (pgid, name, reason) => this.watcher.terminate(pgid, name, reason),
+    });
+    this.intents = new OwnerIntents(ctx, this.node, {
+      watched: () => this.watcher.watched(),
       terminate: (pgid, name, reason) => this.watcher.terminate(pgid, name, reason),
     });
   }
@@ -172,6 +179,7 @@ export class Runner {
   /** Asks the runner to look for claimable work now (coalesced). */
   wake(): void {
     if (this.closed) return;
+    this.intents.wake();
     if (this.pumping) {
       this.again = true;
       return;
@@ -242,6 +250,7 @@ export class Runner {
     this.configWatch.close();
     this.closeouts.close();
     this.starter.stop();
+    await this.intents.close();
     await this.membership?.close();
     await this.unlisten?.();
     await this.pumping;

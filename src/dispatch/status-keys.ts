@@ -10,6 +10,7 @@ export const ROW_KEYS = [
   'name',
   ...RUN_KEYS,
   'pid',
+  'node',
   'question',
   'started_at',
   'updated_at',

@@ -26,6 +26,7 @@ function workspaceView(name: string, r: StatusRecord): WorkspaceView {
     branch: r.branch,
     runs: r.runs,
     pid: r.pid ?? null,
+    node: r.node ?? null,
     question: r.question ?? null,
     started_at: r.started_at ?? null,
     updated_at: r.updated_at,

@@ -16,6 +16,10 @@ const workspaceFields = {
   branch: z.string(),
   runs: z.number().int(),
   pid: z.number().int().nullable(),
+  node: z
+    .string()
+    .nullable()
+    .describe('The node that runs or last ran it; its pid and log are on that machine'),
   question: z.string().nullable(),
   started_at: z.string().nullable(),
   updated_at: z.string(),

@@ -52,6 +52,11 @@ export class RunWatcher {
     return this.watches.has(name);
   }
 
+  /** The watched agents: workspace and process group. */
+  watched(): Array<{ name: string; pid: number }> {
+    return [...this.watches.values()].map((w) => ({ name: w.name, pid: w.pid }));
+  }
+
   /** Watches an agent this runner started: its exit event, plus the timeout. */
   watch(name: string, record: StatusRecord, exited: Promise<number | null>): void {
     const w = this.newWatch(name, record);

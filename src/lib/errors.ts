@@ -23,6 +23,8 @@ const KINDS = {
   HUB_UNAVAILABLE: 'failure',
   SYNC_FAILED: 'failure',
   IO_FAILED: 'failure',
+  // Fleet mode: another node must act (its logs, its agents) and is not live or did not answer.
+  NODE_UNAVAILABLE: 'failure',
   // Pull requests on a forge (GitHub, GitLab, Gitea/Forgejo): src/forge.
   FORGE_UNKNOWN: 'usage',
   FORGE_TOKEN_MISSING: 'usage',

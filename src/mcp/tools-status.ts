@@ -1,6 +1,8 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { logPath } from '../dispatch/launch.js';
+import { readWorkspaceLog, remoteLogNode } from '../dispatch/log-request.js';
+import { LOG_SLICE_MAX_BYTES } from '../dispatch/log-slice.js';
 import { statusReport } from '../dispatch/status-report.js';
 import { workspaceRowSchema } from '../dispatch/status-schema.js';
 import { readAllRecords, readRecord } from '../lifecycle/index.js';
@@ -12,7 +14,7 @@ import {
   workspaceDir,
   type StatusRecord,
 } from '../workspace/index.js';
-import { readLogTail } from './log-tail.js';
+import { readLogTail, tailLines } from './log-tail.js';
 import { okResult } from './result.js';
 import { guarded, type ToolEnv } from './tool-env.js';
 import { workspaceArg } from './tools-workspace.js';
@@ -113,7 +115,11 @@ export function registerStatusTools(server: McpServer, env: ToolEnv): void {
       outputSchema: {
         workspace: z.string(),
         status: statusEnum,
-        log_path: z.string().describe('Path of the log file'),
+        node: z
+          .string()
+          .nullable()
+          .describe('The node whose disk holds the log (fleet mode), or null'),
+        log_path: z.string().describe('Path of the log file on that node'),
         lines: z.number().int().describe('Lines returned'),
         truncated: z.boolean().describe('True when earlier lines were left out'),
         text: z.string().describe('The lines, newline-separated'),
@@ -121,15 +127,23 @@ export function registerStatusTools(server: McpServer, env: ToolEnv): void {
     },
     guarded(env, async (args) => {
       const record = await requireRecord(env, args.workspace);
-      const path = logPath(
-        workspaceDir(ctx.config.workspaceRoot, args.workspace),
-        poolOf(record.agent),
-      );
-      const tail = readLogTail(path, args.tail ?? 100);
+      // In a fleet the log is on the disk of the node that ran the agent: that node reads it.
+      const remote = remoteLogNode(ctx, await ctx.store(), record) !== undefined;
+      const log = remote
+        ? await readWorkspaceLog(ctx, args.workspace, record, { maxBytes: LOG_SLICE_MAX_BYTES })
+        : undefined;
+      const path =
+        log?.path ??
+        logPath(workspaceDir(ctx.config.workspaceRoot, args.workspace), poolOf(record.agent));
+      const tail =
+        log !== undefined
+          ? tailLines(log.slice, args.tail ?? 100)
+          : readLogTail(path, args.tail ?? 100);
       const text = tail.lines.join('\n');
       return okResult(text === '' ? `(no output yet from ${args.workspace})` : text, {
         workspace: args.workspace,
         status: record.status,
+        node: record.node ?? null,
         log_path: path,
         lines: tail.lines.length,
         truncated: tail.truncated,

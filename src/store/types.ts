@@ -29,6 +29,11 @@ export const GROUPS = {
   running: 'running',
   /** Fleet node registry: node id → its lease (src/fleet/membership.ts). */
   nodes: 'nodes',
+  /**
+   * Fleet requests one node makes of another (src/dispatch/owner-intents.ts): id → the request,
+   * then its answer. Short-lived: the requester deletes its entry, the owner drops stale ones.
+   */
+  intents: 'intents',
 } as const;
 
 /** A state group name. */

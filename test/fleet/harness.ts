@@ -28,7 +28,7 @@ export interface TestNode {
 export interface Outbox {
   dir: string;
   /** Workspace names (slashes as `_`) in the order the file has them. */
-  lines(file: 'starts' | 'ends'): string[];
+  lines(file: 'starts' | 'ends' | 'terminated'): string[];
   cleanup(): void;
 }
 

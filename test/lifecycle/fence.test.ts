@@ -26,6 +26,18 @@ describe('fleet fencing', () => {
     expect(fenceViolation(old, { ...old, status: 'failed' }, 'b')).toMatch(/running on node a/);
   });
 
+  it("lets any node record a kill intent on another node's running record, and nothing more", () => {
+    const old = record({ node: 'a', pid: 42 });
+    const later = { updated_at: '2026-01-01T00:00:01.000Z' };
+    expect(fenceViolation(old, { ...old, ...later, kill_reason: 'cancel' }, 'b')).toBeUndefined();
+    expect(fenceViolation(old, { ...old, kill_reason: 'operator', question: 'x' }, 'b')).toMatch(
+      /running on node a/,
+    );
+    expect(
+      fenceViolation(old, { ...old, kill_reason: 'cancel', status: 'cancelled' }, 'b'),
+    ).toMatch(/running on node a/);
+  });
+
   it('lets a takeover raise the epoch of a dead node’s record', () => {
     const old = record({ node: 'a', epoch: 0 });
     expect(

@@ -119,6 +119,11 @@ export async function watch(
     process.once('SIGINT', quit);
     const keys = opts.once ? undefined : watchKeys(quit);
     try {
+      // A fleet shares one store: each row says which node runs it; another node's log is on
+      // that machine (`agentic logs` fetches it), so its last line is not shown here.
+      const fleet = (await ctx.store()).engine === 'postgres';
+      const here = (r: StatusRecord): boolean =>
+        !fleet || r.node === undefined || r.node === ctx.config.nodeId;
       do {
         const records = await readAllRecords(ctx);
         const now = ctx.clock.now();
@@ -127,19 +132,32 @@ export async function watch(
           .map(([name, r]) => [
             name,
             r.status === 'running' && r.pid === undefined ? 'preparing' : r.status,
+            ...(fleet ? [r.node ?? ''] : []),
             r.agent,
             elapsed(r, now),
-            r.status === 'running'
-              ? oneLine(
-                  lastLogLine(
-                    logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(r.agent)),
-                  ),
-                  60,
-                )
-              : oneLine(r.question, 60),
+            r.status === 'running' && !here(r)
+              ? `(log on node ${r.node ?? '?'})`
+              : r.status === 'running'
+                ? oneLine(
+                    lastLogLine(
+                      logPath(workspaceDir(ctx.config.workspaceRoot, name), poolOf(r.agent)),
+                    ),
+                    60,
+                  )
+                : oneLine(r.question, 60),
           ]);
         if (!opts.once && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
-        await writeTable(['WORKSPACE', 'STATUS', 'AGENT', 'ELAPSED', 'LAST LINE / QUESTION'], rows);
+        await writeTable(
+          [
+            'WORKSPACE',
+            'STATUS',
+            ...(fleet ? ['NODE'] : []),
+            'AGENT',
+            'ELAPSED',
+            'LAST LINE / QUESTION',
+          ],
+          rows,
+        );
         for (const p of pausedPoolsFromFile(ctx.config.coreRoot, now))
           process.stdout.write(
             `pool ${p.pool} paused until ${p.until}: ${oneLine(p.reason, 100)}\n`,

@@ -46,11 +46,14 @@ export async function status(
       );
     if (report.workspaces.length === 0) return;
     const now = ctx.clock.now();
+    // A fleet shares one store: each row says which node's machine holds its agent and log.
+    const fleet = (await ctx.store()).engine === 'postgres';
     await writeTable(
-      ['NAME', 'STATUS', 'AGENT', 'RUNS', 'AGE', 'QUESTION / PR'],
+      ['NAME', 'STATUS', ...(fleet ? ['NODE'] : []), 'AGENT', 'RUNS', 'AGE', 'QUESTION / PR'],
       report.workspaces.map((w) => [
         w.name,
         w.delivery ? `${w.status} (${w.delivery})` : w.status,
+        ...(fleet ? [w.node ?? ''] : []),
         w.agent,
         w.runs,
         age(w.updated_at, now),
