@@ -2,8 +2,8 @@
 const NP = `(-(CASE WHEN jsonb_typeof(value->'priority') = 'number' THEN (value->>'priority')::numeric ELSE 0 END))`;
 const Q = `(CASE WHEN jsonb_typeof(value->'queued_at') = 'string' THEN value->>'queued_at' ELSE '' END) COLLATE "C"`;
 const POOL = `(split_part(COALESCE(value->>'agent', ''), ':', 1) COLLATE "C")`;
-/** Entries pinned to a node other than $3 (the claiming node; NULL leaves nothing out). */
-const PINNED_ELSEWHERE = `($3::text IS NOT NULL AND jsonb_typeof(value->'node_affinity') = 'string' AND value->>'node_affinity' <> $3::text)`;
+/** Entries $3 (the claiming node) may claim: unpinned, or pinned to it; a NULL $3 may claim all (never NULL itself). */
+const CLAIMABLE_HERE = `($3::text IS NULL OR jsonb_typeof(value->'node_affinity') IS DISTINCT FROM 'string' OR value->>'node_affinity' = $3::text)`;
 /**
  * A page of the queue in claim order, from the start or after a row ($1 limit, $2 pools left
  * out, $3 the claiming node, $4..$6 the row): the pools with queued work, one index seek each,
@@ -20,7 +20,7 @@ const queuePageSql = (resume: boolean, lock: boolean): string => `WITH RECURSIVE
     SELECT key, value, ${NP} AS np, ${Q} AS q FROM kv
     WHERE grp = 'queue' AND ${POOL} = pools.pool
       ${resume ? `AND (${NP}, ${Q}, key COLLATE "C") > ($4::numeric, $5::text COLLATE "C", $6::text COLLATE "C")` : ''}
-      AND NOT ${PINNED_ELSEWHERE}
+      AND ${CLAIMABLE_HERE}
     ORDER BY ${NP}, ${Q}, key COLLATE "C"
     LIMIT $1${lock ? ' FOR UPDATE SKIP LOCKED' : ''}
   ) head

@@ -3,8 +3,8 @@ const NP = `-(CASE WHEN json_type(value, '$.priority') IN ('integer', 'real') TH
 const Q = `(CASE WHEN json_type(value, '$.queued_at') = 'text' THEN json_extract(value, '$.queued_at') ELSE '' END)`;
 const AGENT = `COALESCE(json_extract(value, '$.agent'), '')`;
 const POOL = `(CASE WHEN instr(${AGENT}, ':') > 0 THEN substr(${AGENT}, 1, instr(${AGENT}, ':') - 1) ELSE ${AGENT} END)`;
-/** Leaves out entries pinned to a node other than @node; a NULL @node leaves nothing out. */
-const PINNED_ELSEWHERE = `(@node IS NOT NULL AND json_type(value, '$.node_affinity') = 'text' AND json_extract(value, '$.node_affinity') <> @node)`;
+/** Entries @node may claim: unpinned, or pinned to it; a NULL @node may claim all (never NULL itself). */
+const CLAIMABLE_HERE = `(@node IS NULL OR json_type(value, '$.node_affinity') IS NOT 'text' OR json_extract(value, '$.node_affinity') = @node)`;
 /**
  * The pools with queued work, one index seek each: the first, then the next after @pool. The
  * index is named: without table statistics the planner would rather scan than seek.
@@ -20,7 +20,7 @@ export const queuePoolSql = (next: boolean): string => `SELECT ${POOL} AS pool
 export const queuePageSql = (resume: boolean): string => `SELECT key, value, ${NP} AS np, ${Q} AS q
   FROM kv INDEXED BY kv_queue_by_pool
   WHERE grp = 'queue' AND ${POOL} = @pool ${resume ? `AND (${NP}, ${Q}, key) > (@np, @q, @key)` : ''}
-    AND NOT ${PINNED_ELSEWHERE}
+    AND ${CLAIMABLE_HERE}
   ORDER BY ${NP}, ${Q}, key
   LIMIT @limit`;
 /** A row of one pool's queue page, with its claim-order columns. */
