@@ -2,13 +2,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/lib/logger.js';
 import { queuePage as filesQueuePage } from '../../src/store/files/derived.js';
-import {
-  GROUPS,
-  openStateStore,
-  type QueuePageRequest,
-  type QueueRow,
-  type StateStore,
-} from '../../src/store/index.js';
+import { GROUPS, openStateStore, type StateStore } from '../../src/store/index.js';
+import type { QueuePageRequest, QueueRow } from '../../src/store/types.js';
 import { queueEntryOf, type StatusRecord } from '../../src/workspace/index.js';
 import { engines } from '../helpers/engines.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
