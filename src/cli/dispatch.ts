@@ -38,6 +38,10 @@ export function registerDispatch(program: Command): void {
       `hand-back when done: ${DELIVER_MODES.join(' or ')} (default: deliver.mode in agents.yaml, else none)`,
       oneOf(DELIVER_MODES),
     )
+    .option(
+      '--node <id>',
+      'fleet mode: the node that must run it (default: this node for a local path, any node for a URL)',
+    )
     .option('--wait', 'wait for the end, showing progress on stderr; exit 0 only if completed')
     .option('--json', 'print one JSON document')
     .action(async (opts: DispatchOpts, cmd: Command) =>

@@ -5,6 +5,7 @@ import { GROUPS, type QueueCursor, type StoreOps } from '../store/index.js';
 import { modelOf, poolOf, type StatusRecord } from '../workspace/index.js';
 import { statusRecordSchema } from '../workspace/record-schema.js';
 import { hasCapacity, poolLimits, type ConcurrencySnapshot } from '../lifecycle/capacity.js';
+import { isFleet } from '../fleet/membership.js';
 import { isFrozen } from './frozen.js';
 import {
   countStart,
@@ -49,13 +50,17 @@ interface Candidate {
 /**
  * Claims up to `max` queued workspaces in ONE store transaction: priority (high first), then
  * `queued_at` (oldest first); a pool at its limit (total or per-model), in back-off, over its
- * daily cap or still pacing is skipped without blocking other pools. Each claim flips
+ * daily cap or still pacing is skipped without blocking other pools; in a fleet, work pinned to
+ * another node is never read. Each claim flips
  * queued → running through trackWorkspace's transaction, so several processes can never
  * over-dispatch.
  */
 export async function claimReady(ctx: AppContext, max: number, node: string): Promise<ClaimBatch> {
   const store = await ctx.store();
   const now = ctx.clock.now();
+  // Work pinned to a node (node_affinity) is only this node's to claim in a fleet; the embedded
+  // store has one node, whatever id a pin names, so it claims everything.
+  const pinnedTo = isFleet(store) ? node : undefined;
   let runtimeToMirror: Parameters<typeof mirrorRuntime>[2] | undefined;
   const claim = async (track: Track, tx: StoreOps): Promise<Omit<ClaimBatch, 'durable'>> => {
     if (await isFrozen(tx)) return { claims: [], retryAt: undefined, frozen: true };
@@ -72,7 +77,12 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
     }
     let after: QueueCursor | undefined;
     const page = async (): Promise<Candidate[]> => {
-      const rows = await tx.queuePage({ limit: PAGE, after, skipPools: [...closedPools] });
+      const rows = await tx.queuePage({
+        limit: PAGE,
+        after,
+        skipPools: [...closedPools],
+        node: pinnedTo,
+      });
       after = rows.at(-1)?.cursor;
       return rows.map(({ name, value }) => {
         const entry = queueEntrySchema.safeParse(value);
@@ -104,6 +114,7 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
         return;
       }
       const record = parsed.data;
+      if (pinnedTo !== undefined && (record.node_affinity ?? pinnedTo) !== pinnedTo) return;
       const pool = poolOf(record.agent);
       if (closedPools.has(pool)) return;
       const backoff = runtime.backoff[pool];

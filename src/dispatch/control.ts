@@ -8,6 +8,7 @@ import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/fs.js';
 import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
+import { isFleet } from '../fleet/membership.js';
 import { validateAgent } from './agents.js';
 import { setFrozen } from './frozen.js';
 import { terminateGroup } from './reaper.js';
@@ -25,7 +26,8 @@ export function setAsideBlocked(dir: string, runs: number): void {
 /**
  * Puts a blocked, failed, completed or cancelled workspace back in the queue. An answer is
  * written to `repo/ANSWER.md`; a previous BLOCKED.md is moved to `.meta/` so the next run does
- * not block on the same question. Throws WORKSPACE_NOT_FOUND or STATE_CONFLICT.
+ * not block on the same question. In a fleet the workspace is pinned to the node holding its
+ * clone. Throws WORKSPACE_NOT_FOUND or STATE_CONFLICT.
  */
 export async function resumeWorkspace(
   ctx: AppContext,
@@ -41,6 +43,7 @@ export async function resumeWorkspace(
     renameSync(blocked, join(dir, '.meta', `BLOCKED-run${existing.runs}.md`));
   if (options.answer !== undefined)
     writeFileAtomic(join(dir, 'repo', 'ANSWER.md'), `${options.answer}\n`);
+  const fleet = isFleet(await ctx.store());
   const record = await trackInTransaction(ctx, async (track, tx) => {
     const current = await recordInTx(tx, name);
     if (!current)
@@ -48,6 +51,9 @@ export async function resumeWorkspace(
         field: 'workspace',
       });
     const now = isoUtc(ctx.clock.now());
+    // In a fleet the clone, with the previous runs' commits, lives on the node that ran it:
+    // the resumed run must go there, not start over from the source on another node.
+    const pin = fleet ? (current.node ?? current.node_affinity) : undefined;
     const { question: _q, exit_code: _e, ...rest } = current;
     // A blocked run stopped to ask: its conversation is continued with the answer when the same
     // CLI runs again (the runner falls back to a fresh run for a CLI that cannot resume).
@@ -61,6 +67,7 @@ export async function resumeWorkspace(
       status: nextStatus(current.status, 'resume'),
       queued_at: now,
       resume_session: resume,
+      ...(pin !== undefined ? { node_affinity: pin } : {}),
       ...(options.agent !== undefined ? { agent: options.agent } : {}),
     });
   });

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { DELIVER_MODES } from '../config/index.js';
 
+/** Longest accepted fleet node id (as the hub accepts them). */
+export const MAX_NODE_ID_LENGTH = 256;
+
+// A node id is a hostname or CORE_AGENT_FLEET_NODE_ID: one word, never option-like.
+const NODE_ID = /^[^\s\p{Cc}-][^\s\p{Cc}]*$/u;
+
 /** Longest accepted task text. */
 export const MAX_TASK_LENGTH = 200_000;
 
@@ -73,6 +79,17 @@ export const dispatchInputShape = {
     .optional()
     .describe(
       'Hand-back when the work is done: none (await review), branch (into the source repository) or pr (a pull request against the base branch, for a URL source on GitHub, GitLab or Gitea/Forgejo); default deliver.mode in agents.yaml',
+    ),
+  node: z
+    .string()
+    .max(MAX_NODE_ID_LENGTH, `must be at most ${MAX_NODE_ID_LENGTH} characters`)
+    .regex(
+      NODE_ID,
+      'must be a fleet node id: no spaces or control characters, not starting with "-"',
+    )
+    .optional()
+    .describe(
+      "Fleet mode (PostgreSQL store): the node that must run the task (default: the enqueuing node for a local repository path, any node for a URL); work pinned to a node that is not live waits for it. The embedded store has one node: only this node's id is accepted",
     ),
 };
 

@@ -16,6 +16,7 @@ import {
   workspaceName,
   type StatusRecord,
 } from '../workspace/index.js';
+import { isFleet } from '../fleet/membership.js';
 import { validateAgent } from './agents.js';
 import { dispatchInputSchema, type DispatchInput } from './dispatch-input.js';
 import { setAsideBlocked } from './control.js';
@@ -51,6 +52,13 @@ export async function enqueueDispatch(
   const priority = input.priority ?? 0;
   if (input.base !== undefined) validateBranch(input.base, 'base');
   const source = parseRepoSource(input.repo, cwd ?? process.cwd());
+  const fleet = isFleet(await ctx.store());
+  if (input.node !== undefined && !fleet && input.node !== ctx.config.nodeId)
+    throw new AgenticError(
+      'INPUT_INVALID',
+      `node ${JSON.stringify(input.node)} is not this node (${ctx.config.nodeId}): the embedded store has one node; pinning to another needs a fleet sharing a PostgreSQL store (CORE_AGENT_STORE_URL)`,
+      { field: 'node' },
+    );
   if (input.base !== undefined && source.kind === 'local')
     await requireCommit(source.location, input.base, ctx.config.childEnv);
   const repo = input.name ?? source.name;
@@ -91,6 +99,7 @@ export async function enqueueDispatch(
       ...(keepBase && existing.base_ref !== undefined ? { base_ref: existing.base_ref } : {}),
       ...(keepBase && existing.base_sha !== undefined ? { base_sha: existing.base_sha } : {}),
       ...(input.deliver !== undefined ? { deliver: input.deliver } : {}),
+      ...placement(ctx.config.nodeId, fleet, input.node, source.kind, existing),
       ...(input.issue !== undefined ? { issue: input.issue } : {}),
       ...(input.pr !== undefined ? { pr: input.pr } : {}),
       // Fleet fencing: the epoch of a record never goes back.
@@ -103,6 +112,24 @@ export async function enqueueDispatch(
   if (continued) setAsideBlocked(dir, continued.runs);
   await wakeRunner(ctx.config.coreRoot);
   return continued ? { workspace: name, record, continued } : { workspace: name, record };
+}
+
+/**
+ * Where a queued dispatch may run, as a `node_affinity` to spread into the record. Only a fleet
+ * pins: `--node` first; then a continued workspace's node, which holds its clone and commits;
+ * then this node for a local path, which exists only here. A URL runs anywhere. The embedded
+ * store has one node and records no pin: its node id may change with the hostname.
+ */
+function placement(
+  self: string,
+  fleet: boolean,
+  requested: string | undefined,
+  kind: 'local' | 'url',
+  existing: StatusRecord | undefined,
+): { node_affinity?: string } {
+  if (!fleet) return {};
+  const node = requested ?? existing?.node ?? (kind === 'local' ? self : undefined);
+  return node === undefined ? {} : { node_affinity: node };
 }
 
 /** What a dispatch into an existing, finished workspace continues. */

@@ -17,6 +17,8 @@ export const ROW_KEYS = [
   'changes',
   'delivery',
   'pr_url',
+  'node_affinity',
+  'waiting',
 ] as const;
 
 /** The fields of `agentic dispatch --json` after `workspace`. */

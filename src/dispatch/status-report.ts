@@ -3,6 +3,7 @@
 // completion notice all project a record through here, each with its own keys in its own order.
 // The shapes are described once, in zod, in status-schema.ts (types only here: no zod at start).
 import { deliveryState } from '../deliver/review-state.js';
+import type { NodeLeases } from '../fleet/placement.js';
 import { STATUSES, type Status } from '../workspace/statuses.js';
 import { type StatusRecord } from '../workspace/record.js';
 import { NOTICE_KEYS, pick, ROW_KEYS, SUMMARY_KEYS } from './status-keys.js';
@@ -15,8 +16,24 @@ import type {
 
 export type { CompletionNotice, DispatchSummary, StatusRow } from './status-schema.js';
 
+/** Why a queued record cannot start anywhere: its pinned node is not live. Null otherwise. */
+export function waitingFor(r: StatusRecord, leases: NodeLeases | undefined): string | null {
+  if (r.status !== 'queued' || r.node_affinity === undefined || leases === undefined) return null;
+  const lease = leases.get(r.node_affinity);
+  if (lease === 'live') return null;
+  const why = lease === undefined ? 'unknown node' : lease === 'lost' ? 'lost' : 'lease expired';
+  return `waiting for node ${r.node_affinity} (not live: ${why})`;
+}
+
+/** True when some queued record is pinned to a node: only then does a status need the leases. */
+export function hasPinnedWork(records: ReadonlyMap<string, StatusRecord>): boolean {
+  for (const r of records.values())
+    if (r.status === 'queued' && r.node_affinity !== undefined) return true;
+  return false;
+}
+
 /** Projects a record to every field of a workspace view, in the status row's order. */
-function workspaceView(name: string, r: StatusRecord): WorkspaceView {
+function workspaceView(name: string, r: StatusRecord, leases?: NodeLeases): WorkspaceView {
   return {
     name,
     status: r.status,
@@ -33,13 +50,15 @@ function workspaceView(name: string, r: StatusRecord): WorkspaceView {
     changes: r.changes ?? null,
     delivery: deliveryState(r) ?? null,
     pr_url: r.pr_url ?? null,
+    node_affinity: r.node_affinity ?? null,
+    waiting: waitingFor(r, leases),
     exit_code: r.exit_code ?? null,
   };
 }
 
-/** The status row of a record. */
-export function workspaceRow(name: string, r: StatusRecord): StatusRow {
-  return pick(workspaceView(name, r), ROW_KEYS);
+/** The status row of a record; `leases` (fleet mode) explains pinned work that waits. */
+export function workspaceRow(name: string, r: StatusRecord, leases?: NodeLeases): StatusRow {
+  return pick(workspaceView(name, r, leases), ROW_KEYS);
 }
 
 /** The `dispatch --json` summary of a record. */
@@ -71,7 +90,7 @@ export function naturalOrder(a: string, b: string): number {
 
 /**
  * Builds the status report from records: counts over everything, rows filtered, in natural name
- * order; `limit` keeps the most recently updated rows (still shown in name order).
+ * order, pinned work waiting for a node that is not live explained from `leases`; `limit` keeps the most recently updated rows (still shown in name order).
  */
 export function statusReport(
   records: ReadonlyMap<string, StatusRecord>,
@@ -80,6 +99,7 @@ export function statusReport(
     status?: Status | undefined;
     limit?: number | undefined;
   },
+  leases?: NodeLeases,
 ): { counts: StatusCounts; workspaces: StatusRow[] } {
   const counts = Object.fromEntries([['total', 0], ...STATUSES.map((s) => [s, 0])]) as StatusCounts;
   const rows: StatusRow[] = [];
@@ -88,7 +108,7 @@ export function statusReport(
     counts[r.status] += 1;
     if (filter.workspace !== undefined && name !== filter.workspace) continue;
     if (filter.status !== undefined && r.status !== filter.status) continue;
-    rows.push(workspaceRow(name, r));
+    rows.push(workspaceRow(name, r, leases));
   }
   if (filter.limit === undefined || rows.length <= filter.limit)
     return { counts, workspaces: rows };

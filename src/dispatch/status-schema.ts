@@ -31,6 +31,14 @@ const workspaceFields = {
     .nullable()
     .describe('checking (closeout running), awaiting review, delivered, or null'),
   pr_url: z.string().nullable().describe('The pull request the work was delivered as'),
+  node_affinity: z
+    .string()
+    .nullable()
+    .describe('Fleet mode: the only node that may run it (a local path, a resume, or --node)'),
+  waiting: z
+    .string()
+    .nullable()
+    .describe('Why queued work cannot start anywhere yet, e.g. its node is not live'),
   exit_code: z.number().int().nullable().describe("The agent's exit code of the last run"),
 };
 

@@ -27,6 +27,7 @@ export const queueEntrySchema = z.object({
   agent: z.string(),
   priority: z.number(),
   queued_at: z.string(),
+  node_affinity: z.string().optional(),
 });
 export { queueEntryOf } from '../workspace/index.js';
 export type { QueueEntry } from '../workspace/index.js';

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { logPath } from '../dispatch/launch.js';
 import { readWorkspaceLog, remoteLogNode } from '../dispatch/log-request.js';
 import { LOG_SLICE_MAX_BYTES } from '../dispatch/log-slice.js';
-import { statusReport } from '../dispatch/status-report.js';
+import { hasPinnedWork, statusReport } from '../dispatch/status-report.js';
+import { nodeLeases } from '../fleet/placement.js';
 import { workspaceRowSchema } from '../dispatch/status-schema.js';
 import { readAllRecords, readRecord } from '../lifecycle/index.js';
 import { AgenticError } from '../lib/errors.js';
@@ -75,10 +76,11 @@ export function registerStatusTools(server: McpServer, env: ToolEnv): void {
       // Counts answer the question asked: one workspace's, when one is named.
       const records =
         args.workspace !== undefined && one !== undefined ? new Map([[args.workspace, one]]) : all;
-      const { counts, workspaces } = statusReport(records, {
-        workspace: args.workspace,
-        status: args.status,
-      });
+      const { counts, workspaces } = statusReport(
+        records,
+        { workspace: args.workspace, status: args.status },
+        hasPinnedWork(records) ? await nodeLeases(ctx) : undefined,
+      );
       const rows = workspaces
         .sort((a, b) => b.updated_at.localeCompare(a.updated_at) || a.name.localeCompare(b.name))
         .slice(0, args.limit ?? 50);
@@ -91,7 +93,10 @@ export function registerStatusTools(server: McpServer, env: ToolEnv): void {
         `${counts.total} workspaces: ${counts.queued} queued, ${counts.running} running, ${counts.completed} completed, ` +
           `${counts.failed} failed, ${counts.blocked} blocked, ${counts.merged} merged, ${counts.cancelled} cancelled`,
         ...blocked.map((b) => `blocked ${b.name}: ${b.question}`),
-        ...rows.map((w) => `${w.name} ${w.status}${w.question ? ` — ${w.question}` : ''}`),
+        ...rows.map(
+          (w) =>
+            `${w.name} ${w.status}${w.question || w.waiting ? ` — ${w.question ?? w.waiting}` : ''}`,
+        ),
       ];
       return okResult(lines.join('\n'), { ...rest, blocked, workspaces: rows });
     }),

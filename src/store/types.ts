@@ -62,7 +62,8 @@ export interface StoreOps {
    * Up to `limit` entries of the `queue` group in claim order (docs/ARCHITECTURE.md): `priority` high
    * first, then `queued_at` oldest first, then name — a value without a numeric priority sorts
    * as 0, one without a string queued_at as ''. The page starts after the row whose `cursor`
-   * is given and leaves out entries whose agent's pool is in `skipPools`. The claim reads the
+   * is given and leaves out entries whose agent's pool is in `skipPools` and, with `node`, entries
+   * pinned (`node_affinity`) to another node, so pinned work cannot fill a page. The claim reads the
    * head of a long queue instead of all of it, and a pool left out costs one index seek.
    */
   queuePage(page: QueuePageRequest): Promise<QueueRow[]>;
@@ -81,6 +82,8 @@ export interface QueuePageRequest {
   limit: number;
   after?: QueueCursor | undefined;
   skipPools?: readonly string[] | undefined;
+  /** The claiming node: entries pinned to any other node are left out. Absent: no filter. */
+  node?: string | undefined;
 }
 
 /** A queue entry's place in claim order: negated priority, queued_at, name. */

@@ -9,6 +9,8 @@ export interface QueueEntry {
   agent: string;
   priority: number;
   queued_at: string;
+  /** The only node that may claim it (fleet mode); absent: any node. */
+  node_affinity?: string;
 }
 
 /** The queue entry of a queued record; `queued_at` falls back to `updated_at`. */
@@ -21,5 +23,6 @@ export function queueEntryOf(record: StatusRecord): QueueEntry {
     agent: record.agent,
     priority: record.priority,
     queued_at: record.queued_at ?? record.updated_at,
+    ...(record.node_affinity !== undefined ? { node_affinity: record.node_affinity } : {}),
   };
 }

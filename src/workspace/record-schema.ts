@@ -91,6 +91,11 @@ export const statusRecordSchema = z.looseObject({
   /** The number of the pull request the work was delivered as (GitLab: the merge request IID). */
   pr_number: optionalInt,
   node: optionalString,
+  /**
+   * Fleet mode: the only node that may claim this record while it is queued — the enqueuing
+   * node for a local-path source, the node holding the clone for a resume, or `--node`.
+   */
+  node_affinity: optionalString,
   /** Fleet fencing token: raised each time a live node takes the record over from a dead one. */
   epoch: optionalInt,
   priority: z.number().int().default(0),

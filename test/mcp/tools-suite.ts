@@ -88,6 +88,7 @@ export function describeTools(label: string, transport: Transport): void {
           'deliver',
           'issue',
           'name',
+          'node',
           'org',
           'pr',
           'priority',

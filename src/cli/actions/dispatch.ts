@@ -35,7 +35,8 @@ export async function dispatch(opts: DispatchOpts, cmd: Command): Promise<void> 
           runner_running: runner,
           continued: continued ?? null,
         });
-      process.stdout.write(`queued ${workspace} (${record.agent})\n`);
+      const pinned = record.node_affinity === undefined ? '' : ` on node ${record.node_affinity}`;
+      process.stdout.write(`queued ${workspace} (${record.agent})${pinned}\n`);
       if (!runner)
         process.stderr.write(
           'agentic: queued; no runner is running — start `agentic daemon` (or use --wait)\n',
@@ -86,6 +87,7 @@ export interface DispatchOpts {
   priority?: number;
   base?: string;
   deliver?: string;
+  node?: string;
   wait?: boolean;
 }
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { runtimePaths } from '../../config/paths.js';
 import { readAllRecords } from '../../lifecycle/all-records.js';
-import { statusReport } from '../../dispatch/status-report.js';
+import { hasPinnedWork, statusReport } from '../../dispatch/status-report.js';
 import { parseWorkspaceName } from '../../workspace/name.js';
 import type { Status } from '../../workspace/index.js';
 import { AgenticError } from '../../lib/errors.js';
@@ -26,7 +26,11 @@ export async function status(
       );
       return EXIT.failed;
     }
-    const report = statusReport(records, opts);
+    // Pinned work that waits for a dead node says so; the node registry is read only then.
+    const leases = hasPinnedWork(records)
+      ? await (await import('../../fleet/placement.js')).nodeLeases(ctx)
+      : undefined;
+    const report = statusReport(records, opts, leases);
     // Reading dispatch.json validates it with zod; without the file no pool is paused.
     const paused = existsSync(runtimePaths(ctx.config.coreRoot).dispatch)
       ? (await import('../../dispatch/runtime-state.js')).pausedPoolsFromFile(
@@ -57,7 +61,7 @@ export async function status(
         w.agent,
         w.runs,
         age(w.updated_at, now),
-        w.question ? oneLine(w.question) : (w.pr_url ?? ''),
+        w.question ? oneLine(w.question) : (w.waiting ?? w.pr_url ?? ''),
       ]),
     );
   });

@@ -95,16 +95,18 @@ export function derivedValue(
 
 /**
  * The queue in claim order, as the SQL engines page it: `-priority`, then `queued_at` (falling
- * back to `updated_at`), then the name, strings in byte order; rows of pools in `skipPools` left
- * out, the page starting strictly after `after` and cut at `limit`.
+ * back to `updated_at`), then the name, strings in byte order; rows of pools in `skipPools`, and
+ * with `node` rows pinned to another node, left out, the page starting strictly after `after` and cut at `limit`.
  */
 export function queuePage(
   records: ReadonlyMap<string, StatusRecord>,
-  { limit, after, skipPools = [] }: QueuePageRequest,
+  { limit, after, skipPools = [], node }: QueuePageRequest,
 ): QueueRow[] {
   const rows: QueueRow[] = [];
   for (const [name, record] of records) {
     if (record.status !== 'queued' || skipPools.includes(poolOf(record.agent))) continue;
+    if (node !== undefined && record.node_affinity !== undefined && record.node_affinity !== node)
+      continue;
     const value = queueEntryOf(record);
     // 0 - p, not -p: a priority of 0 gives +0, as SQLite returns it.
     const row: QueueRow = { name, value, cursor: [0 - value.priority, value.queued_at, name] };

@@ -71,10 +71,11 @@ export function opsOn(db: Queryable, inTx: boolean): StoreOps {
       );
       return res.rows.map((r) => [r.key, r.value]);
     },
-    queuePage: async ({ limit, after, skipPools = [] }) => {
+    queuePage: async ({ limit, after, skipPools = [], node }) => {
+      const head = [limit, [...skipPools], node ?? null];
       const res = await db.query<{ key: string; value: unknown; np: string; q: string }>(
         (after ? QUEUE_AFTER_SQL : QUEUE_HEAD_SQL)[inTx ? 1 : 0],
-        after ? [limit, [...skipPools], ...after] : [limit, [...skipPools]],
+        after ? [...head, ...after] : head,
       );
       return res.rows.map((r) => ({
         name: r.key,

@@ -142,15 +142,16 @@ class SqliteStore implements StateStore {
               : s.entriesAfter.all(group, page.after, page.limit);
         return rows.map((r) => [r.key, JSON.parse(r.value) as unknown]);
       },
-      queuePage: async ({ limit, after, skipPools = [] }) => {
+      queuePage: async ({ limit, after, skipPools = [], node }) => {
         // The head of each pool that may start, merged: a pool at its limit costs one seek.
         const rows: QueuePageRow[] = [];
         for (let p = s.queueFirstPool.get(); p; p = s.queueNextPool.get({ pool: p.pool })) {
           if (skipPools.includes(p.pool)) continue;
+          const base = { pool: p.pool, limit, node: node ?? null };
           rows.push(
             ...(after
-              ? s.queueAfter.all({ pool: p.pool, limit, np: after[0], q: after[1], key: after[2] })
-              : s.queueHead.all({ pool: p.pool, limit })),
+              ? s.queueAfter.all({ ...base, np: after[0], q: after[1], key: after[2] })
+              : s.queueHead.all(base)),
           );
         }
         const cursor = (r: QueuePageRow): QueueCursor => [r.np, r.q, r.key];
