@@ -7,6 +7,7 @@ import { isoUtc } from '../lib/clock.js';
 import { readTail, readTextIfExists } from '../lib/fs.js';
 import type { EarlyCommit, StoreOps } from '../store/index.js';
 import { isTerminal, poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
+import { effectiveFile } from '../fleet/settings.js';
 import { logPath } from './launch.js';
 import {
   loadRuntime,
@@ -94,7 +95,7 @@ export async function endRuns(
     const out = new Map<string, StatusRecord>();
     runtime = await loadRuntime(tx, ctx.config.coreRoot);
     const before = JSON.stringify(runtime);
-    const policy = ctx.config.file.dispatch.failure_backoff;
+    const policy = (await effectiveFile(ctx, store, tx)).dispatch.failure_backoff;
     for (const { name, ref, end } of items) {
       const record = await recordInTx(tx, name);
       if (record?.status !== 'running' || record.runs !== ref.runs || record.pid !== ref.pid)

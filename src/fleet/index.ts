@@ -11,3 +11,16 @@ export { nodeLostQuestion, takeOverLostNodes } from './takeover.js';
 export type { TakeoverReport } from './takeover.js';
 export { fleetView } from './view.js';
 export type { FleetView, NodeView } from './view.js';
+export {
+  effectiveFile,
+  fleetConfigView,
+  joinFleetSettings,
+  readFleetSettings,
+  setFleetSetting,
+} from './settings.js';
+export type {
+  FleetConfigView,
+  FleetSettingsDoc,
+  SettingChange,
+  SettingsCheck,
+} from './settings.js';

@@ -29,6 +29,11 @@ export const GROUPS = {
   running: 'running',
   /** Fleet node registry: node id → its lease (src/fleet/membership.ts). */
   nodes: 'nodes',
+  /**
+   * Settings shared by every node (fleet mode only): `fleet` → pool limits, rates and failure
+   * back-off with a version (src/fleet/settings.ts); the embedded engines never write it.
+   */
+  settings: 'settings',
 } as const;
 
 /** A state group name. */
