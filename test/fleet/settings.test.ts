@@ -80,8 +80,8 @@ describe.skipIf(!inject('postgresUrl'))('fleet settings shared through PostgreSQ
     return [...(await registry(storeUrl)).values()].filter((r) => r.status === 'running').length;
   }
 
-  it('the first node seeds shell: 2, a node whose agents.yaml says 4 warns and the fleet never runs more than 2; a set on one node raises it for both without restart', async () => {
-    const repo = bareRepo(dir);
+  /** Node a (shell: 2) seeds the fleet settings, then node b (shell: 4) joins and is warned. */
+  async function seededPair(): Promise<[TestNode, TestNode]> {
     const a = makeNode('a', storeUrl, `concurrency:\n  shell: 2\n${FLEET}`);
     const b = makeNode('b', storeUrl, `concurrency:\n  shell: 4\n${FLEET}`);
     nodes = [a, b];
@@ -90,24 +90,39 @@ describe.skipIf(!inject('postgresUrl'))('fleet settings shared through PostgreSQ
     await b.start();
     expect(b.daemon?.stderr()).toContain('concurrency.shell (fleet 2, agents.yaml 4)');
     expect(a.daemon?.stderr()).not.toContain('differs from the fleet settings');
+    return [a, b];
+  }
 
-    // Short tasks, more than either node's limit: node b alone would run 4 at once.
+  /** Runs `count` short tasks (issues from `first`) to completion; returns the most running at once. */
+  async function burst(
+    via: TestNode,
+    repo: string,
+    first: number,
+    count: number,
+  ): Promise<{ registry: number; agents: number; samples: number }> {
     const sampler = sampleRunning(storeUrl, out);
-    const first = await enqueue(
-      a,
-      repo,
-      Array.from({ length: 12 }, (_, i) => i + 1),
-      () => countingTask(out, { seconds: 0.3 }),
-    );
-    await allDone(first);
-    const peak = await sampler.stop();
+    const issues = Array.from({ length: count }, (_, i) => first + i);
+    // A failed wait still closes the sampler's client.
+    await allDone(
+      await enqueue(via, repo, issues, () => countingTask(out, { seconds: 0.3 })),
+    ).catch(async (err: unknown) => {
+      await sampler.stop();
+      throw err;
+    });
+    return sampler.stop();
+  }
+
+  it('the first node seeds shell: 2 and a node whose agents.yaml says 4 is warned; the fleet never runs more than 2, then 3 once set on the other node, which counts with 3 without restart', async () => {
+    const repo = bareRepo(dir);
+    const [a, b] = await seededPair();
+
+    // Short tasks, more than either limit: node b on its own agents.yaml would run 4 at once.
+    const peak = await burst(a, repo, 1, 12);
     expect(peak.samples).toBeGreaterThan(10);
     expect(peak.registry).toBe(2);
     expect(peak.agents).toBeLessThanOrEqual(2);
-    const ran = new Set([...(await registry(storeUrl)).values()].map((r) => r.node));
-    expect([...ran].sort()).toEqual(['a', 'b']);
 
-    // Raised on b, while both run: the fleet reaches 3 and never more.
+    // Raised on b while both run: the fleet reaches 3 and never more.
     const set = await cli(b, ['fleet', 'config', 'set', 'concurrency.shell', '3', '--json']);
     expect(set.code, set.stderr).toBe(0);
     expect(json<SettingChange>(set)).toEqual({
@@ -115,7 +130,7 @@ describe.skipIf(!inject('postgresUrl'))('fleet settings shared through PostgreSQ
       changed: [{ key: 'concurrency.shell', before: 2, after: 3 }],
     });
     const gate = join(out.dir, 'gate-raised');
-    const sampler2 = sampleRunning(storeUrl, out);
+    const sampler = sampleRunning(storeUrl, out);
     const second = await enqueue(
       a,
       repo,
@@ -129,11 +144,11 @@ describe.skipIf(!inject('postgresUrl'))('fleet settings shared through PostgreSQ
     );
     writeFileSync(gate, '');
     await allDone(second);
-    const peak2 = await sampler2.stop();
+    const peak2 = await sampler.stop();
     expect(peak2.registry).toBe(3);
     expect(peak2.agents).toBeLessThanOrEqual(3);
 
-    // Node a alone (its agents.yaml says 2) runs 3 at once: it counts with the fleet's value.
+    // Node a alone (its agents.yaml says 2, never restarted) runs 3 at once.
     await b.daemon?.stop('SIGTERM');
     b.daemon = undefined;
     const gate3 = join(out.dir, 'gate-a-alone');
@@ -150,6 +165,23 @@ describe.skipIf(!inject('postgresUrl'))('fleet settings shared through PostgreSQ
     );
     writeFileSync(gate3, '');
     await allDone(third);
+  }, 300_000);
+
+  it('a node whose agents.yaml says 4 runs at most what the fleet allows, alone, and follows a change made on another node without restart', async () => {
+    const repo = bareRepo(dir);
+    const [a, b] = await seededPair();
+    await a.daemon?.stop('SIGTERM');
+    a.daemon = undefined;
+    const peak = await burst(b, repo, 1, 8);
+    expect(peak.registry).toBe(2);
+    expect(peak.agents).toBeLessThanOrEqual(2);
+
+    const set = await cli(a, ['fleet', 'config', 'set', 'concurrency.shell', '3']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('concurrency.shell: 2 -> 3');
+    const peak2 = await burst(b, repo, 101, 10);
+    expect(peak2.registry).toBe(3);
+    expect(peak2.agents).toBeLessThanOrEqual(3);
   }, 300_000);
 
   it('fleet config shows the stored settings and how this agents.yaml differs; bad keys and values are refused and change nothing', async () => {
