@@ -93,9 +93,10 @@ export async function endRuns(
   let runtime: RuntimeState | undefined;
   const end = async (track: Track, tx: StoreOps): Promise<Map<string, StatusRecord>> => {
     const out = new Map<string, StatusRecord>();
+    // The fleet's settings row is locked before the runtime rows, in the order claims take them.
+    const policy = (await effectiveFile(ctx, store, tx)).dispatch.failure_backoff;
     runtime = await loadRuntime(tx, ctx.config.coreRoot);
     const before = JSON.stringify(runtime);
-    const policy = (await effectiveFile(ctx, store, tx)).dispatch.failure_backoff;
     for (const { name, ref, end } of items) {
       const record = await recordInTx(tx, name);
       if (record?.status !== 'running' || record.runs !== ref.runs || record.pid !== ref.pid)

@@ -21,7 +21,7 @@ import { isFleet } from './membership.js';
 /** The key of the fleet's settings in the `settings` group. */
 const KEY = 'fleet';
 
-/** The stored settings: the values, plus a version every change raises (nodes cache by it). */
+/** The stored settings: the values, plus a version every change raises. */
 const storedSchema = z.object({
   version: z.number().int().positive(),
   updated_at: z.string(),
@@ -47,7 +47,7 @@ async function validated(doc: Record<string, unknown>, label: string): Promise<F
   return settingsOf(validateAgentsObject(doc, label));
 }
 
-/** Reads and validates the stored settings; undefined when none are stored yet. Throws STORE_CORRUPT for a value that does not validate. */
+/** Reads and validates the stored settings; undefined when none are stored yet. Throws CONFIG_INVALID for a value that does not validate. */
 export async function readFleetSettings(ops: StoreOps): Promise<FleetSettingsDoc | undefined> {
   return parseStored(await ops.get(GROUPS.settings, KEY));
 }
@@ -56,7 +56,10 @@ async function parseStored(raw: unknown): Promise<FleetSettingsDoc | undefined> 
   if (raw === undefined) return undefined;
   const parsed = storedSchema.safeParse(raw);
   if (!parsed.success || typeof parsed.data.settings !== 'object' || parsed.data.settings === null)
-    throw new AgenticError('STORE_CORRUPT', 'the stored fleet settings are not readable');
+    throw new AgenticError(
+      'CONFIG_INVALID',
+      "the stored fleet settings are not readable; set them again with 'agentic fleet config set'",
+    );
   const settings = await validated(
     settingsDocument(parsed.data.settings as FleetSettings),
     'stored fleet settings',
@@ -66,8 +69,8 @@ async function parseStored(raw: unknown): Promise<FleetSettingsDoc | undefined> 
 
 /** What a node last made of the stored settings, so a claim parses them only when they change. */
 interface Cached {
-  version: number;
-  updated_at: string;
+  /** The stored row as text: any change to it, a hand edit included, is seen. */
+  text: string;
   /** The agents.yaml the overlay was built on (it changes when the file is reloaded). */
   base: AgentsFile;
   file: AgentsFile;
@@ -77,8 +80,8 @@ const cache = new WeakMap<AppContext, Cached>();
 /**
  * The configuration claims and run ends count with, read inside their transaction `tx`: in
  * fleet mode this node's agents.yaml with the fleet's limits, rates and back-off in place of
- * its own (one small row read; parsed again only when its version changed), else agents.yaml
- * as it is. Unseeded or unreadable fleet settings leave agents.yaml in effect (logged).
+ * its own (one small row read; validated again only when it changed), else agents.yaml as it
+ * is. Unseeded or unreadable fleet settings leave agents.yaml in effect (logged once).
  */
 export async function effectiveFile(
   ctx: AppContext,
@@ -89,29 +92,21 @@ export async function effectiveFile(
   if (!isFleet(store)) return base;
   const raw = await tx.get(GROUPS.settings, KEY);
   if (raw === undefined) return base;
+  const text = JSON.stringify(raw);
   const hit = cache.get(ctx);
-  const head = storedSchema.pick({ version: true, updated_at: true }).safeParse(raw);
-  if (
-    hit !== undefined &&
-    head.success &&
-    hit.version === head.data.version &&
-    hit.updated_at === head.data.updated_at &&
-    hit.base === base
-  )
-    return hit.file;
+  if (hit !== undefined && hit.text === text && hit.base === base) return hit.file;
+  let file = base;
   try {
     const doc = await parseStored(raw);
-    if (doc === undefined) return base;
-    const file = withSettings(base, doc.settings);
-    cache.set(ctx, { version: doc.version, updated_at: doc.updated_at, base, file });
-    return file;
+    if (doc !== undefined) file = withSettings(base, doc.settings);
   } catch (err) {
     ctx.logger.error(
       { err: toAgenticError(err).message },
       "fleet settings unreadable; this node counts with its agents.yaml until they are set again ('agentic fleet config set')",
     );
-    return base;
   }
+  cache.set(ctx, { text, base, file });
+  return file;
 }
 
 /** What a node found when it joined: it seeded the settings, or the fleet's differ from its agents.yaml here. */
@@ -217,11 +212,14 @@ export async function setFleetSetting(
       `fleet settings exist only in fleet mode (a PostgreSQL store); on the ${store.engine} store edit agents.yaml instead`,
     );
   const change = await store.transaction(async (tx) => {
-    const held = await readFleetSettings(tx);
+    // Unreadable stored settings are replaced, starting from this node's agents.yaml.
+    const raw = await tx.get(GROUPS.settings, KEY);
+    const held = await parseStored(raw).catch(() => undefined);
     const current = held?.settings ?? settingsOf(ctx.config.file);
+    const stored = storedSchema.pick({ version: true }).safeParse(raw);
     const next = await validated(applySetting(current, key, value), 'fleet config');
     const doc: FleetSettingsDoc = {
-      version: (held?.version ?? 0) + 1,
+      version: (stored.success ? stored.data.version : 0) + 1,
       updated_at: isoUtc(ctx.clock.now()),
       updated_by: ctx.config.nodeId,
       settings: next,

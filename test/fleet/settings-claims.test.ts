@@ -76,6 +76,18 @@ describe('what claims and run ends count with', () => {
         expect(next.concurrency).toEqual({ shell: 3 });
         expect(next.dispatch.failure_backoff.count).toBe(0);
         expect((await readFleetSettings(store))?.version).toBe(3);
+
+        // A hand-edited row that no longer validates: logged, agents.yaml counts, and a set repairs it.
+        const held = await readFleetSettings(store);
+        await store.set('settings', 'fleet', { ...held, settings: { concurrency: { shell: 0 } } });
+        await expect(readFleetSettings(store)).rejects.toThrow(/stored fleet settings/);
+        const fallback = await store.transaction((tx) => effectiveFile(b.ctx, store, tx));
+        expect(fallback).toBe(b.ctx.config.file);
+        await setFleetSetting(b.ctx, 'concurrency.shell', 2);
+        expect(await readFleetSettings(store)).toMatchObject({
+          version: 4,
+          settings: { concurrency: { shell: 2 } },
+        });
       } finally {
         await a.ctx.close();
         await b.ctx.close();
