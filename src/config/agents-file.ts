@@ -15,7 +15,14 @@ export function parseAgentsFile(text: string, path: string): AgentsFile {
       `${path}: invalid YAML: ${first?.message ?? 'parse error'}`,
     );
   }
-  const raw: unknown = doc.toJS() ?? {};
+  return validateAgentsObject(doc.toJS() ?? {}, path);
+}
+
+/**
+ * Validates an agents.yaml document already parsed from YAML; throws CONFIG_INVALID naming
+ * `path` (a file, or where the values came from), the field path and what was expected (an unknown key with a did-you-mean hint).
+ */
+export function validateAgentsObject(raw: unknown, path: string): AgentsFile {
   const result = agentsFileSchema.safeParse(raw);
   if (!result.success) {
     // A misspelt key usually also causes a 'missing field' issue; the misspelling is the real cause.
@@ -79,6 +86,17 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
     current = (current as Record<PropertyKey, unknown>)[segment];
   }
   return current;
+}
+
+/** Parses one YAML value (a number, a string, a flow map like `{total: 4, opus: 1}`). */
+export function parseYamlValue(text: string): unknown {
+  const doc = loadYaml().parseDocument(text);
+  if (doc.errors.length > 0)
+    throw new AgenticError(
+      'CONFIG_INVALID',
+      `invalid value ${JSON.stringify(text)}: ${doc.errors[0]?.message ?? 'parse error'}`,
+    );
+  return doc.toJS();
 }
 
 /**

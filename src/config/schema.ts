@@ -32,6 +32,13 @@ export const rateSchema = z.strictObject({
   burst_delay: nonNegativeInt.default(0),
 });
 
+/** `dispatch.failure_backoff`: how many fast failures pause a pool, and for how long. */
+export const failureBackoffSchema = z.strictObject({
+  count: nonNegativeInt.default(3),
+  within_seconds: z.number().positive().default(60),
+  pause_minutes: z.number().positive().default(30),
+});
+
 /**
  * `agents.<name>`: a custom agent command with `{prompt}`, `{prompt_file}`, `{model}`,
  * `{workspace}`, `{repo_dir}` placeholders, or, for a built-in agent, settings on top of its
@@ -161,13 +168,7 @@ export const agentsFileSchema = z.strictObject({
       /** Fleet mode: a running task whose node's lease expired is queued again (true) or failed "node <id> lost" (false). */
       requeue_on_node_loss: z.boolean().default(true),
       /** Fast-failure back-off (docs/ARCHITECTURE.md): `count` failures within `within_seconds` of their start pause the pool; 0 turns it off. */
-      failure_backoff: z
-        .strictObject({
-          count: nonNegativeInt.default(3),
-          within_seconds: z.number().positive().default(60),
-          pause_minutes: z.number().positive().default(30),
-        })
-        .prefault({}),
+      failure_backoff: failureBackoffSchema.prefault({}),
     })
     .prefault({}),
   concurrency: z.record(z.string(), concurrencyEntrySchema).default({}),

@@ -6,6 +6,7 @@ import { modelOf, poolOf, type StatusRecord } from '../workspace/index.js';
 import { statusRecordSchema } from '../workspace/record-schema.js';
 import { hasCapacity, poolLimits, type ConcurrencySnapshot } from '../lifecycle/capacity.js';
 import { isFleet } from '../fleet/membership.js';
+import { effectiveFile } from '../fleet/settings.js';
 import { isFrozen } from './frozen.js';
 import {
   countStart,
@@ -64,6 +65,8 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
   let runtimeToMirror: Parameters<typeof mirrorRuntime>[2] | undefined;
   const claim = async (track: Track, tx: StoreOps): Promise<Omit<ClaimBatch, 'durable'>> => {
     if (await isFrozen(tx)) return { claims: [], retryAt: undefined, frozen: true };
+    // Fleet mode: limits and rates are the fleet's, read here so a change applies at once.
+    const file = await effectiveFile(ctx, store, tx);
     // Candidates in claim order, a page at a time: from the store, which sorts the small queue
     // entries itself, so a claim reads the head of a long queue rather than all of it.
     const snapshots = new Map<string, ConcurrencySnapshot>();
@@ -73,7 +76,7 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
     for (const [pool, value] of await tx.entries(GROUPS.concurrency)) {
       const snap = value as ConcurrencySnapshot;
       snapshots.set(pool, { ...snap, models: { ...snap.models } });
-      if (snap.running >= poolLimits(ctx.config.file, pool).total) closedPools.add(pool);
+      if (snap.running >= poolLimits(file, pool).total) closedPools.add(pool);
     }
     let after: QueueCursor | undefined;
     const page = async (): Promise<Candidate[]> => {
@@ -123,7 +126,7 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
         waitUntil(new Date(backoff));
         return;
       }
-      const rate = ctx.config.file.rates[pool];
+      const rate = file.rates[pool];
       const gate = rateGate(rate, runtime.rates[pool], now);
       if (gate !== undefined) {
         closedPools.add(pool);
@@ -138,7 +141,7 @@ export async function claimReady(ctx: AppContext, max: number, node: string): Pr
         if (row === undefined) snapshots.delete(pool);
         else snapshots.set(pool, { ...row, models: { ...row.models } });
       }
-      const limits = poolLimits(ctx.config.file, pool);
+      const limits = poolLimits(file, pool);
       const snap = snapshots.get(pool);
       if ((snap?.running ?? 0) >= limits.total) {
         closedPools.add(pool);

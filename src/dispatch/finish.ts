@@ -7,6 +7,7 @@ import { isoUtc } from '../lib/clock.js';
 import { readTail, readTextIfExists } from '../lib/fs.js';
 import type { EarlyCommit, StoreOps } from '../store/index.js';
 import { isTerminal, poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
+import { effectiveFile } from '../fleet/settings.js';
 import { logPath } from './launch.js';
 import {
   loadRuntime,
@@ -92,9 +93,10 @@ export async function endRuns(
   let runtime: RuntimeState | undefined;
   const end = async (track: Track, tx: StoreOps): Promise<Map<string, StatusRecord>> => {
     const out = new Map<string, StatusRecord>();
+    // The fleet's settings row is locked before the runtime rows, in the order claims take them.
+    const policy = (await effectiveFile(ctx, store, tx)).dispatch.failure_backoff;
     runtime = await loadRuntime(tx, ctx.config.coreRoot);
     const before = JSON.stringify(runtime);
-    const policy = ctx.config.file.dispatch.failure_backoff;
     for (const { name, ref, end } of items) {
       const record = await recordInTx(tx, name);
       if (record?.status !== 'running' || record.runs !== ref.runs || record.pid !== ref.pid)

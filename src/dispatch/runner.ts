@@ -12,7 +12,7 @@ import { listenForWakeups } from './wake.js';
 import { PauseLog } from './pause-log.js';
 import { ConfigWatch } from './config-watch.js';
 import { createSyncService, SendLoop } from '../sync/index.js';
-import { FleetMembership, isFleet, takeOverLostNodes } from '../fleet/index.js';
+import { FleetMembership, isFleet, joinFleetSettings, takeOverLostNodes } from '../fleet/index.js';
 
 /** Options of a runner; everything has a production default. */
 export interface RunnerOptions {
@@ -75,7 +75,11 @@ export class Runner {
   ) {
     this.node = options.node ?? ctx.config.nodeId;
     this.pauses = new PauseLog(ctx.config.coreRoot, ctx.logger, ctx.clock);
-    this.configWatch = new ConfigWatch(ctx, () => this.wake());
+    this.configWatch = new ConfigWatch(ctx, () => {
+      this.wake();
+      // A reloaded agents.yaml may now disagree with the fleet's settings (or agree again).
+      void this.checkFleetSettings();
+    });
     this.closeouts = new Closeouts(ctx, {
       wake: () => this.wake(),
       track: (name, job) => this.track(name, job),
@@ -129,6 +133,7 @@ export class Runner {
   private async begin(): Promise<void> {
     // Registered before hydrate: other nodes see this node live before it touches anything.
     this.membership = await FleetMembership.join(this.ctx);
+    await this.checkFleetSettings();
     const { reattach, closeouts } = await hydrate(this.ctx);
     for (const r of reattach) this.watcher.reattach(r);
     this.pauses.check();
@@ -191,6 +196,18 @@ export class Runner {
         this.wake();
       }
     });
+  }
+
+  /** Fleet mode: seeds the shared settings, or warns where this node's agents.yaml differs. */
+  private async checkFleetSettings(): Promise<void> {
+    try {
+      await joinFleetSettings(this.ctx);
+    } catch (err) {
+      this.ctx.logger.error(
+        { err: toAgenticError(err).message },
+        'fleet settings not checked; claims count with what the store holds',
+      );
+    }
   }
 
   /** Fleet mode: takes over the work of nodes whose lease expired, then claims what it freed. */

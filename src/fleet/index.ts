@@ -13,3 +13,16 @@ export type { TakeoverReport } from './takeover.js';
 export { fleetState, fleetView } from './view.js';
 export type { FleetView, NodeView } from './view.js';
 export type { NodeLeases } from './placement.js';
+export {
+  effectiveFile,
+  fleetConfigView,
+  joinFleetSettings,
+  readFleetSettings,
+  setFleetSetting,
+} from './settings.js';
+export type {
+  FleetConfigView,
+  FleetSettingsDoc,
+  SettingChange,
+  SettingsCheck,
+} from './settings.js';

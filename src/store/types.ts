@@ -34,6 +34,11 @@ export const GROUPS = {
    * then its answer. Short-lived: the requester deletes its entry, the owner drops stale ones.
    */
   intents: 'intents',
+  /**
+   * Settings shared by every node (fleet mode only): `fleet` → pool limits, rates and failure
+   * back-off with a version (src/fleet/settings.ts); the embedded engines never write it.
+   */
+  settings: 'settings',
 } as const;
 
 /** A state group name. */
