@@ -6,6 +6,9 @@ import { WRAPPER } from '../../src/dispatch/launch.js';
 import { tempRoot, type TempRoot } from '../helpers/context.js';
 import { waitUntil } from '../helpers/dispatch.js';
 
+/** The wrapper a test started, killed after the test whatever happened. */
+let started: number | undefined;
+
 /** Whether the process has a handler installed for SIGTERM (its trap ran). */
 function catchesTerm(pid: number): boolean {
   try {
@@ -33,6 +36,7 @@ async function heldWrapper(root: TempRoot) {
   );
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const pid = await new Promise<number>((r) => child.once('spawn', () => r(child.pid ?? -1)));
+  started = pid;
   await waitUntil('the wrapper to install its traps', () => catchesTerm(pid));
   const release = () =>
     openSync(join(meta, 'launch.json'), constants.O_RDONLY | constants.O_NONBLOCK);
@@ -46,7 +50,18 @@ async function heldWrapper(root: TempRoot) {
 
 describe('the launch wrapper', () => {
   let root: TempRoot;
-  afterEach(() => root.cleanup());
+  afterEach(() => {
+    // A wrapper a failed test left blocked on its FIFO must not outlive the test.
+    if (started !== undefined) {
+      try {
+        process.kill(-started, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    started = undefined;
+    root.cleanup();
+  });
 
   it('never starts the agent when the group was signalled before the agent existed', async () => {
     root = tempRoot('agentic-wrapper-');
