@@ -5,7 +5,7 @@ import { checksWaitDueIn, closeoutRun } from '../deliver/index.js';
 import { batched } from '../lib/batch.js';
 import { Semaphore } from '../lib/mutex.js';
 import { toAgenticError } from '../lib/errors.js';
-import { retryUntilDone, STORE_RETRY } from '../lib/retry.js';
+import { retryUntilDone, STORE_RETRY, warnEachRetry } from '../lib/retry.js';
 import { GROUPS } from '../store/index.js';
 import type { StatusRecord } from '../workspace/index.js';
 import { endRuns, journalEnds } from './finish.js';
@@ -69,16 +69,7 @@ export class Closeouts {
       const ended = record;
       await retryUntilDone(() => this.journalBatch([item.name, ended]), {
         stopped: () => this.closed,
-        onError: (err, retryInMs, attempt) =>
-          this.ctx.logger.warn(
-            {
-              workspace: item.name,
-              err: toAgenticError(err).message,
-              attempt,
-              retry_in_ms: retryInMs,
-            },
-            'could not journal the run end; retrying',
-          ),
+        onError: warnEachRetry(this.ctx.logger, 'journal the run end', { workspace: item.name }),
       });
     }
   }

@@ -6,7 +6,7 @@ import { batched } from '../lib/batch.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError, toAgenticError } from '../lib/errors.js';
 import { readTextIfExists } from '../lib/fs.js';
-import { retryUntilDone } from '../lib/retry.js';
+import { retryUntilDone, warnEachRetry } from '../lib/retry.js';
 import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { findExecutable } from '../lib/executable.js';
 import { agentCommand, resumableSession } from './agents.js';
@@ -144,16 +144,7 @@ export class RunStarter {
         },
         {
           stopped: () => this.stopped,
-          onError: (err, retryInMs, attempt) =>
-            this.ctx.logger.warn(
-              {
-                workspace: name,
-                err: toAgenticError(err).message,
-                attempt,
-                retry_in_ms: retryInMs,
-              },
-              'could not record the agent start; retrying',
-            ),
+          onError: warnEachRetry(this.ctx.logger, 'record the agent start', { workspace: name }),
         },
       );
       // Closing meanwhile: the agent runs on detached and the next runner's hydrate judges it.
@@ -171,16 +162,9 @@ export class RunStarter {
         () => this.hooks.finish({ name, ref, end: { kind: 'not-started', question: e.message } }),
         {
           stopped: () => this.stopped,
-          onError: (again, retryInMs, attempt) =>
-            this.ctx.logger.warn(
-              {
-                workspace: name,
-                err: toAgenticError(again).message,
-                attempt,
-                retry_in_ms: retryInMs,
-              },
-              'could not record that the dispatch did not start; retrying',
-            ),
+          onError: warnEachRetry(this.ctx.logger, 'record that the dispatch did not start', {
+            workspace: name,
+          }),
         },
       );
     }

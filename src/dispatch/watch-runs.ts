@@ -3,7 +3,7 @@ import { recordInTx, trackInTransaction } from '../lifecycle/index.js';
 import type { Reattach } from './hydrate-running.js';
 import { toAgenticError } from '../lib/errors.js';
 import { isProcessAlive } from '../lib/proc.js';
-import { retryUntilDone } from '../lib/retry.js';
+import { retryUntilDone, warnEachRetry } from '../lib/retry.js';
 import { workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { readExitRecord, runEndFromExit } from './launch.js';
 import { enforceReapDeadlines, terminateGroup } from './reaper.js';
@@ -165,16 +165,7 @@ export class RunWatcher {
         () => this.hooks.finish({ name, ref: { runs: w.runs, pid: w.pid }, end }),
         {
           stopped: () => this.stopped,
-          onError: (err, retryInMs, attempt) =>
-            this.ctx.logger.warn(
-              {
-                workspace: name,
-                err: toAgenticError(err).message,
-                attempt,
-                retry_in_ms: retryInMs,
-              },
-              'could not record the run end; retrying',
-            ),
+          onError: warnEachRetry(this.ctx.logger, 'record the run end', { workspace: name }),
         },
       );
     } finally {

@@ -1,3 +1,6 @@
+import { toAgenticError } from './errors.js';
+import type { Logger } from './logger.js';
+
 /** First and longest pause between two attempts at a store write or open that failed, in ms. */
 export const STORE_RETRY = { firstMs: 1_000, maxMs: 15_000 } as const;
 
@@ -36,4 +39,20 @@ export async function retryUntilDone(
     await new Promise((resolve) => setTimeout(resolve, delay).unref());
     delay = Math.min(delay * 2, maxMs);
   }
+}
+
+/**
+ * The usual `onError` of {@link retryUntilDone}: one warning per failure, "could not <what>;
+ * retrying", with `fields` (e.g. the workspace), the error, the attempt and the next pause.
+ */
+export function warnEachRetry(
+  logger: Logger,
+  what: string,
+  fields: Record<string, unknown>,
+): RetryOptions['onError'] {
+  return (err, retryInMs, attempt) =>
+    logger.warn(
+      { ...fields, err: toAgenticError(err).message, attempt, retry_in_ms: retryInMs },
+      `could not ${what}; retrying`,
+    );
 }
