@@ -27,24 +27,15 @@ export type FleetReader = (
   now: Date,
 ) => Promise<{ engine: string; nodes: FleetReadingNode[]; queued: number }>;
 
-/** One node of the fleet's registry as the dashboard shows it (what `agentic fleet nodes` lists). */
-export interface DashboardFleetNode {
-  node_id: string;
-  hostname: string;
-  pid: number;
-  version: string;
-  started_at: string;
-  heartbeat_at: string;
-  /** Seconds since its last heartbeat, judged by the hub's clock. */
-  heartbeat_age_s: number;
-  lease_ms: number;
-  /** `live` (heartbeating), `expired` (overdue) or `lost` (another node took its work over). */
-  lease: string;
-  /** Records running under this node. */
-  running: number;
+/**
+ * One node of the fleet's registry as the dashboard shows it (what `agentic fleet nodes` lists):
+ * heartbeat age by the hub's clock; `lost_at` / `taken_over_by` null until another node took its
+ * work over.
+ */
+export type DashboardFleetNode = Omit<FleetReadingNode, 'lost_at' | 'taken_over_by'> & {
   lost_at: string | null;
   taken_over_by: string | null;
-}
+};
 
 /**
  * The document behind the dashboard's Fleet view (`GET /v1/dashboard/fleet`): the fleet's nodes
