@@ -17,6 +17,9 @@ import {
   isDone,
 } from './harness.js';
 
+/** As many tasks as the fleet acceptance run: three nodes share them at shell: 2. */
+const TASKS = 60;
+
 // Nodes are plain processes, not PID/mount namespaces; see harness.ts.
 describe.skipIf(!inject('postgresUrl'))('three nodes on one PostgreSQL', () => {
   let dir: string;
@@ -37,7 +40,7 @@ describe.skipIf(!inject('postgresUrl'))('three nodes on one PostgreSQL', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs 45 URL-repo tasks each exactly once, never more than shell: 2 at a time fleet-wide', async () => {
+  it('runs 60 URL-repo tasks each exactly once, never more than shell: 2 at a time fleet-wide', async () => {
     const repo = bareRepo(dir);
     const yaml = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 1\n  lease_seconds: 15\n';
     nodes = ['a', 'b', 'c'].map((id) => makeNode(id, storeUrl, yaml));
@@ -46,7 +49,7 @@ describe.skipIf(!inject('postgresUrl'))('three nodes on one PostgreSQL', () => {
     const ctx = nodes[0]!.context();
     const names: string[] = [];
     try {
-      for (let i = 1; i <= 45; i++) {
+      for (let i = 1; i <= TASKS; i++) {
         const task = countingTask(out, { seconds: 0.1 });
         names.push(
           (await enqueueDispatch(ctx, { repo, agent: 'shell', task, issue: i })).workspace,
@@ -56,7 +59,7 @@ describe.skipIf(!inject('postgresUrl'))('three nodes on one PostgreSQL', () => {
       await ctx.close();
     }
     const done = await waitUntil(
-      'all 45 tasks to complete',
+      `all ${TASKS} tasks to complete`,
       async () => {
         const reg = await registry(storeUrl);
         return names.every((n) => isDone(reg.get(n))) ? reg : undefined;
