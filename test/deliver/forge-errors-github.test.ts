@@ -1,0 +1,3 @@
+import { describeForgeErrors } from './forge-errors-suite.js';
+
+describeForgeErrors('github', 'github-push-and-auth');
