@@ -1,11 +1,10 @@
 import type { AppContext } from '../context.js';
 import { queueEntrySchema, trackCommitted, type Track } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
-import { GROUPS, type QueueCursor, type StoreOps } from '../store/index.js';
+import { GROUPS, type QueueCursor, type StoreOps, isFleet } from '../store/index.js';
 import { modelOf, poolOf, type StatusRecord } from '../workspace/index.js';
 import { statusRecordSchema } from '../workspace/record-schema.js';
 import { hasCapacity, poolLimits, type ConcurrencySnapshot } from '../lifecycle/capacity.js';
-import { isFleet } from '../fleet/membership.js';
 import { effectiveFile } from '../fleet/settings.js';
 import { isFrozen } from './frozen.js';
 import {

@@ -8,11 +8,11 @@ import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/fs.js';
 import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
-import { isFleet } from '../fleet/membership.js';
 import { validateAgent } from './agents.js';
 import { setFrozen } from './frozen.js';
 import { terminateGroup } from './reaper.js';
 import { wakeRunner } from './wake.js';
+import { isFleet } from '../store/index.js';
 
 /** Moves a previous run's BLOCKED.md to `.meta/` so the next run does not end on the same question. */
 export function setAsideBlocked(dir: string, runs: number): void {
@@ -157,7 +157,7 @@ async function terminateAgent(
 ): Promise<void> {
   const pgid = record.pid;
   if (pgid === undefined) return;
-  if ((await ctx.store()).engine === 'postgres' && record.node !== ctx.config.nodeId) return;
+  if (isFleet(await ctx.store()) && record.node !== ctx.config.nodeId) return;
   terminateGroup(pgid, {
     coreRoot: ctx.config.coreRoot,
     graceSeconds: ctx.config.file.dispatch.kill_grace_seconds,

@@ -16,12 +16,12 @@ import {
   workspaceName,
   type StatusRecord,
 } from '../workspace/index.js';
-import { isFleet } from '../fleet/membership.js';
 import { validateAgent } from './agents.js';
 import { dispatchInputSchema, type DispatchInput } from './dispatch-input.js';
 import { setAsideBlocked } from './control.js';
 import { parseRepoSource, slugify } from './repo-source.js';
 import { wakeRunner } from './wake.js';
+import { isFleet } from '../store/index.js';
 
 /**
  * Validates a dispatch and queues it: creates the workspace directory and a `queued` record

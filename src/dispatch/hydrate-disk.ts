@@ -4,7 +4,7 @@ import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { mtimesInWorker } from '../lib/stat-worker.js';
 import { restoreRecords } from '../lifecycle/track.js';
-import { GROUPS, type StateStore } from '../store/index.js';
+import { GROUPS, type StateStore, isFleet } from '../store/index.js';
 import { discoverWorkspaces, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import {
   carriesMirrorMark,
@@ -190,6 +190,6 @@ export async function writeMerged(
   all?: Map<string, StatusRecord>,
 ): Promise<void> {
   const store = await ctx.store();
-  const fenced = store.engine === 'postgres';
+  const fenced = isFleet(store);
   await store.transaction((tx) => restoreRecords(ctx, tx, changed, { fenced, all }));
 }

@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js';
 import { recoverOrphanBuffers } from '../lifecycle/buffers.js';
 import { commitWorkspaces } from '../lifecycle/commit.js';
-import { GROUPS, type StateStore } from '../store/index.js';
+import { GROUPS, type StateStore, isFleet } from '../store/index.js';
 import { isTerminal, type StatusRecord } from '../workspace/index.js';
 import {
   compareDisk,
@@ -46,7 +46,7 @@ export interface HydrateReport extends RunningTally {
 export async function hydrate(ctx: AppContext): Promise<HydrateReport> {
   const store = await ctx.store();
   // Fleet mode: this node judges only its own records against its processes and disk.
-  const merge = new DiskMerge(ctx, store.engine === 'postgres');
+  const merge = new DiskMerge(ctx, isFleet(store));
   const { phases, phase } = phaseTimer();
   const scan = scanDisk(ctx.config.workspaceRoot);
   phase('discover');

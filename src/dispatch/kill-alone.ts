@@ -1,11 +1,11 @@
 import type { AppContext } from '../context.js';
-import { isFleet } from '../fleet/index.js';
 import { readRecord } from '../lifecycle/index.js';
 import { workspaceDir } from '../workspace/index.js';
 import { finishRuns } from './finish.js';
 import type { FinishItem } from './run-end.js';
 import { runEndFromExit } from './launch.js';
 import { enforceReapDeadlines } from './reaper.js';
+import { isFleet } from '../store/index.js';
 
 /** How often the process groups are looked at while their grace period runs. */
 const LOOK_MS = 100;

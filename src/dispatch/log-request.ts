@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { isFleet, leaseState, readNodes } from '../fleet/index.js';
+import { leaseState, readNodes } from '../fleet/index.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
-import { GROUPS, type StateStore } from '../store/index.js';
+import { GROUPS, type StateStore, isFleet } from '../store/index.js';
 import { poolOf, workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { logPath } from './launch.js';
 import { readLogSlice, type LogSlice } from './log-slice.js';

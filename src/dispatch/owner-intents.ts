@@ -1,9 +1,8 @@
 import type { AppContext } from '../context.js';
-import { isFleet } from '../fleet/index.js';
 import { readRecord } from '../lifecycle/index.js';
 import { isoUtc } from '../lib/clock.js';
 import { toAgenticError } from '../lib/errors.js';
-import { GROUPS, type StateStore } from '../store/index.js';
+import { GROUPS, type StateStore, isFleet } from '../store/index.js';
 import { poolOf, workspaceDir } from '../workspace/index.js';
 import { logPath } from './launch.js';
 import { LOG_SLICE_MAX_BYTES, readLogSlice } from './log-slice.js';

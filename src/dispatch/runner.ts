@@ -12,7 +12,8 @@ import { listenForWakeups } from './wake.js';
 import { PauseLog } from './pause-log.js';
 import { ConfigWatch } from './config-watch.js';
 import { createSyncService, SendLoop } from '../sync/index.js';
-import { FleetMembership, isFleet, joinFleetSettings, takeOverLostNodes } from '../fleet/index.js';
+import { FleetMembership, joinFleetSettings, takeOverLostNodes } from '../fleet/index.js';
+import { isFleet } from '../store/index.js';
 
 /** Options of a runner; everything has a production default. */
 export interface RunnerOptions {

@@ -1,6 +1,5 @@
 export {
   FleetMembership,
-  isFleet,
   leaseSettings,
   leaseState,
   nodeEntrySchema,

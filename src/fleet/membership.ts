@@ -5,7 +5,7 @@ import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
-import { GROUPS, type StateStore, type StoreOps } from '../store/index.js';
+import { GROUPS, isFleet, type StateStore, type StoreOps } from '../store/index.js';
 
 /** One node of the registry (the `nodes` group): who it is and when it last proved it is alive. */
 export const nodeEntrySchema = z.looseObject({
@@ -33,15 +33,6 @@ export type LeaseState = 'live' | 'expired' | 'lost';
 export function leaseState(entry: NodeEntry, now: Date): LeaseState {
   if (entry.lost_at !== undefined) return 'lost';
   return now.getTime() - Date.parse(entry.heartbeat_at) > entry.lease_ms ? 'expired' : 'live';
-}
-
-/**
- * True when the store is shared by several nodes (PostgreSQL): only then does a record's `node`
- * decide who may judge and touch it. The embedded SQLite store has one node, so every record
- * there is this node's, whatever id it was written under.
- */
-export function isFleet(store: StateStore): boolean {
-  return store.engine === 'postgres';
 }
 
 /** Reads the node registry, skipping entries that do not parse. */

@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js';
-import { isFleet, leaseState, readNodes, type LeaseState } from './membership.js';
+import { leaseState, readNodes, type LeaseState } from './membership.js';
+import { isFleet } from '../store/index.js';
 
 /**
  * The lease state of each fleet node by id (unknown ids are absent), for saying why pinned work

@@ -15,8 +15,7 @@ import type { AgentsFile } from '../config/index.js';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { AgenticError, toAgenticError } from '../lib/errors.js';
-import { GROUPS, type StateStore, type StoreOps } from '../store/index.js';
-import { isFleet } from './membership.js';
+import { GROUPS, type StateStore, type StoreOps, isFleet } from '../store/index.js';
 
 /** The key of the fleet's settings in the `settings` group. */
 const KEY = 'fleet';

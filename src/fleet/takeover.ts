@@ -2,10 +2,10 @@ import type { AppContext } from '../context.js';
 import { commitWorkspaces } from '../lifecycle/commit.js';
 import { trackInTransaction } from '../lifecycle/index.js';
 import { isoUtc } from '../lib/clock.js';
-import { GROUPS } from '../store/index.js';
+import { GROUPS, isFleet } from '../store/index.js';
 import { type StatusRecord } from '../workspace/index.js';
 import { registryRecord } from '../workspace/record-schema.js';
-import { isFleet, leaseState, nodeEntrySchema, readNodes } from './membership.js';
+import { leaseState, nodeEntrySchema, readNodes } from './membership.js';
 
 /** What one takeover pass did. */
 export interface TakeoverReport {

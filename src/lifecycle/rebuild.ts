@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { readTextIfExists } from '../lib/fs.js';
-import { GROUPS, type StateStore } from '../store/index.js';
+import { GROUPS, type StateStore, isFleet } from '../store/index.js';
 import {
   fingerprintOf,
   isTerminal,
@@ -88,7 +88,7 @@ export async function rebuildRegistryFromDisk(
         });
       }
     }
-    await restoreRecords(ctx, tx, records, { fenced: store.engine === 'postgres', all: records });
+    await restoreRecords(ctx, tx, records, { fenced: isFleet(store), all: records });
   });
   const report = { workspaces: records.size, versions, journaled };
   ctx.logger.info(report, 'state store rebuilt from status.json files and journals');

@@ -4,7 +4,7 @@ import { poolLimits, type ConcurrencySnapshot } from './capacity.js';
 import { needsCommit } from './commit.js';
 import { fenceViolation } from './fence.js';
 import { isoUtc } from '../lib/clock.js';
-import { GROUPS, type EarlyCommit, type StoreOps } from '../store/index.js';
+import { GROUPS, type EarlyCommit, type StoreOps, isFleet } from '../store/index.js';
 import {
   fingerprintOf,
   isTerminal,
@@ -82,7 +82,7 @@ export async function trackCommitted<T>(
   after?: () => void,
 ): Promise<EarlyCommit<T>> {
   const store = await ctx.store();
-  const fleet = store.engine === 'postgres';
+  const fleet = isFleet(store);
   const mirrors = new Map<string, StatusRecord>();
   /** Set when work became claimable (queued, or a running slot freed): other nodes are told. */
   let claimable = false;

@@ -1,6 +1,6 @@
 export { checkSqliteIntegrity, fleetStoreUnreachable, openStateStore } from './open.js';
 export type { OpenedStore, OpenStoreOptions } from './open.js';
-export { compareQueueCursors, GROUPS } from './types.js';
+export { compareQueueCursors, GROUPS, isFleet } from './types.js';
 export type {
   ConcurrencySnapshot,
   EarlyCommit,

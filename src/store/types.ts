@@ -47,6 +47,15 @@ export type Group = (typeof GROUPS)[keyof typeof GROUPS];
 /** Which engine backs a store; `files` is degraded mode's (src/store/files/). */
 export type EngineName = 'sqlite' | 'postgres' | 'files';
 
+/**
+ * True when the store is shared by several nodes (PostgreSQL): only then does a record's `node`
+ * decide who may judge and touch it. The embedded SQLite store has one node, so every record
+ * there is this node's, whatever id it was written under.
+ */
+export function isFleet(store: { engine: EngineName }): boolean {
+  return store.engine === 'postgres';
+}
+
 /** Group operations; inside a transaction they all see and change the same snapshot. */
 export interface StoreOps {
   /** The JSON value at group/key, or undefined. */

@@ -15,6 +15,7 @@ import { naturalOrder } from '../../dispatch/status-report.js';
 import type { StatusRecord } from '../../workspace/index.js';
 import { age, oneLine, runVerb, writeJson, writeTable } from './run-verb.js';
 import { resolveMcpHttpFlags, startMcpHttp, type McpHttpFlags } from '../../mcp/index.js';
+import { isFleet } from '../../store/index.js';
 
 /** Runs `daemon`. */
 export async function daemon(opts: McpHttpFlags, cmd: Command): Promise<void> {
@@ -121,7 +122,7 @@ export async function watch(
     try {
       // A fleet shares one store: each row says which node runs it; another node's log is on
       // that machine (`agentic logs` fetches it), so its last line is not shown here.
-      const fleet = (await ctx.store()).engine === 'postgres';
+      const fleet = isFleet(await ctx.store());
       const here = (r: StatusRecord): boolean =>
         !fleet || r.node === undefined || r.node === ctx.config.nodeId;
       do {

@@ -7,6 +7,7 @@ import { parseWorkspaceName } from '../../workspace/name.js';
 import type { Status } from '../../workspace/index.js';
 import { AgenticError } from '../../lib/errors.js';
 import { age, EXIT, oneLine, reportError, runVerb, writeJson, writeTable } from './run-verb.js';
+import { isFleet } from '../../store/index.js';
 
 /** Runs `status`. */
 export async function status(
@@ -51,7 +52,7 @@ export async function status(
     if (report.workspaces.length === 0) return;
     const now = ctx.clock.now();
     // A fleet shares one store: each row says which node's machine holds its agent and log.
-    const fleet = (await ctx.store()).engine === 'postgres';
+    const fleet = isFleet(await ctx.store());
     await writeTable(
       ['NAME', 'STATUS', ...(fleet ? ['NODE'] : []), 'AGENT', 'RUNS', 'AGE', 'QUESTION / PR'],
       report.workspaces.map((w) => [
