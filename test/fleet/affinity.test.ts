@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -8,7 +8,7 @@ import type { DispatchInput } from '../../src/dispatch/dispatch-input.js';
 import { json, runCli, type CliResult } from '../helpers/cli.js';
 import { freshPostgresDatabase } from '../helpers/engines.js';
 import { GIT_ENV, waitUntil } from '../helpers/dispatch.js';
-import { bareRepo, isDone, makeNode, registry, type TestNode } from './harness.js';
+import { bareRepo, isDone, makeNode, registry, type TestNode, tearDownFleet } from './harness.js';
 
 const YAML = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 3\n';
 
@@ -30,9 +30,7 @@ describe.skipIf(!inject('postgresUrl'))('where fleet work may run', () => {
     [a, b] = ['a', 'b'].map((id) => makeNode(id, storeUrl, YAML)) as [TestNode, TestNode];
   });
   afterEach(async () => {
-    for (const n of [a, b]) await n.daemon?.stop('SIGKILL');
-    for (const n of [a, b]) n.root.cleanup();
-    rmSync(dir, { recursive: true, force: true });
+    await tearDownFleet({ nodes: [a, b], dir });
   });
 
   const cli = (node: TestNode, args: string[]): Promise<CliResult> =>

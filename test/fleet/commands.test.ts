@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -11,29 +11,20 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { CLI, json, runCli } from '../helpers/cli.js';
 import { serverEnv } from '../mcp/fixture.js';
 import { freshPostgresDatabase } from '../helpers/engines.js';
+import { groupAlive } from '../../src/lib/proc.js';
 import { GIT_ENV, waitForGate, waitUntil } from '../helpers/dispatch.js';
 import {
   bareRepo,
   isDone,
-  killGroup,
   makeNode,
   outbox,
   registry,
   type Outbox,
   type TestNode,
+  tearDownFleet,
 } from './harness.js';
 
 const YAML = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 3\n';
-
-/** True while a process group has a member. */
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // Nodes are plain processes, not PID/mount namespaces; see harness.ts.
 describe.skipIf(!inject('postgresUrl'))('commands given on another node reach the owner', () => {
@@ -54,13 +45,9 @@ describe.skipIf(!inject('postgresUrl'))('commands given on another node reach th
   });
   afterEach(async () => {
     writeFileSync(gate, '');
-    for (const n of nodes) await n.daemon?.stop('SIGKILL');
-    for (const pid of pids) killGroup(pid);
-    for (const n of nodes) n.root.cleanup();
+    await tearDownFleet({ nodes, pids, out, dir });
     nodes = [];
     pids.length = 0;
-    out.cleanup();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Runs `agentic <args>` as node `node` would (its CoreRoot and node id). */

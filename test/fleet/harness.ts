@@ -126,6 +126,23 @@ export async function registry(storeUrl: string): Promise<Map<string, SharedReco
   }
 }
 
+/**
+ * After a fleet test: SIGKILLs every node's daemon and the agent groups in `pids`, then removes
+ * the nodes' CoreRoots, the outbox and `dir`. The caller empties its lists for the next test.
+ */
+export async function tearDownFleet(parts: {
+  nodes: TestNode[];
+  pids?: number[];
+  out?: Outbox;
+  dir: string;
+}): Promise<void> {
+  for (const n of parts.nodes) await n.daemon?.stop('SIGKILL');
+  for (const pid of parts.pids ?? []) killGroup(pid);
+  for (const n of parts.nodes) n.root.cleanup();
+  parts.out?.cleanup();
+  rmSync(parts.dir, { recursive: true, force: true });
+}
+
 /** Sends SIGKILL to a process group, ignoring one that is already gone. */
 export function killGroup(pid: number): void {
   try {

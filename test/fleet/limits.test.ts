@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
   type Outbox,
   type TestNode,
   isDone,
+  tearDownFleet,
 } from './harness.js';
 
 /** As many tasks as the fleet acceptance run: three nodes share them at shell: 2. */
@@ -33,11 +34,8 @@ describe.skipIf(!inject('postgresUrl'))('three nodes on one PostgreSQL', () => {
     out = outbox();
   });
   afterEach(async () => {
-    for (const n of nodes) await n.daemon?.stop('SIGKILL');
-    for (const n of nodes) n.root.cleanup();
+    await tearDownFleet({ nodes, out, dir });
     nodes = [];
-    out.cleanup();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('runs 60 URL-repo tasks each exactly once, never more than shell: 2 at a time fleet-wide', async () => {

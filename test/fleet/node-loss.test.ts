@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -17,6 +17,7 @@ import {
   type Outbox,
   type TestNode,
   isDone,
+  tearDownFleet,
 } from './harness.js';
 
 // Nodes are plain processes, not PID/mount namespaces; see harness.ts.
@@ -38,13 +39,9 @@ describe.skipIf(!inject('postgresUrl'))('a node that dies', () => {
   });
   afterEach(async () => {
     writeFileSync(gate, '');
-    for (const n of nodes) await n.daemon?.stop('SIGKILL');
-    for (const pid of pids) killGroup(pid);
-    for (const n of nodes) n.root.cleanup();
+    await tearDownFleet({ nodes, pids, out, dir });
     nodes = [];
     pids.length = 0;
-    out.cleanup();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Starts node a alone, queues `count` gated tasks there and waits until its agents run them. */

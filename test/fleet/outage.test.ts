@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -12,12 +12,12 @@ import {
   bareRepo,
   countingTask,
   isDone,
-  killGroup,
   makeNode,
   outbox,
   registry,
   type Outbox,
   type TestNode,
+  tearDownFleet,
 } from './harness.js';
 
 const YAML = 'concurrency:\n  shell: 1\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 60\n';
@@ -68,13 +68,9 @@ describe.skipIf(!inject('postgresUrl'))('the fleet database going away', () => {
     } catch {
       // already running
     }
-    for (const n of nodes) await n.daemon?.stop('SIGKILL');
-    for (const pid of pids) killGroup(pid);
-    for (const n of nodes) n.root.cleanup();
+    await tearDownFleet({ nodes, pids, out, dir });
     nodes = [];
     pids.length = 0;
-    out.cleanup();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Queues each task under its own issue number, from `firstIssue` on (one workspace each). */

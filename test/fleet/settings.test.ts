@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -17,6 +17,7 @@ import {
   sampleRunning,
   type Outbox,
   type TestNode,
+  tearDownFleet,
 } from './harness.js';
 
 const FLEET = 'fleet:\n  heartbeat_seconds: 1\n  lease_seconds: 15\n';
@@ -34,11 +35,8 @@ describe.skipIf(!inject('postgresUrl'))('fleet settings shared through PostgreSQ
     out = outbox();
   });
   afterEach(async () => {
-    for (const n of nodes) await n.daemon?.stop('SIGKILL');
-    for (const n of nodes) n.root.cleanup();
+    await tearDownFleet({ nodes, out, dir });
     nodes = [];
-    out.cleanup();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Runs the CLI as `node` would: its CoreRoot, the shared store, its node id. */
