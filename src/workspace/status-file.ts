@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   quarantineFile,
@@ -68,27 +69,22 @@ export function writeStatusFile(
   record: StatusRecord,
   options: { durable: boolean },
 ): void {
-  writeFileAtomic(...mirrorWrite(dir, record, options));
+  writeFileAtomic(...mirrorWrite(dir, record, options, readTextIfExists(statusPath(dir))));
 }
 
 /** Mirror writes still in flight in this process, by path. */
 const inFlight = new Map<string, Promise<void>>();
 
 /**
- * Writes the status.json mirrors of one transaction. A lone mirror is written in place — a
- * thread-pool hop costs a single caller more than it saves; several (a batch of finishes,
- * hydrate's reaping) are written in parallel entirely on the thread pool (see
- * writeFileAtomicAsync). Writes to one path from this process always land in call order.
+ * Writes the status.json mirrors of one transaction, in parallel and entirely on the thread
+ * pool (see writeFileAtomicAsync): a rename over an existing file can wait for its data to be
+ * flushed (ext4 does so), which in place would stall every other run this process serves.
+ * Writes to one path from this process always land in call order.
  */
 export async function writeStatusFiles(
   mirrors: ReadonlyArray<readonly [dir: string, record: StatusRecord]>,
   options: { durable: boolean },
 ): Promise<void> {
-  const [only] = mirrors;
-  if (mirrors.length === 1 && only && !inFlight.has(statusPath(only[0]))) {
-    writeStatusFile(only[0], only[1], options);
-    return;
-  }
   await Promise.all(mirrors.map(([dir, record]) => writeQueued(dir, record, options)));
 }
 
@@ -99,7 +95,10 @@ function writeQueued(
 ): Promise<void> {
   const path = statusPath(dir);
   // The text is made when the write starts, so it keeps the unknown fields the previous write left.
-  const write = (): Promise<void> => writeFileAtomicAsync(...mirrorWrite(dir, record, options));
+  const write = async (): Promise<void> => {
+    const existing = await readFile(path, 'utf8').catch(() => undefined);
+    await writeFileAtomicAsync(...mirrorWrite(dir, record, options, existing));
+  };
   const previous = inFlight.get(path);
   const mine = previous ? previous.catch(() => undefined).then(write) : write();
   inFlight.set(path, mine);
@@ -115,19 +114,19 @@ function mirrorWrite(
   dir: string,
   record: StatusRecord,
   options: { durable: boolean },
+  existing: string | undefined,
 ): [string, string, { fsync: boolean; mtime: number }] {
   const path = statusPath(dir);
   return [
     path,
-    mirrorText(path, record),
+    mirrorText(record, existing),
     { fsync: options.durable, mtime: mirrorMtimeSeconds(record.updated_at) },
   ];
 }
 
 /** The new file's text: the record, plus unknown fields of the file on disk that it lacks. */
-function mirrorText(path: string, record: StatusRecord): string {
+function mirrorText(record: StatusRecord, existing: string | undefined): string {
   const merged: Record<string, unknown> = {};
-  const existing = readTextIfExists(path);
   if (existing !== undefined) {
     try {
       const old: unknown = JSON.parse(existing);
