@@ -1,8 +1,15 @@
 import type { AppContext } from '../context.js';
 import { queueEntrySchema, trackCommitted, type Track } from '../lifecycle/index.js';
 import { nextStatus } from '../lifecycle/transitions.js';
-import { GROUPS, type QueueCursor, type StoreOps, isFleet } from '../store/index.js';
-import { modelOf, poolOf, type StatusRecord } from '../workspace/index.js';
+import {
+  GROUPS,
+  type QueueCursor,
+  type StateStore,
+  type StoreOps,
+  isFleet,
+} from '../store/index.js';
+import { claimInOneCall, type Claim, type ClaimBatch } from './claim-one-call.js';
+import { modelOf, poolOf } from '../workspace/index.js';
 import { statusRecordSchema } from '../workspace/record-schema.js';
 import { hasCapacity, poolLimits, type ConcurrencySnapshot } from '../lifecycle/capacity.js';
 import { effectiveFile } from '../fleet/settings.js';
@@ -16,25 +23,7 @@ import {
   saveRuntime,
 } from './runtime-state.js';
 
-/** A workspace the runner may now prepare and start. */
-export interface Claim {
-  name: string;
-  record: StatusRecord;
-}
-
-/** Claimed workspaces, plus when to look again for work that is waiting on back-off or pacing. */
-export interface ClaimBatch {
-  claims: Claim[];
-  /** Earliest back-off or pacing deadline among waiting pools; undefined when nothing waits on time. */
-  retryAt: Date | undefined;
-  frozen: boolean;
-  /**
-   * Settles once the claims are on disk (their mirrors written). An agent is started only
-   * after it, so a claim lost to a power cut never leaves an agent behind; preparing the
-   * workspace need not wait.
-   */
-  durable: Promise<void>;
-}
+export type { Claim, ClaimBatch } from './claim-one-call.js';
 
 /** Queue entries read per page; a claim rarely looks past the first. */
 const PAGE = 64;
@@ -57,6 +46,19 @@ interface Candidate {
  */
 export async function claimReady(ctx: AppContext, max: number, node: string): Promise<ClaimBatch> {
   const store = await ctx.store();
+  if (store.oneCall === undefined) return claimInTransaction(ctx, store, max, node);
+  return claimInOneCall(ctx, store.oneCall, { max, node }, (rest) =>
+    claimInTransaction(ctx, store, rest, node),
+  );
+}
+
+/** {@link claimReady} as one store transaction in which every check and change is made. */
+async function claimInTransaction(
+  ctx: AppContext,
+  store: StateStore,
+  max: number,
+  node: string,
+): Promise<ClaimBatch> {
   const now = ctx.clock.now();
   // Work pinned to a node (node_affinity) is only this node's to claim in a fleet; the embedded
   // store has one node, whatever id a pin names, so it claims everything.

@@ -18,6 +18,9 @@ export async function isFrozen(ops: StoreOps): Promise<boolean> {
 export async function setFrozen(ctx: AppContext, frozen: boolean): Promise<void> {
   const store = await ctx.store();
   await store.transaction(async (tx) => {
+    // Read first, which locks the flag (or, while it is absent, its key): a claim in flight
+    // holds it shared, so the change waits for it and no claim commits after this returns.
+    await tx.get(GROUPS.runner, 'frozen');
     if (frozen) await tx.set(GROUPS.runner, 'frozen', true);
     else await tx.delete(GROUPS.runner, 'frozen');
   });

@@ -42,21 +42,39 @@ function readRuntimeFile(coreRoot: string): RuntimeState | undefined {
   return readJsonIfValid(runtimeFile(coreRoot), runtimeSchema);
 }
 
-/** Reads runtime state: store first; the file fills pools the store lacks (and carries it all when degraded). */
-export async function loadRuntime(tx: StoreOps, coreRoot: string): Promise<RuntimeState> {
-  const state: RuntimeState = { backoff: {}, backoff_reason: {}, fail_count: {}, rates: {} };
-  for (const key of RUNTIME_KEYS) {
-    const parsed = runtimeSchema.shape[key].safeParse(await tx.get(GROUPS.runtime, key));
-    if (parsed.success) Object.assign(state[key], parsed.data);
-  }
+/**
+ * Reads runtime state inside `tx`, its rows locked: store first; the file mirror at `coreRoot`
+ * fills pools the store lacks (and carries it all when degraded). A fleet passes no `coreRoot`:
+ * one node's file must never pause the fleet's pools.
+ */
+export async function loadRuntime(
+  tx: StoreOps,
+  coreRoot: string | undefined,
+): Promise<RuntimeState> {
+  const stored = new Map<string, unknown>();
+  for (const key of RUNTIME_KEYS) stored.set(key, await tx.get(GROUPS.runtime, key));
+  const state = runtimeOf((key) => stored.get(key));
   // A torn or hand-edited file reads as absent: the store's copy (or nothing) stands.
-  const file = readRuntimeFile(coreRoot);
+  const file = coreRoot === undefined ? undefined : readRuntimeFile(coreRoot);
   if (file !== undefined) {
     for (const key of RUNTIME_KEYS) {
       for (const [pool, value] of Object.entries(file[key])) {
         if (!(pool in state[key])) (state[key] as Record<string, unknown>)[pool] = value;
       }
     }
+  }
+  return state;
+}
+
+/** The store's rows of the runtime state, for a caller that reads them with other rows. */
+export const RUNTIME_ROWS = RUNTIME_KEYS.map((key) => [GROUPS.runtime, key] as const);
+
+/** Runtime state from the stored value of each runtime key (unreadable values count as empty). */
+export function runtimeOf(valueOf: (key: string) => unknown): RuntimeState {
+  const state: RuntimeState = { backoff: {}, backoff_reason: {}, fail_count: {}, rates: {} };
+  for (const key of RUNTIME_KEYS) {
+    const parsed = runtimeSchema.shape[key].safeParse(valueOf(key));
+    if (parsed.success) Object.assign(state[key], parsed.data);
   }
   return state;
 }

@@ -87,9 +87,18 @@ export async function effectiveFile(
   store: StateStore,
   tx: StoreOps,
 ): Promise<AgentsFile> {
+  if (!isFleet(store)) return ctx.config.file;
+  // Read without a row lock (the group holds this one row): claims and run ends on every node
+  // read it, and a change made meanwhile applies from the next one.
+  return effectiveFileOf(ctx, (await tx.entries(GROUPS.settings)).find(([k]) => k === KEY)?.[1]);
+}
+
+/** Where the fleet's settings are stored, for a caller that reads them with other rows. */
+export const FLEET_SETTINGS_ROW = [GROUPS.settings, KEY] as const;
+
+/** {@link effectiveFile} in a fleet, given the stored settings row's value (undefined: none). */
+export async function effectiveFileOf(ctx: AppContext, raw: unknown): Promise<AgentsFile> {
   const base = ctx.config.file;
-  if (!isFleet(store)) return base;
-  const raw = await tx.get(GROUPS.settings, KEY);
   if (raw === undefined) return base;
   const text = JSON.stringify(raw);
   const hit = cache.get(ctx);

@@ -2,11 +2,17 @@ export { checkSqliteIntegrity, fleetStoreUnreachable, openStateStore } from './o
 export type { OpenedStore, OpenStoreOptions } from './open.js';
 export { compareQueueCursors, GROUPS, isFleet } from './types.js';
 export type {
+  ClaimLimits,
   ConcurrencySnapshot,
   EarlyCommit,
   EngineName,
   Group,
+  OneCallOps,
+  QueueClaimRequest,
+  QueueClaimResult,
   QueueCursor,
+  RunEndResult,
+  RunEndWrite,
   StateStore,
   StatsQuery,
   StatsRow,

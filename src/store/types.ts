@@ -108,6 +108,67 @@ export function compareQueueCursors(a: QueueCursor, b: QueueCursor): number {
   return a[0] - b[0] || byteOrder(a[1], b[1]) || byteOrder(a[2], b[2]);
 }
 
+/** A pool's limits as a one-call claim counts them: a total, plus optional per-model sub-limits. */
+export interface ClaimLimits {
+  total: number;
+  models: Readonly<Record<string, number>>;
+}
+
+/** Claims and run ends as single server-side calls; see {@link StateStore.oneCall}. */
+export interface OneCallOps {
+  /** Values of several keys in one read, without locking them: `<group>/<key>` → value. */
+  read(keys: ReadonlyArray<readonly [Group, string]>): Promise<Map<string, unknown>>;
+  claim(request: QueueClaimRequest): Promise<QueueClaimResult>;
+  /**
+   * Replaces running records with what their runs' ends made of them, each only if it is still
+   * the version the caller decided on and runs on `node`; the derived groups follow as a status
+   * change through track makes them follow. Returns the stamped records; the others were missed.
+   */
+  end(node: string, now: string, items: readonly RunEndWrite[]): Promise<RunEndResult>;
+}
+
+/** What {@link OneCallOps.claim} is asked to claim. */
+export interface QueueClaimRequest {
+  /** The claiming node: work pinned to another node is left alone. */
+  node: string;
+  max: number;
+  /** Now, as the ISO stamp claimed records get (1 ms after their previous stamp if not later). */
+  now: string;
+  /** Pools the caller keeps closed (paused, or rate-limited and claimed the slow way). */
+  skipPools: readonly string[];
+  /** Limits of the pools named, and of every other pool. */
+  limits: { default: ClaimLimits; pools: Readonly<Record<string, ClaimLimits>> };
+}
+
+/** What a one-call claim did. */
+export interface QueueClaimResult {
+  /** Dispatching is frozen: nothing was claimed. */
+  frozen: boolean;
+  /** The claimed workspaces, now `running` on the node, with their new registry values. */
+  claims: Array<{ name: string; value: unknown }>;
+  /** The pools of `skipPools` that hold work this node could claim. */
+  waitingPools: string[];
+}
+
+/** One run end for {@link OneCallOps.end}. */
+export interface RunEndWrite {
+  name: string;
+  /** The `updated_at` of the running record the end was decided on. */
+  seen: string;
+  /** The new record, stamped by the store. */
+  record: unknown;
+  /** Its queue entry when it is queued again. */
+  queue?: unknown;
+  /** True when the new status is terminal (it is then listed in `uncommitted`). */
+  terminal: boolean;
+}
+
+/** What a one-call run end wrote: the stamped records, and the names whose record had changed. */
+export interface RunEndResult {
+  ended: Map<string, unknown>;
+  missed: string[];
+}
+
 /** One queue entry as a page returns it. */
 export interface QueueRow {
   name: string;
@@ -209,6 +270,13 @@ export interface StateStore extends StoreOps {
    * what may have been missed); resolves to a function that stops listening.
    */
   listenWakes?(onWake: () => void): Promise<() => Promise<void>>;
+  /**
+   * Claims and run ends in one server-side call each (PostgreSQL): the shared rows they must
+   * check (the frozen flag, each pool's running counter) are held for that call only, never
+   * across client round trips, so claims and run ends on every node proceed side by side.
+   * Engines with one writer leave this out; claims and ends then run as ordinary transactions.
+   */
+  readonly oneCall?: OneCallOps;
   /** Reads stats rows, newest first. */
   queryStats(query: StatsQuery): Promise<StatsRow[]>;
   /** Releases the engine; safe to call more than once, and on a store never used. */

@@ -4,10 +4,12 @@ import type { Logger } from '../../lib/logger.js';
 import { redactUrl } from '../../lib/text.js';
 import { openMigratedPool } from './pool.js';
 import { opsOn } from './ops.js';
+import { oneCallOn } from './one-call.js';
 import { inTransaction } from './transaction.js';
 import type {
   Group,
   EntriesPage,
+  OneCallOps,
   QueuePageRequest,
   QueueRow,
   StateStore,
@@ -40,7 +42,7 @@ export async function openPostgresStore(
 ): Promise<StateStore> {
   const { pool, schemaVersion } = await openMigratedPool(url, {
     logger: options.logger,
-    max: options.max ?? 4,
+    max: options.max ?? 10,
     settings: {
       lock_timeout: LOCK_TIMEOUT_MS,
       idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
@@ -58,6 +60,7 @@ class PostgresStore implements StateStore {
   readonly ownsStateFiles = false;
   readonly reason = undefined;
   private readonly ops: StoreOps;
+  readonly oneCall: OneCallOps;
   private closed = false;
 
   constructor(
@@ -68,6 +71,7 @@ class PostgresStore implements StateStore {
     private readonly logger: Logger,
   ) {
     this.ops = opsOn(pool, false);
+    this.oneCall = oneCallOn(pool, this.retrying);
   }
 
   get(group: Group, key: string): Promise<unknown> {
@@ -94,27 +98,47 @@ class PostgresStore implements StateStore {
    * (see opsOn). A deadlock between two nodes, or a lock
    * wait past the lock timeout, rolls it back and runs `fn` again from the start.
    */
-  async transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
+  transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
+    return this.retrying(() => inTransaction(this.pool, (client) => fn(opsOn(client, true))));
+  }
+
+  /** Runs `attempt` again after a deadlock, serialization failure or lock timeout, a few times. */
+  private readonly retrying = async <T>(attempt: () => Promise<T>): Promise<T> => {
+    for (let n = 1; ; n++) {
       if (this.closed) throw new AgenticError('STORE_UNAVAILABLE', 'the state store is closed');
       try {
-        return await inTransaction(this.pool, (client) => fn(opsOn(client, true)));
+        return await attempt();
       } catch (err) {
         const code = (err as { code?: unknown } | null)?.code;
-        if (attempt >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRY_CODES.has(code))
-          throw err;
-        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+        if (n >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRY_CODES.has(code)) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * n));
       }
     }
-  }
+  };
 
   addStats(row: StatsRow): Promise<void> {
     return this.ops.addStats(row);
   }
 
-  async notifyWake(): Promise<void> {
-    await this.pool.query('SELECT pg_notify($1, $2)', [WAKE_CHANNEL, '']);
+  /**
+   * Sends one NOTIFY after every call, but calls made while one is being sent share the next:
+   * PostgreSQL queues notifying commits one at a time across the whole cluster, and a wake-up
+   * only says "look again".
+   */
+  notifyWake(): Promise<void> {
+    this.nextWake ??= this.sendingWake
+      .catch(() => undefined)
+      .then(() => {
+        this.nextWake = undefined;
+        this.sendingWake = this.pool
+          .query('SELECT pg_notify($1, $2)', [WAKE_CHANNEL, ''])
+          .then(() => undefined);
+        return this.sendingWake;
+      });
+    return this.nextWake;
   }
+  private sendingWake: Promise<void> = Promise.resolve();
+  private nextWake: Promise<void> | undefined;
 
   /** LISTENs on its own connection (a pooled one would be handed to other work), reconnecting after a second when it drops. */
   async listenWakes(onWake: () => void): Promise<() => Promise<void>> {

@@ -13,28 +13,40 @@ export type Queryable = Pick<pg.PoolClient, 'query'>;
  * limits hold fleet-wide. Queue pages skip rows another transaction holds (SKIP LOCKED).
  */
 export function opsOn(db: Queryable, inTx: boolean): StoreOps {
+  // Rows this transaction holds locked, as it last read or wrote them: nobody else can change
+  // them before COMMIT, so a second read of one (a record checked, then changed through track)
+  // costs no round trip. Keys found absent are not kept: their lock is advisory only.
+  const held = new Map<string, string>();
   const select = async (group: string, key: string, lock: boolean): Promise<unknown> => {
     const res = await db.query<{ value: unknown }>(
       `SELECT value FROM kv WHERE grp = $1 AND key = $2${lock ? ' FOR UPDATE' : ''}`,
       [group, key],
     );
-    return res.rows[0]?.value;
+    const value = res.rows[0]?.value;
+    if (lock && value !== undefined) held.set(`${group}/${key}`, JSON.stringify(value));
+    return value;
   };
   return {
     get: async (group, key) => {
+      const known = held.get(`${group}/${key}`);
+      if (known !== undefined) return JSON.parse(known) as unknown;
       const value = await select(group, key, inTx);
       if (!inTx || value !== undefined) return value;
       await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${group}/${key}`]);
       return select(group, key, true);
     },
     set: async (group, key, value) => {
+      const text = JSON.stringify(value);
       await db.query(
         'INSERT INTO kv (grp, key, value) VALUES ($1, $2, $3::jsonb) ON CONFLICT (grp, key) DO UPDATE SET value = EXCLUDED.value',
-        [group, key, JSON.stringify(value)],
+        [group, key, text],
       );
+      // Written here, so locked by this transaction until COMMIT.
+      if (inTx) held.set(`${group}/${key}`, text);
     },
     delete: async (group, key) => {
       await db.query('DELETE FROM kv WHERE grp = $1 AND key = $2', [group, key]);
+      held.delete(`${group}/${key}`);
     },
     count: async (group) => {
       const res = await db.query<{ n: number }>(
