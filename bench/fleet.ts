@@ -12,7 +12,7 @@
 // cluster is started with initdb/pg_ctl, as the tests do)
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -43,15 +43,15 @@ interface Figures {
   xactsPerJob: number;
 }
 
+interface DbRef {
+  name: string;
+  url: string;
+}
+
 async function freshDatabase(admin: pg.Client, base: string, tag: string): Promise<DbRef> {
   const name = `bench_${tag}_${Date.now()}`;
   await admin.query(`CREATE DATABASE ${name}`);
   return { name, url: base.replace(/\/[^/]*$/, `/${name}`) };
-}
-
-interface DbRef {
-  name: string;
-  url: string;
 }
 
 /**
@@ -274,6 +274,8 @@ async function variant(
   const xacts = (await xactCommits(admin, db.name)) - before;
   verifyOnce(side, nodes, finished);
   if (side === 'agentic') await verifyAgenticStore(db.url, nodes);
+  // Every client has gone (the nodes exited, the enqueuer and the checks closed their pools).
+  await admin.query(`DROP DATABASE ${db.name}`);
   return { ...figures, xactsPerJob: xacts / N };
 }
 
@@ -288,21 +290,29 @@ try {
     `claim + finish of ${N} jobs at concurrency ${C}; one process per node, workers ` +
       `${layout(1)} and ${layout(3)}; client pool max ${POOL_MAX} per node on both sides`,
   );
+  // The machine may be shared: its load, before and after, says how far to trust the figures.
+  const load = (): string =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  console.log(`load average ${load()} on ${availableParallelism()} cores`);
+  console.log(
+    `${'variant'.padEnd(18)}${'jobs/s'.padStart(8)}${'client CPU ms/job'.padStart(19)}` +
+      `${'server xacts/job'.padStart(18)}`,
+  );
   const figures = new Map<string, Figures>();
   // Turns, so that drift of the shared machine hits both sides alike.
   for (const nodes of [1, 3])
-    for (const side of ['agentic', 'pg-boss'] as const)
-      figures.set(`${side} ${nodes}`, await variant(admin, base, side, nodes));
-  const row = (label: string, f: Figures): string =>
-    `${label.padEnd(18)}${f.rate.toFixed(0).padStart(8)}${f.cpuMsPerJob.toFixed(3).padStart(14)}` +
-    `${f.xactsPerJob.toFixed(2).padStart(13)}`;
-  console.log(
-    `${'variant'.padEnd(18)}${'jobs/s'.padStart(8)}${'CPU ms/job'.padStart(14)}${'xacts/job'.padStart(13)}`,
-  );
+    for (const side of ['agentic', 'pg-boss'] as const) {
+      const f = await variant(admin, base, side, nodes);
+      figures.set(`${side} ${nodes}`, f);
+      const label = `${side}, ${nodes} node${nodes > 1 ? 's' : ''}`;
+      console.log(
+        `${label.padEnd(18)}${f.rate.toFixed(0).padStart(8)}${f.cpuMsPerJob.toFixed(3).padStart(19)}` +
+          `${f.xactsPerJob.toFixed(2).padStart(18)}`,
+      );
+    }
   const get = (key: string): Figures => figures.get(key) as Figures;
-  for (const nodes of [1, 3])
-    for (const side of ['agentic', 'pg-boss'] as const)
-      console.log(row(`${side}, ${nodes} node${nodes > 1 ? 's' : ''}`, get(`${side} ${nodes}`)));
   const ratio = (a: Figures, b: Figures): string => (a.rate / b.rate).toFixed(2);
   console.log(
     `agentic/pg-boss: 1 node ${ratio(get('agentic 1'), get('pg-boss 1'))}, ` +
@@ -312,6 +322,7 @@ try {
     `3 nodes/1 node: agentic ${ratio(get('agentic 3'), get('agentic 1'))}, ` +
       `pg-boss ${ratio(get('pg-boss 3'), get('pg-boss 1'))}  (target ≥ 2 for agentic)`,
   );
+  console.log(`load average ${load()}`);
 } finally {
   await admin.end();
   await cluster?.stop();
