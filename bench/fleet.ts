@@ -9,7 +9,7 @@
 // of the node processes' user + system time while they worked) and server transactions per job
 // (xact_commit of the variant's own database, node start-up's few dozen included).
 // Usage: npx tsx bench/fleet.ts [N=10000] [C=8]  (BENCH_PG_URL=postgres://… or a throwaway
-// cluster is started with initdb/pg_ctl, as the tests do)
+// cluster is started with initdb/pg_ctl, as the tests do; BENCH_CPU_PROF=<dir> profiles the nodes)
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -32,6 +32,7 @@ const STALL_MS = 120_000;
 // agentic's fleet store opens its pool with max 4 (openPostgresStore) and the configuration has
 // no knob for it, so pg-boss (default 10) gets the same 4 connections per node.
 const POOL_MAX = 4;
+const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
 const NODE_SCRIPT = fileURLToPath(new URL('./fleet-node.ts', import.meta.url));
 
 type Side = NodeSpec['side'];
@@ -138,7 +139,12 @@ interface NodeProcess {
 
 function startNode(spec: NodeSpec, onMessage: (msg: FromNode) => void): NodeProcess {
   const child = fork(NODE_SCRIPT, [JSON.stringify(spec)], {
-    execArgv: ['--import', 'tsx'],
+    // BENCH_CPU_PROF=<dir> writes each node's V8 CPU profile there (open it in Chrome DevTools).
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   child.on('message', (msg) => onMessage(msg as FromNode));
