@@ -28,10 +28,10 @@ export interface NodeSpec {
 /** Parent → node. */
 export type ToNode = { type: 'go' } | { type: 'stop' };
 
-/** Node → parent: `done` is cumulative; `at` is a wall-clock time in ms (timeOrigin + now). */
+/** Node → parent: `done` is cumulative; `lastAt` is when the last job finished ({@link wallNow}). */
 export type FromNode =
   | { type: 'ready' }
-  | { type: 'done'; done: number; at: number }
+  | { type: 'done'; done: number }
   | { type: 'result'; done: number; lastAt: number; cpuMicros: number; finished: string[] };
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
@@ -106,7 +106,7 @@ async function main(spec: NodeSpec): Promise<void> {
     reportPending = true;
     setTimeout(() => {
       reportPending = false;
-      send({ type: 'done', done, at: lastAt });
+      send({ type: 'done', done });
     }, 5);
   };
   const worker = async (): Promise<void> => {
@@ -125,6 +125,10 @@ async function main(spec: NodeSpec): Promise<void> {
       if (msg.type === 'go') resolve();
       else stopping = true;
     });
+  });
+  // A parent that died (or was interrupted) leaves no node looping on an empty queue.
+  process.once('disconnect', () => {
+    if (!stopping) process.exit(1);
   });
   send({ type: 'ready' });
   await go;
