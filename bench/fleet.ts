@@ -29,9 +29,9 @@ const N = Number(process.argv[2] ?? 10_000);
 const C = Number(process.argv[3] ?? 8);
 const BATCH = 500;
 const STALL_MS = 120_000;
-// agentic's fleet store opens its pool with max 4 (openPostgresStore) and the configuration has
-// no knob for it, so pg-boss (default 10) gets the same 4 connections per node.
-const POOL_MAX = 4;
+// agentic's fleet store opens its pool with max 10 (openPostgresStore), pg-boss's default: both
+// sides get the same connections per node.
+const POOL_MAX = 10;
 const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
 const NODE_SCRIPT = fileURLToPath(new URL('./fleet-node.ts', import.meta.url));
 
