@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
@@ -18,7 +19,8 @@ import { Runner } from '../../src/dispatch/runner.js';
 import { readAllRecords } from '../../src/lifecycle/index.js';
 import { GROUPS } from '../../src/store/index.js';
 import { workspaceDir } from '../../src/workspace/index.js';
-import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { testContext, type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import { sqliteStoreSyncedBy } from '../helpers/sqlite.js';
 import {
   GIT_ENV,
@@ -69,14 +71,14 @@ async function sampleRunning(
   return max;
 }
 
-describe('concurrency limits, order and back-off', () => {
+describe.each(engines())('concurrency limits, order and back-off on $name', (engine) => {
   let root: TempRoot;
   let repo: string;
   let daemon: Daemon | undefined;
   let ctx: AppContext | undefined;
 
-  beforeEach(() => {
-    root = tempRoot();
+  beforeEach(async () => {
+    root = await tempRootOn(engine);
     repo = makeSourceRepo(root);
   });
   afterEach(async () => {
@@ -128,11 +130,17 @@ describe('concurrency limits, order and back-off', () => {
     writeAgentsYaml(root, 'concurrency:\n  shell: 2\n');
     ctx = testContext(root);
     await setFrozen(ctx, true);
+    // A URL, not a path: in a fleet a local path pins the work to the node that queued it, and
+    // these claimers are other nodes.
+    const url = pathToFileURL(repo).href;
     for (let i = 0; i < 45; i++)
-      await enqueueDispatch(ctx, { repo, task: 'true', agent: 'shell', branch: `c-${i}` });
+      await enqueueDispatch(ctx, { repo: url, task: 'true', agent: 'shell', branch: `c-${i}` });
     await setFrozen(ctx, false);
     const claimers = Promise.all(
-      ['n1', 'n2', 'n3'].map((n) => runNode('claimer.mjs', [n], root.env)),
+      // Each claimer is its own node: in a fleet only the node that claimed a run may end it.
+      ['n1', 'n2', 'n3'].map((n) =>
+        runNode('claimer.mjs', [n], { ...root.env, CORE_AGENT_FLEET_NODE_ID: n }),
+      ),
     );
     const c = ctx;
     const max = await sampleRunning(c, claimers, (agent) => agent);
@@ -239,83 +247,91 @@ describe('concurrency limits, order and back-off', () => {
     }
   }, 60_000);
 
-  it('prepares the next dispatch while the fsyncs of the last end and its claim are pending', async () => {
-    writeAgentsYaml(root, 'concurrency:\n  shell: 1\n');
-    ctx = testContext(root);
-    const c = ctx;
-    const gate = join(root.coreRoot, 'gate');
-    const first = await enqueueDispatch(c, {
-      repo,
-      task: waitForGate(gate),
-      agent: 'shell',
-      branch: 'first',
-    });
-    // The runner's store holds its WAL syncs while `held` is set, until release().
-    let held: Array<() => void> | undefined;
-    const release = (): void => {
-      const waiting = held ?? [];
-      held = undefined;
-      for (const go of waiting) go();
-    };
-    const store = sqliteStoreSyncedBy(join(root.coreRoot, 'db.sqlite'), async () => {
-      if (held) await new Promise<void>((go) => held?.push(go));
-    });
-    const base = testContext(root);
-    const runnerCtx: AppContext = { ...base, store: async () => store, close: () => store.close() };
-    const runner = await Runner.start(runnerCtx, { pollMs: 600_000 });
-    const firstDir = workspaceDir(c.config.workspaceRoot, first.workspace);
-    try {
-      await waitUntil('first to run', async () =>
-        (await readAllRecords(c)).get(first.workspace)?.pid !== undefined ? true : undefined,
-      );
-      const second = await enqueueDispatch(c, {
+  // It holds the SQLite store's WAL syncs; PostgreSQL's commit has no such hook.
+  if (engine.name === 'sqlite')
+    it('prepares the next dispatch while the fsyncs of the last end and its claim are pending', async () => {
+      writeAgentsYaml(root, 'concurrency:\n  shell: 1\n');
+      ctx = testContext(root);
+      const c = ctx;
+      const gate = join(root.coreRoot, 'gate');
+      const first = await enqueueDispatch(c, {
         repo,
-        task: 'echo started > ../started',
+        task: waitForGate(gate),
         agent: 'shell',
-        branch: 'second',
+        branch: 'first',
       });
-      const secondDir = workspaceDir(c.config.workspaceRoot, second.workspace);
-      held = [];
-      appendFileSync(gate, 'go');
-      await waitUntil(
-        'the second workspace to be prepared while the syncs are held',
-        () =>
-          existsSync(join(secondDir, 'repo', '.git')) &&
-          existsSync(join(secondDir, '.meta', 'prompt.md')),
-      );
-      // Both commits are visible to every reader...
-      const records = await readAllRecords(c);
-      expect(records.get(first.workspace)?.status).toBe('completed');
-      expect(records.get(second.workspace)?.status).toBe('running');
-      // ...but nothing acts on them outside the store before they are on disk: no agent, no
-      // journal line, and the mirror still shows the run. Checked now, and proved below by
-      // file times against a marker written at the release (no sleep-and-hope).
-      expect(existsSync(join(secondDir, 'started'))).toBe(false);
-      expect(existsSync(join(firstDir, '.meta', 'journal.jsonl'))).toBe(false);
-      expect(JSON.parse(readFileSync(join(firstDir, 'status.json'), 'utf8'))).toMatchObject({
-        status: 'running',
+      // The runner's store holds its WAL syncs while `held` is set, until release().
+      let held: Array<() => void> | undefined;
+      const release = (): void => {
+        const waiting = held ?? [];
+        held = undefined;
+        for (const go of waiting) go();
+      };
+      const store = sqliteStoreSyncedBy(join(root.coreRoot, 'db.sqlite'), async () => {
+        if (held) await new Promise<void>((go) => held?.push(go));
       });
-      const marker = join(root.coreRoot, 'released');
-      writeFileSync(marker, '');
-      const releasedAt = statSync(marker).mtimeMs;
-      release();
-      await waitUntil('second to complete', async () =>
-        (await readAllRecords(c)).get(second.workspace)?.status === 'completed' ? true : undefined,
-      );
-      expect(existsSync(join(secondDir, 'started'))).toBe(true);
-      await waitUntil('first’s journal commit', () =>
-        existsSync(join(firstDir, '.meta', 'commit.json')),
-      );
-      expect(statSync(join(secondDir, 'started')).mtimeMs).toBeGreaterThanOrEqual(releasedAt);
-      expect(statSync(join(firstDir, '.meta', 'journal.jsonl')).mtimeMs).toBeGreaterThanOrEqual(
-        releasedAt,
-      );
-    } finally {
-      release();
-      await runner?.close();
-      await runnerCtx.close();
-    }
-  }, 60_000);
+      const base = testContext(root);
+      const runnerCtx: AppContext = {
+        ...base,
+        store: async () => store,
+        close: () => store.close(),
+      };
+      const runner = await Runner.start(runnerCtx, { pollMs: 600_000 });
+      const firstDir = workspaceDir(c.config.workspaceRoot, first.workspace);
+      try {
+        await waitUntil('first to run', async () =>
+          (await readAllRecords(c)).get(first.workspace)?.pid !== undefined ? true : undefined,
+        );
+        const second = await enqueueDispatch(c, {
+          repo,
+          task: 'echo started > ../started',
+          agent: 'shell',
+          branch: 'second',
+        });
+        const secondDir = workspaceDir(c.config.workspaceRoot, second.workspace);
+        held = [];
+        appendFileSync(gate, 'go');
+        await waitUntil(
+          'the second workspace to be prepared while the syncs are held',
+          () =>
+            existsSync(join(secondDir, 'repo', '.git')) &&
+            existsSync(join(secondDir, '.meta', 'prompt.md')),
+        );
+        // Both commits are visible to every reader...
+        const records = await readAllRecords(c);
+        expect(records.get(first.workspace)?.status).toBe('completed');
+        expect(records.get(second.workspace)?.status).toBe('running');
+        // ...but nothing acts on them outside the store before they are on disk: no agent, no
+        // journal line, and the mirror still shows the run. Checked now, and proved below by
+        // file times against a marker written at the release (no sleep-and-hope).
+        expect(existsSync(join(secondDir, 'started'))).toBe(false);
+        expect(existsSync(join(firstDir, '.meta', 'journal.jsonl'))).toBe(false);
+        expect(JSON.parse(readFileSync(join(firstDir, 'status.json'), 'utf8'))).toMatchObject({
+          status: 'running',
+        });
+        const marker = join(root.coreRoot, 'released');
+        writeFileSync(marker, '');
+        const releasedAt = statSync(marker).mtimeMs;
+        release();
+        await waitUntil('second to complete', async () =>
+          (await readAllRecords(c)).get(second.workspace)?.status === 'completed'
+            ? true
+            : undefined,
+        );
+        expect(existsSync(join(secondDir, 'started'))).toBe(true);
+        await waitUntil('first’s journal commit', () =>
+          existsSync(join(firstDir, '.meta', 'commit.json')),
+        );
+        expect(statSync(join(secondDir, 'started')).mtimeMs).toBeGreaterThanOrEqual(releasedAt);
+        expect(statSync(join(firstDir, '.meta', 'journal.jsonl')).mtimeMs).toBeGreaterThanOrEqual(
+          releasedAt,
+        );
+      } finally {
+        release();
+        await runner?.close();
+        await runnerCtx.close();
+      }
+    }, 60_000);
 
   it('frees a finished run’s slot before its journal is committed', async () => {
     writeAgentsYaml(root, 'concurrency:\n  shell: 1\n');

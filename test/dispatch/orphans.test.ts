@@ -5,7 +5,8 @@ import type { AppContext } from '../../src/context.js';
 import { readRecord } from '../../src/lifecycle/index.js';
 import { cgroupBase, runCgroup } from '../../src/lib/cgroup.js';
 import { json, runCli } from '../helpers/cli.js';
-import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { testContext, type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import {
   GIT_ENV,
   makeSourceRepo,
@@ -25,7 +26,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('no agent process outlives its grace period', () => {
+describe.each(engines())('no agent process outlives its grace period on $name', (engine) => {
   let root: TempRoot;
   let repo: string;
   let env: Record<string, string>;
@@ -33,8 +34,8 @@ describe('no agent process outlives its grace period', () => {
   let ctx: AppContext | undefined;
   let grandchild: number | undefined;
 
-  beforeEach(() => {
-    root = tempRoot();
+  beforeEach(async () => {
+    root = await tempRootOn(engine);
     repo = makeSourceRepo(root);
     env = { ...root.env, ...GIT_ENV };
   });
