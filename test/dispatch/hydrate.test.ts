@@ -124,7 +124,8 @@ describe.each(engines())('hydrate on runner start on $name', (engine) => {
       queued.sort(),
     );
     await fresh.close();
-  });
+    // 2,500 records written and merged (on PostgreSQL one round trip each): over 20 s under load.
+  }, 90_000);
 
   // Disk-only again: a fleet node judges the runs the shared registry gives it, not stray files.
   if (engine.name === 'sqlite')
