@@ -314,6 +314,36 @@ describe.each(engines())('hydrate on runner start on $name', (engine) => {
     expect(existsSync(ws(vanished))).toBe(false);
   });
 
+  // The other side of the `node` the fixtures above carry: on a shared store, what another node
+  // runs, ended or kept on its disk is that node's to judge (the embedded store has one node).
+  if (engine.name === 'postgres')
+    it('leaves another node’s running, unjournaled and far-away records as they are', async () => {
+      const running = 'core/go-io/elsewhere-1';
+      const ended = 'core/go-io/elsewhere-2';
+      const remote = 'core/go-io/elsewhere-3';
+      const other = `${node}-other`;
+      await trackWorkspace(
+        ctx,
+        running,
+        sampleRecord({ node: other, status: 'running', pid: 99999, pid_start: '1', runs: 1 }),
+      );
+      await trackWorkspace(ctx, ended, sampleRecord({ node: other, status: 'cancelled', runs: 1 }));
+      await trackWorkspace(
+        ctx,
+        remote,
+        sampleRecord({ node: other, status: 'completed', runs: 1 }),
+      );
+      // Its workspace lives on the other node's disk, not here.
+      rmSync(ws(remote), { recursive: true });
+      const store = await ctx.store();
+      const before = await store.entries(GROUPS.registry);
+      const report = await hydrate(ctx);
+      expect(report).toMatchObject({ ghosts: [], finished: [], missing: [], committed: [] });
+      expect(await store.entries(GROUPS.registry)).toEqual(before);
+      expect(await store.get(GROUPS.uncommitted, ended)).toBeDefined();
+      expect(existsSync(join(ws(ended), '.meta', 'journal.jsonl'))).toBe(false);
+    });
+
   it('rewrites a stale mirror from the registry: running on disk, completed in the store (a crash between the two)', async () => {
     const name = 'core/a/task-1';
     const running = await trackWorkspace(
