@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { tempRoot, type TempRoot } from '../helpers/context.js';
+import { type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import {
   GIT_ENV,
   makeSourceRepo,
@@ -18,14 +19,14 @@ function logLines(stderr: string): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-describe('pool pauses in the daemon log', () => {
+describe.each(engines())('pool pauses in the daemon log on $name', (engine) => {
   let root: TempRoot;
   let repo: string;
   let daemon: Daemon | undefined;
   let env: Record<string, string>;
 
-  beforeEach(() => {
-    root = tempRoot();
+  beforeEach(async () => {
+    root = await tempRootOn(engine);
     repo = makeSourceRepo(root);
     env = { ...root.env, ...GIT_ENV };
   });

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readRecord } from '../../src/lifecycle/index.js';
 import { json, runCli } from '../helpers/cli.js';
-import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { testContext, type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import {
   GIT_ENV,
   makeSourceRepo,
@@ -11,14 +12,14 @@ import {
   type Daemon,
 } from '../helpers/dispatch.js';
 
-describe('a pool paused by a usage limit', () => {
+describe.each(engines())('a pool paused by a usage limit on $name', (engine) => {
   let root: TempRoot;
   let repo: string;
   let daemon: Daemon | undefined;
   let env: Record<string, string>;
 
-  beforeEach(() => {
-    root = tempRoot();
+  beforeEach(async () => {
+    root = await tempRootOn(engine);
     repo = makeSourceRepo(root);
     env = { ...root.env, ...GIT_ENV };
   });
@@ -97,5 +98,6 @@ describe('a pool paused by a usage limit', () => {
     expect(String(failed['question'])).toMatch(
       /^shell hit its usage limit again after 1 requeues \(dispatch\.max_requeues\); giving up/,
     );
-  });
+    // A daemon, two runs and a dozen CLI runs: more than the default 30 s on a loaded machine.
+  }, 90_000);
 });

@@ -1,0 +1,3 @@
+import { describeOrphans } from './orphans-suite.js';
+
+describeOrphans('kill');
