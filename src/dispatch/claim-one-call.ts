@@ -4,9 +4,7 @@ import type { AppContext } from '../context.js';
 import { poolLimits } from '../lifecycle/capacity.js';
 import { isoUtc } from '../lib/clock.js';
 import type { ClaimLimits, OneCallOps } from '../store/index.js';
-import { workspaceDir } from '../workspace/index.js';
 import { registryRecord } from '../workspace/record-schema.js';
-import { writeStatusFiles } from '../workspace/status-file.js';
 import { pruneBackoff } from './runtime-state.js';
 import { readFleetState } from './fleet-state.js';
 
@@ -33,7 +31,9 @@ export interface ClaimBatch {
 /**
  * A claim on a store that claims in one server-side call (the fleet's PostgreSQL): the fleet's
  * settings and back-off are read without a lock, paused pools are left out, and the store
- * claims the rest, holding the frozen flag and each pool's counter for that one call. Pools with
+ * claims the rest, holding the frozen flag and each pool's counter for that one call. It writes
+ * no status.json: the shared database is the record in a fleet, and the start that follows
+ * writes the workspace's file (an atomic file write costs more CPU than the claim). Pools with
  * a rate limit are claimed by `inTransaction` (the claim that locks and counts their windows),
  * asked only when they have work this node could start and slots are left.
  */
@@ -64,10 +64,6 @@ export async function claimInOneCall(
     if (record === undefined) ctx.logger.error({ workspace: name }, 'claimed record unreadable');
     else claims.push({ name, record });
   }
-  await writeStatusFiles(
-    claims.map(({ name, record }) => [workspaceDir(ctx.config.workspaceRoot, name), record]),
-    { durable: false },
-  );
   let retryAt: Date | undefined;
   for (const pool of result.waitingPools) {
     const until = runtime.backoff[pool];
