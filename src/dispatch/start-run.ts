@@ -196,8 +196,9 @@ export class RunStarter {
           started_at: isoUtc(this.ctx.clock.now()),
           base_ref: baseRef,
           base_sha: baseSha,
-          // In ANSWER.md now, where every later run of this clone reads it.
+          // In ANSWER.md now, where every later run of this clone reads it; kept for a fresh clone.
           pending_answer: undefined,
+          last_answer: now.pending_answer ?? now.last_answer,
         });
         out.push(started ?? undefined);
       }

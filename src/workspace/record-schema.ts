@@ -144,6 +144,11 @@ export const statusRecordSchema = z.looseObject({
    * the one holding the clone).
    */
   pending_answer: optionalString,
+  /**
+   * The answer a run started with, kept after the start clears `pending_answer`: a run that starts
+   * over in a fresh clone (its node was lost) gets it back as ANSWER.md.
+   */
+  last_answer: optionalString,
 });
 
 /** A validated status record. */

@@ -1,15 +1,16 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { freshPostgresDatabase } from '../helpers/engines.js';
-import { GIT_ENV } from '../helpers/dispatch.js';
+import { GIT_ENV, waitUntil } from '../helpers/dispatch.js';
 import {
   bareRepo,
   blockedOn,
   doneOn,
   enqueueOn,
+  killGroup,
   makeNode,
   recordOf,
   type TestNode,
@@ -72,5 +73,38 @@ describe.skipIf(!inject('postgresUrl'))('pins to a lost node', () => {
       status: 'queued',
       node_affinity: 'a',
     });
+  }, 150_000);
+
+  it('a resumed run in progress on a lost node starts over unpinned elsewhere, with its answer', async () => {
+    nodes = ['a', 'b'].map((id) => makeNode(id, storeUrl, YAML));
+    const [a, b] = nodes as [TestNode, TestNode];
+    const started = join(dir, 'started');
+    const gate = join(dir, 'gate');
+    // Asks first; answered, it says it started and waits for the gate before committing.
+    const task = [
+      'if [ -f ANSWER.md ]; then',
+      `  touch ${started}; i=0; while [ ! -f ${gate} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done`,
+      '  cp ANSWER.md answered.txt && git add answered.txt && git commit -qm answered',
+      "else echo 'Which colour?' > BLOCKED.md; fi",
+    ].join('\n');
+    await a.start();
+    const name = await enqueueOn(a, { repo: bareRepo(dir), agent: 'shell', task, issue: 1 });
+    await blockedOn(storeUrl, 'a', name);
+    const resumed = await cli(a, ['resume', name, '--answer', 'blue']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const running = await waitUntil('the resumed run to start on a', async () => {
+      const r = await recordOf(storeUrl, name);
+      return existsSync(started) && r?.status === 'running' && r.pid !== undefined ? r : undefined;
+    });
+    expect(running).toMatchObject({ node: 'a', node_affinity: 'a' });
+    // a dies with its agent; b takes its work over once a's lease expires.
+    await a.daemon!.stop('SIGKILL');
+    killGroup(running.pid!);
+    writeFileSync(gate, '');
+    await b.start();
+    const redone = await doneOn(storeUrl, 'b', name, 3);
+    expect(redone.node_affinity).toBeUndefined();
+    const clone = join(b.root.coreRoot, 'workspace', name, 'repo');
+    expect(readFileSync(join(clone, 'answered.txt'), 'utf8')).toBe('blue\n');
   }, 150_000);
 });
