@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import { commitWorkspace } from '../lifecycle/commit.js';
@@ -13,21 +13,17 @@ import { setFrozen } from './frozen.js';
 import { terminateGroup } from './reaper.js';
 import { wakeRunner } from './wake.js';
 import { isFleet } from '../store/index.js';
+import { setAsideBlocked } from './resume-files.js';
 
-/** Moves a previous run's BLOCKED.md to `.meta/` so the next run does not end on the same question. */
-export function setAsideBlocked(dir: string, runs: number): void {
-  const blocked = join(dir, 'repo', 'BLOCKED.md');
-  if (existsSync(blocked)) {
-    mkdirSync(join(dir, '.meta'), { recursive: true });
-    renameSync(blocked, join(dir, '.meta', `BLOCKED-run${runs}.md`));
-  }
-}
+export { setAsideBlocked } from './resume-files.js';
 
 /**
- * Puts a blocked, failed, completed or cancelled workspace back in the queue. An answer is
- * written to `repo/ANSWER.md`; a previous BLOCKED.md is moved to `.meta/` so the next run does
- * not block on the same question. In a fleet the workspace is pinned to the node holding its
- * clone. Throws WORKSPACE_NOT_FOUND or STATE_CONFLICT.
+ * Puts a blocked, failed, completed or cancelled workspace back in the queue. An answer is kept
+ * on the record until the next run starts: the node that starts it writes `repo/ANSWER.md` and
+ * sets a previous BLOCKED.md aside in `.meta/` first (so the next run does not block on the same
+ * question), since in a fleet the clone may be on another node than this one; here the files
+ * are written at once when the clone is on this node's disk. In a fleet the workspace is pinned
+ * to the node holding its clone. Throws WORKSPACE_NOT_FOUND or STATE_CONFLICT.
  */
 export async function resumeWorkspace(
   ctx: AppContext,
@@ -37,13 +33,15 @@ export async function resumeWorkspace(
   if (options.agent !== undefined) validateAgent(ctx.config.file, options.agent);
   const existing = await requireRecord(ctx, name);
   nextStatus(existing.status, 'resume');
-  const dir = workspaceDir(ctx.config.workspaceRoot, name);
-  const blocked = join(dir, 'repo', 'BLOCKED.md');
-  if (existsSync(blocked))
-    renameSync(blocked, join(dir, '.meta', `BLOCKED-run${existing.runs}.md`));
-  if (options.answer !== undefined)
-    writeFileAtomic(join(dir, 'repo', 'ANSWER.md'), `${options.answer}\n`);
   const fleet = isFleet(await ctx.store());
+  // The clone is on this node's disk: its files are written now, as before fleets, and before
+  // the record is queued, so the run (which writes them again from the record) finds them done.
+  if (!fleet || (existing.node ?? existing.node_affinity) === ctx.config.nodeId) {
+    const dir = workspaceDir(ctx.config.workspaceRoot, name);
+    setAsideBlocked(dir, existing.runs);
+    if (options.answer !== undefined && existsSync(join(dir, 'repo')))
+      writeFileAtomic(join(dir, 'repo', 'ANSWER.md'), `${options.answer}\n`);
+  }
   const record = await trackInTransaction(ctx, async (track, tx) => {
     const current = await recordInTx(tx, name);
     if (!current)
@@ -51,9 +49,6 @@ export async function resumeWorkspace(
         field: 'workspace',
       });
     const now = isoUtc(ctx.clock.now());
-    // In a fleet the clone, with the previous runs' commits, lives on the node that ran it:
-    // the resumed run must go there, not start over from the source on another node.
-    const pin = fleet ? (current.node ?? current.node_affinity) : undefined;
     const { question: _q, exit_code: _e, ...rest } = current;
     // A blocked run stopped to ask: its conversation is continued with the answer when the same
     // CLI runs again (the runner falls back to a fresh run for a CLI that cannot resume).
@@ -67,13 +62,31 @@ export async function resumeWorkspace(
       status: nextStatus(current.status, 'resume'),
       queued_at: now,
       resume_session: resume,
-      ...(pin !== undefined ? { node_affinity: pin } : {}),
+      ...(fleet ? resumePin(current) : {}),
+      ...(options.answer !== undefined ? { pending_answer: options.answer } : {}),
       ...(options.agent !== undefined ? { agent: options.agent } : {}),
     });
   });
   await wakeRunner(ctx.config.coreRoot);
   if (!record) throw new AgenticError('INTERNAL', 'resume produced no record');
   return record;
+}
+
+/**
+ * The pin of a resumed fleet record: the clone, with the previous runs' commits, lives on the
+ * node that ran it, so the resumed run goes there rather than starting over from the source
+ * elsewhere. A pin made only for that reason is marked so: should that node be lost before the
+ * run starts, its takeover drops the pin (src/fleet/takeover.ts). An earlier pin (`--node`, a
+ * local path) is kept as it was.
+ */
+function resumePin(
+  current: StatusRecord,
+): Pick<StatusRecord, 'node_affinity' | 'affinity_reason'> | undefined {
+  const pin = current.node ?? current.node_affinity;
+  if (pin === undefined) return undefined;
+  const forWorkspace =
+    current.node_affinity === undefined || current.affinity_reason === 'workspace';
+  return { node_affinity: pin, affinity_reason: forWorkspace ? 'workspace' : undefined };
 }
 
 /**

@@ -1,8 +1,9 @@
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { isProcessAlive, processGroupOf, processStartTime } from '../lib/proc.js';
+import { recordInTx } from '../lifecycle/records.js';
 import { trackInTransaction } from '../lifecycle/track.js';
-import { GROUPS, type StateStore } from '../store/index.js';
+import { GROUPS, isFleet, type StateStore } from '../store/index.js';
 import { workspaceDir, type StatusRecord } from '../workspace/index.js';
 import { registryRecord } from '../workspace/record-schema.js';
 import { finishRuns } from './finish.js';
@@ -40,15 +41,65 @@ export async function readRunningGroup(
   merge: DiskMerge,
 ): Promise<Set<string>> {
   const early = new Set<string>();
+  const rows: Array<[string, StatusRecord]> = [];
   for (const [name] of await store.entries(GROUPS.running)) {
     const record = registryRecord(await store.get(GROUPS.registry, name));
-    if (record?.status !== 'running' || !merge.mine(record)) continue;
+    if (record?.status === 'running') rows.push([name, record]);
+  }
+  const adopted = isFleet(store) ? await adoptUnowned(ctx, rows) : new Map<string, StatusRecord>();
+  for (const [name, read] of rows) {
+    const record = adopted.get(name) ?? read;
+    if (!merge.mine(record)) continue;
     merge.records.set(name, record);
     early.add(name);
     merge.checkOrMarkMissing(name, record);
   }
   if (merge.changed.size > 0) await writeMerged(ctx, merge.changed);
   return early;
+}
+
+/**
+ * Makes this node the owner of each running record that has none (written before fleets, or
+ * imported by hand) and whose current run this node launched: its `.meta/launch.json` on this
+ * node's disk names the record's run (and pid, once recorded). Only the node whose wrapper
+ * started that run has that file, and the adoption is one transaction that finds `node` still
+ * unset, so two nodes never both judge the record and none of them starts it a second time.
+ * Adopting raises the epoch like a takeover. Returns the adopted records by name.
+ */
+async function adoptUnowned(
+  ctx: AppContext,
+  rows: ReadonlyArray<readonly [string, StatusRecord]>,
+): Promise<Map<string, StatusRecord>> {
+  const self = ctx.config.nodeId;
+  const candidates = rows.filter(
+    ([name, record]) => record.node === undefined && launchedHere(ctx, name, record),
+  );
+  const adopted = new Map<string, StatusRecord>();
+  if (candidates.length === 0) return adopted;
+  await trackInTransaction(ctx, async (track, tx) => {
+    for (const [name] of candidates) {
+      const current = await recordInTx(tx, name);
+      if (current?.status !== 'running' || current.node !== undefined) continue;
+      if (!launchedHere(ctx, name, current)) continue;
+      const next = await track(name, { ...current, node: self, epoch: (current.epoch ?? 0) + 1 });
+      if (next) adopted.set(name, next);
+    }
+  });
+  if (adopted.size > 0)
+    ctx.logger.warn(
+      { workspaces: [...adopted.keys()] },
+      'adopted running records that named no node: their runs were launched on this node',
+    );
+  return adopted;
+}
+
+/** True when this node's disk holds the launch record of `record`'s current run. */
+function launchedHere(ctx: AppContext, name: string, record: StatusRecord): boolean {
+  const launch = readLaunchRecord(workspaceDir(ctx.config.workspaceRoot, name));
+  if (launch === undefined) return false;
+  return record.pid === undefined
+    ? launch.run === record.runs + 1
+    : launch.run === record.runs && launch.pid === record.pid;
 }
 
 /**

@@ -15,6 +15,7 @@ import { launchAgent, logPath, type Launched } from './launch.js';
 import { prepareClone, writePrompt, type PrepResult } from './clone.js';
 import { sourceOf } from './repo-source.js';
 import { buildPrompt } from './prompt.js';
+import { placeResumeFiles } from './resume-files.js';
 import type { FinishItem } from './run-end.js';
 
 /** What starting a run needs from the runner and its watcher. */
@@ -71,6 +72,8 @@ export class RunStarter {
         ref: record.base_ref,
         sha: record.base_sha,
       });
+      // Before the prompt reads ANSWER.md: a resume given on another node kept it on the record.
+      placeResumeFiles(dir, prep.repoDir, record);
       const resumeSession = resumableSession(
         this.ctx.config.file,
         record.agent,
@@ -193,6 +196,9 @@ export class RunStarter {
           started_at: isoUtc(this.ctx.clock.now()),
           base_ref: baseRef,
           base_sha: baseSha,
+          // In ANSWER.md now, where every later run of this clone reads it; kept for a fresh clone.
+          pending_answer: undefined,
+          last_answer: now.pending_answer ?? now.last_answer,
         });
         out.push(started ?? undefined);
       }

@@ -1,8 +1,8 @@
 import type { AppContext } from '../context.js';
 import { commitWorkspaces } from '../lifecycle/commit.js';
-import { trackInTransaction } from '../lifecycle/index.js';
+import { trackInTransaction, type Track } from '../lifecycle/index.js';
 import { isoUtc } from '../lib/clock.js';
-import { GROUPS, isFleet } from '../store/index.js';
+import { GROUPS, isFleet, type StoreOps } from '../store/index.js';
 import { type StatusRecord } from '../workspace/index.js';
 import { registryRecord } from '../workspace/record-schema.js';
 import { leaseState, nodeEntrySchema, readNodes } from './membership.js';
@@ -15,6 +15,8 @@ export interface TakeoverReport {
   requeued: string[];
   /** Running records failed "node <id> lost" (`dispatch.requeue_on_node_loss: false`, or a stop was asked for). */
   failed: string[];
+  /** Queued records whose pin to a lost node was only for its clone: any node may run them now. */
+  unpinned: string[];
 }
 
 /** The question of a record failed because its node died. */
@@ -27,11 +29,14 @@ export function nodeLostQuestion(node: string): string {
  * re-checks each lease first (a node that heartbeat meanwhile keeps its work): each of its
  * running records is queued again, or failed with "node <id> lost" when re-running is not
  * allowed or the run was being stopped anyway; every such write raises the record's epoch, so
- * the dead node, should it come back, cannot write over it. The node is then marked lost; its
- * next heartbeat finds that and stops it. Failed records are journaled here, by the taker.
+ * the dead node, should it come back, cannot write over it. A pin to the lost node made only
+ * because its disk held the clone (a resume) is dropped, from those runs and from queued work:
+ * the clone went with the node, so the work starts over anywhere; a pin asked for (`--node`) or
+ * made for a local path stays. The node is then marked lost; its next heartbeat finds that and
+ * stops it. Failed records are journaled here, by the taker.
  */
 export async function takeOverLostNodes(ctx: AppContext): Promise<TakeoverReport> {
-  const report: TakeoverReport = { nodes: [], requeued: [], failed: [] };
+  const report: TakeoverReport = { nodes: [], requeued: [], failed: [], unpinned: [] };
   const store = await ctx.store();
   if (!isFleet(store)) return report;
   const self = ctx.config.nodeId;
@@ -66,6 +71,7 @@ export async function takeOverLostNodes(ctx: AppContext): Promise<TakeoverReport
       if (requeue && kill_reason === undefined) {
         const next = await track(name, {
           ...rest,
+          ...unpinnedFrom(record, lost),
           status: 'queued',
           node: undefined,
           epoch,
@@ -88,8 +94,47 @@ export async function takeOverLostNodes(ctx: AppContext): Promise<TakeoverReport
         }
       }
     }
+    report.unpinned.push(...(await unpinQueued(track, tx, lost)));
   });
   if (failed.size > 0) await commitWorkspaces(ctx, failed);
   if (report.nodes.length > 0) ctx.logger.warn({ ...report }, 'took over the work of lost nodes');
   return report;
+}
+
+/**
+ * The fields that free a record from its pin to a lost node when the pin was there only because
+ * the node held the clone (a resume): the clone went with the node, so the run starts over from
+ * the source on any node, without the conversation kept on that node's disk. A pin asked for
+ * (`--node`) or made for a local path stays: that work waits for its node.
+ */
+function unpinnedFrom(
+  record: StatusRecord,
+  lost: ReadonlySet<string>,
+): Pick<StatusRecord, 'node_affinity' | 'affinity_reason' | 'resume_session'> | undefined {
+  if (
+    record.affinity_reason !== 'workspace' ||
+    record.node_affinity === undefined ||
+    !lost.has(record.node_affinity)
+  )
+    return undefined;
+  return { node_affinity: undefined, affinity_reason: undefined, resume_session: undefined };
+}
+
+/** Unpins the queued records pinned to a lost node only for its clone; returns their names. */
+async function unpinQueued(
+  track: Track,
+  tx: StoreOps,
+  lost: ReadonlySet<string>,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const [name, entry] of await tx.entries(GROUPS.queue)) {
+    const pin = (entry as { node_affinity?: unknown } | null)?.node_affinity;
+    if (typeof pin !== 'string' || !lost.has(pin)) continue;
+    const record = registryRecord(await tx.get(GROUPS.registry, name));
+    if (record?.status !== 'queued') continue;
+    const free = unpinnedFrom(record, lost);
+    if (free === undefined) continue;
+    if (await track(name, { ...record, ...free, node: undefined })) out.push(name);
+  }
+  return out;
 }

@@ -96,6 +96,11 @@ export const statusRecordSchema = z.looseObject({
    * node for a local-path source, the node holding the clone for a resume, or `--node`.
    */
   node_affinity: optionalString,
+  /**
+   * Why `node_affinity` names its node, when only because the workspace's clone is there (a
+   * resume): such a pin is dropped when that node is lost and the run starts over elsewhere.
+   */
+  affinity_reason: z.literal('workspace').optional(),
   /** Fleet fencing token: raised each time a live node takes the record over from a dead one. */
   epoch: optionalInt,
   priority: z.number().int().default(0),
@@ -133,6 +138,17 @@ export const statusRecordSchema = z.looseObject({
   session_usage: tokenUsageSchema.optional(),
   /** Set by a resume: the next run continues this conversation instead of starting afresh. */
   resume_session: optionalString,
+  /**
+   * An answer given by `resume --answer`, kept until a run starts: the node that starts it
+   * writes it to repo/ANSWER.md first (in a fleet the resume may be given on another node than
+   * the one holding the clone).
+   */
+  pending_answer: optionalString,
+  /**
+   * The answer a run started with, kept after the start clears `pending_answer`: a run that starts
+   * over in a fresh clone (its node was lost) gets it back as ANSWER.md.
+   */
+  last_answer: optionalString,
 });
 
 /** A validated status record. */

@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { AppContext } from '../../src/context.js';
-import { GIT_ENV, startDaemon, writeAgentsYaml, type Daemon } from '../helpers/dispatch.js';
+import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
+import type { DispatchInput } from '../../src/dispatch/dispatch-input.js';
+import {
+  GIT_ENV,
+  startDaemon,
+  waitUntil,
+  writeAgentsYaml,
+  type Daemon,
+} from '../helpers/dispatch.js';
 import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import { git } from '../helpers/git.js';
 
@@ -187,4 +195,52 @@ export function sampleRunning(
 /** True for a record that completed and whose closeout (harvest, hand-back) is over: nothing more will write it. */
 export function isDone(record: SharedRecord | undefined): boolean {
   return record?.status === 'completed' && record.closeout === undefined;
+}
+
+/** Enqueues `input` in-process on `node`; returns the workspace name. */
+export async function enqueueOn(node: TestNode, input: DispatchInput): Promise<string> {
+  const ctx = node.context();
+  try {
+    return (await enqueueDispatch(ctx, input)).workspace;
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** The registry fields the resume and pin tests read beyond {@link SharedRecord}. */
+export type RunRecord = SharedRecord & {
+  runs?: number;
+  node_affinity?: string;
+  affinity_reason?: string;
+  pending_answer?: string;
+};
+
+/** One record of the shared registry, or undefined. */
+export async function recordOf(storeUrl: string, name: string): Promise<RunRecord | undefined> {
+  return (await registry(storeUrl)).get(name) as RunRecord | undefined;
+}
+
+/** Waits until `name` is blocked on `node`. */
+export function blockedOn(storeUrl: string, node: string, name: string): Promise<RunRecord> {
+  return waitUntil(`${name} to block on ${node}`, async () => {
+    const r = await recordOf(storeUrl, name);
+    return r?.status === 'blocked' && r.node === node ? r : undefined;
+  });
+}
+
+/** Waits until `name` completed on `node` (closeout over) after `runs` runs. */
+export function doneOn(
+  storeUrl: string,
+  node: string,
+  name: string,
+  runs: number,
+): Promise<RunRecord> {
+  return waitUntil(
+    `${name} to complete on ${node}`,
+    async () => {
+      const r = await recordOf(storeUrl, name);
+      return isDone(r) && r?.node === node && r.runs === runs ? r : undefined;
+    },
+    60_000,
+  );
 }

@@ -1,0 +1,76 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { freshPostgresDatabase } from '../helpers/engines.js';
+import { GIT_ENV } from '../helpers/dispatch.js';
+import {
+  bareRepo,
+  blockedOn,
+  doneOn,
+  enqueueOn,
+  makeNode,
+  outbox,
+  type Outbox,
+  type TestNode,
+  tearDownFleet,
+} from './harness.js';
+
+// Nodes are plain processes on one machine, each with its own CoreRoot (see harness.ts).
+describe.skipIf(!inject('postgresUrl'))('resume --answer in a fleet', () => {
+  let dir: string;
+  let storeUrl: string;
+  let out: Outbox;
+  let nodes: TestNode[] = [];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'agentic-fleet-'));
+    storeUrl = await freshPostgresDatabase();
+    out = outbox();
+  });
+  afterEach(async () => {
+    await tearDownFleet({ nodes, out, dir });
+    nodes = [];
+  });
+
+  it('given on another node, reaches the prompt and the clone on the node holding the workspace', async () => {
+    // A custom agent that keeps each prompt it gets and asks its question until ANSWER.md is there.
+    const yaml = [
+      'concurrency:\n  asker: 2',
+      'fleet:\n  heartbeat_seconds: 1\n  lease_seconds: 60',
+      'agents:',
+      '  asker:',
+      `    command: [/bin/sh, -c, "cp \\"$0\\" ${out.dir}/prompt-$AGENTIC_RUN.md; test -f ANSWER.md || echo \\"Which colour?\\" > BLOCKED.md", "{prompt_file}"]`,
+      '',
+    ].join('\n');
+    nodes = ['a', 'b'].map((id) => makeNode(id, storeUrl, yaml));
+    const [a, b] = nodes as [TestNode, TestNode];
+    await a.start();
+    const name = await enqueueOn(a, {
+      repo: bareRepo(dir),
+      agent: 'asker',
+      task: 'paint it',
+      issue: 1,
+    });
+    await blockedOn(storeUrl, 'a', name);
+    await b.start();
+    const resumed = await runCli(['resume', name, '--answer', 'Blue, please.'], {
+      ...GIT_ENV,
+      ...b.root.env,
+      ...b.env,
+    });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const done = await doneOn(storeUrl, 'a', name, 2);
+    expect(done.pending_answer).toBeUndefined();
+    const prompt = readFileSync(join(out.dir, 'prompt-2.md'), 'utf8');
+    expect(prompt).toContain('Blue, please.');
+    expect(prompt).toContain('paint it');
+    const aDir = join(a.root.coreRoot, 'workspace', name);
+    expect(readFileSync(join(aDir, 'repo', 'ANSWER.md'), 'utf8')).toBe('Blue, please.\n');
+    // The first run's question was set aside on a's disk, so the second did not block on it.
+    expect(readFileSync(join(aDir, '.meta', 'BLOCKED-run1.md'), 'utf8')).toContain('Which colour?');
+    // Nothing of the answer landed on b's disk (b may keep a status.json mirror, no clone).
+    expect(existsSync(join(b.root.coreRoot, 'workspace', name, 'repo'))).toBe(false);
+  }, 120_000);
+});
