@@ -126,10 +126,15 @@ function placement(
   requested: string | undefined,
   kind: 'local' | 'url',
   existing: StatusRecord | undefined,
-): { node_affinity?: string } {
+): Pick<StatusRecord, 'node_affinity' | 'affinity_reason'> {
   if (!fleet) return {};
-  const node = requested ?? existing?.node ?? (kind === 'local' ? self : undefined);
-  return node === undefined ? {} : { node_affinity: node };
+  if (requested !== undefined) return { node_affinity: requested };
+  // Pinned only for its clone (a URL source): a takeover of that node may move it, as a resume's.
+  if (existing?.node !== undefined)
+    return kind === 'url'
+      ? { node_affinity: existing.node, affinity_reason: 'workspace' }
+      : { node_affinity: existing.node };
+  return kind === 'local' ? { node_affinity: self } : {};
 }
 
 /** What a dispatch into an existing, finished workspace continues. */

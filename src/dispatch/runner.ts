@@ -216,7 +216,7 @@ export class Runner {
     try {
       if (this.closed || !isFleet(await this.ctx.store())) return;
       const report = await takeOverLostNodes(this.ctx);
-      if (report.requeued.length > 0 || report.failed.length > 0) this.wake();
+      if (report.requeued.length + report.failed.length + report.unpinned.length > 0) this.wake();
     } catch (err) {
       this.ctx.logger.warn({ err: toAgenticError(err).message }, 'node takeover failed; retrying');
     }
