@@ -64,9 +64,10 @@ export async function endInOneCall(
     [...out].map(([name, record]) => [workspaceDir(ctx.config.workspaceRoot, name), record]),
     { durable: false },
   );
-  // Slots were freed (and some work queued again): other nodes look again.
+  // Slots were freed (and some work queued again): other nodes look again. Not waited for: the
+  // run's end is recorded, and wake-ups sent meanwhile are shared.
   if (out.size > 0 && store.notifyWake)
-    await store
+    void store
       .notifyWake()
       .catch((err: unknown) =>
         ctx.logger.warn({ err: (err as Error).message }, 'fleet wake-up not sent'),

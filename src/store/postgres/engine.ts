@@ -126,10 +126,13 @@ class PostgresStore implements StateStore {
    * only says "look again".
    */
   notifyWake(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.nextWake ??= this.sendingWake
       .catch(() => undefined)
       .then(() => {
         this.nextWake = undefined;
+        // Closed meanwhile: nobody is left to tell (the pool would refuse the query).
+        if (this.closed) return undefined;
         this.sendingWake = this.pool
           .query('SELECT pg_notify($1, $2)', [WAKE_CHANNEL, ''])
           .then(() => undefined);
