@@ -135,7 +135,19 @@ async function main(spec: NodeSpec): Promise<void> {
   const cpu = process.cpuUsage();
   await Promise.all(Array.from({ length: spec.workers }, () => worker()));
   const used = process.cpuUsage(cpu);
-  send({ type: 'result', done, lastAt, cpuMicros: used.user + used.system, finished });
+  // The result (every name this node finished) can be large: it must be on its way out before
+  // the channel closes.
+  const result: FromNode = {
+    type: 'result',
+    done,
+    lastAt,
+    cpuMicros: used.user + used.system,
+    finished,
+  };
+  await new Promise<void>((resolve) => {
+    if (process.send === undefined) resolve();
+    else process.send(result, () => resolve());
+  });
   await node.close();
   process.disconnect();
 }
