@@ -17,6 +17,7 @@ import { isFrozen } from './frozen.js';
 import {
   countStart,
   loadRuntime,
+  runtimeFileRoot,
   mirrorRuntime,
   pruneBackoff,
   rateGate,
@@ -98,7 +99,7 @@ async function claimInTransaction(
     let candidates = await page();
     if (candidates.length === 0) return { claims: [], retryAt: undefined, frozen: false };
 
-    const runtime = await loadRuntime(tx, ctx.config.coreRoot);
+    const runtime = await loadRuntime(tx, runtimeFileRoot(ctx, store));
     const runtimeBefore = JSON.stringify(runtime);
     pruneBackoff(runtime, now);
     const claims: Claim[] = [];

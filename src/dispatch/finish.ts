@@ -1,12 +1,13 @@
 import type { AppContext } from '../context.js';
 import { commitWorkspaces } from '../lifecycle/commit.js';
 import { recordInTx, trackCommitted, type Track } from '../lifecycle/index.js';
-import { isFleet, type EarlyCommit, type StateStore, type StoreOps } from '../store/index.js';
+import type { EarlyCommit, StateStore, StoreOps } from '../store/index.js';
 import { isTerminal, poolOf, type StatusRecord } from '../workspace/index.js';
 import { effectiveFile } from '../fleet/settings.js';
 import { endInOneCall } from './end-one-call.js';
 import {
   loadRuntime,
+  runtimeFileRoot,
   mirrorRuntime,
   recordOutcome,
   saveRuntime,
@@ -82,8 +83,7 @@ async function endInTransaction(
   const end = async (track: Track, tx: StoreOps): Promise<Map<string, StatusRecord>> => {
     const out = new Map<string, StatusRecord>();
     const policy = (await effectiveFile(ctx, store, tx)).dispatch.failure_backoff;
-    // A fleet counts with its own rows only: one node's dispatch.json never pauses its pools.
-    runtime = await loadRuntime(tx, isFleet(store) ? undefined : ctx.config.coreRoot);
+    runtime = await loadRuntime(tx, runtimeFileRoot(ctx, store));
     const before = JSON.stringify(runtime);
     for (const { name, ref, end } of items) {
       const record = await recordInTx(tx, name);

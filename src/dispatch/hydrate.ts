@@ -16,7 +16,7 @@ import {
   reconcileRunning,
   type RunningTally,
 } from './hydrate-running.js';
-import { loadRuntime, mirrorRuntime, saveRuntime } from './runtime-state.js';
+import { loadRuntime, mirrorRuntime, runtimeFileRoot, saveRuntime } from './runtime-state.js';
 
 export { MISSING_QUESTION } from './hydrate-disk.js';
 export type { Reattach } from './hydrate-running.js';
@@ -116,7 +116,7 @@ function emptyReport(phases: Record<string, number>): HydrateReport {
 /** Runtime back-off: the store, filled in by runtime/dispatch.json, written back to both. */
 async function restoreRuntime(ctx: AppContext, store: StateStore): Promise<void> {
   const runtime = await store.transaction(async (tx) => {
-    const state = await loadRuntime(tx, ctx.config.coreRoot);
+    const state = await loadRuntime(tx, runtimeFileRoot(ctx, store));
     await saveRuntime(tx, state);
     return state;
   });

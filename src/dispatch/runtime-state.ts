@@ -4,7 +4,7 @@ import { runtimePaths, type RateConfig } from '../config/index.js';
 import type { AppContext } from '../context.js';
 import { isoUtc } from '../lib/clock.js';
 import { readJsonIfValid, writeFileAtomic } from '../lib/fs.js';
-import { GROUPS, type StateStore, type StoreOps } from '../store/index.js';
+import { GROUPS, isFleet, type StateStore, type StoreOps } from '../store/index.js';
 
 /** agents.yaml `dispatch.failure_backoff`: defaults 3 failures within 60 s pause 30 minutes; count 0 turns it off. */
 export interface FailureBackoff {
@@ -64,6 +64,14 @@ export async function loadRuntime(
     }
   }
   return state;
+}
+
+/**
+ * The CoreRoot whose dispatch.json fills runtime pools the store lacks: none in a fleet, where
+ * one node's file must never pause the fleet's pools.
+ */
+export function runtimeFileRoot(ctx: AppContext, store: StateStore): string | undefined {
+  return isFleet(store) ? undefined : ctx.config.coreRoot;
 }
 
 /** The store's rows of the runtime state, for a caller that reads them with other rows. */
