@@ -98,7 +98,7 @@ describe.skipIf(!inject('postgresUrl'))('one-call claims and run ends (fleet)', 
           }
           claimed.push(...claims.map((x) => x.name));
           // Held a moment, so claims on the other nodes meet full pools.
-          await new Promise((r) => setTimeout(r, 20));
+          await new Promise((r) => setTimeout(r, 100));
           const items = claims.map(({ name, record }) => ({
             name,
             ref: { runs: record.runs, pid: undefined },
