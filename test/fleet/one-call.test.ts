@@ -160,6 +160,24 @@ describe.skipIf(!inject('postgresUrl'))('one-call claims and run ends (fleet)', 
     expect(mine.claims.map((c) => c.name)).toEqual(['o/r/p-1']);
   }, 60_000);
 
+  it('claims a rate-limited pool through the locking claim, its daily cap exact across nodes', async () => {
+    const yaml = `${LIMITS}  r: 4\nrates:\n  r:\n    daily_limit: 2\n`;
+    const { ctx } = await fleet(['n1', 'n2'], yaml);
+    const [one, two] = ctx as [AppContext, AppContext];
+    await enqueue(one, [
+      ...Array.from({ length: 4 }, (_, i): [string, StatusRecord] => [`o/r/r-${i}`, queued('r')]),
+      ['o/r/a-1', queued('a')],
+    ]);
+    const batches = await Promise.all([claimReady(one, 5, 'n1'), claimReady(two, 5, 'n2')]);
+    const claimed = batches.flatMap((b) => b.claims.map((c) => c.name)).sort();
+    expect(claimed.filter((n) => n.startsWith('o/r/r-'))).toHaveLength(2);
+    expect(claimed).toContain('o/r/a-1');
+    const again = await claimReady(two, 5, 'n2');
+    expect(again.claims).toEqual([]);
+    // The cap is the day's: the next claim is due at the window's reset.
+    expect(again.retryAt).toBeDefined();
+  }, 60_000);
+
   it('never writes a run end over a cancel recorded after it read the record', async () => {
     const { ctx } = await fleet(['n1', 'n2']);
     const [one, two] = ctx as [AppContext, AppContext];
