@@ -67,8 +67,7 @@ export async function claimInOneCall(
   let retryAt: Date | undefined;
   for (const pool of result.waitingPools) {
     const until = runtime.backoff[pool];
-    if (until !== undefined && (retryAt === undefined || Date.parse(until) < retryAt.getTime()))
-      retryAt = new Date(until);
+    if (until !== undefined) retryAt = earliest(retryAt, new Date(until));
   }
   const batch: ClaimBatch = { claims, retryAt, frozen: false, durable: Promise.resolve() };
   if (claims.length >= max || !result.waitingPools.some((pool) => rated.includes(pool)))
@@ -76,13 +75,16 @@ export async function claimInOneCall(
   const more = await inTransaction(max - claims.length);
   return {
     claims: [...claims, ...more.claims],
-    retryAt:
-      retryAt === undefined || (more.retryAt !== undefined && more.retryAt < retryAt)
-        ? more.retryAt
-        : retryAt,
+    retryAt: earliest(retryAt, more.retryAt),
     frozen: more.frozen,
     durable: more.durable,
   };
+}
+
+/** The earlier of two deadlines; undefined only when both are. */
+function earliest(a: Date | undefined, b: Date | undefined): Date | undefined {
+  if (a === undefined) return b;
+  return b === undefined || a <= b ? a : b;
 }
 
 /** The limits of every pool agents.yaml (or the fleet) names, and the default of the others. */
