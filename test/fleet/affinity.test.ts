@@ -5,20 +5,22 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { StatusRow } from '../../src/dispatch/status-report.js';
 import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import type { DispatchInput } from '../../src/dispatch/dispatch-input.js';
-import { json, runCli, type CliResult } from '../helpers/cli.js';
+import { json } from '../helpers/cli.js';
 import { freshPostgresDatabase } from '../helpers/engines.js';
-import { GIT_ENV, waitUntil, writeAgentsYaml } from '../helpers/dispatch.js';
+import { makeSourceRepo, waitUntil, writeAgentsYaml } from '../helpers/dispatch.js';
 import { bareRepo, isDone, makeNode, registry, type TestNode, tearDownFleet } from './harness.js';
+import { ISOLATION_LABEL } from './sandbox.js';
 
 const YAML = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 3\n';
 
-// Nodes are plain processes on one machine (see harness.ts): a local path exists for all of
-// them here, so only the pin keeps its work on the enqueuing node.
-describe.skipIf(!inject('postgresUrl'))('where fleet work may run', () => {
+describe.skipIf(!inject('postgresUrl'))(`where fleet work may run (${ISOLATION_LABEL})`, () => {
   let dir: string;
   let storeUrl: string;
   let url: string;
-  let localPath: string;
+  /** A path on every node (as a shared mount would be). */
+  let sharedPath: string;
+  /** A repository on node a's disk only (hidden from b when nodes have namespaces). */
+  let aPath: string;
   let a: TestNode;
   let b: TestNode;
 
@@ -26,15 +28,13 @@ describe.skipIf(!inject('postgresUrl'))('where fleet work may run', () => {
     dir = mkdtempSync(join(tmpdir(), 'agentic-fleet-'));
     storeUrl = await freshPostgresDatabase();
     url = bareRepo(dir);
-    localPath = join(dir, 'work');
+    sharedPath = join(dir, 'work');
     [a, b] = ['a', 'b'].map((id) => makeNode(id, storeUrl, YAML)) as [TestNode, TestNode];
+    aPath = makeSourceRepo(a.root);
   });
   afterEach(async () => {
     await tearDownFleet({ nodes: [a, b], dir });
   });
-
-  const cli = (node: TestNode, args: string[]): Promise<CliResult> =>
-    runCli(args, { ...GIT_ENV, ...node.root.env, ...node.env });
 
   async function enqueueOn(node: TestNode, input: DispatchInput): Promise<string> {
     const ctx = node.context();
@@ -60,14 +60,14 @@ describe.skipIf(!inject('postgresUrl'))('where fleet work may run', () => {
 
   async function statusRow(node: TestNode, name: string): Promise<StatusRow> {
     const out = json<{ workspaces: StatusRow[] }>(
-      await cli(node, ['status', '--workspace', name, '--json']),
+      await node.cli(['status', '--workspace', name, '--json']),
     );
     return out.workspaces[0]!;
   }
 
   it('a local-path task runs on its enqueuing node only; an idle free node passes over it', async () => {
     await b.start();
-    const pinned = await enqueueOn(a, { repo: localPath, agent: 'shell', task: 'true', issue: 1 });
+    const pinned = await enqueueOn(a, { repo: aPath, agent: 'shell', task: 'true', issue: 1 });
     // Older than the next task and in the same pool: an unfiltered claim on b would take it first.
     await claimedPast(b, 2);
     expect((await registry(storeUrl)).get(pinned)).toMatchObject({
@@ -83,10 +83,10 @@ describe.skipIf(!inject('postgresUrl'))('where fleet work may run', () => {
 
   it('--node b pins a dispatch made on a to b', async () => {
     await a.start();
-    const out = await cli(a, [
+    const out = await a.cli([
       'dispatch',
       '--repo',
-      localPath,
+      sharedPath,
       '--agent',
       'shell',
       '--task',
@@ -109,7 +109,7 @@ describe.skipIf(!inject('postgresUrl'))('where fleet work may run', () => {
   }, 120_000);
 
   it('refuses a --node that is not a node id', async () => {
-    const out = await cli(a, ['dispatch', '--repo', url, '--task', 'true', '--node', 'x y']);
+    const out = await a.cli(['dispatch', '--repo', url, '--task', 'true', '--node', 'x y']);
     expect(out.code).not.toBe(0);
     expect(out.stderr).toMatch(/node.*must be a fleet node id/);
   });
@@ -118,7 +118,7 @@ describe.skipIf(!inject('postgresUrl'))('where fleet work may run', () => {
     await a.start();
     await a.daemon!.stop('SIGKILL');
     await b.start();
-    const onDead = await enqueueOn(a, { repo: localPath, agent: 'shell', task: 'true', issue: 1 });
+    const onDead = await enqueueOn(a, { repo: aPath, agent: 'shell', task: 'true', issue: 1 });
     const onGhost = await enqueueOn(b, {
       repo: url,
       agent: 'shell',
@@ -140,7 +140,7 @@ describe.skipIf(!inject('postgresUrl'))('where fleet work may run', () => {
       node_affinity: 'ghost',
       waiting: 'waiting for node ghost (not live: unknown node)',
     });
-    const table = await cli(b, ['status']);
+    const table = await b.cli(['status']);
     expect(table.stdout).toContain('waiting for node ghost (not live: unknown node)');
   }, 120_000);
 
@@ -162,7 +162,7 @@ describe.skipIf(!inject('postgresUrl'))('where fleet work may run', () => {
     });
     await a.daemon!.stop('SIGTERM');
     await b.start();
-    const resumed = await cli(b, ['resume', name]);
+    const resumed = await b.cli(['resume', name]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect((await registry(storeUrl)).get(name)).toMatchObject({
       status: 'queued',

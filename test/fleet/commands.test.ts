@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,11 +7,10 @@ import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import type { FleetView } from '../../src/fleet/index.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CLI, json, runCli } from '../helpers/cli.js';
+import { CLI, json } from '../helpers/cli.js';
 import { serverEnv } from '../mcp/fixture.js';
 import { freshPostgresDatabase } from '../helpers/engines.js';
-import { groupAlive } from '../../src/lib/proc.js';
-import { GIT_ENV, waitForGate, waitUntil } from '../helpers/dispatch.js';
+import { waitForGate, waitUntil } from '../helpers/dispatch.js';
 import {
   bareRepo,
   isDone,
@@ -23,231 +21,240 @@ import {
   type TestNode,
   tearDownFleet,
 } from './harness.js';
+import { ISOLATION, ISOLATION_LABEL } from './sandbox.js';
 
 const YAML = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 3\n';
 
-// Nodes are plain processes, not PID/mount namespaces; see harness.ts.
-describe.skipIf(!inject('postgresUrl'))('commands given on another node reach the owner', () => {
-  let dir: string;
-  let storeUrl: string;
-  let out: Outbox;
-  let gate: string;
-  let repo: string;
-  let nodes: TestNode[] = [];
-  const pids: number[] = [];
+describe.skipIf(!inject('postgresUrl'))(
+  `commands given on another node reach the owner (${ISOLATION_LABEL})`,
+  () => {
+    let dir: string;
+    let storeUrl: string;
+    let out: Outbox;
+    let gate: string;
+    let repo: string;
+    let nodes: TestNode[] = [];
+    const pids: number[] = [];
 
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'agentic-fleet-'));
-    storeUrl = await freshPostgresDatabase();
-    out = outbox();
-    gate = join(out.dir, 'gate');
-    repo = bareRepo(dir);
-  });
-  afterEach(async () => {
-    writeFileSync(gate, '');
-    await tearDownFleet({ nodes, pids, out, dir });
-    nodes = [];
-    pids.length = 0;
-  });
-
-  /** Runs `agentic <args>` as node `node` would (its CoreRoot and node id). */
-  const cli = (node: TestNode, args: string[]) =>
-    runCli(args, { ...GIT_ENV, ...node.root.env, ...node.env });
-
-  /**
-   * Starts node a alone, has its agents run `count` tasks (each says hello in its log, then
-   * waits for the gate; a SIGTERM is noted in `terminated`), then starts node b.
-   */
-  async function runOnA(count: number, yaml = YAML): Promise<string[]> {
-    nodes = ['a', 'b'].map((id) => makeNode(id, storeUrl, yaml));
-    const [a, b] = nodes as [TestNode, TestNode];
-    await a.start();
-    const task = [
-      'n=$(echo "$AGENTIC_WORKSPACE" | tr / _)',
-      `trap 'echo "$n" >> ${out.dir}/terminated; exit 143' TERM`,
-      'echo "hello from node a: $n"',
-      `echo "$n" >> ${out.dir}/starts`,
-      waitForGate(gate),
-      `echo "$n" >> ${out.dir}/ends`,
-    ].join('\n');
-    const ctx = a.context();
-    const names: string[] = [];
-    try {
-      for (let i = 1; i <= count; i++)
-        names.push(
-          (await enqueueDispatch(ctx, { repo, agent: 'shell', task, issue: i })).workspace,
-        );
-    } finally {
-      await ctx.close();
-    }
-    const reg = await waitUntil(
-      'node a to run its agents',
-      async () => {
-        const r = await registry(storeUrl);
-        const all = names.every((n) => r.get(n)?.node === 'a' && r.get(n)?.pid !== undefined);
-        return all && out.lines('starts').length === count ? r : undefined;
-      },
-      30_000,
-    );
-    for (const n of names) pids.push(reg.get(n)!.pid!);
-    await b.start();
-    return names;
-  }
-
-  const flat = (name: string): string => name.replaceAll('/', '_');
-
-  it("cancel on node b of node a's agent: a terminates it, the record ends cancelled, nothing on b is signalled", async () => {
-    const [name] = (await runOnA(1)) as [string];
-    const [a, b] = nodes as [TestNode, TestNode];
-    // A process group on b's side, as b's own work would be: b must signal nothing.
-    const decoy = spawn('sh', ['-c', 'sleep 600'], { detached: true, stdio: 'ignore' });
-    pids.push(decoy.pid!);
-
-    const res = await cli(b, ['cancel', name, '--json']);
-    expect(res.code, res.stderr).toBe(0);
-    await waitUntil(
-      "node a's agent to get SIGTERM",
-      () => out.lines('terminated').includes(flat(name)),
-      30_000,
-    );
-    const done = await waitUntil(
-      'the record to end cancelled',
-      async () => {
-        const r = (await registry(storeUrl)).get(name);
-        return r?.status === 'cancelled' ? r : undefined;
-      },
-      30_000,
-    );
-    expect(done.node).toBe('a');
-    expect(a.daemon!.stderr()).toContain('terminating an agent as its shared record asks');
-    expect(b.daemon!.stderr()).not.toContain('terminating an agent');
-    expect(groupAlive(decoy.pid!)).toBe(true);
-    expect(out.lines('ends')).toEqual([]);
-  }, 150_000);
-
-  it('a cancel given while the owner is down is carried out once it is back and re-attaches', async () => {
-    // A long lease: node b must not take a's work over while a is down.
-    const yaml =
-      'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 120\n';
-    const [name] = (await runOnA(1, yaml)) as [string];
-    const [a, b] = nodes as [TestNode, TestNode];
-    await a.daemon!.stop('SIGKILL');
-    const ctx = b.context();
-    try {
-      expect((await cancelWorkspace(ctx, name)).kill_reason).toBe('cancel');
-    } finally {
-      await ctx.close();
-    }
-    const back = await a.start();
-    await waitUntil('node a to re-attach its agent', () =>
-      back.stderr().includes('"reattached":1'),
-    );
-    await waitUntil(
-      "node a's agent to get SIGTERM",
-      () => out.lines('terminated').includes(flat(name)),
-      30_000,
-    );
-    await waitUntil(
-      'the record to end cancelled on node a',
-      async () => {
-        const r = (await registry(storeUrl)).get(name);
-        return r?.status === 'cancelled' && r.node === 'a';
-      },
-      30_000,
-    );
-    expect(out.lines('ends')).toEqual([]);
-  }, 150_000);
-
-  it("kill on node b ends node a's agents (failed, killed by operator)", async () => {
-    const names = await runOnA(2);
-    const [a, b] = nodes as [TestNode, TestNode];
-    const res = await cli(b, ['kill', '--json']);
-    expect(res.code, res.stderr).toBe(0);
-    expect(json<{ killed: string[] }>(res).killed.sort()).toEqual([...names].sort());
-    await waitUntil(
-      "both of node a's agents to get SIGTERM",
-      () => names.every((n) => out.lines('terminated').includes(flat(n))),
-      30_000,
-    );
-    const done = await waitUntil(
-      'both records to end failed',
-      async () => {
-        const r = await registry(storeUrl);
-        return names.every((n) => r.get(n)?.status === 'failed') ? r : undefined;
-      },
-      30_000,
-    );
-    for (const n of names)
-      expect(done.get(n)).toMatchObject({ node: 'a', question: 'killed by operator' });
-    expect(a.daemon!.stderr()).toContain('terminating an agent as its shared record asks');
-    expect(out.lines('ends')).toEqual([]);
-  }, 150_000);
-
-  it("logs on node b of node a's workspace (CLI and MCP) print a's log; status on b names node a", async () => {
-    const [name] = (await runOnA(1)) as [string];
-    const b = nodes[1]!;
-    const res = await cli(b, ['logs', name, '--json']);
-    expect(res.code, res.stderr).toBe(0);
-    const doc = json<{ node: string; output: string; truncated: boolean }>(res);
-    expect(doc).toMatchObject({ node: 'a', truncated: false });
-    expect(doc.output).toContain(`hello from node a: ${flat(name)}`);
-
-    const raw = await cli(b, ['logs', name, '--raw']);
-    expect(raw.code, raw.stderr).toBe(0);
-    expect(raw.stdout).toContain(`hello from node a: ${flat(name)}`);
-    expect(raw.stderr).toContain('log of node a');
-
-    // The MCP logs tool of a server on node b asks node a the same way.
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, 'mcp'],
-      env: { ...serverEnv(b.root), ...b.env },
-      cwd: b.root.coreRoot,
-      stderr: 'pipe',
+    beforeEach(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'agentic-fleet-'));
+      storeUrl = await freshPostgresDatabase();
+      out = outbox();
+      gate = join(out.dir, 'gate');
+      repo = bareRepo(dir);
     });
-    const client = new Client({ name: 'agentic-test', version: '0.0.0' });
-    await client.connect(transport);
-    try {
-      const result = await client.callTool({
-        name: 'agentic_logs',
-        arguments: { workspace: name, tail: 10 },
-      });
-      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-      expect(result.structuredContent).toMatchObject({ workspace: name, node: 'a' });
-      expect((result.structuredContent as { text: string }).text).toContain(
-        `hello from node a: ${flat(name)}`,
+    afterEach(async () => {
+      writeFileSync(gate, '');
+      await tearDownFleet({ nodes, pids, out, dir });
+      nodes = [];
+      pids.length = 0;
+    });
+
+    /**
+     * Starts node a alone, has its agents run `count` tasks (each says hello in its log, then
+     * waits for the gate; a SIGTERM is noted in `terminated`), then starts node b.
+     */
+    async function runOnA(count: number, yaml = YAML): Promise<string[]> {
+      nodes = ['a', 'b'].map((id) => makeNode(id, storeUrl, yaml));
+      const [a, b] = nodes as [TestNode, TestNode];
+      await a.start();
+      const task = [
+        'n=$(echo "$AGENTIC_WORKSPACE" | tr / _)',
+        `trap 'echo "$n" >> ${out.dir}/terminated; exit 143' TERM`,
+        'echo "hello from node a: $n"',
+        `echo "$n" >> ${out.dir}/starts`,
+        waitForGate(gate),
+        `echo "$n" >> ${out.dir}/ends`,
+      ].join('\n');
+      const ctx = a.context();
+      const names: string[] = [];
+      try {
+        for (let i = 1; i <= count; i++)
+          names.push(
+            (await enqueueDispatch(ctx, { repo, agent: 'shell', task, issue: i })).workspace,
+          );
+      } finally {
+        await ctx.close();
+      }
+      const reg = await waitUntil(
+        'node a to run its agents',
+        async () => {
+          const r = await registry(storeUrl);
+          const all = names.every((n) => r.get(n)?.node === 'a' && r.get(n)?.pid !== undefined);
+          return all && out.lines('starts').length === count ? r : undefined;
+        },
+        30_000,
       );
-    } finally {
-      await client.close();
+      for (const n of names) pids.push(reg.get(n)!.pid!);
+      await b.start();
+      return names;
     }
 
-    const status = json<{ workspaces: Array<{ name: string; node: string | null }> }>(
-      await cli(b, ['status', '--json']),
-    );
-    expect(status.workspaces).toEqual([expect.objectContaining({ name, node: 'a' })]);
-    expect((await cli(b, ['status'])).stdout).toMatch(/NODE[\s\S]*running\s+a\s/);
-  }, 150_000);
+    const flat = (name: string): string => name.replaceAll('/', '_');
 
-  it('logs of a workspace whose node is not live say where the logs are', async () => {
-    const [name] = (await runOnA(1)) as [string];
-    const [a, b] = nodes as [TestNode, TestNode];
-    writeFileSync(gate, '');
-    await waitUntil(
-      'the task to complete on node a',
-      async () => isDone((await registry(storeUrl)).get(name)),
-      30_000,
-    );
-    await a.daemon!.stop('SIGKILL');
-    await waitUntil(
-      "node a's lease to run out",
-      async () => {
-        const view = json<FleetView>(await cli(b, ['fleet', 'nodes', '--json']));
-        return view.nodes.some((n) => n.node_id === 'a' && n.lease !== 'live');
-      },
-      30_000,
-    );
-    const res = await cli(b, ['logs', name]);
-    expect(res.code).not.toBe(0);
-    expect(res.stderr).toContain('node a is not live; its logs are on that machine');
-  }, 150_000);
-});
+    /**
+     * Process groups on node b's side, as b's own work would be, which b must never signal: in
+     * namespaces each has the very pid of one of a's agents, as on two hosts.
+     */
+    async function decoysOn(b: TestNode): Promise<number[]> {
+      const decoys = await b.spawnGroups('exec sleep 600', pids);
+      if (!ISOLATION.ok) pids.push(...decoys);
+      return decoys;
+    }
+
+    it("cancel on node b of node a's agent: a terminates it, the record ends cancelled, nothing on b is signalled", async () => {
+      const [name] = (await runOnA(1)) as [string];
+      const [a, b] = nodes as [TestNode, TestNode];
+      const decoys = await decoysOn(b);
+
+      const res = await b.cli(['cancel', name, '--json']);
+      expect(res.code, res.stderr).toBe(0);
+      await waitUntil(
+        "node a's agent to get SIGTERM",
+        () => out.lines('terminated').includes(flat(name)),
+        30_000,
+      );
+      const done = await waitUntil(
+        'the record to end cancelled',
+        async () => {
+          const r = (await registry(storeUrl)).get(name);
+          return r?.status === 'cancelled' ? r : undefined;
+        },
+        30_000,
+      );
+      expect(done.node).toBe('a');
+      expect(a.daemon!.stderr()).toContain('terminating an agent as its shared record asks');
+      expect(b.daemon!.stderr()).not.toContain('terminating an agent');
+      for (const d of decoys) expect(b.groupAlive(d)).toBe(true);
+      expect(out.lines('ends')).toEqual([]);
+    }, 150_000);
+
+    it('a cancel given while the owner is down is carried out once it is back and re-attaches', async () => {
+      // A long lease: node b must not take a's work over while a is down.
+      const yaml =
+        'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 120\n';
+      const [name] = (await runOnA(1, yaml)) as [string];
+      const [a, b] = nodes as [TestNode, TestNode];
+      await a.daemon!.stop('SIGKILL');
+      const ctx = b.context();
+      try {
+        expect((await cancelWorkspace(ctx, name)).kill_reason).toBe('cancel');
+      } finally {
+        await ctx.close();
+      }
+      const back = await a.start();
+      await waitUntil('node a to re-attach its agent', () =>
+        back.stderr().includes('"reattached":1'),
+      );
+      await waitUntil(
+        "node a's agent to get SIGTERM",
+        () => out.lines('terminated').includes(flat(name)),
+        30_000,
+      );
+      await waitUntil(
+        'the record to end cancelled on node a',
+        async () => {
+          const r = (await registry(storeUrl)).get(name);
+          return r?.status === 'cancelled' && r.node === 'a';
+        },
+        30_000,
+      );
+      expect(out.lines('ends')).toEqual([]);
+    }, 150_000);
+
+    it("kill on node b ends node a's agents (failed, killed by operator)", async () => {
+      const names = await runOnA(2);
+      const [a, b] = nodes as [TestNode, TestNode];
+      const decoys = await decoysOn(b);
+      const res = await b.cli(['kill', '--json']);
+      expect(res.code, res.stderr).toBe(0);
+      expect(json<{ killed: string[] }>(res).killed.sort()).toEqual([...names].sort());
+      await waitUntil(
+        "both of node a's agents to get SIGTERM",
+        () => names.every((n) => out.lines('terminated').includes(flat(n))),
+        30_000,
+      );
+      const done = await waitUntil(
+        'both records to end failed',
+        async () => {
+          const r = await registry(storeUrl);
+          return names.every((n) => r.get(n)?.status === 'failed') ? r : undefined;
+        },
+        30_000,
+      );
+      for (const n of names)
+        expect(done.get(n)).toMatchObject({ node: 'a', question: 'killed by operator' });
+      expect(a.daemon!.stderr()).toContain('terminating an agent as its shared record asks');
+      for (const d of decoys) expect(b.groupAlive(d)).toBe(true);
+      expect(out.lines('ends')).toEqual([]);
+    }, 150_000);
+
+    it("logs on node b of node a's workspace (CLI and MCP) print a's log; status on b names node a", async () => {
+      const [name] = (await runOnA(1)) as [string];
+      const b = nodes[1]!;
+      const res = await b.cli(['logs', name, '--json']);
+      expect(res.code, res.stderr).toBe(0);
+      const doc = json<{ node: string; output: string; truncated: boolean }>(res);
+      expect(doc).toMatchObject({ node: 'a', truncated: false });
+      expect(doc.output).toContain(`hello from node a: ${flat(name)}`);
+
+      const raw = await b.cli(['logs', name, '--raw']);
+      expect(raw.code, raw.stderr).toBe(0);
+      expect(raw.stdout).toContain(`hello from node a: ${flat(name)}`);
+      expect(raw.stderr).toContain('log of node a');
+
+      // The MCP logs tool of a server on node b asks node a the same way.
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: [CLI, 'mcp'],
+        env: { ...serverEnv(b.root), ...b.env },
+        cwd: b.root.coreRoot,
+        stderr: 'pipe',
+      });
+      const client = new Client({ name: 'agentic-test', version: '0.0.0' });
+      await client.connect(transport);
+      try {
+        const result = await client.callTool({
+          name: 'agentic_logs',
+          arguments: { workspace: name, tail: 10 },
+        });
+        expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+        expect(result.structuredContent).toMatchObject({ workspace: name, node: 'a' });
+        expect((result.structuredContent as { text: string }).text).toContain(
+          `hello from node a: ${flat(name)}`,
+        );
+      } finally {
+        await client.close();
+      }
+
+      const status = json<{ workspaces: Array<{ name: string; node: string | null }> }>(
+        await b.cli(['status', '--json']),
+      );
+      expect(status.workspaces).toEqual([expect.objectContaining({ name, node: 'a' })]);
+      expect((await b.cli(['status'])).stdout).toMatch(/NODE[\s\S]*running\s+a\s/);
+    }, 150_000);
+
+    it('logs of a workspace whose node is not live say where the logs are', async () => {
+      const [name] = (await runOnA(1)) as [string];
+      const [a, b] = nodes as [TestNode, TestNode];
+      writeFileSync(gate, '');
+      await waitUntil(
+        'the task to complete on node a',
+        async () => isDone((await registry(storeUrl)).get(name)),
+        30_000,
+      );
+      await a.daemon!.stop('SIGKILL');
+      await waitUntil(
+        "node a's lease to run out",
+        async () => {
+          const view = json<FleetView>(await b.cli(['fleet', 'nodes', '--json']));
+          return view.nodes.some((n) => n.node_id === 'a' && n.lease !== 'live');
+        },
+        30_000,
+      );
+      const res = await b.cli(['logs', name]);
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toContain('node a is not live; its logs are on that machine');
+    }, 150_000);
+  },
+);

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,23 +13,56 @@ import {
   writeAgentsYaml,
   type Daemon,
 } from '../helpers/dispatch.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
 import { git } from '../helpers/git.js';
+import { groupAlive } from '../../src/lib/proc.js';
+import { createSandbox, ISOLATION, type Sandbox } from './sandbox.js';
 
 /**
- * Nodes of a test fleet are plain processes with their own CoreRoot (no PID or mount
- * namespaces): they share the machine's process table, but nothing in agentic looks at another
- * node's processes or files, and every workspace lives under its own node's CoreRoot.
+ * A node of a test fleet: its own CoreRoot and, where the machine allows (root, util-linux), its
+ * own PID and mount namespaces ({@link Sandbox}), so it sees neither the other nodes' processes
+ * nor their CoreRoots, as on separate hosts. Otherwise nodes are plain processes sharing the
+ * machine's process table, and test titles say so ({@link ISOLATION_LABEL}). Pids in shared
+ * records are the node's own: use the node's methods to signal or inspect them.
  */
 export interface TestNode {
   id: string;
   root: TempRoot;
   env: Record<string, string>;
   daemon: Daemon | undefined;
-  /** Starts (or restarts) the node's daemon. */
-  start(): Promise<Daemon>;
+  /** Starts (or restarts) the node's daemon; `ready` is the log text that counts as started. */
+  start(ready?: string): Promise<Daemon>;
   /** A context on this node, for enqueueing in-process. */
   context(): AppContext;
+  /** Runs the CLI on this node. */
+  cli(args: string[], options?: { input?: string }): Promise<CliResult>;
+  /** The pid this node knows its daemon by (what it registers). */
+  daemonPid(): number;
+  /** SIGKILLs the process group this node knows by `pid`. */
+  killGroup(pid: number): void;
+  /**
+   * Spawns `sh -c script` as a process group leader on this node once per entry of `pids`; on
+   * a sandboxed node each gets that very pid (as the node sees pids), else whatever is free.
+   * Resolves to the pids the node sees. The script should `exec` its last command: a fork
+   * would take the next pid, which another group may want.
+   */
+  spawnGroups(script: string, pids: number[]): Promise<number[]>;
+  /** Whether the process group this node knows by `pid` is alive. */
+  groupAlive(pid: number): boolean;
+  /**
+   * The machine dies: its daemon and every agent are SIGKILLed (a sandboxed node's whole
+   * namespace, so the next start is a fresh boot; else the daemon and the groups in `agents`).
+   */
+  crash(agents: number[]): Promise<void>;
+}
+
+/** Nodes made and not torn down yet: a sandboxed node hides the others' CoreRoots. */
+const liveNodes = new Map<TestNode, NodeState>();
+interface NodeState {
+  sandbox?: Promise<Sandbox> | undefined;
+  /** The sandbox once it exists. */
+  box?: Sandbox | undefined;
 }
 
 /** A directory shared by every node's agents: tasks leave their side effects here. */
@@ -96,17 +129,93 @@ export function makeNode(id: string, storeUrl: string, yaml: string): TestNode {
   const root = tempRoot(`agentic-node-${id}-`);
   writeAgentsYaml(root, yaml);
   const env = { CORE_AGENT_STORE_URL: storeUrl, CORE_AGENT_FLEET_NODE_ID: id };
+  const state: NodeState = {};
+  const sandbox = (): Promise<Sandbox> | undefined => {
+    if (!ISOLATION.ok) return undefined;
+    state.sandbox ??= createSandbox().then((box) => {
+      for (const other of liveNodes.keys()) if (other !== node) box.hide(other.root.coreRoot);
+      state.box = box;
+      return box;
+    });
+    return state.sandbox;
+  };
+  const launcher = async (): Promise<string[]> => (await sandbox())?.prefix ?? [];
+  /** The host pid of what this node calls `pid` (the same number without a sandbox). */
+  const hostPid = (pid: number): number | undefined => (state.box ? state.box.hostPid(pid) : pid);
   const node: TestNode = {
     id,
     root,
     env,
     daemon: undefined,
-    async start() {
-      node.daemon = await startDaemon(root, env);
+    async start(ready) {
+      node.daemon = await startDaemon(root, env, ready, await launcher());
       return node.daemon;
     },
     context: () => testContext(root, { env: { ...root.env, ...env } }),
+    async cli(args, options = {}) {
+      return runCli(
+        args,
+        { ...GIT_ENV, ...root.env, ...env },
+        {
+          ...options,
+          launcher: await launcher(),
+        },
+      );
+    },
+    daemonPid() {
+      const pid = node.daemon!.pid;
+      return state.box ? state.box.nsPid(pid) : pid;
+    },
+    killGroup(pid) {
+      const host = hostPid(pid);
+      if (host !== undefined) killGroup(host);
+    },
+    async spawnGroups(script, pids) {
+      const box = await sandbox();
+      if (!box)
+        return pids.map(() => {
+          const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+          child.unref();
+          return child.pid!;
+        });
+      // One shell inside the node: before each fork it sets the pid the kernel hands out next.
+      const inner = [
+        'for p in $1; do',
+        '  echo $((p - 1)) > /proc/sys/kernel/ns_last_pid',
+        '  setsid sh -c "$0" </dev/null >/dev/null 2>&1 &',
+        '  echo $!',
+        'done',
+      ].join('\n');
+      const res = spawnSync(
+        box.prefix[0]!,
+        [...box.prefix.slice(1), 'sh', '-c', inner, script, pids.join(' ')],
+        { encoding: 'utf8' },
+      );
+      if (res.status !== 0) throw new Error(`spawn on node ${id} failed: ${res.stderr}`);
+      const got = res.stdout.split('\n').filter(Boolean).map(Number);
+      if (got.join() !== pids.join())
+        throw new Error(`node ${id} gave pids ${got.join()}, not ${pids.join()} (taken there?)`);
+      return got;
+    },
+    groupAlive(pid) {
+      const host = hostPid(pid);
+      return host !== undefined && groupAlive(host);
+    },
+    async crash(agents) {
+      const box = await state.sandbox;
+      if (box) {
+        await box.destroy();
+        state.sandbox = state.box = undefined;
+        await node.daemon?.stop('SIGKILL');
+        return;
+      }
+      await node.daemon?.stop('SIGKILL');
+      for (const pid of agents) killGroup(pid);
+    },
   };
+  // A sandbox still being made hides this root when it is done (it reads liveNodes then).
+  for (const other of liveNodes.values()) other.box?.hide(root.coreRoot);
+  liveNodes.set(node, state);
   return node;
 }
 
@@ -135,8 +244,9 @@ export async function registry(storeUrl: string): Promise<Map<string, SharedReco
 }
 
 /**
- * After a fleet test: SIGKILLs every node's daemon and the agent groups in `pids`, then removes
- * the nodes' CoreRoots, the outbox and `dir`. The caller empties its lists for the next test.
+ * After a fleet test: SIGKILLs every node's daemon and agents (a sandboxed node's whole
+ * namespace; else its daemon and the agent groups in `pids`), then removes the nodes'
+ * CoreRoots, the outbox and `dir`. The caller empties its lists for the next test.
  */
 export async function tearDownFleet(parts: {
   nodes: TestNode[];
@@ -144,8 +254,15 @@ export async function tearDownFleet(parts: {
   out?: Outbox;
   dir: string;
 }): Promise<void> {
-  for (const n of parts.nodes) await n.daemon?.stop('SIGKILL');
-  for (const pid of parts.pids ?? []) killGroup(pid);
+  for (const n of parts.nodes) {
+    const state = liveNodes.get(n);
+    liveNodes.delete(n);
+    const box = await state?.sandbox?.catch(() => undefined);
+    if (box) await box.destroy();
+    else await n.daemon?.stop('SIGKILL');
+  }
+  // Pids of sandboxed nodes are their own: gone with the namespace, never signalled here.
+  if (!ISOLATION.ok) for (const pid of parts.pids ?? []) killGroup(pid);
   for (const n of parts.nodes) n.root.cleanup();
   parts.out?.cleanup();
   rmSync(parts.dir, { recursive: true, force: true });

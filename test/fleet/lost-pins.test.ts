@@ -2,20 +2,20 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { runCli, type CliResult } from '../helpers/cli.js';
+
 import { freshPostgresDatabase } from '../helpers/engines.js';
-import { GIT_ENV, waitUntil } from '../helpers/dispatch.js';
+import { waitUntil } from '../helpers/dispatch.js';
 import {
   bareRepo,
   blockedOn,
   doneOn,
   enqueueOn,
-  killGroup,
   makeNode,
   recordOf,
   type TestNode,
   tearDownFleet,
 } from './harness.js';
+import { ISOLATION_LABEL } from './sandbox.js';
 
 const YAML = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 3\n';
 
@@ -25,8 +25,7 @@ const ASKING_TASK = [
   "else echo 'Which colour?' > BLOCKED.md; fi",
 ].join('\n');
 
-// Nodes are plain processes on one machine, each with its own CoreRoot (see harness.ts).
-describe.skipIf(!inject('postgresUrl'))('pins to a lost node', () => {
+describe.skipIf(!inject('postgresUrl'))(`pins to a lost node (${ISOLATION_LABEL})`, () => {
   let dir: string;
   let storeUrl: string;
   let nodes: TestNode[] = [];
@@ -40,9 +39,6 @@ describe.skipIf(!inject('postgresUrl'))('pins to a lost node', () => {
     nodes = [];
   });
 
-  const cli = (node: TestNode, args: string[]): Promise<CliResult> =>
-    runCli(args, { ...GIT_ENV, ...node.root.env, ...node.env });
-
   it('a pin made only for the clone is dropped with the lost node: the run starts over elsewhere with its answer; a --node pin keeps waiting', async () => {
     nodes = ['a', 'b'].map((id) => makeNode(id, storeUrl, YAML));
     const [a, b] = nodes as [TestNode, TestNode];
@@ -52,7 +48,7 @@ describe.skipIf(!inject('postgresUrl'))('pins to a lost node', () => {
     await blockedOn(storeUrl, 'a', name);
     await a.daemon!.stop('SIGKILL');
     // Resumed while a is only down (not taken over yet): pinned to a, where its clone is.
-    const first = await cli(b, ['resume', name, '--answer', 'red']);
+    const first = await b.cli(['resume', name, '--answer', 'red']);
     expect(first.code, first.stderr).toBe(0);
     expect(await recordOf(storeUrl, name)).toMatchObject({ status: 'queued', node_affinity: 'a' });
     const pinned = await enqueueOn(b, {
@@ -90,7 +86,7 @@ describe.skipIf(!inject('postgresUrl'))('pins to a lost node', () => {
     await a.start();
     const name = await enqueueOn(a, { repo: bareRepo(dir), agent: 'shell', task, issue: 1 });
     await blockedOn(storeUrl, 'a', name);
-    const resumed = await cli(a, ['resume', name, '--answer', 'blue']);
+    const resumed = await a.cli(['resume', name, '--answer', 'blue']);
     expect(resumed.code, resumed.stderr).toBe(0);
     const running = await waitUntil('the resumed run to start on a', async () => {
       const r = await recordOf(storeUrl, name);
@@ -98,8 +94,7 @@ describe.skipIf(!inject('postgresUrl'))('pins to a lost node', () => {
     });
     expect(running).toMatchObject({ node: 'a', node_affinity: 'a' });
     // a dies with its agent; b takes its work over once a's lease expires.
-    await a.daemon!.stop('SIGKILL');
-    killGroup(running.pid!);
+    await a.crash([running.pid!]);
     writeFileSync(gate, '');
     await b.start();
     const redone = await doneOn(storeUrl, 'b', name, 3);

@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import type { FleetView } from '../../src/fleet/index.js';
-import { json, runCli } from '../helpers/cli.js';
+import { json } from '../helpers/cli.js';
 import { freshPostgresDatabase } from '../helpers/engines.js';
-import { GIT_ENV, waitUntil } from '../helpers/dispatch.js';
+import { waitUntil } from '../helpers/dispatch.js';
 import {
   bareRepo,
   countingTask,
-  killGroup,
   makeNode,
   outbox,
   registry,
@@ -19,9 +18,9 @@ import {
   isDone,
   tearDownFleet,
 } from './harness.js';
+import { ISOLATION_LABEL } from './sandbox.js';
 
-// Nodes are plain processes, not PID/mount namespaces; see harness.ts.
-describe.skipIf(!inject('postgresUrl'))('a node that dies', () => {
+describe.skipIf(!inject('postgresUrl'))(`a node that dies (${ISOLATION_LABEL})`, () => {
   let dir: string;
   let storeUrl: string;
   let out: Outbox;
@@ -72,9 +71,7 @@ describe.skipIf(!inject('postgresUrl'))('a node that dies', () => {
   }
 
   const fleetNodes = async (node: TestNode): Promise<FleetView> =>
-    json<FleetView>(
-      await runCli(['fleet', 'nodes', '--json'], { ...GIT_ENV, ...node.root.env, ...node.env }),
-    );
+    json<FleetView>(await node.cli(['fleet', 'nodes', '--json']));
 
   it('keeps its records untouched by other nodes while its lease is live; restarted, it re-attaches its agents', async () => {
     const yaml = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 1\n  lease_seconds: 60\n';
@@ -111,8 +108,7 @@ describe.skipIf(!inject('postgresUrl'))('a node that dies', () => {
     const names = await runOnA(yaml, 2);
     await Promise.all([nodes[1]!.start(), nodes[2]!.start()]);
     // Killed for good: the daemon and its agents.
-    await nodes[0]!.daemon!.stop('SIGKILL');
-    for (const pid of pids) killGroup(pid);
+    await nodes[0]!.crash(pids);
     writeFileSync(gate, '');
     const done = await waitUntil(
       'the lost work to complete on b or c',
@@ -137,10 +133,12 @@ describe.skipIf(!inject('postgresUrl'))('a node that dies', () => {
     ]);
 
     // A comes back: it registers afresh and finds nothing of its own to judge.
-    const a = await nodes[0]!.start();
+    await nodes[0]!.start();
     await waitUntil('node a to heartbeat again', async () => {
       const v = await fleetView(nodes[1]!);
-      return v.nodes.find((n) => n.node_id === 'a' && n.lease === 'live' && n.pid === a.proc.pid);
+      return v.nodes.find(
+        (n) => n.node_id === 'a' && n.lease === 'live' && n.pid === nodes[0]!.daemonPid(),
+      );
     });
     const after = await registry(storeUrl);
     for (const n of names) expect(after.get(n)).toEqual(done.get(n));
@@ -152,12 +150,12 @@ describe.skipIf(!inject('postgresUrl'))('a node that dies', () => {
     const names = await runOnA(yaml, 1);
     await nodes[1]!.start();
     const a = nodes[0]!.daemon!;
-    a.proc.kill('SIGSTOP');
+    a.kill('SIGSTOP');
     const taken = await waitUntil('node b to run the lost work', async () => {
       const r = await registry(storeUrl);
       return names.every((n) => r.get(n)?.node === 'b' && r.get(n)?.pid) ? r : undefined;
     });
-    a.proc.kill('SIGCONT');
+    a.kill('SIGCONT');
     expect(await a.stop('SIGCONT')).toBe(0);
     expect(a.stderr()).toContain('node lease lost; stopping');
     expect(await registry(storeUrl)).toEqual(taken);
@@ -173,8 +171,7 @@ describe.skipIf(!inject('postgresUrl'))('a node that dies', () => {
       'dispatch:\n  requeue_on_node_loss: false\nconcurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 3\n';
     const names = await runOnA(yaml, 1);
     await nodes[1]!.start();
-    await nodes[0]!.daemon!.stop('SIGKILL');
-    for (const pid of pids) killGroup(pid);
+    await nodes[0]!.crash(pids);
     const done = await waitUntil(
       'the lost run to fail',
       async () => {

@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+
 import { freshPostgresDatabase } from '../helpers/engines.js';
-import { GIT_ENV } from '../helpers/dispatch.js';
+
 import {
   bareRepo,
   blockedOn,
@@ -16,9 +16,9 @@ import {
   type TestNode,
   tearDownFleet,
 } from './harness.js';
+import { ISOLATION_LABEL } from './sandbox.js';
 
-// Nodes are plain processes on one machine, each with its own CoreRoot (see harness.ts).
-describe.skipIf(!inject('postgresUrl'))('resume --answer in a fleet', () => {
+describe.skipIf(!inject('postgresUrl'))(`resume --answer in a fleet (${ISOLATION_LABEL})`, () => {
   let dir: string;
   let storeUrl: string;
   let out: Outbox;
@@ -55,11 +55,7 @@ describe.skipIf(!inject('postgresUrl'))('resume --answer in a fleet', () => {
     });
     await blockedOn(storeUrl, 'a', name);
     await b.start();
-    const resumed = await runCli(['resume', name, '--answer', 'Blue, please.'], {
-      ...GIT_ENV,
-      ...b.root.env,
-      ...b.env,
-    });
+    const resumed = await b.cli(['resume', name, '--answer', 'Blue, please.']);
     expect(resumed.code, resumed.stderr).toBe(0);
     const done = await doneOn(storeUrl, 'a', name, 2);
     expect(done.pending_answer).toBeUndefined();

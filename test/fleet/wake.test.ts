@@ -9,8 +9,9 @@ import type { AppContext } from '../../src/context.js';
 import { freshPostgresDatabase } from '../helpers/engines.js';
 import { waitUntil } from '../helpers/dispatch.js';
 import { bareRepo, makeNode, type TestNode } from './harness.js';
+import { ISOLATION_LABEL } from './sandbox.js';
 
-describe.skipIf(!inject('postgresUrl'))('fleet wake-ups', () => {
+describe.skipIf(!inject('postgresUrl'))(`fleet wake-ups (${ISOLATION_LABEL})`, () => {
   let dir: string;
   let nodes: TestNode[] = [];
   const contexts: AppContext[] = [];

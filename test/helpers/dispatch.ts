@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from './cli.js';
 import type { TempRoot } from './context.js';
@@ -48,7 +48,12 @@ export async function waitUntil<T>(
 
 /** A daemon (`agentic daemon`) running as a real child process. */
 export interface Daemon {
+  /** The spawned process: the daemon, or the launcher (`nsenter`) in front of it. */
   proc: ChildProcess;
+  /** The daemon's own host pid. */
+  pid: number;
+  /** Signals the daemon itself. */
+  kill(signal: NodeJS.Signals): void;
   stderr(): string;
   /** What it wrote on stdout (the daemon logs on stderr; stdout should stay quiet). */
   stdout(): string;
@@ -56,16 +61,22 @@ export interface Daemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `agentic daemon` on the root and waits until it holds the lease and listens for wake-ups. */
+/**
+ * Starts `agentic daemon` on the root and waits until it holds the lease and listens for
+ * wake-ups. With `launcher` (command words, e.g. `nsenter … --`), the daemon runs as that
+ * launcher's one child.
+ */
 export async function startDaemon(
   root: TempRoot,
   extraEnv: Record<string, string> = {},
   /** The log text that counts as started (default: the runner's start). */
   ready = 'runner started',
+  launcher: string[] = [],
 ): Promise<Daemon> {
   let stderr = '';
   let stdout = '';
-  const proc = spawn(process.execPath, [CLI, 'daemon', '--log-level', 'info'], {
+  const [cmd, ...args] = [...launcher, process.execPath, CLI, 'daemon', '--log-level', 'info'];
+  const proc = spawn(cmd!, args, {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...GIT_ENV, ...root.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -78,15 +89,40 @@ export async function startDaemon(
     20_000,
   );
   if (proc.exitCode !== null) throw new Error(`daemon exited: ${stderr}`);
+  const pid = launcher.length === 0 ? proc.pid! : await launchedChild(proc.pid!);
+  const kill = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, signal);
+      // A launcher stops itself when its child stops: it must go on too, to see the exit.
+      if (signal === 'SIGCONT' && pid !== proc.pid) proc.kill('SIGCONT');
+    } catch {
+      // already gone
+    }
+  };
   return {
     proc,
+    pid,
+    kill,
     stderr: () => stderr,
     stdout: () => stdout,
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      if (proc.exitCode === null && proc.signalCode === null) kill(signal);
       return exited;
     },
   };
+}
+
+/** The one child a launcher (`nsenter`, `unshare --fork`) runs, once it exists. */
+export function launchedChild(launcher: number): Promise<number> {
+  return waitUntil(`process ${launcher} to start its child`, () => {
+    try {
+      return Number(
+        readFileSync(`/proc/${launcher}/task/${launcher}/children`, 'utf8').split(' ')[0],
+      );
+    } catch {
+      return 0;
+    }
+  });
 }
 
 /** A shell snippet that waits for `gate` to exist, but gives up after 60 s so no test leaves an agent behind. */
