@@ -2,9 +2,11 @@
 // long-lived client (the MCP server) would, versus a plain script doing the same local clones
 // and spawns with the same parallelism and no bookkeeping, the two taking turns in ten rounds;
 // then enqueue→start latency from another process on an idle runner. Needs `npm run build` (the
-// client processes load dist/).
+// client processes load dist/). BENCH_STORE=postgres runs the runner and its clients on a
+// throwaway PostgreSQL cluster (initdb/pg_ctl, as the tests do): the path of a fleet node.
 // Usage: npx tsx bench/dispatch.ts [dispatches=1000] [latency-samples=100]
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigSync } from '../src/config/load-sync.js';
@@ -13,6 +15,7 @@ import { setFrozen } from '../src/dispatch/frozen.js';
 import { Runner } from '../src/dispatch/runner.js';
 import { readAllRecords } from '../src/lifecycle/index.js';
 import { silentLogger } from '../src/lib/logger.js';
+import { startPostgres } from '../test/helpers/postgres.js';
 import {
   agenticRunner,
   BENCH_ENV,
@@ -32,7 +35,25 @@ const SAMPLES = Number(process.argv[3] ?? 100);
 const CONCURRENCY = 8;
 /** Rounds in which the two sides take turns (see takeTurns). */
 const ROUNDS = 10;
+const STORE = process.env['BENCH_STORE'] ?? 'sqlite';
+if (STORE !== 'sqlite' && STORE !== 'postgres')
+  throw new Error(`BENCH_STORE must be sqlite or postgres, not ${STORE}`);
+const cluster = STORE === 'postgres' ? await startPostgres() : undefined;
 const base = mkdtempSync(join(tmpdir(), 'agentic-bench-dispatch-'));
+
+/**
+ * On PostgreSQL, points the runner and the client processes (through BENCH_ENV) at a fresh
+ * database `name` of the cluster, as fleet node `bench`.
+ */
+async function useDatabase(name: string): Promise<void> {
+  if (!cluster) return;
+  const admin = new pg.Client({ connectionString: cluster.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  BENCH_ENV['CORE_AGENT_STORE_URL'] = cluster.url.replace(/\/[^/]*$/, `/${name}`);
+  BENCH_ENV['CORE_AGENT_FLEET_NODE_ID'] = 'bench';
+}
 
 /** The baseline: the same clone + branch + spawn per task, CONCURRENCY at a time, no bookkeeping. */
 function baseline(repo: string, from: number, to: number): Promise<number> {
@@ -55,8 +76,9 @@ function baseline(repo: string, from: number, to: number): Promise<number> {
 async function latency(repo: string): Promise<number[]> {
   const root = join(base, 'latency');
   mkdirSync(root, { recursive: true });
+  await useDatabase('bench_latency');
   const ctx = createAppContext({
-    config: loadConfigSync({}, { ...process.env, CORE_WORKSPACE: root }),
+    config: loadConfigSync({}, { ...BENCH_ENV, CORE_WORKSPACE: root }),
     logger: silentLogger(),
   });
   const runner = await Runner.start(ctx, { pollMs: 60_000 });
@@ -87,6 +109,7 @@ const pct = (sorted: number[], p: number): number =>
 
 try {
   const repo = await makeRepo(base);
+  await useDatabase('bench_dispatch');
   const runner = await agenticRunner({
     base,
     agentsYaml: `concurrency:\n  shell: ${CONCURRENCY}\n`,
@@ -101,7 +124,9 @@ try {
   } finally {
     await runner.close();
   }
-  console.log(`dispatches: ${N} at concurrency ${CONCURRENCY}, in ${ROUNDS} rounds`);
+  console.log(
+    `dispatches: ${N} at concurrency ${CONCURRENCY}, in ${ROUNDS} rounds, store ${STORE}`,
+  );
   console.log(
     `plain clone+spawn script: ${total(plain.turns).toFixed(2)} s (${each(plain.turns)})`,
   );
@@ -117,4 +142,5 @@ try {
   );
 } finally {
   rmSync(base, { recursive: true, force: true });
+  await cluster?.stop();
 }

@@ -19,7 +19,7 @@ export interface NodeSpec {
   url: string;
   nodeId: string;
   workers: number;
-  /** The `shell` pool's limit written to the node's agents.yaml (the whole run's concurrency). */
+  /** The `shell` pool's limit written to the node's agents.yaml (the whole fleet's concurrency). */
   limit: number;
   /** Client pool size; agentic's store has no knob for it, so this is only passed to pg-boss. */
   poolMax: number;

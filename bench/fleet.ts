@@ -3,13 +3,17 @@
 // pg-boss fetching and completing N no-op jobs at the same concurrency on the same cluster, side
 // by side. Every node, on either side, is its own process (bench/fleet-node.ts), as separate
 // hosts would be: three nodes in one process would share one event loop and could never beat
-// one when the client is CPU-bound. The C workers are split across the nodes (8 → 3/3/2).
+// one when the client is CPU-bound. Each node runs C workers, as a node's runner would: three
+// nodes have 3C jobs in flight, on both sides, and agentic's fleet-wide `shell` limit is set to
+// admit them all (3C), so it is checked on every claim but never binds.
 // No clone and no agent process: the whole path (git, spawning) is bench/dispatch.ts.
 // Reported per variant: jobs/s (from `go` to the last job finished), client CPU per job (the sum
 // of the node processes' user + system time while they worked) and server transactions per job
 // (xact_commit of the variant's own database, node start-up's few dozen included).
 // Usage: npx tsx bench/fleet.ts [N=10000] [C=8]  (BENCH_PG_URL=postgres://… or a throwaway
-// cluster is started with initdb/pg_ctl, as the tests do; BENCH_CPU_PROF=<dir> profiles the nodes)
+// cluster is started with initdb/pg_ctl, as the tests do; BENCH_CPU_PROF=<dir> profiles the nodes;
+// BENCH_RTT_MS=<ms> puts the database that far from the nodes, on both sides, through a proxy in
+// this process (bench/latency-proxy.ts), as on the separate hosts of a real fleet)
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -24,6 +28,7 @@ import { silentLogger } from '../src/lib/logger.js';
 import { GROUPS } from '../src/store/index.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { wallNow, type FromNode, type NodeSpec, type ToNode } from './fleet-node.js';
+import { startLatencyProxy } from './latency-proxy.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const C = Number(process.argv[3] ?? 8);
@@ -33,6 +38,8 @@ const STALL_MS = 120_000;
 // sides get the same connections per node.
 const POOL_MAX = 10;
 const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
+const RTT_MS = Number(process.env['BENCH_RTT_MS'] ?? 0);
+if (!Number.isFinite(RTT_MS) || RTT_MS < 0) throw new Error('BENCH_RTT_MS must be a number ≥ 0');
 const NODE_SCRIPT = fileURLToPath(new URL('./fleet-node.ts', import.meta.url));
 
 type Side = NodeSpec['side'];
@@ -154,11 +161,6 @@ function startNode(spec: NodeSpec, onMessage: (msg: FromNode) => void): NodeProc
   return { child, exited };
 }
 
-/** Splits C workers over `nodes` as evenly as possible, the first nodes taking the remainder. */
-function split(nodes: number): number[] {
-  return Array.from({ length: nodes }, (_, i) => Math.floor(C / nodes) + (i < C % nodes ? 1 : 0));
-}
-
 /** Runs the node processes of one variant over a database already holding N jobs. */
 async function runNodes(
   side: Side,
@@ -177,16 +179,19 @@ async function runNodes(
   const ready = signal();
   const done = signal();
   const reported = signal();
-  const procs = split(nodes).map((workers, i) =>
-    startNode({ side, url, nodeId: `n${i}`, workers, limit: C, poolMax: POOL_MAX }, (msg) => {
-      if (msg.type === 'ready' && ++readyCount === nodes) ready.fire();
-      if (msg.type === 'done') {
-        counts[i] = msg.done;
-        progressAt = Date.now();
-        if (counts.reduce((a, b) => a + b, 0) >= N) done.fire();
-      }
-      if (msg.type === 'result' && results.push(msg) === nodes) reported.fire();
-    }),
+  const procs = Array.from({ length: nodes }, (_, i) =>
+    startNode(
+      { side, url, nodeId: `n${i}`, workers: C, limit: C * nodes, poolMax: POOL_MAX },
+      (msg) => {
+        if (msg.type === 'ready' && ++readyCount === nodes) ready.fire();
+        if (msg.type === 'done') {
+          counts[i] = msg.done;
+          progressAt = Date.now();
+          if (counts.reduce((a, b) => a + b, 0) >= N) done.fire();
+        }
+        if (msg.type === 'result' && results.push(msg) === nodes) reported.fire();
+      },
+    ),
   );
   const send = (msg: ToNode): void => {
     for (const { child } of procs) if (child.connected) child.send(msg);
@@ -279,7 +284,13 @@ async function variant(
   const db = await freshDatabase(admin, base, `${side.replace('-', '')}${nodes}`);
   await (side === 'agentic' ? enqueueAgentic(db.url) : enqueuePgBoss(db.url));
   const before = await xactCommits(admin, db.name);
-  const { finished, ...figures } = await runNodes(side, db.url, nodes);
+  const proxy =
+    RTT_MS > 0 ? await startLatencyProxy(Number(new URL(db.url).port), RTT_MS) : undefined;
+  const nodeUrl = new URL(db.url);
+  if (proxy) nodeUrl.port = String(proxy.port);
+  const { finished, ...figures } = await runNodes(side, nodeUrl.toString(), nodes).finally(() =>
+    proxy?.close(),
+  );
   const xacts = (await xactCommits(admin, db.name)) - before;
   verifyOnce(side, nodes, finished);
   if (side === 'agentic') await verifyAgenticStore(db.url, nodes);
@@ -294,10 +305,10 @@ if (!base) throw new Error('no PostgreSQL: set BENCH_PG_URL or install initdb/pg
 const admin = new pg.Client({ connectionString: base });
 await admin.connect();
 try {
-  const layout = (nodes: number): string => split(nodes).join('/');
   console.log(
-    `claim + finish of ${N} jobs at concurrency ${C}; one process per node, workers ` +
-      `${layout(1)} and ${layout(3)}; client pool max ${POOL_MAX} per node on both sides`,
+    `claim + finish of ${N} jobs at concurrency ${C} per node (one process each; agentic's ` +
+      `fleet limit ${C} and ${3 * C}); client pool max ${POOL_MAX} per node on both sides; ` +
+      (RTT_MS > 0 ? `database ${RTT_MS} ms round trip away` : 'database on loopback'),
   );
   // The machine may be shared: its load, before and after, says how far to trust the figures.
   const load = (): string =>
