@@ -1,6 +1,13 @@
 // Reliability under random runner kills (issue: restart safety). Needs `npm run build` first.
 // Usage: npx tsx bench/chaos.ts [tasks=300] [concurrency=16] [min-kills=20]
+// BENCH_STORE=postgres runs it on a throwaway PostgreSQL cluster (a fleet node's store).
 import { runChaos } from '../test/helpers/chaos-run.js';
+import { startPostgres } from '../test/helpers/postgres.js';
+
+const STORE = process.env['BENCH_STORE'] ?? 'sqlite';
+if (STORE !== 'sqlite' && STORE !== 'postgres')
+  throw new Error(`BENCH_STORE must be sqlite or postgres, not ${STORE}`);
+const cluster = STORE === 'postgres' ? await startPostgres() : undefined;
 
 const tasks = Number(process.argv[2] ?? 300);
 const concurrency = Number(process.argv[3] ?? 16);
@@ -14,10 +21,11 @@ const report = await runChaos({
   enqueueOverMs: minKills * 2500,
   deadlineMs: 15 * 60_000,
   log: (line) => process.stderr.write(`${line}\n`),
-});
+  ...(cluster ? { storeUrl: cluster.url } : {}),
+}).finally(() => cluster?.stop());
 const v = report.violations;
 console.log(
-  `tasks ${report.tasks}, concurrency ${concurrency}, runner SIGKILLed ${report.kills} times over ${report.seconds.toFixed(0)} s`,
+  `store ${STORE}, tasks ${report.tasks}, concurrency ${concurrency}, runner SIGKILLed ${report.kills} times over ${report.seconds.toFixed(0)} s`,
 );
 console.log(`agents alive at a kill (summed over kills): ${report.aliveAtKills}`);
 console.log(`not terminal: ${v.notTerminal.length}`);

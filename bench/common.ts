@@ -79,13 +79,15 @@ export interface Client {
 /**
  * Starts a client process, the way `agentic dispatch` or the MCP server reaches a runner in real
  * use, with the built dist/ modules in scope; resolves once it is ready. `body` is ES module
- * source run for each {@link Client.run}, with `arg` bound; `file` is written under `base`.
+ * source run for each {@link Client.run}, with `arg` bound; `file` is written under `base`;
+ * `env` is added to the client's environment.
  */
 export async function startClient(
   base: string,
   root: string,
   file: string,
   body: string,
+  env: Record<string, string> = {},
 ): Promise<Client> {
   const dist = (m: string): string => join(process.cwd(), 'dist', m);
   const script = `
@@ -103,7 +105,7 @@ export async function startClient(
     process.send('done');`;
   writeFileSync(join(base, file), script);
   const child = spawn(process.execPath, [join(base, file)], {
-    env: { ...BENCH_ENV, CORE_WORKSPACE: root },
+    env: { ...BENCH_ENV, CORE_WORKSPACE: root, ...env },
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });
   let waiting: { resolve: () => void; reject: (e: Error) => void } | undefined;

@@ -72,11 +72,19 @@ function baseline(repo: string, from: number, to: number): Promise<number> {
   });
 }
 
-/** Enqueue from another process, one at a time, on an idle runner; latency = started_at − queued_at. */
+/**
+ * Enqueue from another process, one at a time, on an idle runner; latency = started_at −
+ * queued_at. On PostgreSQL the client is another fleet node (its own CoreRoot and node id) and
+ * the repository a `file://` URL, so the task is not pinned to it: enqueue on node A, start on
+ * node B, woken by NOTIFY.
+ */
 async function latency(repo: string): Promise<number[]> {
   const root = join(base, 'latency');
   mkdirSync(root, { recursive: true });
   await useDatabase('bench_latency');
+  const clientRoot = cluster ? join(base, 'latency-client') : root;
+  mkdirSync(clientRoot, { recursive: true });
+  const source = cluster ? `file://${repo}` : repo;
   const ctx = createAppContext({
     config: loadConfigSync({}, { ...BENCH_ENV, CORE_WORKSPACE: root }),
     logger: silentLogger(),
@@ -86,13 +94,14 @@ async function latency(repo: string): Promise<number[]> {
   await setFrozen(ctx, false);
   const client = await startClient(
     base,
-    root,
+    clientRoot,
     'latency.mjs',
     `for (let i = 0; i < ${SAMPLES}; i++) {
-      const { workspace } = await enqueueDispatch(ctx, { repo: ${JSON.stringify(repo)}, task: 'true', agent: 'shell', branch: 'lat-' + i });
+      const { workspace } = await enqueueDispatch(ctx, { repo: ${JSON.stringify(source)}, task: 'true', agent: 'shell', branch: 'lat-' + i });
       for (;;) { const r = await readRecord(ctx, workspace); if (r && r.status === 'completed') break; await new Promise((r) => setTimeout(r, 5)); }
       await new Promise((r) => setTimeout(r, 20));
     }`,
+    cluster ? { CORE_AGENT_FLEET_NODE_ID: 'client' } : {},
   );
   await client.run({});
   await client.close();

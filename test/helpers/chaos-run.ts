@@ -35,6 +35,8 @@ export interface ChaosOptions {
   /** Before each kill, wait up to this long for an agent to be alive, so every kill catches one (default 10 s). */
   waitForAgentMs?: number;
   log?: (line: string) => void;
+  /** CORE_AGENT_STORE_URL for the daemons and the checks (PostgreSQL, as fleet node `chaos`); default the embedded SQLite. */
+  storeUrl?: string;
 }
 
 /** What the run found. Every `violations` list must be empty. */
@@ -102,7 +104,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const repo = join(base, 'repo');
   mkdirSync(repo);
   writeFileSync(join(repo, 'README.md'), 'chaos\n');
-  const env = { ...process.env, ...GIT, CORE_WORKSPACE: root };
+  const env = {
+    ...process.env,
+    ...GIT,
+    CORE_WORKSPACE: root,
+    ...(options.storeUrl
+      ? { CORE_AGENT_STORE_URL: options.storeUrl, CORE_AGENT_FLEET_NODE_ID: 'chaos' }
+      : {}),
+  };
   for (const args of [
     ['init', '-q', '-b', 'main'],
     ['add', '.'],
