@@ -11,7 +11,8 @@ import {
 } from '../../src/hub/index.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { json, runCli } from '../helpers/cli.js';
-import { tempRoot, type TempRoot } from '../helpers/context.js';
+import { type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import {
   GIT_ENV,
   makeSourceRepo,
@@ -20,7 +21,7 @@ import {
   type Daemon,
 } from '../helpers/dispatch.js';
 
-describe('a node with a hub configured', () => {
+describe.each(engines())('a node with a hub configured on $name', (engine) => {
   let dir: string;
   let storage: HubStorage;
   let hub: RunningHub;
@@ -35,7 +36,7 @@ describe('a node with a hub configured', () => {
       now: clock.now,
     });
     hub = await startHubServer({ storage, clock, logger: silentLogger(), port: 0 });
-    root = tempRoot();
+    root = await tempRootOn(engine);
   });
   afterEach(async () => {
     await daemon?.stop('SIGKILL');

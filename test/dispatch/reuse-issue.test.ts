@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readAllRecords } from '../../src/lifecycle/index.js';
 import { json, runCli } from '../helpers/cli.js';
-import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { testContext, type TempRoot } from '../helpers/context.js';
+import { engines, tempRootOn } from '../helpers/engines.js';
 import { git } from '../helpers/git.js';
 import {
   GIT_ENV,
@@ -13,14 +14,14 @@ import {
   type Daemon,
 } from '../helpers/dispatch.js';
 
-describe('dispatching the same --issue again', () => {
+describe.each(engines())('dispatching the same --issue again on $name', (engine) => {
   let root: TempRoot;
   let repo: string;
   let env: Record<string, string>;
   let daemon: Daemon | undefined;
 
-  beforeEach(() => {
-    root = tempRoot();
+  beforeEach(async () => {
+    root = await tempRootOn(engine);
     repo = makeSourceRepo(root);
     env = { ...root.env, ...GIT_ENV };
     writeAgentsYaml(root, 'qa: off\n');
