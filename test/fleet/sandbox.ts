@@ -157,6 +157,8 @@ export async function createSandbox(): Promise<Sandbox> {
       } catch {
         // already gone
       }
+      // Also what keeps the pipe, and so the node, alive until now.
+      unshare.stdin?.destroy();
       await waitUntil(
         'the node namespace to empty',
         () => !existsSync(`/proc/${init}`) && members().length === 0,
