@@ -7,7 +7,7 @@ import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import { fleetState } from '../../src/fleet/index.js';
 import { waitUntil } from '../helpers/dispatch.js';
 import { freshPostgresDatabase } from '../helpers/engines.js';
-import { bareRepo, makeNode, registry, type TestNode } from '../fleet/harness.js';
+import { bareRepo, makeNode, registry, tearDownFleet, type TestNode } from '../fleet/harness.js';
 import { hubEngines, startFixture, type HubFixture } from './fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -45,8 +45,7 @@ describe.skipIf(!runIt)('the dashboard Fleet view in headless Chromium', () => {
     await page?.close();
     await hub?.close();
     if (dir) writeFileSync(join(dir, 'gate'), '');
-    await node?.daemon?.stop('SIGKILL');
-    node?.root.cleanup();
+    if (node) await tearDownFleet({ nodes: [node], dir: dir ?? node.root.coreRoot });
     if (dir) rmSync(dir, { recursive: true, force: true });
     page = undefined;
     hub = undefined;
@@ -109,7 +108,7 @@ describe.skipIf(!runIt)('the dashboard Fleet view in headless Chromium', () => {
       expect(await row.getAttribute('data-lease')).toBe('live');
       // Node, lease, heartbeat age, running, host, pid of the daemon.
       expect(await row.innerText()).toMatch(
-        new RegExp(`^node-a\\s+live\\s+[\\d.]+s ago\\s+1\\s+\\S+\\s+${node.daemon?.proc.pid}\\s`),
+        new RegExp(`^node-a\\s+live\\s+[\\d.]+s ago\\s+1\\s+\\S+\\s+${node.daemonPid()}\\s`),
       );
       expect(await page.locator('#fleet-queued').innerText()).toBe('2');
       expect(await page.locator('#fleet-note').isHidden()).toBe(true);
