@@ -139,8 +139,13 @@ describe.skipIf(!inject('postgresUrl'))(
         'its node to say it keeps retrying the run end',
         () =>
           (ownerDaemon.stderr().match(/could not record the run end; retrying/g) ?? []).length >= 2,
-        30_000,
-      );
+        60_000,
+      ).catch((err: Error) => {
+        // What the owner did instead is the diagnosis.
+        throw new Error(
+          `${err.message}; node ${owner.id} logged:\n${ownerDaemon.stderr().slice(-4000)}`,
+        );
+      });
       await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (Date.now() - outageStart))));
       // Down ~20 s: the queued task did not start (no claim from local files), the daemon lives.
       expect(out.lines('starts')).toEqual([flat(theirs!), flat(gated!)]);
