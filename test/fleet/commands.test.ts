@@ -1,7 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, inject, it } from 'vitest';
 import { cancelWorkspace } from '../../src/dispatch/control.js';
 import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import type { FleetView } from '../../src/fleet/index.js';
@@ -9,18 +7,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CLI, json } from '../helpers/cli.js';
 import { serverEnv } from '../mcp/fixture.js';
-import { freshPostgresDatabase } from '../helpers/engines.js';
 import { waitForGate, waitUntil } from '../helpers/dispatch.js';
-import {
-  bareRepo,
-  isDone,
-  makeNode,
-  outbox,
-  registry,
-  type Outbox,
-  type TestNode,
-  tearDownFleet,
-} from './harness.js';
+import { isDone, makeNode, registry, type TestNode, useFleet } from './harness.js';
 import { ISOLATION, ISOLATION_LABEL } from './sandbox.js';
 
 const YAML = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 3\n';
@@ -28,50 +16,31 @@ const YAML = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  leas
 describe.skipIf(!inject('postgresUrl'))(
   `commands given on another node reach the owner (${ISOLATION_LABEL})`,
   () => {
-    let dir: string;
-    let storeUrl: string;
-    let out: Outbox;
-    let gate: string;
-    let repo: string;
-    let nodes: TestNode[] = [];
-    const pids: number[] = [];
-
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'agentic-fleet-'));
-      storeUrl = await freshPostgresDatabase();
-      out = outbox();
-      gate = join(out.dir, 'gate');
-      repo = bareRepo(dir);
-    });
-    afterEach(async () => {
-      writeFileSync(gate, '');
-      await tearDownFleet({ nodes, pids, out, dir });
-      nodes = [];
-      pids.length = 0;
-    });
+    const fleet = useFleet();
 
     /**
      * Starts node a alone, has its agents run `count` tasks (each says hello in its log, then
-     * waits for the gate; a SIGTERM is noted in `terminated`), then starts node b.
+     * waits for the fleet.gate; a SIGTERM is noted in `terminated`), then starts node b.
      */
     async function runOnA(count: number, yaml = YAML): Promise<string[]> {
-      nodes = ['a', 'b'].map((id) => makeNode(id, storeUrl, yaml));
-      const [a, b] = nodes as [TestNode, TestNode];
+      fleet.nodes = ['a', 'b'].map((id) => makeNode(id, fleet.storeUrl, yaml));
+      const [a, b] = fleet.nodes as [TestNode, TestNode];
       await a.start();
       const task = [
         'n=$(echo "$AGENTIC_WORKSPACE" | tr / _)',
-        `trap 'echo "$n" >> ${out.dir}/terminated; exit 143' TERM`,
+        `trap 'echo "$n" >> ${fleet.out.dir}/terminated; exit 143' TERM`,
         'echo "hello from node a: $n"',
-        `echo "$n" >> ${out.dir}/starts`,
-        waitForGate(gate),
-        `echo "$n" >> ${out.dir}/ends`,
+        `echo "$n" >> ${fleet.out.dir}/starts`,
+        waitForGate(fleet.gate),
+        `echo "$n" >> ${fleet.out.dir}/ends`,
       ].join('\n');
       const ctx = a.context();
       const names: string[] = [];
       try {
         for (let i = 1; i <= count; i++)
           names.push(
-            (await enqueueDispatch(ctx, { repo, agent: 'shell', task, issue: i })).workspace,
+            (await enqueueDispatch(ctx, { repo: fleet.repo, agent: 'shell', task, issue: i }))
+              .workspace,
           );
       } finally {
         await ctx.close();
@@ -79,13 +48,13 @@ describe.skipIf(!inject('postgresUrl'))(
       const reg = await waitUntil(
         'node a to run its agents',
         async () => {
-          const r = await registry(storeUrl);
+          const r = await registry(fleet.storeUrl);
           const all = names.every((n) => r.get(n)?.node === 'a' && r.get(n)?.pid !== undefined);
-          return all && out.lines('starts').length === count ? r : undefined;
+          return all && fleet.out.lines('starts').length === count ? r : undefined;
         },
         30_000,
       );
-      for (const n of names) pids.push(reg.get(n)!.pid!);
+      for (const n of names) fleet.pids.push(reg.get(n)!.pid!);
       await b.start();
       return names;
     }
@@ -97,27 +66,27 @@ describe.skipIf(!inject('postgresUrl'))(
      * namespaces each has the very pid of one of a's agents, as on two hosts.
      */
     async function decoysOn(b: TestNode): Promise<number[]> {
-      const decoys = await b.spawnGroups('exec sleep 600', pids);
-      if (!ISOLATION.ok) pids.push(...decoys);
+      const decoys = await b.spawnGroups('exec sleep 600', fleet.pids);
+      if (!ISOLATION.ok) fleet.pids.push(...decoys);
       return decoys;
     }
 
     it("cancel on node b of node a's agent: a terminates it, the record ends cancelled, nothing on b is signalled", async () => {
       const [name] = (await runOnA(1)) as [string];
-      const [a, b] = nodes as [TestNode, TestNode];
+      const [a, b] = fleet.nodes as [TestNode, TestNode];
       const decoys = await decoysOn(b);
 
       const res = await b.cli(['cancel', name, '--json']);
       expect(res.code, res.stderr).toBe(0);
       await waitUntil(
         "node a's agent to get SIGTERM",
-        () => out.lines('terminated').includes(flat(name)),
+        () => fleet.out.lines('terminated').includes(flat(name)),
         30_000,
       );
       const done = await waitUntil(
         'the record to end cancelled',
         async () => {
-          const r = (await registry(storeUrl)).get(name);
+          const r = (await registry(fleet.storeUrl)).get(name);
           return r?.status === 'cancelled' ? r : undefined;
         },
         30_000,
@@ -126,15 +95,15 @@ describe.skipIf(!inject('postgresUrl'))(
       expect(a.daemon!.stderr()).toContain('terminating an agent as its shared record asks');
       expect(b.daemon!.stderr()).not.toContain('terminating an agent');
       for (const d of decoys) expect(b.groupAlive(d)).toBe(true);
-      expect(out.lines('ends')).toEqual([]);
+      expect(fleet.out.lines('ends')).toEqual([]);
     }, 150_000);
 
-    it('a cancel given while the owner is down is carried out once it is back and re-attaches', async () => {
+    it('a cancel given while the owner is down is carried fleet.out once it is back and re-attaches', async () => {
       // A long lease: node b must not take a's work over while a is down.
       const yaml =
         'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 120\n';
       const [name] = (await runOnA(1, yaml)) as [string];
-      const [a, b] = nodes as [TestNode, TestNode];
+      const [a, b] = fleet.nodes as [TestNode, TestNode];
       await a.daemon!.stop('SIGKILL');
       const ctx = b.context();
       try {
@@ -148,36 +117,36 @@ describe.skipIf(!inject('postgresUrl'))(
       );
       await waitUntil(
         "node a's agent to get SIGTERM",
-        () => out.lines('terminated').includes(flat(name)),
+        () => fleet.out.lines('terminated').includes(flat(name)),
         30_000,
       );
       await waitUntil(
         'the record to end cancelled on node a',
         async () => {
-          const r = (await registry(storeUrl)).get(name);
+          const r = (await registry(fleet.storeUrl)).get(name);
           return r?.status === 'cancelled' && r.node === 'a';
         },
         30_000,
       );
-      expect(out.lines('ends')).toEqual([]);
+      expect(fleet.out.lines('ends')).toEqual([]);
     }, 150_000);
 
     it("kill on node b ends node a's agents (failed, killed by operator)", async () => {
       const names = await runOnA(2);
-      const [a, b] = nodes as [TestNode, TestNode];
+      const [a, b] = fleet.nodes as [TestNode, TestNode];
       const decoys = await decoysOn(b);
       const res = await b.cli(['kill', '--json']);
       expect(res.code, res.stderr).toBe(0);
       expect(json<{ killed: string[] }>(res).killed.sort()).toEqual([...names].sort());
       await waitUntil(
         "both of node a's agents to get SIGTERM",
-        () => names.every((n) => out.lines('terminated').includes(flat(n))),
+        () => names.every((n) => fleet.out.lines('terminated').includes(flat(n))),
         30_000,
       );
       const done = await waitUntil(
         'both records to end failed',
         async () => {
-          const r = await registry(storeUrl);
+          const r = await registry(fleet.storeUrl);
           return names.every((n) => r.get(n)?.status === 'failed') ? r : undefined;
         },
         30_000,
@@ -186,12 +155,12 @@ describe.skipIf(!inject('postgresUrl'))(
         expect(done.get(n)).toMatchObject({ node: 'a', question: 'killed by operator' });
       expect(a.daemon!.stderr()).toContain('terminating an agent as its shared record asks');
       for (const d of decoys) expect(b.groupAlive(d)).toBe(true);
-      expect(out.lines('ends')).toEqual([]);
+      expect(fleet.out.lines('ends')).toEqual([]);
     }, 150_000);
 
     it("logs on node b of node a's workspace (CLI and MCP) print a's log; status on b names node a", async () => {
       const [name] = (await runOnA(1)) as [string];
-      const b = nodes[1]!;
+      const b = fleet.nodes[1]!;
       const res = await b.cli(['logs', name, '--json']);
       expect(res.code, res.stderr).toBe(0);
       const doc = json<{ node: string; output: string; truncated: boolean }>(res);
@@ -236,16 +205,16 @@ describe.skipIf(!inject('postgresUrl'))(
 
     it('logs of a workspace whose node is not live say where the logs are', async () => {
       const [name] = (await runOnA(1)) as [string];
-      const [a, b] = nodes as [TestNode, TestNode];
-      writeFileSync(gate, '');
+      const [a, b] = fleet.nodes as [TestNode, TestNode];
+      writeFileSync(fleet.gate, '');
       await waitUntil(
         'the task to complete on node a',
-        async () => isDone((await registry(storeUrl)).get(name)),
+        async () => isDone((await registry(fleet.storeUrl)).get(name)),
         30_000,
       );
       await a.daemon!.stop('SIGKILL');
       await waitUntil(
-        "node a's lease to run out",
+        "node a's lease to run fleet.out",
         async () => {
           const view = json<FleetView>(await b.cli(['fleet', 'nodes', '--json']));
           return view.nodes.some((n) => n.node_id === 'a' && n.lease !== 'live');

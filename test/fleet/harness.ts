@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterEach, beforeEach } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import type { DispatchInput } from '../../src/dispatch/dispatch-input.js';
@@ -15,6 +16,7 @@ import {
 } from '../helpers/dispatch.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { tempRoot, testContext, type TempRoot } from '../helpers/context.js';
+import { freshPostgresDatabase } from '../helpers/engines.js';
 import { git } from '../helpers/git.js';
 import { groupAlive } from '../../src/lib/proc.js';
 import { createSandbox, ISOLATION, type Sandbox } from './sandbox.js';
@@ -266,6 +268,45 @@ export async function tearDownFleet(parts: {
   for (const n of parts.nodes) n.root.cleanup();
   parts.out?.cleanup();
   rmSync(parts.dir, { recursive: true, force: true });
+}
+
+/** What one fleet test works with, fresh for each test (see {@link useFleet}). */
+export interface Fleet {
+  /** A temp directory, removed after the test. */
+  dir: string;
+  /** A fresh database of the test cluster. */
+  storeUrl: string;
+  out: Outbox;
+  /** The file gated tasks wait for; written after each test, so none is left waiting. */
+  gate: string;
+  /** A `file://` bare repository in `dir`. */
+  repo: string;
+  /** The test's nodes, torn down after it. */
+  nodes: TestNode[];
+  /** Agent pids to kill after the test (plain-process nodes only; see {@link tearDownFleet}). */
+  pids: number[];
+}
+
+/**
+ * Registers the hooks of a fleet describe: before each test a fresh {@link Fleet} (database from
+ * `storeUrl`), after it the gate opened and everything torn down.
+ */
+export function useFleet(storeUrl: () => Promise<string> = freshPostgresDatabase): Fleet {
+  const fleet = { nodes: [], pids: [] } as unknown as Fleet;
+  beforeEach(async () => {
+    fleet.dir = mkdtempSync(join(tmpdir(), 'agentic-fleet-'));
+    fleet.storeUrl = await storeUrl();
+    fleet.out = outbox();
+    fleet.gate = join(fleet.out.dir, 'gate');
+    fleet.repo = bareRepo(fleet.dir);
+    fleet.nodes = [];
+    fleet.pids = [];
+  });
+  afterEach(async () => {
+    writeFileSync(fleet.gate, '');
+    await tearDownFleet(fleet);
+  });
+  return fleet;
 }
 
 /** Sends SIGKILL to a process group, ignoring one that is already gone. */

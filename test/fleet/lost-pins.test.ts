@@ -1,19 +1,16 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 
-import { freshPostgresDatabase } from '../helpers/engines.js';
 import { waitUntil } from '../helpers/dispatch.js';
 import {
-  bareRepo,
   blockedOn,
   doneOn,
   enqueueOn,
   makeNode,
   recordOf,
   type TestNode,
-  tearDownFleet,
+  useFleet,
 } from './harness.js';
 import { ISOLATION_LABEL } from './sandbox.js';
 
@@ -26,33 +23,29 @@ const ASKING_TASK = [
 ].join('\n');
 
 describe.skipIf(!inject('postgresUrl'))(`pins to a lost node (${ISOLATION_LABEL})`, () => {
-  let dir: string;
-  let storeUrl: string;
-  let nodes: TestNode[] = [];
-
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'agentic-fleet-'));
-    storeUrl = await freshPostgresDatabase();
-  });
-  afterEach(async () => {
-    await tearDownFleet({ nodes, dir });
-    nodes = [];
-  });
+  const fleet = useFleet();
 
   it('a pin made only for the clone is dropped with the lost node: the run starts over elsewhere with its answer; a --node pin keeps waiting', async () => {
-    nodes = ['a', 'b'].map((id) => makeNode(id, storeUrl, YAML));
-    const [a, b] = nodes as [TestNode, TestNode];
-    const url = bareRepo(dir);
+    fleet.nodes = ['a', 'b'].map((id) => makeNode(id, fleet.storeUrl, YAML));
+    const [a, b] = fleet.nodes as [TestNode, TestNode];
     await a.start();
-    const name = await enqueueOn(a, { repo: url, agent: 'shell', task: ASKING_TASK, issue: 1 });
-    await blockedOn(storeUrl, 'a', name);
+    const name = await enqueueOn(a, {
+      repo: fleet.repo,
+      agent: 'shell',
+      task: ASKING_TASK,
+      issue: 1,
+    });
+    await blockedOn(fleet.storeUrl, 'a', name);
     await a.daemon!.stop('SIGKILL');
     // Resumed while a is only down (not taken over yet): pinned to a, where its clone is.
     const first = await b.cli(['resume', name, '--answer', 'red']);
     expect(first.code, first.stderr).toBe(0);
-    expect(await recordOf(storeUrl, name)).toMatchObject({ status: 'queued', node_affinity: 'a' });
+    expect(await recordOf(fleet.storeUrl, name)).toMatchObject({
+      status: 'queued',
+      node_affinity: 'a',
+    });
     const pinned = await enqueueOn(b, {
-      repo: url,
+      repo: fleet.repo,
       agent: 'shell',
       task: 'true',
       issue: 3,
@@ -60,22 +53,22 @@ describe.skipIf(!inject('postgresUrl'))(`pins to a lost node (${ISOLATION_LABEL}
     });
     await b.start();
     // b takes a over once a's lease expires; the clone went with a, so the run starts over on b.
-    const redone = await doneOn(storeUrl, 'b', name, 2);
+    const redone = await doneOn(fleet.storeUrl, 'b', name, 2);
     expect(redone.node_affinity).toBeUndefined();
     const clone = join(b.root.coreRoot, 'workspace', name);
     expect(readFileSync(join(clone, 'repo', 'answered.txt'), 'utf8')).toBe('red\n');
     // Asked for with --node: still waits for a.
-    expect(await recordOf(storeUrl, pinned)).toMatchObject({
+    expect(await recordOf(fleet.storeUrl, pinned)).toMatchObject({
       status: 'queued',
       node_affinity: 'a',
     });
   }, 150_000);
 
   it('a resumed run in progress on a lost node starts over unpinned elsewhere, with its answer', async () => {
-    nodes = ['a', 'b'].map((id) => makeNode(id, storeUrl, YAML));
-    const [a, b] = nodes as [TestNode, TestNode];
-    const started = join(dir, 'started');
-    const gate = join(dir, 'gate');
+    fleet.nodes = ['a', 'b'].map((id) => makeNode(id, fleet.storeUrl, YAML));
+    const [a, b] = fleet.nodes as [TestNode, TestNode];
+    const started = join(fleet.dir, 'started');
+    const gate = join(fleet.dir, 'gate');
     // Asks first; answered, it says it started and waits for the gate before committing.
     const task = [
       'if [ -f ANSWER.md ]; then',
@@ -84,12 +77,12 @@ describe.skipIf(!inject('postgresUrl'))(`pins to a lost node (${ISOLATION_LABEL}
       "else echo 'Which colour?' > BLOCKED.md; fi",
     ].join('\n');
     await a.start();
-    const name = await enqueueOn(a, { repo: bareRepo(dir), agent: 'shell', task, issue: 1 });
-    await blockedOn(storeUrl, 'a', name);
+    const name = await enqueueOn(a, { repo: fleet.repo, agent: 'shell', task, issue: 1 });
+    await blockedOn(fleet.storeUrl, 'a', name);
     const resumed = await a.cli(['resume', name, '--answer', 'blue']);
     expect(resumed.code, resumed.stderr).toBe(0);
     const running = await waitUntil('the resumed run to start on a', async () => {
-      const r = await recordOf(storeUrl, name);
+      const r = await recordOf(fleet.storeUrl, name);
       return existsSync(started) && r?.status === 'running' && r.pid !== undefined ? r : undefined;
     });
     expect(running).toMatchObject({ node: 'a', node_affinity: 'a' });
@@ -97,7 +90,7 @@ describe.skipIf(!inject('postgresUrl'))(`pins to a lost node (${ISOLATION_LABEL}
     await a.crash([running.pid!]);
     writeFileSync(gate, '');
     await b.start();
-    const redone = await doneOn(storeUrl, 'b', name, 3);
+    const redone = await doneOn(fleet.storeUrl, 'b', name, 3);
     expect(redone.node_affinity).toBeUndefined();
     const clone = join(b.root.coreRoot, 'workspace', name, 'repo');
     expect(readFileSync(join(clone, 'answered.txt'), 'utf8')).toBe('blue\n');

@@ -1,119 +1,87 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, inject, it } from 'vitest';
 import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import type { FleetView } from '../../src/fleet/index.js';
 import { json } from '../helpers/cli.js';
-import { freshPostgresDatabase } from '../helpers/engines.js';
 import { waitUntil } from '../helpers/dispatch.js';
-import {
-  bareRepo,
-  countingTask,
-  makeNode,
-  outbox,
-  registry,
-  type Outbox,
-  type TestNode,
-  isDone,
-  tearDownFleet,
-} from './harness.js';
+import { countingTask, makeNode, registry, type TestNode, isDone, useFleet } from './harness.js';
 import { ISOLATION_LABEL } from './sandbox.js';
 
 describe.skipIf(!inject('postgresUrl'))(`a node that dies (${ISOLATION_LABEL})`, () => {
-  let dir: string;
-  let storeUrl: string;
-  let out: Outbox;
-  let gate: string;
-  let repo: string;
-  let nodes: TestNode[] = [];
-  const pids: number[] = [];
-
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'agentic-fleet-'));
-    storeUrl = await freshPostgresDatabase();
-    out = outbox();
-    gate = join(out.dir, 'gate');
-    repo = bareRepo(dir);
-  });
-  afterEach(async () => {
-    writeFileSync(gate, '');
-    await tearDownFleet({ nodes, pids, out, dir });
-    nodes = [];
-    pids.length = 0;
-  });
+  const fleet = useFleet();
 
   /** Starts node a alone, queues `count` gated tasks there and waits until its agents run them. */
   async function runOnA(yaml: string, count: number): Promise<string[]> {
-    nodes = ['a', 'b', 'c'].map((id) => makeNode(id, storeUrl, yaml));
-    await nodes[0]!.start();
-    const ctx = nodes[0]!.context();
+    fleet.nodes = ['a', 'b', 'c'].map((id) => makeNode(id, fleet.storeUrl, yaml));
+    await fleet.nodes[0]!.start();
+    const ctx = fleet.nodes[0]!.context();
     const names: string[] = [];
     try {
       for (let i = 1; i <= count; i++) {
-        const task = countingTask(out, { gate });
+        const task = countingTask(fleet.out, { gate: fleet.gate });
         names.push(
-          (await enqueueDispatch(ctx, { repo, agent: 'shell', task, issue: i })).workspace,
+          (await enqueueDispatch(ctx, { repo: fleet.repo, agent: 'shell', task, issue: i }))
+            .workspace,
         );
       }
     } finally {
       await ctx.close();
     }
     const reg = await waitUntil('node a to run its agents', async () => {
-      const r = await registry(storeUrl);
+      const r = await registry(fleet.storeUrl);
       const all = names.every(
         (n) => r.get(n)?.status === 'running' && r.get(n)?.node === 'a' && r.get(n)?.pid,
       );
-      return all && out.lines('starts').length === count ? r : undefined;
+      return all && fleet.out.lines('starts').length === count ? r : undefined;
     });
-    for (const n of names) pids.push(reg.get(n)!.pid!);
+    for (const n of names) fleet.pids.push(reg.get(n)!.pid!);
     return names;
   }
 
   const fleetNodes = async (node: TestNode): Promise<FleetView> =>
     json<FleetView>(await node.cli(['fleet', 'nodes', '--json']));
 
-  it('keeps its records untouched by other nodes while its lease is live; restarted, it re-attaches its agents', async () => {
+  it('keeps its records untouched by other fleet.nodes while its lease is live; restarted, it re-attaches its agents', async () => {
     const yaml = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 1\n  lease_seconds: 60\n';
     const names = await runOnA(yaml, 2);
-    const before = await registry(storeUrl);
-    await nodes[0]!.daemon!.stop('SIGKILL');
+    const before = await registry(fleet.storeUrl);
+    await fleet.nodes[0]!.daemon!.stop('SIGKILL');
     // B and C start (hydrate) and B restarts, all while A is down but its lease is live.
-    await Promise.all([nodes[1]!.start(), nodes[2]!.start()]);
-    await nodes[1]!.daemon!.stop('SIGTERM');
-    await nodes[1]!.start();
-    const view = await fleetView(nodes[1]!);
+    await Promise.all([fleet.nodes[1]!.start(), fleet.nodes[2]!.start()]);
+    await fleet.nodes[1]!.daemon!.stop('SIGTERM');
+    await fleet.nodes[1]!.start();
+    const view = await fleetView(fleet.nodes[1]!);
     expect(view.nodes.find((n) => n.node_id === 'a')).toMatchObject({ lease: 'live', running: 2 });
-    const during = await registry(storeUrl);
+    const during = await registry(fleet.storeUrl);
     for (const n of names) expect(during.get(n)).toEqual(before.get(n));
 
-    const a = await nodes[0]!.start();
+    const a = await fleet.nodes[0]!.start();
     await waitUntil('node a to re-attach both agents', () => a.stderr().includes('"reattached":2'));
-    writeFileSync(gate, '');
+    writeFileSync(fleet.gate, '');
     await waitUntil(
       'both tasks to complete on node a',
       async () => {
-        const r = await registry(storeUrl);
+        const r = await registry(fleet.storeUrl);
         return names.every((n) => isDone(r.get(n)) && r.get(n)?.node === 'a');
       },
       60_000,
     );
     const flat = names.map((n) => n.replaceAll('/', '_')).sort();
-    expect(out.lines('starts').sort()).toEqual(flat);
-    expect(out.lines('ends').sort()).toEqual(flat);
+    expect(fleet.out.lines('starts').sort()).toEqual(flat);
+    expect(fleet.out.lines('ends').sort()).toEqual(flat);
   }, 120_000);
 
   it('once its lease expires, its work is requeued and completed elsewhere exactly once; coming back it writes nothing over it', async () => {
     const yaml = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 3\n';
     const names = await runOnA(yaml, 2);
-    await Promise.all([nodes[1]!.start(), nodes[2]!.start()]);
+    await Promise.all([fleet.nodes[1]!.start(), fleet.nodes[2]!.start()]);
     // Killed for good: the daemon and its agents.
-    await nodes[0]!.crash(pids);
-    writeFileSync(gate, '');
+    await fleet.nodes[0]!.crash(fleet.pids);
+    writeFileSync(fleet.gate, '');
     const done = await waitUntil(
       'the lost work to complete on b or c',
       async () => {
-        const r = await registry(storeUrl);
+        const r = await registry(fleet.storeUrl);
         return names.every((n) => isDone(r.get(n))) ? r : undefined;
       },
       90_000,
@@ -123,9 +91,9 @@ describe.skipIf(!inject('postgresUrl'))(`a node that dies (${ISOLATION_LABEL})`,
       expect(done.get(n)?.epoch).toBe(1);
     }
     const flat = names.map((n) => n.replaceAll('/', '_')).sort();
-    expect(out.lines('ends').sort()).toEqual(flat);
-    expect(out.lines('starts').sort()).toEqual([...flat, ...flat].sort());
-    const view = await fleetView(nodes[1]!);
+    expect(fleet.out.lines('ends').sort()).toEqual(flat);
+    expect(fleet.out.lines('starts').sort()).toEqual([...flat, ...flat].sort());
+    const view = await fleetView(fleet.nodes[1]!);
     expect(view.nodes.map((n) => [n.node_id, n.lease])).toEqual([
       ['a', 'lost'],
       ['b', 'live'],
@@ -133,35 +101,35 @@ describe.skipIf(!inject('postgresUrl'))(`a node that dies (${ISOLATION_LABEL})`,
     ]);
 
     // A comes back: it registers afresh and finds nothing of its own to judge.
-    await nodes[0]!.start();
+    await fleet.nodes[0]!.start();
     await waitUntil('node a to heartbeat again', async () => {
-      const v = await fleetView(nodes[1]!);
+      const v = await fleetView(fleet.nodes[1]!);
       return v.nodes.find(
-        (n) => n.node_id === 'a' && n.lease === 'live' && n.pid === nodes[0]!.daemonPid(),
+        (n) => n.node_id === 'a' && n.lease === 'live' && n.pid === fleet.nodes[0]!.daemonPid(),
       );
     });
-    const after = await registry(storeUrl);
+    const after = await registry(fleet.storeUrl);
     for (const n of names) expect(after.get(n)).toEqual(done.get(n));
-    expect(out.lines('starts')).toHaveLength(4);
+    expect(fleet.out.lines('starts')).toHaveLength(4);
   }, 150_000);
 
   it('a paused node resumed after its takeover stops by itself and writes nothing over its successor', async () => {
     const yaml = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 3\n';
     const names = await runOnA(yaml, 1);
-    await nodes[1]!.start();
-    const a = nodes[0]!.daemon!;
+    await fleet.nodes[1]!.start();
+    const a = fleet.nodes[0]!.daemon!;
     a.kill('SIGSTOP');
     const taken = await waitUntil('node b to run the lost work', async () => {
-      const r = await registry(storeUrl);
+      const r = await registry(fleet.storeUrl);
       return names.every((n) => r.get(n)?.node === 'b' && r.get(n)?.pid) ? r : undefined;
     });
     a.kill('SIGCONT');
     expect(await a.stop('SIGCONT')).toBe(0);
     expect(a.stderr()).toContain('node lease lost; stopping');
-    expect(await registry(storeUrl)).toEqual(taken);
-    writeFileSync(gate, '');
+    expect(await registry(fleet.storeUrl)).toEqual(taken);
+    writeFileSync(fleet.gate, '');
     await waitUntil('the work to complete on node b', async () => {
-      const r = await registry(storeUrl);
+      const r = await registry(fleet.storeUrl);
       return names.every((n) => isDone(r.get(n)) && r.get(n)?.node === 'b');
     });
   }, 120_000);
@@ -170,18 +138,18 @@ describe.skipIf(!inject('postgresUrl'))(`a node that dies (${ISOLATION_LABEL})`,
     const yaml =
       'dispatch:\n  requeue_on_node_loss: false\nconcurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 3\n';
     const names = await runOnA(yaml, 1);
-    await nodes[1]!.start();
-    await nodes[0]!.crash(pids);
+    await fleet.nodes[1]!.start();
+    await fleet.nodes[0]!.crash(fleet.pids);
     const done = await waitUntil(
       'the lost run to fail',
       async () => {
-        const r = await registry(storeUrl);
+        const r = await registry(fleet.storeUrl);
         return names.every((n) => r.get(n)?.status === 'failed') ? r : undefined;
       },
       60_000,
     );
     expect(done.get(names[0]!)).toMatchObject({ question: 'node a lost', node: 'b', epoch: 1 });
-    expect(out.lines('ends')).toEqual([]);
+    expect(fleet.out.lines('ends')).toEqual([]);
   }, 120_000);
 
   async function fleetView(node: TestNode): Promise<FleetView> {

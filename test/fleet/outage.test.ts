@@ -1,24 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import { json, runCli } from '../helpers/cli.js';
 import { GIT_ENV, waitUntil } from '../helpers/dispatch.js';
+import { freshPostgresDatabase } from '../helpers/engines.js';
 import { startPostgres, type PostgresCluster } from '../helpers/postgres.js';
-import {
-  bareRepo,
-  countingTask,
-  isDone,
-  makeNode,
-  outbox,
-  registry,
-  type Outbox,
-  type TestNode,
-  tearDownFleet,
-} from './harness.js';
+import { countingTask, isDone, makeNode, registry, type TestNode, useFleet } from './harness.js';
 import { ISOLATION_LABEL } from './sandbox.js';
 
 const YAML = 'concurrency:\n  shell: 1\nfleet:\n  heartbeat_seconds: 0.5\n  lease_seconds: 60\n';
@@ -31,12 +19,6 @@ describe.skipIf(!inject('postgresUrl'))(
   `the fleet database going away (${ISOLATION_LABEL})`,
   () => {
     let cluster: PostgresCluster;
-    let dir: string;
-    let storeUrl: string;
-    let out: Outbox;
-    let repo: string;
-    let nodes: TestNode[] = [];
-    const pids: number[] = [];
 
     beforeAll(async () => {
       const started = await startPostgres();
@@ -47,23 +29,10 @@ describe.skipIf(!inject('postgresUrl'))(
       await cluster.stop();
     });
 
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'agentic-outage-'));
-      const name = `t_${randomBytes(6).toString('hex')}`;
-      const client = new pg.Client({ connectionString: cluster.url });
-      await client.connect();
-      try {
-        await client.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await client.end();
-      }
-      // A password the server does not need (trust), to see that no message shows it.
-      storeUrl = cluster.url
-        .replace('postgres@', 'postgres:s3cret-pw@')
-        .replace(/\/[^/]*$/, `/${name}`);
-      out = outbox();
-      repo = bareRepo(dir);
-    });
+    // A password the server does not need (trust), to see that no message shows it.
+    const fleet = useFleet(async () =>
+      (await freshPostgresDatabase(cluster.url)).replace('postgres@', 'postgres:s3cret-pw@'),
+    );
     afterEach(async () => {
       // Whatever a test left halted is started again for the next one.
       try {
@@ -71,9 +40,6 @@ describe.skipIf(!inject('postgresUrl'))(
       } catch {
         // already running
       }
-      await tearDownFleet({ nodes, pids, out, dir });
-      nodes = [];
-      pids.length = 0;
     });
 
     /** Queues each task under its own issue number, from `firstIssue` on (one workspace each). */
@@ -83,8 +49,14 @@ describe.skipIf(!inject('postgresUrl'))(
       try {
         for (const [i, task] of tasks.entries())
           names.push(
-            (await enqueueDispatch(ctx, { repo, agent: 'shell', task, issue: firstIssue + i }))
-              .workspace,
+            (
+              await enqueueDispatch(ctx, {
+                repo: fleet.repo,
+                agent: 'shell',
+                task,
+                issue: firstIssue + i,
+              })
+            ).workspace,
           );
       } finally {
         await ctx.close();
@@ -95,36 +67,36 @@ describe.skipIf(!inject('postgresUrl'))(
     const flat = (name: string): string => name.replaceAll('/', '_');
 
     it('an outage of ~20 s while an agent finishes: the run end is recorded once after reconnect, queued work runs once, no node takes another over, nothing is overwritten', async () => {
-      const gate = join(out.dir, 'gate');
-      const a = makeNode('a', storeUrl, SHORT_LEASE);
-      const b = makeNode('b', storeUrl, SHORT_LEASE);
-      nodes = [a, b];
+      const gate = join(fleet.out.dir, 'gate');
+      const a = makeNode('a', fleet.storeUrl, SHORT_LEASE);
+      const b = makeNode('b', fleet.storeUrl, SHORT_LEASE);
+      fleet.nodes = [a, b];
       // Node b completes one task of its own first: a shared record a must never write.
       await b.start();
-      const [theirs] = await enqueue(b, [countingTask(out, { seconds: 0.1 })]);
+      const [theirs] = await enqueue(b, [countingTask(fleet.out, { seconds: 0.1 })]);
       await waitUntil(
         'node b to finish its task',
-        async () => isDone((await registry(storeUrl)).get(theirs!)),
+        async () => isDone((await registry(fleet.storeUrl)).get(theirs!)),
         60_000,
       );
       // Node b stays up through the outage: back, it must not take a's work over.
-      const theirsBefore = (await registry(storeUrl)).get(theirs!);
+      const theirsBefore = (await registry(fleet.storeUrl)).get(theirs!);
 
       const daemon = await a.start();
       const [gated, queued] = await enqueue(
         a,
-        [countingTask(out, { gate }), countingTask(out, { seconds: 0.1 })],
+        [countingTask(fleet.out, { gate }), countingTask(fleet.out, { seconds: 0.1 })],
         10,
       );
       const running = await waitUntil('the gated task to run', async () => {
-        const r = (await registry(storeUrl)).get(gated!);
+        const r = (await registry(fleet.storeUrl)).get(gated!);
         return r?.status === 'running' && r.pid !== undefined ? r : undefined;
       });
-      pids.push(running.pid!);
+      fleet.pids.push(running.pid!);
       // The pool limit is fleet-wide: either node may have claimed it.
       const owner = running.node === 'b' ? b : a;
       const ownerDaemon = owner.daemon!;
-      expect((await registry(storeUrl)).get(queued!)?.status).toBe('queued');
+      expect((await registry(fleet.storeUrl)).get(queued!)?.status).toBe('queued');
 
       const outageStart = Date.now();
       cluster.halt();
@@ -132,7 +104,7 @@ describe.skipIf(!inject('postgresUrl'))(
       writeFileSync(gate, '');
       await waitUntil(
         'the gated agent to end',
-        () => out.lines('ends').includes(flat(gated!)),
+        () => fleet.out.lines('ends').includes(flat(gated!)),
         30_000,
       );
       await waitUntil(
@@ -148,7 +120,7 @@ describe.skipIf(!inject('postgresUrl'))(
       });
       await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (Date.now() - outageStart))));
       // Down ~20 s: the queued task did not start (no claim from local files), the daemon lives.
-      expect(out.lines('starts')).toEqual([flat(theirs!), flat(gated!)]);
+      expect(fleet.out.lines('starts')).toEqual([flat(theirs!), flat(gated!)]);
       expect(daemon.proc.exitCode).toBeNull();
       expect(daemon.stderr() + b.daemon!.stderr()).not.toMatch(/running degraded/);
       cluster.resume();
@@ -157,15 +129,17 @@ describe.skipIf(!inject('postgresUrl'))(
       const done = await waitUntil(
         'both tasks of node a to complete after reconnect',
         async () => {
-          const r = await registry(storeUrl);
+          const r = await registry(fleet.storeUrl);
           return isDone(r.get(gated!)) && isDone(r.get(queued!)) ? r : undefined;
         },
         90_000,
       );
-      expect(out.lines('starts').sort()).toEqual(
+      expect(fleet.out.lines('starts').sort()).toEqual(
         [flat(theirs!), flat(gated!), flat(queued!)].sort(),
       );
-      expect(out.lines('ends').sort()).toEqual([flat(theirs!), flat(gated!), flat(queued!)].sort());
+      expect(fleet.out.lines('ends').sort()).toEqual(
+        [flat(theirs!), flat(gated!), flat(queued!)].sort(),
+      );
       expect(done.get(gated!)).toMatchObject({ status: 'completed', node: owner.id });
       expect(done.get(theirs!)).toEqual(theirsBefore);
       // The retry back-off is capped at 15 s: the end lands well within a minute of the database.
@@ -184,13 +158,15 @@ describe.skipIf(!inject('postgresUrl'))(
       expect(daemon.proc.exitCode).toBeNull();
       expect(b.daemon!.proc.exitCode).toBeNull();
       expect(done.get(gated!)?.epoch ?? 0).toBe(0);
-      expect(daemon.stderr() + b.daemon!.stderr()).not.toMatch(/took over the work of lost nodes/);
+      expect(daemon.stderr() + b.daemon!.stderr()).not.toMatch(
+        /took over the work of lost fleet.nodes/,
+      );
     }, 240_000);
 
     it('a daemon started while the database is down waits without running degraded, then claims once it answers', async () => {
-      const a = makeNode('a', storeUrl, YAML);
-      nodes = [a];
-      const [name] = await enqueue(a, [countingTask(out, { seconds: 0.1 })]);
+      const a = makeNode('a', fleet.storeUrl, YAML);
+      fleet.nodes = [a];
+      const [name] = await enqueue(a, [countingTask(fleet.out, { seconds: 0.1 })]);
       cluster.halt();
       const daemon = await a.start('state store unreachable');
       await waitUntil(
@@ -203,7 +179,7 @@ describe.skipIf(!inject('postgresUrl'))(
       expect(daemon.stderr()).toContain('127.0.0.1');
       expect(daemon.stderr()).not.toContain('s3cret-pw');
       // The enqueue left the task's status.json under a's workspaces: degraded, it would run.
-      expect(out.lines('starts')).toEqual([]);
+      expect(fleet.out.lines('starts')).toEqual([]);
       cluster.resume();
       const resumedAt = Date.now();
       await waitUntil(
@@ -214,15 +190,15 @@ describe.skipIf(!inject('postgresUrl'))(
       console.info(`daemon started ${Date.now() - resumedAt} ms after PostgreSQL was back`);
       await waitUntil(
         'the queued task to complete',
-        async () => isDone((await registry(storeUrl)).get(name!)),
+        async () => isDone((await registry(fleet.storeUrl)).get(name!)),
         60_000,
       );
-      expect(out.lines('starts')).toEqual([flat(name!)]);
+      expect(fleet.out.lines('starts')).toEqual([flat(name!)]);
     }, 180_000);
 
     it('status and doctor say the fleet database is unreachable, naming it without its password', async () => {
-      const a = makeNode('a', storeUrl, YAML);
-      nodes = [a];
+      const a = makeNode('a', fleet.storeUrl, YAML);
+      fleet.nodes = [a];
       cluster.halt();
       const env = { ...GIT_ENV, ...a.root.env, ...a.env };
       const status = await runCli(['status'], env);

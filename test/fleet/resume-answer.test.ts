@@ -1,38 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 
-import { freshPostgresDatabase } from '../helpers/engines.js';
-
-import {
-  bareRepo,
-  blockedOn,
-  doneOn,
-  enqueueOn,
-  makeNode,
-  outbox,
-  type Outbox,
-  type TestNode,
-  tearDownFleet,
-} from './harness.js';
+import { blockedOn, doneOn, enqueueOn, makeNode, type TestNode, useFleet } from './harness.js';
 import { ISOLATION_LABEL } from './sandbox.js';
 
 describe.skipIf(!inject('postgresUrl'))(`resume --answer in a fleet (${ISOLATION_LABEL})`, () => {
-  let dir: string;
-  let storeUrl: string;
-  let out: Outbox;
-  let nodes: TestNode[] = [];
-
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'agentic-fleet-'));
-    storeUrl = await freshPostgresDatabase();
-    out = outbox();
-  });
-  afterEach(async () => {
-    await tearDownFleet({ nodes, out, dir });
-    nodes = [];
-  });
+  const fleet = useFleet();
 
   it('given on another node, reaches the prompt and the clone on the node holding the workspace', async () => {
     // A custom agent that keeps each prompt it gets and asks its question until ANSWER.md is there.
@@ -41,25 +15,25 @@ describe.skipIf(!inject('postgresUrl'))(`resume --answer in a fleet (${ISOLATION
       'fleet:\n  heartbeat_seconds: 1\n  lease_seconds: 60',
       'agents:',
       '  asker:',
-      `    command: [/bin/sh, -c, "cp \\"$0\\" ${out.dir}/prompt-$AGENTIC_RUN.md; test -f ANSWER.md || echo \\"Which colour?\\" > BLOCKED.md", "{prompt_file}"]`,
+      `    command: [/bin/sh, -c, "cp \\"$0\\" ${fleet.out.dir}/prompt-$AGENTIC_RUN.md; test -f ANSWER.md || echo \\"Which colour?\\" > BLOCKED.md", "{prompt_file}"]`,
       '',
     ].join('\n');
-    nodes = ['a', 'b'].map((id) => makeNode(id, storeUrl, yaml));
-    const [a, b] = nodes as [TestNode, TestNode];
+    fleet.nodes = ['a', 'b'].map((id) => makeNode(id, fleet.storeUrl, yaml));
+    const [a, b] = fleet.nodes as [TestNode, TestNode];
     await a.start();
     const name = await enqueueOn(a, {
-      repo: bareRepo(dir),
+      repo: fleet.repo,
       agent: 'asker',
       task: 'paint it',
       issue: 1,
     });
-    await blockedOn(storeUrl, 'a', name);
+    await blockedOn(fleet.storeUrl, 'a', name);
     await b.start();
     const resumed = await b.cli(['resume', name, '--answer', 'Blue, please.']);
     expect(resumed.code, resumed.stderr).toBe(0);
-    const done = await doneOn(storeUrl, 'a', name, 2);
+    const done = await doneOn(fleet.storeUrl, 'a', name, 2);
     expect(done.pending_answer).toBeUndefined();
-    const prompt = readFileSync(join(out.dir, 'prompt-2.md'), 'utf8');
+    const prompt = readFileSync(join(fleet.out.dir, 'prompt-2.md'), 'utf8');
     expect(prompt).toContain('Blue, please.');
     expect(prompt).toContain('paint it');
     const aDir = join(a.root.coreRoot, 'workspace', name);

@@ -1,23 +1,18 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { enqueueDispatch } from '../../src/dispatch/enqueue.js';
 import type { FleetConfigView, SettingChange } from '../../src/fleet/index.js';
 import { json } from '../helpers/cli.js';
-import { freshPostgresDatabase } from '../helpers/engines.js';
 import { waitUntil } from '../helpers/dispatch.js';
 import {
-  bareRepo,
   countingTask,
   isDone,
   makeNode,
-  outbox,
   registry,
   sampleRunning,
-  type Outbox,
   type TestNode,
-  tearDownFleet,
+  useFleet,
 } from './harness.js';
 import { ISOLATION_LABEL } from './sandbox.js';
 
@@ -26,36 +21,17 @@ const FLEET = 'fleet:\n  heartbeat_seconds: 1\n  lease_seconds: 15\n';
 describe.skipIf(!inject('postgresUrl'))(
   `fleet settings shared through PostgreSQL (${ISOLATION_LABEL})`,
   () => {
-    let dir: string;
-    let storeUrl: string;
-    let out: Outbox;
-    let nodes: TestNode[] = [];
-
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'agentic-fleet-settings-'));
-      storeUrl = await freshPostgresDatabase();
-      out = outbox();
-    });
-    afterEach(async () => {
-      await tearDownFleet({ nodes, out, dir });
-      nodes = [];
-    });
-
-    /** Runs the CLI as `node` would: its CoreRoot, the shared store, its node id. */
+    const fleet = useFleet();
 
     /** Enqueues one shell task per issue number from node `via`; returns the workspace names. */
-    async function enqueue(
-      via: TestNode,
-      repo: string,
-      issues: number[],
-      task: () => string,
-    ): Promise<string[]> {
+    async function enqueue(via: TestNode, issues: number[], task: () => string): Promise<string[]> {
       const ctx = via.context();
       try {
         const names: string[] = [];
         for (const issue of issues)
           names.push(
-            (await enqueueDispatch(ctx, { repo, agent: 'shell', task: task(), issue })).workspace,
+            (await enqueueDispatch(ctx, { repo: fleet.repo, agent: 'shell', task: task(), issue }))
+              .workspace,
           );
         return names;
       } finally {
@@ -67,7 +43,7 @@ describe.skipIf(!inject('postgresUrl'))(
       await waitUntil(
         `${names.length} tasks to complete`,
         async () => {
-          const reg = await registry(storeUrl);
+          const reg = await registry(fleet.storeUrl);
           return names.every((n) => isDone(reg.get(n))) ? true : undefined;
         },
         180_000,
@@ -75,14 +51,15 @@ describe.skipIf(!inject('postgresUrl'))(
     }
 
     async function runningCount(): Promise<number> {
-      return [...(await registry(storeUrl)).values()].filter((r) => r.status === 'running').length;
+      return [...(await registry(fleet.storeUrl)).values()].filter((r) => r.status === 'running')
+        .length;
     }
 
     /** Node a (shell: 2) seeds the fleet settings, then node b (shell: 4) joins and is warned. */
     async function seededPair(): Promise<[TestNode, TestNode]> {
-      const a = makeNode('a', storeUrl, `concurrency:\n  shell: 2\n${FLEET}`);
-      const b = makeNode('b', storeUrl, `concurrency:\n  shell: 4\n${FLEET}`);
-      nodes = [a, b];
+      const a = makeNode('a', fleet.storeUrl, `concurrency:\n  shell: 2\n${FLEET}`);
+      const b = makeNode('b', fleet.storeUrl, `concurrency:\n  shell: 4\n${FLEET}`);
+      fleet.nodes = [a, b];
       await a.start();
       expect(a.daemon?.stderr()).toContain('fleet settings seeded from this agents.yaml');
       await b.start();
@@ -94,15 +71,14 @@ describe.skipIf(!inject('postgresUrl'))(
     /** Runs `count` short tasks (issues from `first`) to completion; returns the most running at once. */
     async function burst(
       via: TestNode,
-      repo: string,
       first: number,
       count: number,
     ): Promise<{ registry: number; agents: number; samples: number }> {
-      const sampler = sampleRunning(storeUrl, out);
+      const sampler = sampleRunning(fleet.storeUrl, fleet.out);
       const issues = Array.from({ length: count }, (_, i) => first + i);
       // A failed wait still closes the sampler's client.
       await allDone(
-        await enqueue(via, repo, issues, () => countingTask(out, { seconds: 0.3 })),
+        await enqueue(via, issues, () => countingTask(fleet.out, { seconds: 0.3 })),
       ).catch(async (err: unknown) => {
         await sampler.stop();
         throw err;
@@ -111,11 +87,10 @@ describe.skipIf(!inject('postgresUrl'))(
     }
 
     it('the first node seeds shell: 2 and a node whose agents.yaml says 4 is warned; the fleet never runs more than 2, then 3 once set on the other node, which counts with 3 without restart', async () => {
-      const repo = bareRepo(dir);
       const [a, b] = await seededPair();
 
       // Short tasks, more than either limit: node b on its own agents.yaml would run 4 at once.
-      const peak = await burst(a, repo, 1, 12);
+      const peak = await burst(a, 1, 12);
       expect(peak.samples).toBeGreaterThan(10);
       expect(peak.registry).toBe(2);
       expect(peak.agents).toBeLessThanOrEqual(2);
@@ -127,13 +102,12 @@ describe.skipIf(!inject('postgresUrl'))(
         version: 2,
         changed: [{ key: 'concurrency.shell', before: 2, after: 3 }],
       });
-      const gate = join(out.dir, 'gate-raised');
-      const sampler = sampleRunning(storeUrl, out);
+      const gate = join(fleet.out.dir, 'gate-raised');
+      const sampler = sampleRunning(fleet.storeUrl, fleet.out);
       const second = await enqueue(
         a,
-        repo,
         Array.from({ length: 6 }, (_, i) => i + 101),
-        () => countingTask(out, { gate }),
+        () => countingTask(fleet.out, { gate }),
       );
       await waitUntil(
         '3 tasks running fleet-wide',
@@ -149,14 +123,14 @@ describe.skipIf(!inject('postgresUrl'))(
       // Node a alone (its agents.yaml says 2, never restarted) runs 3 at once.
       await b.daemon?.stop('SIGTERM');
       b.daemon = undefined;
-      const gate3 = join(out.dir, 'gate-a-alone');
-      const third = await enqueue(a, repo, [201, 202, 203], () =>
-        countingTask(out, { gate: gate3 }),
+      const gate3 = join(fleet.out.dir, 'gate-a-alone');
+      const third = await enqueue(a, [201, 202, 203], () =>
+        countingTask(fleet.out, { gate: gate3 }),
       );
       await waitUntil(
         'node a to run 3 at once',
         async () => {
-          const reg = await registry(storeUrl);
+          const reg = await registry(fleet.storeUrl);
           return third.every((n) => reg.get(n)?.status === 'running' && reg.get(n)?.node === 'a')
             ? true
             : undefined;
@@ -168,18 +142,17 @@ describe.skipIf(!inject('postgresUrl'))(
     }, 300_000);
 
     it('a node whose agents.yaml says 4 runs at most what the fleet allows, alone, and follows a change made on another node without restart', async () => {
-      const repo = bareRepo(dir);
       const [a, b] = await seededPair();
       await a.daemon?.stop('SIGTERM');
       a.daemon = undefined;
-      const peak = await burst(b, repo, 1, 8);
+      const peak = await burst(b, 1, 8);
       expect(peak.registry).toBe(2);
       expect(peak.agents).toBeLessThanOrEqual(2);
 
       const set = await a.cli(['fleet', 'config', 'set', 'concurrency.shell', '3']);
       expect(set.code, set.stderr).toBe(0);
       expect(set.stdout).toContain('concurrency.shell: 2 -> 3');
-      const peak2 = await burst(b, repo, 101, 10);
+      const peak2 = await burst(b, 101, 10);
       expect(peak2.registry).toBe(3);
       expect(peak2.agents).toBeLessThanOrEqual(3);
     }, 300_000);
@@ -187,11 +160,11 @@ describe.skipIf(!inject('postgresUrl'))(
     it('fleet config shows the stored settings and how this agents.yaml differs; bad keys and values are refused and change nothing', async () => {
       const a = makeNode(
         'a',
-        storeUrl,
+        fleet.storeUrl,
         `dispatch:\n  default_concurrency: 3\nconcurrency:\n  shell: 2\n  claude: {total: 4, opus: 1}\nrates:\n  claude:\n    daily_limit: 50\n${FLEET}`,
       );
-      const b = makeNode('b', storeUrl, `concurrency:\n  shell: 4\n${FLEET}`);
-      nodes = [a, b];
+      const b = makeNode('b', fleet.storeUrl, `concurrency:\n  shell: 4\n${FLEET}`);
+      fleet.nodes = [a, b];
 
       // Before any daemon seeded them, the node's own agents.yaml is shown as such.
       const unseeded = json<FleetConfigView>(await b.cli(['fleet', 'config', '--json']));

@@ -1,21 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { freshPostgresDatabase } from '../helpers/engines.js';
+import { describe, expect, inject, it } from 'vitest';
 import { waitUntil } from '../helpers/dispatch.js';
 import {
-  bareRepo,
   countingTask,
   doneOn,
   enqueueOn,
   makeNode,
-  outbox,
   recordOf,
-  type Outbox,
   type TestNode,
-  tearDownFleet,
+  useFleet,
 } from './harness.js';
 import { ISOLATION_LABEL } from './sandbox.js';
 
@@ -24,27 +18,11 @@ const YAML = 'concurrency:\n  shell: 2\nfleet:\n  heartbeat_seconds: 1\n  lease_
 describe.skipIf(!inject('postgresUrl'))(
   `a running record that names no node (${ISOLATION_LABEL})`,
   () => {
-    let dir: string;
-    let storeUrl: string;
-    let out: Outbox;
-    let nodes: TestNode[] = [];
-    const pids: number[] = [];
-
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'agentic-fleet-'));
-      storeUrl = await freshPostgresDatabase();
-      out = outbox();
-    });
-    afterEach(async () => {
-      writeFileSync(join(out.dir, 'gate'), '');
-      await tearDownFleet({ nodes, pids, out, dir });
-      nodes = [];
-      pids.length = 0;
-    });
+    const fleet = useFleet();
 
     /** Removes `node` from a registry record, as a record written before fleets has none. */
     async function dropNode(name: string): Promise<void> {
-      const client = new pg.Client({ connectionString: storeUrl });
+      const client = new pg.Client({ connectionString: fleet.storeUrl });
       await client.connect();
       try {
         await client.query(
@@ -57,27 +35,26 @@ describe.skipIf(!inject('postgresUrl'))(
     }
 
     it('is adopted by the node that launched its run, never by another, and its agent is not started again', async () => {
-      nodes = ['a', 'b'].map((id) => makeNode(id, storeUrl, YAML));
-      const [a, b] = nodes as [TestNode, TestNode];
+      fleet.nodes = ['a', 'b'].map((id) => makeNode(id, fleet.storeUrl, YAML));
+      const [a, b] = fleet.nodes as [TestNode, TestNode];
       await a.start();
-      const gate = join(out.dir, 'gate');
       const name = await enqueueOn(a, {
-        repo: bareRepo(dir),
+        repo: fleet.repo,
         agent: 'shell',
-        task: countingTask(out, { gate }),
+        task: countingTask(fleet.out, { gate: fleet.gate }),
         issue: 1,
       });
       const running = await waitUntil('the agent to run on a', async () => {
-        const r = await recordOf(storeUrl, name);
+        const r = await recordOf(fleet.storeUrl, name);
         return r?.status === 'running' && r.node === 'a' && r.pid !== undefined ? r : undefined;
       });
-      pids.push(running.pid!);
+      fleet.pids.push(running.pid!);
       // The runner dies, its agent runs on; the record loses its owner (as a pre-fleet one has none).
       await a.daemon!.stop('SIGKILL');
       await dropNode(name);
       // b's start-up pass is over once it is up: its disk has no launch of this run.
       await b.start();
-      const seenByB = await recordOf(storeUrl, name);
+      const seenByB = await recordOf(fleet.storeUrl, name);
       expect(seenByB).toMatchObject({ status: 'running', pid: running.pid });
       expect(seenByB?.node).toBeUndefined();
       const back = await a.start();
@@ -85,14 +62,14 @@ describe.skipIf(!inject('postgresUrl'))(
         back.stderr().includes('"reattached":1'),
       );
       expect(back.stderr()).toContain('adopted running records that named no node');
-      const adopted = await recordOf(storeUrl, name);
+      const adopted = await recordOf(fleet.storeUrl, name);
       expect(adopted).toMatchObject({ status: 'running', node: 'a', pid: running.pid });
       expect(adopted?.epoch).toBeGreaterThan(running.epoch ?? 0);
-      writeFileSync(gate, '');
-      await doneOn(storeUrl, 'a', name, 1);
+      writeFileSync(fleet.gate, '');
+      await doneOn(fleet.storeUrl, 'a', name, 1);
       // Ran once: re-attached, not started again.
-      expect(out.lines('starts')).toEqual([name.replaceAll('/', '_')]);
-      expect(out.lines('ends')).toEqual([name.replaceAll('/', '_')]);
+      expect(fleet.out.lines('starts')).toEqual([name.replaceAll('/', '_')]);
+      expect(fleet.out.lines('ends')).toEqual([name.replaceAll('/', '_')]);
     }, 120_000);
   },
 );

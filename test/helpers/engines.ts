@@ -10,9 +10,8 @@ export interface EngineCase {
   storeUrl(): Promise<string | undefined>;
 }
 
-/** Creates a fresh database on the test cluster and returns its URL. */
-export async function freshPostgresDatabase(): Promise<string> {
-  const base = inject('postgresUrl');
+/** Creates a fresh database on the test cluster (or the cluster at `base`) and returns its URL. */
+export async function freshPostgresDatabase(base = inject('postgresUrl')): Promise<string> {
   const name = `t_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: base });
   await client.connect();
