@@ -162,12 +162,21 @@ export interface Row {
 }
 
 /** Polls agentic_status until `workspace` has `status`; returns its row. */
-export async function untilStatus(h: Harness, workspace: string, status: string): Promise<Row> {
-  return waitUntil(`${workspace} to be ${status}`, async () => {
-    const s = await callOk<{ workspaces: Row[] }>(h, 'agentic_status', { workspace });
-    const row = s.workspaces[0];
-    return row?.status === status ? row : undefined;
-  });
+export async function untilStatus(
+  h: Harness,
+  workspace: string,
+  status: string,
+  timeoutMs?: number,
+): Promise<Row> {
+  return waitUntil(
+    `${workspace} to be ${status}`,
+    async () => {
+      const s = await callOk<{ workspaces: Row[] }>(h, 'agentic_status', { workspace });
+      const row = s.workspaces[0];
+      return row?.status === status ? row : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** Polls agentic_status until the agent of `workspace` runs (status running with a pid, not just preparing). */
